@@ -1,0 +1,81 @@
+// swift-tools-version: 6.1
+// sipwarden — SIP attack detection and kernel-level banning.
+// SPDX-License-Identifier: GPL-2.0-or-later
+import PackageDescription
+
+let strictSwift6: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "sipwarden",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sipwarden", targets: ["sipwarden"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian packages)
+        .systemLibrary(
+            name: "CNFTables",
+            pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev"])]
+        ),
+
+        // MARK: Pure cores (no I/O)
+        .target(name: "NetworkAddress", swiftSettings: strictSwift6),
+        .target(name: "SIPMessage", swiftSettings: strictSwift6),
+        .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
+        .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+
+        // MARK: I/O shells
+        .target(
+            name: "Firewall",
+            dependencies: ["CNFTables", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "Sensors",
+            dependencies: ["Evidence", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "Storage",
+            dependencies: ["Detection", "Evidence", "NetworkAddress", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSwift6
+        ),
+
+        // MARK: The daemon and its command line
+        .target(
+            name: "SIPWarden",
+            dependencies: [
+                "Evidence", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "sipwarden",
+            dependencies: ["SIPWarden", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSwift6
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall"], swiftSettings: strictSwift6),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors"], swiftSettings: strictSwift6),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
+        .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden"], swiftSettings: strictSwift6),
+        .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], swiftSettings: strictSwift6),
+    ]
+)
