@@ -64,7 +64,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "sipwarden",
-            dependencies: ["SIPWarden", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "SIPWarden", "NetworkAddress", "Evidence",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift6
         ),
 

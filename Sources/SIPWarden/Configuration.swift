@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import Detection
+public import Firewall
+public import Evidence
+public import NetworkAddress
+
+/// Which firewall backend enforces verdicts.
+public enum FirewallKind: String, Sendable, Hashable, CaseIterable {
+    case nftables
+    /// Logs what would be banned; touches nothing.
+    case dryRun = "dry-run"
+}
+
+/// A log file to watch and the dialect its lines are written in.
+public struct LogSource: Hashable, Sendable {
+    public var path: String
+    public var dialect: DialectSelection
+
+    public init(path: String, dialect: DialectSelection) {
+        self.path = path
+        self.dialect = dialect
+    }
+
+    /// Parses `DIALECT:PATH` or a bare `PATH` (dialect `auto`).
+    public init(argument: String) throws(ConfigurationError) {
+        if let colon = argument.firstIndex(of: ":"), colon != argument.startIndex, argument[..<colon].allSatisfy({ $0.isASCII && $0.isLetter }) {
+            let name = argument[..<colon]
+            guard let dialect = DialectSelection(name: name) else {
+                throw ConfigurationError(location: "--log", message: "unknown dialect '\(name)' (expected auto, asterisk, freeswitch, kamailio or opensips)")
+            }
+            let path = String(argument[argument.index(after: colon)...])
+            guard !path.isEmpty else { throw ConfigurationError(location: "--log", message: "missing path after '\(name):'") }
+            self.init(path: path, dialect: dialect)
+        } else {
+            guard !argument.isEmpty else { throw ConfigurationError(location: "--log", message: "empty path") }
+            self.init(path: argument, dialect: .auto)
+        }
+    }
+}
+
+/// A configuration problem, with where it was found (`FILE:LINE: key` or the flag).
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var location: String
+    public var message: String
+
+    public init(location: String, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Everything the daemon and the offline commands need, fully resolved and validated.
+public struct Configuration: Sendable, Hashable {
+    public var logs: [LogSource] = []
+    public var firewall: FirewallKind = .nftables
+    /// nftables table name (family inet).
+    public var nftTable = "sipwarden"
+    /// Destination ports the ban applies to; empty = every packet from a banned source.
+    public var nftPorts: [PortMatch] = []
+    public var stateDirectory = "/var/lib/sipwarden"
+    public var detection = DetectionPolicy()
+    /// Read watched files from their beginning instead of their end.
+    public var fromStart = false
+    /// Zone assumed for log lines that carry none (seconds east of UTC).
+    public var logUTCOffsetSeconds = 0
+
+    public init() {}
+
+    /// The embedded defaults' watch list: the standard log locations of the PBXs we know.
+    /// Files that do not exist yet are waited for.
+    public static let defaultLogs: [LogSource] = [
+        LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk)),
+        LogSource(path: "/var/log/asterisk/security", dialect: .only(.asterisk)),
+        LogSource(path: "/var/log/freeswitch/freeswitch.log", dialect: .only(.freeswitch)),
+    ]
+
+    /// The nftables layout these settings describe.
+    public var nftablesConfiguration: NFTablesConfiguration {
+        NFTablesConfiguration(tableName: nftTable, ports: nftPorts)
+    }
+
+    /// Checks cross-field rules; throws the first problem found.
+    public func validate() throws(ConfigurationError) {
+        if let problem = detection.validationErrors().first {
+            throw ConfigurationError(location: "detection", message: problem)
+        }
+        do {
+            try nftablesConfiguration.validate()
+        } catch {
+            throw ConfigurationError(location: "nftables", message: error.message)
+        }
+        if stateDirectory.isEmpty {
+            throw ConfigurationError(location: "state", message: "state directory must not be empty")
+        }
+    }
+}
+
+/// Parses durations such as `90s`, `10m`, `1h`, `7d`, `250ms`, `1h30m`; a bare number is seconds.
+public enum DurationParser {
+    public static func parse(_ text: String) -> Duration? {
+        let s = text.trimmingSpaces()
+        guard !s.isEmpty else { return nil }
+        if let n = Int64(s) { return n >= 0 ? .seconds(n) : nil }
+        var total: Int64 = 0 // milliseconds
+        var number: Int64?
+        var i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if let d = c.wholeNumberValue, c.isASCII {
+                let (m, o1) = (number ?? 0).multipliedReportingOverflow(by: 10)
+                let (v, o2) = m.addingReportingOverflow(Int64(d))
+                guard !o1, !o2 else { return nil }
+                number = v
+                i = s.index(after: i)
+                continue
+            }
+            guard let n = number else { return nil }
+            let unit: Int64
+            if s[i...].hasPrefix("ms") { unit = 1; i = s.index(i, offsetBy: 2) } else {
+                switch c {
+                case "s": unit = 1000
+                case "m": unit = 60_000
+                case "h": unit = 3_600_000
+                case "d": unit = 86_400_000
+                case "w": unit = 604_800_000
+                default: return nil
+                }
+                i = s.index(after: i)
+            }
+            let (part, o1) = n.multipliedReportingOverflow(by: unit)
+            let (sum, o2) = total.addingReportingOverflow(part)
+            guard !o1, !o2 else { return nil }
+            total = sum
+            number = nil
+        }
+        guard number == nil else { return nil } // trailing digits without a unit
+        return .milliseconds(total)
+    }
+
+    /// Short human text for a duration: `90s`, `10m`, `1h30m`, `250ms`.
+    public static func format(_ d: Duration) -> String {
+        var ms = d.microsecondsClamped / 1000
+        if ms == 0 { return "0s" }
+        if ms % 1000 != 0 && ms < 60_000 { return "\(ms)ms" }
+        var out = ""
+        for (unit, name) in [(Int64(86_400_000), "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")] where ms >= unit {
+            out += "\(ms / unit)\(name)"
+            ms %= unit
+        }
+        return out
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

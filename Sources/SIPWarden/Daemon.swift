@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Detection
+import Evidence
+public import Firewall
+public import Logging
+import NetworkAddress
+import Sensors
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the daemon could not start or had to stop.
+public struct DaemonError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The current wall-clock time.
+public let systemClock: Clock = {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Timestamp(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
+}
+
+/// Builds the configured firewall backend.
+public func makeFirewall(_ config: Configuration, logger: Logger) throws(DaemonError) -> any Firewall {
+    switch config.firewall {
+    case .dryRun:
+        return DryRunFirewall(logger: logger)
+    case .nftables:
+        do {
+            return try NFTablesFirewall(configuration: config.nftablesConfiguration)
+        } catch {
+            throw DaemonError("cannot use nftables: \(error)")
+        }
+    }
+}
+
+/// The long-running service: watches the configured sources and enforces verdicts.
+///
+/// Start-up order matters for correctness after a crash: the ledger is opened, the kernel
+/// table is created and reconciled with the ledger's active bans, and only then are sources
+/// read — so no event is judged while a ban that should exist is missing.
+public final class Daemon {
+    public let configuration: Configuration
+    private let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    public func run() throws(DaemonError) {
+        let config = configuration
+        // Signals are taken synchronously by this thread; block them before any thread starts.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let ledger: Ledger
+        do {
+            ledger = try Ledger(directory: config.stateDirectory)
+        } catch {
+            throw DaemonError("cannot open the ledger in \(config.stateDirectory): \(error)")
+        }
+        let pidFile = try PidFile(path: config.stateDirectory + "/sipwarden.pid")
+        defer { pidFile.remove() }
+
+        let firewall = try makeFirewall(config, logger: logger)
+        let now = systemClock()
+        let active: [BanRecord]
+        let offences: [IPNetwork: (count: Int, lastBanAt: Timestamp)]
+        do {
+            active = try ledger.activeBans(at: now)
+            offences = try ledger.offenceCounts(since: now - config.detection.escalation.memory)
+        } catch {
+            throw DaemonError("cannot read the ledger: \(error)")
+        }
+        do {
+            try firewall.setUp()
+            try firewall.reconcile(with: active.map { ban in
+                BanElement(network: ban.network, timeout: ban.expiresAt.map { $0 - now })
+            })
+        } catch {
+            throw DaemonError("cannot install the ban table: \(error)")
+        }
+        logger.notice("reconciled kernel bans with the ledger", metadata: ["active": "\(active.count)"])
+
+        let writer = LedgerWriter(ledger: ledger, logger: logger)
+        defer {
+            writer.flush()
+            writer.stop()
+        }
+        let pipeline = Pipeline(
+            policy: config.detection, firewall: firewall, ledger: writer, logger: logger,
+            clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds
+        )
+        pipeline.restore(activeBans: active, offences: offences)
+
+        var tailers: [FileTailer] = []
+        defer { for t in tailers { t.stop() } }
+        for source in config.logs {
+            let tailer = FileTailer(path: source.path, fromStart: config.fromStart, logger: logger)
+            do {
+                try tailer.start { batch in
+                    pipeline.process(lines: batch.bytes, firstLineNumber: batch.firstLineNumber, source: source)
+                }
+            } catch {
+                throw DaemonError("cannot watch \(source.path): \(error)")
+            }
+            tailers.append(tailer)
+            logger.info("watching \(source.path)", metadata: ["dialect": "\(source.dialect)"])
+        }
+        if config.logs.isEmpty {
+            logger.warning("no sources configured: nothing to watch (use --log DIALECT:PATH)")
+        }
+        logger.notice("sipwarden ready", metadata: [
+            "firewall": "\(config.firewall.rawValue)", "sources": "\(config.logs.count)",
+            "max_retry": "\(config.detection.threshold.maxRetry)",
+        ])
+
+        var timeout = timespec(tv_sec: 30, tv_nsec: 0)
+        while true {
+            let sig = sigtimedwait(&signals, nil, &timeout)
+            if sig == SIGINT || sig == SIGTERM {
+                logger.notice("stopping on signal \(sig)")
+                break
+            }
+            if sig == SIGHUP {
+                logger.info("SIGHUP: configuration reload is not supported yet; restart to apply changes")
+            }
+            pipeline.housekeeping()
+        }
+        let stats = pipeline.statistics
+        logger.notice("stopped", metadata: [
+            "lines": "\(stats.pipeline.lines)", "events": "\(stats.pipeline.events)", "bans": "\(stats.pipeline.bans)",
+        ])
+    }
+}
+
+/// An exclusive pid file: a second daemon on the same state directory refuses to start.
+final class PidFile {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws(DaemonError) {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DaemonError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw DaemonError("another sipwarden is running with this state directory (\(path) is locked)")
+        }
+        ftruncate(fd, 0)
+        let text = "\(getpid())\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    func remove() {
+        unlink(path)
+        close(fd)
+    }
+
+    /// The pid of a running daemon holding the lock, if any.
+    static func runningPid(path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return nil // nobody holds it
+        }
+        var buf = [UInt8](repeating: 0, count: 32)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 31) }
+        guard n > 0 else { return nil }
+        return Int32(String(decoding: buf[0..<n], as: UTF8.self).trimmingSpaces().filter { $0.isNumber })
+    }
+}

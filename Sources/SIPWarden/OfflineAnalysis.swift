@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import Detection
+public import Evidence
+import Sensors
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure at run time (I/O, kernel, ledger): exit status 1.
+public struct RuntimeFailure: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// `sipwarden events` and `sipwarden replay`: the same decoders and detector as the
+/// daemon, run over recorded files.
+public enum OfflineAnalysis {
+    /// Decodes every line of `files` and calls `body` with each security event, in file
+    /// order. Lines without a year or zone are resolved against `reference`.
+    public static func decode(
+        files: [String], selection: DialectSelection, reference: Timestamp, utcOffsetSeconds: Int = 0,
+        _ body: (SecurityEvent) -> Void
+    ) throws(RuntimeFailure) {
+        let resolver = LogTimeResolver(utcOffsetSeconds: utcOffsetSeconds)
+        for file in files {
+            do {
+                try forEachLine(inFile: file) { line, number in
+                    guard let f = LogDialects.parse(line, selection: selection) else { return }
+                    body(SecurityEvent(
+                        time: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
+                        source: f.source, sourcePort: f.sourcePort, transport: f.transport, kind: f.kind,
+                        user: f.user, userAgent: f.userAgent, reason: f.reason, dialect: f.dialect,
+                        origin: .logLine(file: file, line: number)
+                    ))
+                }
+            } catch let error as SystemCallError {
+                throw RuntimeFailure("\(error)")
+            } catch {
+                throw RuntimeFailure("\(file): \(error)")
+            }
+        }
+    }
+
+    /// Writes one JSON object per event to standard output (JSON Lines). Returns the
+    /// number of events written.
+    @discardableResult
+    public static func printEvents(files: [String], selection: DialectSelection, reference: Timestamp, utcOffsetSeconds: Int = 0) throws(RuntimeFailure) -> Int {
+        let out = OutputStream(fd: 1)
+        var writer = JSONLineWriter(reservingCapacity: 1 << 20)
+        var count = 0
+        var failure: RuntimeFailure?
+        try decode(files: files, selection: selection, reference: reference, utcOffsetSeconds: utcOffsetSeconds) { event in
+            writer.append(event)
+            count += 1
+            if writer.bytes.count >= 1 << 20, failure == nil {
+                do { try out.write(writer.bytes) } catch { failure = error }
+                writer.removeAll()
+            }
+        }
+        if let failure { throw failure }
+        try out.write(writer.bytes)
+        return count
+    }
+
+    /// Runs detection over the events of `files` on their own timestamps (merged across
+    /// files in time order) and returns the verdicts it would have reached.
+    public static func replay(
+        files: [String], selection: DialectSelection, policy: DetectionPolicy, reference: Timestamp, utcOffsetSeconds: Int = 0
+    ) throws(RuntimeFailure) -> [Verdict] {
+        var events: [SecurityEvent] = []
+        try decode(files: files, selection: selection, reference: reference, utcOffsetSeconds: utcOffsetSeconds) { events.append($0) }
+        // Stable merge by time: equal times keep file/line order.
+        let ordered = events.enumerated().sorted { a, b in
+            a.element.time == b.element.time ? a.offset < b.offset : a.element.time < b.element.time
+        }.map(\.element)
+        var detector = Detector(policy: policy)
+        var verdicts: [Verdict] = []
+        for e in ordered {
+            if let v = detector.observe(e, now: e.time) { verdicts.append(v) }
+        }
+        return verdicts
+    }
+
+    /// One human-readable line per verdict.
+    public static func describe(_ v: Verdict) -> String {
+        var where_ = ""
+        if let first = v.evidence.first, case let .logLine(file, line) = first.origin {
+            where_ = " [\(file):\(line)"
+            if let last = v.evidence.last, case let .logLine(lf, ll) = last.origin, ll != line || lf != file {
+                where_ += lf == file ? "–\(ll)" : " … \(lf):\(ll)"
+            }
+            where_ += "]"
+        }
+        return "\(RFC3339.format(v.time)) ban \(v.network) for \(DurationParser.format(v.banTime)) rule=\(v.rule) offence=\(v.offence): \(v.reason)\(where_)"
+    }
+
+    /// One JSON object per verdict.
+    public static func json(_ v: Verdict, into w: inout JSONLineWriter) {
+        w.raw("{")
+        w.key("time", first: true)
+        w.string(RFC3339.format(v.time))
+        w.key("network")
+        w.string(v.network.description)
+        w.key("rule")
+        w.string(v.rule.description)
+        w.key("ban_seconds")
+        w.number(v.banTime.components.seconds)
+        w.key("expires")
+        w.string(RFC3339.format(v.expires))
+        w.key("offence")
+        w.number(Int64(v.offence))
+        w.key("reason")
+        w.string(v.reason)
+        w.key("evidence")
+        w.raw("[")
+        for (i, e) in v.evidence.enumerated() {
+            if i > 0 { w.raw(",") }
+            var inner = JSONLineWriter(reservingCapacity: 256)
+            inner.append(e)
+            w.raw(String(decoding: inner.bytes.dropLast(), as: UTF8.self))
+        }
+        w.raw("]}\n")
+    }
+}
+
+/// Unbuffered writes to a file descriptor, retried until complete.
+struct OutputStream {
+    let fd: Int32
+
+    func write(_ bytes: [UInt8]) throws(RuntimeFailure) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RuntimeFailure("write to standard output failed: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+
+    func write(_ text: String) throws(RuntimeFailure) { try write(Array(text.utf8)) }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import Detection
+public import Evidence
+public import Firewall
+public import Logging
+public import NetworkAddress
+import Sensors
+import Storage
+import Synchronization
+
+/// A source of the current time; injected so the pipeline can be driven deterministically.
+public typealias Clock = @Sendable () -> Timestamp
+
+/// The hot path, from decoded lines to kernel bans:
+/// lines → dialect parser → `SecurityEvent` → `Detector` → `Verdict` → firewall, then ledger.
+///
+/// Called from each sensor's own thread. The detector is shared behind a mutex taken once
+/// per batch of lines; the kernel update happens on the caller's thread right after the
+/// batch is judged (no timer, no queue hop), and the ledger write is handed to the
+/// `LedgerWriter`'s own thread so disk I/O never delays a ban.
+public final class Pipeline: Sendable {
+    private let detector: Mutex<Detector>
+    private let firewall: any Firewall
+    private let ledger: LedgerWriter?
+    private let logger: Logger
+    private let clock: Clock
+    private let timeResolver: LogTimeResolver
+    private let counters = Mutex(PipelineCounters())
+
+    public init(
+        policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
+        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0
+    ) {
+        detector = Mutex(Detector(policy: policy))
+        self.firewall = firewall
+        self.ledger = ledger
+        self.logger = logger
+        self.clock = clock
+        timeResolver = LogTimeResolver(utcOffsetSeconds: logUTCOffsetSeconds)
+    }
+
+    /// Restores state after a restart: bans still active are re-noted (and must already be
+    /// in the kernel), and the escalation history is known again.
+    public func restore(activeBans: [BanRecord], offences: [IPNetwork: (count: Int, lastBanAt: Timestamp)]) {
+        let now = clock()
+        detector.withLock { d in
+            for (network, o) in offences { d.restoreOffence(network, count: o.count, lastBan: o.lastBanAt) }
+            for ban in activeBans { d.noteBan(ban.network, until: ban.expiresAt, offence: ban.offence, at: now) }
+        }
+    }
+
+    /// Judges a batch of complete log lines from one file and enforces any verdicts.
+    /// - Parameters:
+    ///   - lines: `\n`-separated lines (a trailing `\r` is ignored).
+    ///   - firstLineNumber: 1-based number of the first line in its file.
+    public func process(lines: UnsafeBufferPointer<UInt8>, firstLineNumber: Int, source: LogSource) {
+        let received = clock()
+        var events: [SecurityEvent] = []
+        var lineCount = 0
+        TailedLines.forEachLine(in: lines, firstLineNumber: firstLineNumber) { line, lineNumber in
+            lineCount += 1
+            if let finding = LogDialects.parse(line, selection: source.dialect) {
+                let time = finding.time.map { timeResolver.resolve($0, reference: received) } ?? received
+                events.append(SecurityEvent(
+                    time: time, source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
+                    kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
+                    dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
+                ))
+            }
+        }
+        counters.withLock { $0.lines += lineCount; $0.events += events.count }
+        guard !events.isEmpty else { return }
+        judge(events, received: received)
+    }
+
+    /// Judges already-decoded events (wire sensors, tests) and enforces any verdicts.
+    public func judge(_ events: [SecurityEvent], received: Timestamp) {
+        let verdicts: [Verdict] = detector.withLock { d in
+            var out: [Verdict] = []
+            for event in events {
+                if let v = d.observe(event, now: clock()) { out.append(v) }
+            }
+            return out
+        }
+        guard !verdicts.isEmpty else { return }
+        enforce(verdicts, received: received)
+    }
+
+    private func enforce(_ verdicts: [Verdict], received: Timestamp) {
+        let elements = verdicts.map { BanElement(network: $0.network, timeout: $0.banTime) }
+        var enforced = true
+        do {
+            try firewall.ban(elements)
+        } catch {
+            enforced = false
+            logger.error("kernel ban failed", metadata: ["error": "\(error)", "networks": "\(elements.map(\.network.description))"])
+        }
+        let done = clock()
+        let latency = done.microseconds - received.microseconds
+        counters.withLock { c in
+            c.bans += verdicts.count
+            if !enforced { c.banFailures += verdicts.count }
+        }
+        for v in verdicts {
+            logger.notice("ban \(v.network) for \(DurationParser.format(v.banTime)): \(v.reason)", metadata: [
+                "rule": "\(v.rule)", "offence": "\(v.offence)", "latency_us": "\(latency)",
+                "enforced": "\(enforced)",
+            ])
+            ledger?.enqueueBan(
+                BanRecord(
+                    id: nil, network: v.network, reason: v.reason, kind: v.rule.description,
+                    createdAt: v.time, expiresAt: v.expires, offence: v.offence, liftedAt: nil, origin: "detector"
+                ),
+                evidence: v.evidence
+            )
+        }
+    }
+
+    /// Drops detector state that can no longer matter. Called periodically.
+    public func housekeeping() {
+        let now = clock()
+        detector.withLock { $0.expire(now: now) }
+    }
+
+    public var statistics: (pipeline: PipelineCounters, detector: DetectorStatistics) {
+        (counters.withLock { $0 }, detector.withLock { $0.statistics })
+    }
+}
+
+/// Pipeline counters since start.
+public struct PipelineCounters: Sendable, Hashable {
+    public var lines = 0
+    public var events = 0
+    public var bans = 0
+    public var banFailures = 0
+}

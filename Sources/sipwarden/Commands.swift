@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import ArgumentParser
+import Evidence
+import NetworkAddress
+import Logging
+import SIPWarden
+
+struct SipWardenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sipwarden",
+        abstract: "Detects SIP attacks in PBX logs and bans their sources in the kernel.",
+        discussion: """
+            Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.
+            Documentation: README.md, docs/CONFIGURATION.md, docs/LOG-FORMATS.md.
+            """,
+        version: SIPWardenVersion.string,
+        subcommands: [RunCommand.self, EventsCommand.self, ReplayCommand.self, BansCommand.self, StatusCommand.self]
+    )
+}
+
+/// Options shared by every command that reads the configuration.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file (see docs/CONFIGURATION.md).", valueName: "FILE"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("State directory holding the ban ledger.", valueName: "DIR"))
+    var state: String?
+
+    @Option(name: .long, help: ArgumentHelp("Firewall backend: nftables or dry-run.", valueName: "KIND"))
+    var firewall: String?
+
+    /// The configuration file (if any) with these flags applied on top.
+    func load() throws(ConfigurationError) -> Configuration {
+        var c = Configuration()
+        if let config { c = try ConfigurationFile.load(path: config, onto: c) }
+        if let state { c.stateDirectory = state }
+        if let firewall {
+            guard let f = FirewallKind(rawValue: firewall) else {
+                throw ConfigurationError(location: "--firewall", message: "expected nftables or dry-run, got '\(firewall)'")
+            }
+            c.firewall = f
+        }
+        return c
+    }
+}
+
+/// Detection flags, shared by `run` and `replay`.
+struct DetectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Failures that trigger a ban.", valueName: "N"))
+    var maxRetry: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Window the failures must fall in (90s, 10m, 1h).", valueName: "DURATION"))
+    var findTime: String?
+
+    @Option(name: .long, help: ArgumentHelp("Length of a first ban (90s, 10m, 1h); repeat offenders get longer.", valueName: "DURATION"))
+    var banTime: String?
+
+    @Option(name: .long, help: ArgumentHelp("Never ban this address or prefix (repeatable).", valueName: "CIDR"))
+    var allow: [String] = []
+
+    func apply(to c: inout Configuration) throws(ConfigurationError) {
+        if let maxRetry {
+            guard (1...1000).contains(maxRetry) else { throw ConfigurationError(location: "--max-retry", message: "must be between 1 and 1000, got \(maxRetry)") }
+            c.detection.threshold.maxRetry = maxRetry
+        }
+        if let findTime {
+            guard let d = DurationParser.parse(findTime), d > .zero else { throw ConfigurationError(location: "--find-time", message: "expected a duration such as 90s, 10m or 1h, got '\(findTime)'") }
+            c.detection.threshold.findTime = d
+        }
+        if let banTime {
+            guard let d = DurationParser.parse(banTime), d > .zero else { throw ConfigurationError(location: "--ban-time", message: "expected a duration such as 90s, 10m or 1h, got '\(banTime)'") }
+            c.detection.banTime = d
+            if c.detection.escalation.maxBanTime < d { c.detection.escalation.maxBanTime = d }
+        }
+        for a in allow {
+            guard let n = IPNetwork(a) else { throw ConfigurationError(location: "--allow", message: "expected an address or CIDR prefix, got '\(a)'") }
+            c.detection.allowlist.insert(n)
+        }
+        try c.validate()
+    }
+}
+
+/// Logging to standard error, at the chosen level.
+func makeLogger(level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = level
+        return h
+    }
+    return Logger(label: "sipwarden")
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon: watch sources, detect, ban.",
+        discussion: "Without --config and --log, watches the standard Asterisk and FreeSWITCH log locations."
+    )
+
+    @OptionGroup var common: ConfigOptions
+    @OptionGroup var detection: DetectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"))
+    var log: [String] = []
+
+    @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
+    var fromStart = false
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    func run() throws {
+        var c = try common.load()
+        if !log.isEmpty {
+            c.logs = []
+            for l in log { c.logs.append(try LogSource(argument: l)) }
+        } else if common.config == nil {
+            c.logs = Configuration.defaultLogs
+        }
+        if fromStart { c.fromStart = true }
+        try detection.apply(to: &c)
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ConfigurationError(location: "--log-level", message: "unknown level '\(logLevel)'")
+        }
+        let daemon = Daemon(configuration: c, logger: makeLogger(level: level))
+        do {
+            try daemon.run()
+        } catch {
+            throw RuntimeFailure(error.message)
+        }
+    }
+}
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Decode log files into security events, one JSON object per line."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"))
+    var dialect: String = "auto"
+
+    @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00.", valueName: "OFFSET"))
+    var utcOffset: String = "+00:00"
+
+    @Argument(help: ArgumentHelp("Log files ('-' for standard input).", valueName: "FILE"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE") }
+    }
+
+    func run() throws {
+        guard let selection = DialectSelection(name: dialect) else {
+            throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
+        }
+        guard let offset = UTCOffset.parse(utcOffset) else {
+            throw ConfigurationError(location: "--utc-offset", message: "expected an offset such as +00:00, got '\(utcOffset)'")
+        }
+        try OfflineAnalysis.printEvents(files: files, selection: selection, reference: systemClock(), utcOffsetSeconds: offset)
+    }
+}
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run detection over recorded logs on their own timestamps and print the bans it would have made."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file.", valueName: "FILE"))
+    var config: String?
+
+    @OptionGroup var detection: DetectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"))
+    var dialect: String = "auto"
+
+    @Flag(name: .long, help: "One JSON object per ban, with its evidence.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Log files.", valueName: "FILE"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE") }
+    }
+
+    func run() throws {
+        var c = Configuration()
+        if let config { c = try ConfigurationFile.load(path: config, onto: c) }
+        try detection.apply(to: &c)
+        guard let selection = DialectSelection(name: dialect) else {
+            throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
+        }
+        let verdicts = try OfflineAnalysis.replay(
+            files: files, selection: selection, policy: c.detection, reference: systemClock(),
+            utcOffsetSeconds: c.logUTCOffsetSeconds
+        )
+        if json {
+            var w = JSONLineWriter()
+            for v in verdicts { OfflineAnalysis.json(v, into: &w) }
+            print(String(decoding: w.bytes, as: UTF8.self), terminator: "")
+        } else {
+            for v in verdicts { print(OfflineAnalysis.describe(v)) }
+            if verdicts.isEmpty { print("no bans") }
+        }
+    }
+}
+
+struct BansCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bans",
+        abstract: "List, add or remove bans (ledger and kernel).",
+        subcommands: [List.self, Add.self, Remove.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show active bans (or all with --all).")
+        @OptionGroup var common: ConfigOptions
+        @Flag(name: .long, help: "Include expired and lifted bans.") var all = false
+        @Flag(name: .long, help: "JSON Lines output.") var json = false
+        @Option(name: .long, help: "At most this many rows.") var limit: Int = 1000
+
+        func run() throws {
+            let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
+            print(try admin.list(all: all, limit: limit, json: json), terminator: json ? "" : "\n")
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Ban an address or prefix by hand.")
+        @OptionGroup var common: ConfigOptions
+        @Option(name: .long, help: ArgumentHelp("Ban length (90s, 10m, 1h); omit for permanent.", valueName: "DURATION")) var banTime: String?
+        @Option(name: .long, help: "Why (stored in the ledger).") var reason: String = "manual"
+        @Argument(help: ArgumentHelp("Address or CIDR prefix.", valueName: "CIDR")) var network: String
+
+        func run() throws {
+            guard let n = IPNetwork(network, strict: true) else {
+                throw ValidationError("'\(network)' is not an address or CIDR prefix with clear host bits")
+            }
+            var duration: Duration?
+            if let banTime {
+                guard let d = DurationParser.parse(banTime), d > .zero else { throw ValidationError("--ban-time: expected a duration such as 10m, got '\(banTime)'") }
+                duration = d
+            }
+            let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
+            print(try admin.add(n, banTime: duration, reason: reason))
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a ban.")
+        @OptionGroup var common: ConfigOptions
+        @Argument(help: ArgumentHelp("Address or CIDR prefix.", valueName: "CIDR")) var network: String
+
+        func run() throws {
+            guard let n = IPNetwork(network, strict: true) else {
+                throw ValidationError("'\(network)' is not an address or CIDR prefix with clear host bits")
+            }
+            let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
+            print(try admin.remove(n))
+        }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Daemon, ledger and kernel at a glance.")
+    @OptionGroup var common: ConfigOptions
+
+    func run() throws {
+        let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
+        print(try admin.status())
+    }
+}
