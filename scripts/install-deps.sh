@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what sipwarden needs to build, run and test on Debian 12 (idempotent; root).
+# Package scripts are kept from starting daemons (kamailio, fail2ban) in the root
+# namespace: the tests start their own copies inside network namespaces.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
+
+# build + run; network namespaces for tests; the real PBX and attacker; the fail2ban baseline
+PKGS=(
+  pkg-config libnftables-dev nftables libsqlite3-dev
+  iproute2 iputils-ping procps
+  kamailio sipvicious
+  fail2ban python3-pyinotify tcpdump
+)
+
+POLICY=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$POLICY"; chmod 755 "$POLICY"; created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f "$POLICY"; true' EXIT
+
+missing=()
+for p in "${PKGS[@]}"; do
+  [[ $p == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: ok (${#missing[@]} installed)"

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (root, Debian 12, after scripts/install-deps.sh):
+#   1. debug build of everything, failing on any compiler warning in our code;
+#   2. unit tests inside a throwaway network namespace (real nftables there);
+#   3. the libFuzzer targets, each for a bounded time;
+#   4. a release build and the end-to-end attack lab (real Kamailio, real sipvicious,
+#      real nftables, all inside network namespaces on 198.18.0.0/15).
+# Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, nftables)" >&2; exit 1; }
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+JOBS=${JOBS:-2}
+passed=0
+failed=0
+stage() { echo; echo "=== $*"; }
+ok() { passed=$((passed + ${2:-1})); echo "--- ok: $1"; }
+ko() { failed=$((failed + ${2:-1})); echo "--- FAILED: $1"; }
+
+stage "debug build (warnings are errors for our code)"
+if swift build --build-tests -j "$JOBS" 2>&1 | tee /tmp/sipwarden-build.log | grep -E "error|warning:|Compiling|Build complete" | grep -v "^\[" ; then :; fi
+if ! grep -q "Build complete" /tmp/sipwarden-build.log; then
+  ko "debug build"; echo "$passed passed, $failed failed"; exit 1
+fi
+if grep -E "^/.*/(Sources|Tests|Fuzz)/.*warning:" /tmp/sipwarden-build.log | grep -v "/.build/" ; then
+  ko "compiler warnings in our code"
+else
+  ok "debug build without warnings"
+fi
+
+stage "unit tests (inside a network namespace)"
+SIPWARDEN_REQUIRE_NETNS=1 scripts/test-in-netns.sh swift test --skip-build 2>&1 | tee /tmp/sipwarden-unit.log | grep -vE "^(◇|↳|✔ Test |􀟈|􁁛)" | tail -40
+n=$(grep -oE "Test run with [0-9]+ tests? in [0-9]+ suites? passed" /tmp/sipwarden-unit.log | grep -oE "[0-9]+" | head -1)
+if [ -n "$n" ] && ! grep -qE "Test run with .* failed|✘" /tmp/sipwarden-unit.log; then
+  ok "unit tests" "$n"
+else
+  nf=$(grep -cE "^✘ Test .* failed" /tmp/sipwarden-unit.log); ko "unit tests ($nf failing)" "$((nf > 0 ? nf : 1))"
+fi
+
+stage "fuzzing (${FUZZ_SECONDS}s per target)"
+for target in Fuzz/run.sh Fuzz/sip-run.sh; do
+  [ -x "$target" ] || continue
+  if "$target" "$FUZZ_SECONDS" > "/tmp/sipwarden-$(basename "$target").log" 2>&1; then
+    ok "$target $(grep -oE 'exec/s: [0-9]+' "/tmp/sipwarden-$(basename "$target").log" | tail -1)"
+  else
+    tail -30 "/tmp/sipwarden-$(basename "$target").log"; ko "$target"
+  fi
+done
+
+stage "release build + end-to-end attack lab"
+if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-release.log 2>&1; then
+  ok "release build"
+  if [ -x tests/e2e/run.sh ]; then
+    SIPWARDEN_BIN="$(swift build -c release --show-bin-path)/sipwarden" tests/e2e/run.sh 2>&1 | tee /tmp/sipwarden-e2e.log
+    e2e=$(grep -E "^[0-9]+ passed, [0-9]+ failed" /tmp/sipwarden-e2e.log | tail -1)
+    if [ -n "$e2e" ]; then
+      passed=$((passed + $(echo "$e2e" | cut -d' ' -f1)))
+      failed=$((failed + $(echo "$e2e" | cut -d' ' -f3)))
+    else
+      ko "end-to-end lab did not report"
+    fi
+  fi
+else
+  tail -30 /tmp/sipwarden-release.log; ko "release build"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
