@@ -84,7 +84,7 @@ public struct Administration {
         let now = systemClock()
         let bans: [BanRecord]
         do {
-            bans = all ? try ledger.bans(limit: limit, includeInactive: true) : try ledger.activeBans(at: now)
+            bans = all ? try ledger.bans(limit: limit, includeInactive: true, at: now) : try ledger.activeBans(at: now)
         } catch {
             throw RuntimeFailure("cannot read the ledger: \(error)")
         }
@@ -133,10 +133,10 @@ public struct Administration {
             out.append("daemon:        not running")
         }
         do {
-            let active = try ledger.activeBans(at: now)
-            let all = try ledger.bans(limit: Int.max, includeInactive: true)
-            out.append("active bans:   \(active.count) (ledger)")
-            out.append("bans recorded: \(all.count)")
+            let s = try ledger.statistics(at: now)
+            out.append("active bans:   \(s.activeBans) (\(s.permanentActiveBans) permanent)")
+            out.append("bans recorded: \(s.totalBans) (\(s.liftedBans) lifted by hand), \(s.eventsStored) events of evidence")
+            if let last = s.lastBanAt { out.append("last ban:      \(RFC3339.format(last))") }
         } catch {
             throw RuntimeFailure("cannot read the ledger: \(error)")
         }

@@ -2,7 +2,7 @@
 public import Detection
 public import Firewall
 public import Evidence
-public import NetworkAddress
+import NetworkAddress
 
 /// Which firewall backend enforces verdicts.
 public enum FirewallKind: String, Sendable, Hashable, CaseIterable {

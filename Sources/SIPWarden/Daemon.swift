@@ -75,7 +75,7 @@ public final class Daemon {
         let firewall = try makeFirewall(config, logger: logger)
         let now = systemClock()
         let active: [BanRecord]
-        let offences: [IPNetwork: (count: Int, lastBanAt: Timestamp)]
+        let offences: [IPNetwork: OffenceHistory]
         do {
             active = try ledger.activeBans(at: now)
             offences = try ledger.offenceCounts(since: now - config.detection.escalation.memory)
@@ -92,7 +92,15 @@ public final class Daemon {
         }
         logger.notice("reconciled kernel bans with the ledger", metadata: ["active": "\(active.count)"])
 
-        let writer = LedgerWriter(ledger: ledger, logger: logger)
+        let log = logger
+        let writer: LedgerWriter
+        do {
+            writer = try LedgerWriter(ledger: ledger) { error in
+                log.error("ledger write failed; the kernel ban stands but will not survive a restart", metadata: ["error": "\(error)"])
+            }
+        } catch {
+            throw DaemonError("cannot start the ledger writer: \(error)")
+        }
         defer {
             writer.flush()
             writer.stop()

@@ -54,7 +54,7 @@ public enum OfflineAnalysis {
             writer.append(event)
             count += 1
             if writer.bytes.count >= 1 << 20, failure == nil {
-                do { try out.write(writer.bytes) } catch { failure = error }
+                do throws(RuntimeFailure) { try out.write(writer.bytes) } catch { failure = error }
                 writer.removeAll()
             }
         }

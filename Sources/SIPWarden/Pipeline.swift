@@ -5,7 +5,7 @@ public import Firewall
 public import Logging
 public import NetworkAddress
 import Sensors
-import Storage
+public import Storage
 import Synchronization
 
 /// A source of the current time; injected so the pipeline can be driven deterministically.
@@ -41,10 +41,10 @@ public final class Pipeline: Sendable {
 
     /// Restores state after a restart: bans still active are re-noted (and must already be
     /// in the kernel), and the escalation history is known again.
-    public func restore(activeBans: [BanRecord], offences: [IPNetwork: (count: Int, lastBanAt: Timestamp)]) {
+    public func restore(activeBans: [BanRecord], offences: [IPNetwork: OffenceHistory]) {
         let now = clock()
         detector.withLock { d in
-            for (network, o) in offences { d.restoreOffence(network, count: o.count, lastBan: o.lastBanAt) }
+            for (network, o) in offences { d.restoreOffence(network, count: o.highestOffence, lastBan: o.lastBanAt) }
             for ban in activeBans { d.noteBan(ban.network, until: ban.expiresAt, offence: ban.offence, at: now) }
         }
     }

@@ -11,14 +11,20 @@ enum ExitStatus {
     static let usage: Int32 = 2
 }
 
+/// Writes a message to standard error (unbuffered, no shared C `FILE*`).
+func printError(_ message: String) {
+    var text = message + "\n"
+    text.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
+}
+
 do {
     var command = try SipWardenCommand.parseAsRoot()
     try command.run()
 } catch let error as ConfigurationError {
-    fputs("sipwarden: \(error)\n", stderr)
+    printError("sipwarden: \(error)")
     exit(ExitStatus.usage)
 } catch let error as RuntimeFailure {
-    fputs("sipwarden: \(error)\n", stderr)
+    printError("sipwarden: \(error)")
     exit(ExitStatus.runtimeFailure)
 } catch {
     let code = SipWardenCommand.exitCode(for: error)
@@ -26,7 +32,7 @@ do {
         SipWardenCommand.exit(withError: error) // --help, --version
     }
     let message = SipWardenCommand.fullMessage(for: error)
-    if !message.isEmpty { fputs("\(message)\n", stderr) }
+    if !message.isEmpty { printError(message) }
     // ArgumentParser uses 64 for usage errors; our contract says 2.
     exit(code == .validationFailure ? ExitStatus.usage : ExitStatus.runtimeFailure)
 }
