@@ -78,8 +78,12 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors"], swiftSettings: strictSwift6),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSwift6
+        ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden"], swiftSettings: strictSwift6),
-        .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], swiftSettings: strictSwift6),
+        .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
     ]
 )

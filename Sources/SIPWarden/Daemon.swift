@@ -78,7 +78,7 @@ public final class Daemon {
         let offences: [IPNetwork: OffenceHistory]
         do {
             active = try ledger.activeBans(at: now)
-            offences = try ledger.offenceCounts(since: now - config.detection.escalation.memory)
+            offences = try ledger.offenceHistory(since: now - config.detection.escalation.memory)
         } catch {
             throw DaemonError("cannot read the ledger: \(error)")
         }

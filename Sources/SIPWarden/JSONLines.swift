@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Evidence
+public import NetworkAddress
 
 /// A byte buffer that JSON objects are appended to by hand: the `events` command writes
 /// millions of them, and Foundation's encoder would dominate the run time.
@@ -16,9 +17,9 @@ public struct JSONLineWriter: Sendable {
     public mutating func append(_ e: SecurityEvent) {
         bytes.append(UInt8(ascii: "{"))
         key("time", first: true)
-        string(RFC3339.format(e.time))
+        timestamp(e.time)
         key("source")
-        string(e.source.description)
+        address(e.source)
         if let port = e.sourcePort {
             key("port")
             number(Int64(port))
@@ -62,6 +63,62 @@ public struct JSONLineWriter: Sendable {
         bytes.append(0x0A)
     }
 
+    /// Appends `"2026-11-25T12:34:56.123456Z"` without building intermediate strings.
+    public mutating func timestamp(_ t: Timestamp) {
+        let secs = t.seconds
+        let micros = Int(t.microseconds - secs * 1_000_000)
+        let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
+        let rem = Int(secs - days * 86_400)
+        let (y, m, d) = RFC3339.civil(fromDays: days)
+        bytes.append(UInt8(ascii: "\""))
+        if y < 0 || y > 9999 {
+            raw(String(y))
+        } else {
+            digits(y, width: 4)
+        }
+        bytes.append(UInt8(ascii: "-")); digits(m, width: 2)
+        bytes.append(UInt8(ascii: "-")); digits(d, width: 2)
+        bytes.append(UInt8(ascii: "T")); digits(rem / 3600, width: 2)
+        bytes.append(UInt8(ascii: ":")); digits(rem / 60 % 60, width: 2)
+        bytes.append(UInt8(ascii: ":")); digits(rem % 60, width: 2)
+        if micros != 0 {
+            bytes.append(UInt8(ascii: "."))
+            digits(micros, width: 6)
+        }
+        bytes.append(UInt8(ascii: "Z"))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends an IP address as a JSON string; IPv4 without allocating.
+    public mutating func address(_ a: IPAddress) {
+        guard case let .v4(v) = a else {
+            string(a.description)
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        for shift in [24, 16, 8, 0] as [UInt32] {
+            let octet = Int((v >> shift) & 0xFF)
+            if octet >= 100 { bytes.append(UInt8(octet / 100) + 0x30) }
+            if octet >= 10 { bytes.append(UInt8(octet / 10 % 10) + 0x30) }
+            bytes.append(UInt8(octet % 10) + 0x30)
+            if shift != 0 { bytes.append(UInt8(ascii: ".")) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Zero-padded decimal of a non-negative value.
+    @inline(__always)
+    mutating func digits(_ value: Int, width: Int) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var v = value
+        while divisor > 0 {
+            bytes.append(UInt8(v / divisor % 10) + 0x30)
+            v %= divisor
+            divisor /= 10
+        }
+    }
+
     public mutating func key(_ name: StaticString, first: Bool = false) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "\""))
@@ -99,8 +156,8 @@ public struct JSONLineWriter: Sendable {
             case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
             case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
             case 0..<0x20, 0x7F:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+                func hex(_ n: UInt8) -> UInt8 { n < 10 ? n + 0x30 : n - 10 + 0x61 }
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex(b >> 4), hex(b & 0xF)])
             default: bytes.append(b)
             }
         }
