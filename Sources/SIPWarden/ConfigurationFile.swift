@@ -27,6 +27,11 @@ public enum ConfigurationFile {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            throw ConfigurationError(
+                location: "\(file):\(context.mark.line)",
+                message: "duplicate key\(duplicates.count == 1 ? "" : "s") \(duplicates.joined(separator: ", ")) in one mapping"
+            )
         } catch let error as YamlError {
             throw ConfigurationError(location: file, message: "not valid YAML: \(describe(error))")
         } catch {

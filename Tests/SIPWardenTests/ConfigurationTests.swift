@@ -100,7 +100,7 @@ import Testing
         ("nftables:\n  ports: [70000]\n", "bad.yaml:2: nftables.ports", "port"),
         ("statee: /x\n", "bad.yaml:1: statee", "unknown key"),
         ("detection: [1, 2]\n", "bad.yaml:1: detection", "mapping"),
-        ("state: /a\nstate: /b\n", "bad.yaml:2: state", "duplicate"),
+        ("state: /a\nstate: /b\n", "bad.yaml:1", "duplicate key state"),
     ])
     func errorsNameFileLineAndKey(yaml: String, location: String, message: String) {
         do {

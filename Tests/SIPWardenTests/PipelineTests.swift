@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Detection
+import Evidence
+import Firewall
+import Logging
+import NetworkAddress
+import SIPWarden
+import Storage
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let now = Mutex(Timestamp(seconds: 1_764_072_000))
+    func advance(_ d: Duration) { now.withLock { $0 = $0 + d } }
+    var clock: Clock { { [self] in now.withLock { $0 } } }
+}
+
+private func kamailioLine(_ ip: String, kind: String = "auth_failed", user: String = "100", ua: String = "friendly-scanner") -> String {
+    "2(123) NOTICE: <script>: SIPWARDEN event=\(kind) ts=1764072000.000001 src=\(ip) sport=5060 proto=udp method=REGISTER user=\"\(user)\" ua=\"\(ua)\""
+}
+
+private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, path: String = "/var/log/kamailio.log") {
+    var text = lines.joined(separator: "\n") + "\n"
+    text.withUTF8 { buf in
+        pipeline.process(lines: buf, firstLineNumber: first, source: LogSource(path: path, dialect: .only(.kamailio)))
+    }
+}
+
+@Suite struct PipelineTests {
+    let logger = Logger(label: "test")
+
+    @Test func fifthFailureBansInTheFirewallAndTheLedger() throws {
+        let clock = ManualClock()
+        let firewall = DryRunFirewall(logger: logger)
+        let ledger = try Ledger(inMemory: ())
+        let writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
+        defer { writer.stop() }
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: writer, logger: logger, clock: clock.clock)
+
+        process(pipeline, (0..<4).map { _ in kamailioLine("198.18.0.2") } + ["unrelated line", kamailioLine("198.18.0.3")])
+        #expect(try firewall.list().isEmpty, "4 failures must not ban")
+        process(pipeline, [kamailioLine("198.18.0.2")], first: 7)
+        let banned = try firewall.list()
+        #expect(banned.map(\.network) == [IPNetwork("198.18.0.2")!])
+        // The dry-run firewall reports remaining time against the real clock.
+        let remaining = try #require(banned.first?.timeout)
+        #expect(remaining > .seconds(595) && remaining <= .seconds(600))
+
+        writer.flush()
+        let active = try ledger.activeBans(at: clock.clock())
+        #expect(active.count == 1)
+        #expect(active.first?.kind == "failures")
+        let evidence = try ledger.evidence(forBan: try #require(active.first?.id))
+        #expect(evidence.count == 5)
+        #expect(evidence.allSatisfy { $0.source == IPAddress("198.18.0.2") && $0.kind == .authFailed })
+        #expect(evidence.last?.origin == .logLine(file: "/var/log/kamailio.log", line: 7))
+        #expect(pipeline.statistics.pipeline.lines == 7)
+        #expect(pipeline.statistics.pipeline.events == 6)
+    }
+
+    @Test func decoyAddressesInAttackerTextAreNeverBanned() throws {
+        let firewall = DryRunFirewall(logger: logger)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: ManualClock().clock)
+        let decoy = "x\" src=198.18.9.9 sport=1 ua=\"src=198.18.9.9"
+        process(pipeline, (0..<5).map { _ in kamailioLine("198.18.0.2", user: decoy, ua: decoy) })
+        #expect(try firewall.list().map(\.network) == [IPNetwork("198.18.0.2")!])
+    }
+
+    @Test func allowlistedSourceIsNeverBanned() throws {
+        var policy = DetectionPolicy()
+        policy.allowlist.insert(IPNetwork("198.18.0.0/24")!)
+        let firewall = DryRunFirewall(logger: logger)
+        let pipeline = Pipeline(policy: policy, firewall: firewall, ledger: nil, logger: logger, clock: ManualClock().clock)
+        process(pipeline, (0..<50).map { _ in kamailioLine("198.18.0.2") })
+        #expect(try firewall.list().isEmpty)
+    }
+
+    @Test func restoredBansAreNotJudgedAgainAndEscalate() throws {
+        let clock = ManualClock()
+        let firewall = DryRunFirewall(logger: logger)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock.clock)
+        let now = clock.clock()
+        let ban = BanRecord(
+            id: 1, network: IPNetwork("198.18.0.2")!, reason: "earlier", kind: "failures", createdAt: now,
+            expiresAt: now + .seconds(60), offence: 1, liftedAt: nil, origin: "detector"
+        )
+        pipeline.restore(activeBans: [ban], offences: [ban.network: OffenceHistory(count: 1, lastBanAt: now, highestOffence: 1)])
+        process(pipeline, (0..<10).map { _ in kamailioLine("198.18.0.2") })
+        #expect(try firewall.list().isEmpty, "already banned: judged again only after expiry")
+        clock.advance(.seconds(61))
+        process(pipeline, (0..<5).map { _ in kamailioLine("198.18.0.2") })
+        let remaining = try #require(try firewall.list().first?.timeout)
+        #expect(remaining > .seconds(1195) && remaining <= .seconds(1200), "second offence: doubled")
+    }
+}
+
+@Suite struct ReplayTests {
+    @Test func replayUsesTheLinesOwnTimestamps() throws {
+        let path = "/tmp/sipwarden-replay-\(UInt32.random(in: 0...UInt32.max)).log"
+        // 5 failures 30 s apart (2 minutes in all) and 5 failures 1 s apart.
+        var lines: [String] = []
+        for i in 0..<5 {
+            lines.append("[2025-11-24 10:0\(i / 2):\(i % 2 == 0 ? "00" : "30")] NOTICE[1] chan_sip.c: Registration from '<sip:100@198.18.0.1>' failed for '198.18.0.7:5060' - Wrong password")
+        }
+        for i in 0..<5 {
+            lines.append("[2025-11-24 11:00:0\(i)] NOTICE[1] chan_sip.c: Registration from '<sip:100@198.18.0.1>' failed for '198.18.0.8:5060' - Wrong password")
+        }
+        try writeFile(path, lines.joined(separator: "\n") + "\n")
+        defer { removeFile(path) }
+        var policy = DetectionPolicy()
+        policy.threshold.findTime = .seconds(60)
+        let verdicts = try OfflineAnalysis.replay(
+            files: [path], selection: .auto, policy: policy, reference: Timestamp(seconds: 1_764_072_000)
+        )
+        #expect(verdicts.map(\.network) == [IPNetwork("198.18.0.8")!])
+        #expect(verdicts.first.map { RFC3339.format($0.time) } == "2025-11-24T11:00:04Z")
+        #expect(verdicts.first.map(OfflineAnalysis.describe)?.contains("[\(path):6–10]") == true)
+    }
+}
