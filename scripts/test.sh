@@ -3,7 +3,7 @@
 #   1. debug build of everything, failing on any compiler warning in our code;
 #   2. unit tests inside a throwaway network namespace (real nftables there);
 #   3. the libFuzzer targets, each for a bounded time;
-#   4. a release build and the end-to-end attack lab (real Kamailio, real sipvicious,
+#   4. a release build, the command-line contract tests and the end-to-end attack lab (real Kamailio, real sipvicious,
 #      real nftables, all inside network namespaces on 198.18.0.0/15).
 # Ends with one line "N passed, N failed".
 set -uo pipefail
@@ -52,8 +52,17 @@ done
 stage "release build + end-to-end attack lab"
 if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-release.log 2>&1; then
   ok "release build"
+  BIN="$(swift build -c release --show-bin-path)/sipwarden"
+  tests/cli/run.sh "$BIN" 2>&1 | tee /tmp/sipwarden-cli.log
+  cli=$(grep -E "^[0-9]+ passed, [0-9]+ failed" /tmp/sipwarden-cli.log | tail -1)
+  if [ -n "$cli" ]; then
+    passed=$((passed + $(echo "$cli" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$cli" | cut -d' ' -f3)))
+  else
+    ko "command-line tests did not report"
+  fi
   if [ -x tests/e2e/run.sh ]; then
-    SIPWARDEN_BIN="$(swift build -c release --show-bin-path)/sipwarden" tests/e2e/run.sh 2>&1 | tee /tmp/sipwarden-e2e.log
+    SIPWARDEN_BIN="$BIN" tests/e2e/run.sh 2>&1 | tee /tmp/sipwarden-e2e.log
     e2e=$(grep -E "^[0-9]+ passed, [0-9]+ failed" /tmp/sipwarden-e2e.log | tail -1)
     if [ -n "$e2e" ]; then
       passed=$((passed + $(echo "$e2e" | cut -d' ' -f1)))

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Command-line contract tests: exit codes, error messages, `events`, `replay`, and
+# `bans add|list|remove` + `status` against real nftables inside a throwaway network
+# namespace (never the root namespace). Usage: tests/cli/run.sh PATH/TO/sipwarden
+# Ends with "N passed, N failed".
+set -uo pipefail
+BIN=${1:?usage: $0 PATH/TO/sipwarden}
+NS=swcli-$$
+DIR=$(mktemp -d /tmp/swcli.XXXXXX)
+pass=0; fail=0
+cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$DIR"; }
+trap cleanup EXIT
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+in_ns() { ip netns exec "$NS" "$@"; }
+
+check() { # name, then a command that must succeed
+  local name=$1; shift
+  if "$@" >"$DIR/out" 2>"$DIR/err"; then pass=$((pass + 1)); echo "ok   $name"
+  else fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/     | /' "$DIR/out" "$DIR/err" | head -20; fi
+}
+exits() { # expected-status command...
+  local want=$1; shift
+  "$@" >"$DIR/o" 2>"$DIR/e"; local got=$?
+  cat "$DIR/o"; cat "$DIR/e" >&2
+  [ "$got" = "$want" ] || { echo "exit status $got, expected $want" >&2; return 1; }
+}
+contains() { grep -qF -- "$1" "$2" || { echo "missing '$1' in $2:" >&2; head -5 "$2" >&2; return 1; }; }
+
+# --- exit codes and messages -----------------------------------------------------------
+printf 'detection:\n  max-retry: 5\n  max-retries: 3\n' > "$DIR/typo.yaml"
+check "config typo: exit 2" exits 2 "$BIN" run --config "$DIR/typo.yaml" --firewall dry-run
+check "config typo: names file, line and key" contains "typo.yaml:3: detection.max-retries: unknown key" "$DIR/e"
+check "bad flag value: exit 2" exits 2 "$BIN" run --max-retry 0 --firewall dry-run
+check "bad duration: exit 2" exits 2 "$BIN" run --ban-time forever --firewall dry-run
+check "unknown dialect: exit 2" exits 2 "$BIN" run --log cisco:/x --firewall dry-run
+check "unknown option: exit 2" exits 2 "$BIN" run --no-such-option
+check "missing config file: exit 2" exits 2 "$BIN" run --config "$DIR/missing.yaml"
+check "bad --allow: exit 2" exits 2 "$BIN" run --allow 198.18.0.0/99 --firewall dry-run
+check "unreadable log dir: exit 1" exits 1 "$BIN" run --log asterisk:/nonexistent-dir/messages --firewall dry-run --state "$DIR/s0"
+check "--help: exit 0" exits 0 "$BIN" --help
+check "events on a missing file: exit 1" exits 1 "$BIN" events "$DIR/missing.log"
+
+# --- events and replay ----------------------------------------------------------------
+{
+  for i in 1 2 3 4 5 6; do
+    echo "[2025-11-24 10:00:0$i] NOTICE[77] chan_sip.c: Registration from '\"x\" <sip:10$i@198.18.0.1>' failed for '198.18.0.9:5060' - Wrong password"
+  done
+  echo "[2025-11-24 10:00:09] VERBOSE[77] pbx.c: nothing to see"
+  echo "[2025-11-24 10:00:10] SECURITY[77] res_security_log.c: SecurityEvent=\"ChallengeSent\",EventTV=\"1\",Severity=\"Informational\",Service=\"SIP\",EventVersion=\"1\",AccountID=\"100\",SessionID=\"x\",LocalAddress=\"IPV4/UDP/198.18.0.1/5060\",RemoteAddress=\"IPV4/UDP/198.18.0.3/5060\",Challenge=\"a\""
+} > "$DIR/ast.log"
+check "events: exit 0" exits 0 "$BIN" events "$DIR/ast.log"
+check "events: 6 JSON lines" test "$(wc -l < "$DIR/o")" = 6
+check "events: fields" contains '"time":"2025-11-24T10:00:01Z","source":"198.18.0.9","port":5060,"kind":"auth_failed","user":"101"' "$DIR/o"
+check "events: line numbers" contains '"line":6}' "$DIR/o"
+check "replay: one ban at the 5th failure" exits 0 "$BIN" replay "$DIR/ast.log"
+check "replay: when and why" contains "2025-11-24T10:00:05Z ban 198.18.0.9 for 10m rule=failures offence=1" "$DIR/o"
+check "replay --json" exits 0 "$BIN" replay --json --max-retry 3 "$DIR/ast.log"
+check "replay --json: evidence" contains '"network":"198.18.0.9","rule":"failures"' "$DIR/o"
+
+# --- bans and status against real nftables (inside the namespace) ---------------------
+S="$DIR/state"
+check "bans add" exits 0 in_ns "$BIN" bans add 198.18.7.0/24 --ban-time 1h --reason "abuse case 1" --state "$S"
+check "bans add: prefix in the kernel set" bash -c "ip netns exec $NS nft list set inet sipwarden ban4 | grep -qF 198.18.7.0/24"
+check "bans add host" exits 0 in_ns "$BIN" bans add 2001:2::66 --state "$S"
+check "bans add host: host in the kernel set" bash -c "ip netns exec $NS nft list set inet sipwarden host6 | grep -qF 2001:2::66"
+check "bans list" exits 0 in_ns "$BIN" bans list --state "$S"
+check "bans list: prefix shown as in kernel" grep -qE "198.18.7.0/24 .* yes .*abuse case 1" "$DIR/o"
+check "bans list --json" exits 0 in_ns "$BIN" bans list --json --state "$S"
+check "bans list --json: permanent host" contains '"network":"2001:2::66","kind":"manual"' "$DIR/o"
+check "bans add with host bits: exit 2" exits 2 in_ns "$BIN" bans add 198.18.7.1/24 --state "$S"
+check "status" exits 0 in_ns "$BIN" status --state "$S"
+check "status: counts" contains "active bans:   2" "$DIR/o"
+check "status: kernel" contains "2 elements" "$DIR/o"
+check "bans remove" exits 0 in_ns "$BIN" bans remove 198.18.7.0/24 --state "$S"
+check "bans remove: gone from the kernel" bash -c "! ip netns exec $NS nft list set inet sipwarden ban4 | grep -q 198.18.7.0"
+check "bans list after remove" exits 0 in_ns "$BIN" bans list --state "$S"
+check "bans list after remove: one left" test "$(grep -c '^[0-9a-f]' "$DIR/o")" = 1
+check "dry-run never touches the kernel" exits 0 in_ns "$BIN" bans add 198.18.8.8 --firewall dry-run --state "$DIR/dry"
+check "dry-run: no element" bash -c "! ip netns exec $NS nft list ruleset | grep -q 198.18.8.8"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
