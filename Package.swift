@@ -29,11 +29,23 @@ let package = Package(
             providers: [.apt(["libnftables-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CNetfilterQueue",
+            pkgConfig: "libnetfilter_queue",
+            providers: [.apt(["libnetfilter-queue-dev"])]
+        ),
+
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+        .target(name: "PacketDecoding", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+        .target(
+            name: "SIPCorrelation",
+            dependencies: ["SIPMessage", "PacketDecoding", "Evidence", "NetworkAddress"],
+            swiftSettings: strictSwift6
+        ),
 
         // MARK: I/O shells
         .target(
@@ -43,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["Evidence", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Evidence", "PacketDecoding", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -52,11 +64,21 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        .target(
+            name: "Inline",
+            dependencies: [
+                "CNetfilterQueue", "SIPMessage", "PacketDecoding", "Evidence", "NetworkAddress",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
             dependencies: [
                 "Evidence", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
+                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -84,6 +106,9 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden"], swiftSettings: strictSwift6),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], swiftSettings: strictSwift6),
+        .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
+        .testTarget(name: "InlineTests", dependencies: ["Inline"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
     ]
 )

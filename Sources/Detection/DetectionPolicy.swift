@@ -61,13 +61,17 @@ public struct DetectionPolicy: Hashable, Sendable {
     public var maxTrackedSources: Int
 
     /// The embedded defaults: 5 failures in 10 minutes ban for 10 minutes, doubling per
-    /// repeat offence up to a week; scanners and floods ban at once; 10 distinct users
-    /// in 10 minutes is enumeration; loopback is never banned.
+    /// repeat offence up to a week; scanners and floods ban at once; 20 malformed
+    /// messages in a minute ban; 10 distinct users in 10 minutes is enumeration;
+    /// loopback is never banned.
     public init(
         threshold: Threshold = Threshold(maxRetry: 5, findTime: .seconds(600)),
         overrides: [EventKind: Threshold] = [
             .scanner: Threshold(maxRetry: 1, findTime: .seconds(600)),
             .flood: Threshold(maxRetry: 1, findTime: .seconds(600)),
+            // Strict parsing means a sloppy but honest user agent can look malformed now
+            // and then: judge it by rate, apart from the password failures.
+            .malformed: Threshold(maxRetry: 20, findTime: .seconds(60)),
         ],
         enumeration: EnumerationRule? = EnumerationRule(distinctUsers: 10, findTime: .seconds(600)),
         banTime: Duration = .seconds(600),

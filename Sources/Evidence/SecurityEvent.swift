@@ -53,7 +53,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
     public init(microseconds: Int64) { self.microseconds = microseconds }
     public init(seconds: Int64, microseconds: Int64 = 0) { self.microseconds = seconds * 1_000_000 + microseconds }
 
-    public var seconds: Int64 { microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000 }
+    /// Whole seconds, rounded towards negative infinity (never traps).
+    public var seconds: Int64 {
+        let (q, r) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        return r < 0 ? q - 1 : q
+    }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
     public static func + (a: Timestamp, d: Duration) -> Timestamp { Timestamp(microseconds: a.microseconds + d.microsecondsClamped) }

@@ -71,8 +71,9 @@ public struct Configuration: Sendable, Hashable {
     /// The embedded defaults' watch list: the standard log locations of the PBXs we know.
     /// Files that do not exist yet are waited for.
     public static let defaultLogs: [LogSource] = [
+        // Not /var/log/asterisk/security as well: res_pjsip reports each failure both as a
+        // NOTICE (messages) and as a SecurityEvent, so watching both would count it twice.
         LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk)),
-        LogSource(path: "/var/log/asterisk/security", dialect: .only(.asterisk)),
         LogSource(path: "/var/log/freeswitch/freeswitch.log", dialect: .only(.freeswitch)),
     ]
 

@@ -71,7 +71,7 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         var d = Detector(policy: DetectionPolicy())
         let kinds: [EventKind] = [.authFailed, .unknownUser, .aclDenied, .unauthenticatedCall]
         for (i, k) in kinds.enumerated() { #expect(feed(&d, event("198.18.0.2", k, at: Double(i))) == nil) }
-        #expect(feed(&d, event("198.18.0.2", .malformed, at: 5))?.rule == .failures)
+        #expect(feed(&d, event("198.18.0.2", .authFailed, at: 5))?.rule == .failures)
     }
 }
 

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// FreeSWITCH mod_sofia (sofia_reg.c, sofia.c) and mod_event_socket ACL lines.
+// Formats and kind mapping: docs/LOG-FORMATS.md.
+import NetworkAddress
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+private let youMustDefine: StaticString = "You must define a domain called '"
+private let inYourDirectory: StaticString = "' in your directory and add a user with the id=\""
+private let attributeEnd: StaticString = "\" attribute"
+private let clauseIts: StaticString = "and you must configure your device to use the proper domain in its authentication credentials."
+private let clauseIt_s: StaticString = "and you must configure your device to use the proper domain in it's authentication credentials."
+
+enum FreeSWITCHDialect {
+    /// `[UUID ]YYYY-MM-DD HH:MM:SS.ffffff [NN.NN% ][LEVEL] file.c:line message`; the date may be
+    /// missing (journald captures start at `[LEVEL]`).
+    static func prefix(_ b: Bytes) -> LinePrefix? {
+        var i = 0
+        if b.count > 37, b.at(8) == UInt8(ascii: "-"), b.at(13) == UInt8(ascii: "-"), b.at(18) == UInt8(ascii: "-"),
+           b.at(23) == UInt8(ascii: "-"), b.at(36) == 0x20 {
+            for k in 0..<36 where k != 8 && k != 13 && k != 18 && k != 23 {
+                guard isHex(b.p[k]) else { return nil }
+            }
+            i = 37
+        }
+        var time: LogTime?
+        if let (t, end) = b.dateTime(i, allowZone: false), b.at(end) == 0x20 {
+            time = t
+            i = end + 1
+            // CPU idle percentage column of newer versions: "97.27% ".
+            let ps = i
+            let j = b.skipDigits(i)
+            if j > ps, b.at(j) == UInt8(ascii: ".") {
+                let k = b.skipDigits(j + 1)
+                if k > j + 1, b.at(k) == UInt8(ascii: "%"), b.at(k + 1) == 0x20 { i = k + 2 }
+            }
+        }
+        guard b.at(i) == UInt8(ascii: "[") else { return nil }
+        let ls = i + 1
+        i = ls
+        while let c = b.at(i), isUpper(c) { i += 1 }
+        guard i > ls, i - ls <= 10, b.at(i) == UInt8(ascii: "]"), b.at(i + 1) == 0x20 else { return nil }
+        i += 2
+        let fs = i
+        while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20 { i += 1 }
+        guard i > fs, b.at(i) == UInt8(ascii: ":") else { return nil }
+        let ln = i + 1
+        i = b.skipDigits(ln)
+        guard i > ln, b.at(i) == 0x20 else { return nil }
+        return LinePrefix(time: time, message: i + 1)
+    }
+
+    static func message(_ b: Bytes, prefix: LinePrefix) -> LogFinding? {
+        let m = prefix.message
+        let e = b.trimmedEnd()
+        guard m < e else { return nil }
+        var f: LogFinding?
+        if let s = b.skip("SIP auth failure (", at: m) {
+            f = authFailure(b, s, e)
+        } else if let s = b.skip("Can't find user [", at: m) {
+            f = cantFindUser(b, s, e)
+        } else if let s = b.skip("IP ", at: m) {
+            f = aclRejected(b, s, e)
+        }
+        // "SIP auth challenge (…)" is the normal first step of digest auth: never a failure.
+        f?.time = prefix.time
+        return f
+    }
+
+    /// `SIP auth failure (METHOD) on sofia profile 'P' for [U@D] from ip ADDR` — the address
+    /// ends the line, so the LAST ` from ip ` is the PBX's.
+    static func authFailure(_ b: Bytes, _ s: Int, _ e: Int) -> LogFinding? {
+        guard let close = b.findByte(UInt8(ascii: ")"), from: s, to: min(e, s + 24)),
+              let ps = b.skip(") on sofia profile '", at: close),
+              let k = b.findLast(" from ip ", from: ps, to: e),
+              let ip = b.ip(span(k + 9, e))
+        else { return nil }
+        let reason: String
+        if b.equals(s..<close, "REGISTER") {
+            reason = "SIP auth failure (REGISTER)"
+        } else if b.equals(s..<close, "INVITE") {
+            reason = "SIP auth failure (INVITE)"
+        } else {
+            reason = "SIP auth failure"
+        }
+        var user: String?
+        if let fb = b.find("' for [", from: ps, to: k), k > fb + 7, b.p[k - 1] == UInt8(ascii: "]") {
+            user = bracketUser(b, (fb + 7)..<(k - 1))
+        }
+        return LogFinding(kind: .authFailed, source: ip, user: user, reason: reason, dialect: .freeswitch)
+    }
+
+    /// `U` of `U@D` (the part before the last `@`), or the whole text.
+    static func bracketUser(_ b: Bytes, _ r: Range<Int>) -> String? {
+        guard !r.isEmpty else { return nil }
+        if let at = b.findLastByte(UInt8(ascii: "@"), from: r.lowerBound, to: r.upperBound) {
+            return at > r.lowerBound ? b.text(r.lowerBound..<at) : nil
+        }
+        return b.text(r)
+    }
+
+    /// `Can't find user [U@D] from ADDR`, optionally followed on the same line (when a
+    /// collector joined the message's continuation lines) by
+    /// `You must define a domain called 'D' in your directory and add a user with the id="U"
+    /// attribute[ and you must configure …credentials.]`.
+    static func cantFindUser(_ b: Bytes, _ s: Int, _ e: Int) -> LogFinding? {
+        if let k = b.findLast("] from ", from: s, to: e), let ip = b.ip(span(k + 7, e)) {
+            return LogFinding(
+                kind: .unknownUser, source: ip, user: bracketUser(b, s..<k), reason: "Can't find user", dialect: .freeswitch
+            )
+        }
+        // Joined form: U and D appear twice; the split is valid only if both copies agree.
+        guard let attr = joinedAttributeEnd(b, e) else { return nil }
+        var found: (k: Int, ip: IPAddress)?
+        var cursor = s
+        var n = 0
+        while let k = b.find("] from ", from: cursor, to: attr) {
+            cursor = k + 1
+            n += 1
+            if n > 32 { return nil }
+            let a = k + 7
+            var ie = a
+            while ie < attr, !isSpace(b.p[ie]) { ie += 1 }
+            guard ie > a, ie < attr, let ip = b.ip(a..<ie) else { continue }
+            var j = ie
+            while j < attr, isSpace(b.p[j]) { j += 1 }
+            guard let ms = b.skip(youMustDefine, at: j), ms <= attr,
+                  consistent(b, bracket: s..<k, middle: ms..<attr)
+            else { continue }
+            if let prev = found, prev.ip != ip { return nil }
+            found = (k, ip)
+        }
+        guard let hit = found else { return nil }
+        return LogFinding(
+            kind: .unknownUser, source: hit.ip, user: bracketUser(b, s..<hit.k), reason: "Can't find user",
+            dialect: .freeswitch
+        )
+    }
+
+    /// Index of `" attribute` that ends the joined message (before the optional fixed clause).
+    static func joinedAttributeEnd(_ b: Bytes, _ e: Int) -> Int? {
+        var end = e
+        for clause in [clauseIts, clauseIt_s] {
+            let n = clause.utf8CodeUnitCount
+            if e - n >= 0, b.has(clause, at: e - n) {
+                end = e - n
+                guard end > 0, isSpace(b.p[end - 1]) else { return nil }
+                while end > 0, isSpace(b.p[end - 1]) { end -= 1 }
+                break
+            }
+        }
+        let n = attributeEnd.utf8CodeUnitCount
+        guard end - n >= 0, b.has(attributeEnd, at: end - n) else { return nil }
+        return end - n
+    }
+
+    /// Is `middle` == D + `' in your directory …id="` + U for some split `bracket` == U@D?
+    static func consistent(_ b: Bytes, bracket: Range<Int>, middle: Range<Int>) -> Bool {
+        let kn = inYourDirectory.utf8CodeUnitCount
+        guard middle.count - kn == bracket.count - 1, let base = b.p.baseAddress else { return false }
+        var p = bracket.lowerBound
+        while p < bracket.upperBound {
+            if b.p[p] == UInt8(ascii: "@") {
+                let uLen = p - bracket.lowerBound
+                let dLen = bracket.upperBound - p - 1
+                let dAt = middle.lowerBound
+                let uAt = middle.lowerBound + dLen + kn
+                if memcmp(base + dAt, base + p + 1, dLen) == 0,
+                   b.has(inYourDirectory, at: dAt + dLen),
+                   memcmp(base + uAt, base + bracket.lowerBound, uLen) == 0 {
+                    return true
+                }
+            }
+            p += 1
+        }
+        return false
+    }
+
+    /// `IP ADDR Rejected by acl "NAME"` (sofia.c, mod_event_socket) and
+    /// `IP ADDR Rejected by register acl "NAME"` (sofia_reg.c). The address comes first;
+    /// the `… Falling back to Digest auth.` variant is not a failure.
+    static func aclRejected(_ b: Bytes, _ s: Int, _ e: Int) -> LogFinding? {
+        guard let sp = b.findByte(0x20, from: s, to: min(e, s + 50)), let ip = b.ip(s..<sp) else { return nil }
+        let r = sp + 1
+        let reason: String
+        let ns: Int
+        if let j = b.skip("Rejected by acl \"", at: r) {
+            ns = j; reason = "Rejected by acl"
+        } else if let j = b.skip("Rejected by register acl \"", at: r) {
+            ns = j; reason = "Rejected by register acl"
+        } else {
+            return nil
+        }
+        guard e - 1 >= ns, b.p[e - 1] == UInt8(ascii: "\""), !b.contains(UInt8(ascii: "\""), in: ns..<(e - 1)) else { return nil }
+        return LogFinding(kind: .aclDenied, source: ip, reason: reason, dialect: .freeswitch)
+    }
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import Logging
+public import NetworkAddress
+import Synchronization
+
+/// Bans sources in the kernel through libnftables (`table inet sipwarden`).
+///
+/// Layout (see `NFTablesConfiguration`): sets `host4`/`host6` (single addresses, hash)
+/// and `ban4`/`ban6` (prefixes, `flags interval, timeout`), a chain hooked at prerouting,
+/// priority raw (-300) — before conntrack, so an established UDP flow is cut off too —
+/// with one `saddr @set counter name droppedN drop` rule per set.
+///
+/// Every call holds a mutex around the (not thread-safe) libnftables contexts, so the
+/// daemon may call `ban` from its hot-path thread while other threads list or reconcile.
+/// A `ban` of single addresses is one `add element` transaction (tens of µs); prefixes
+/// that overlap existing ones take a slower path that reads the set back and merges
+/// (see `ban(_:)`).
+public final class NFTablesFirewall: Firewall {
+    /// The configuration the table is built from.
+    public let configuration: NFTablesConfiguration
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    private struct State: ~Copyable {
+        /// Runs commands; plain text output.
+        let command: NFTContext
+        /// Runs `list` commands; JSON output.
+        let json: NFTContext
+        /// True when the kernel replaces an existing element's timeout on a plain `add`
+        /// (checked by `setUp`). Otherwise re-bans use add + delete + add.
+        var refreshesInPlace = false
+    }
+
+    /// Checks the configuration and opens libnftables contexts. Does not touch the kernel;
+    /// call `setUp()` next.
+    public init(configuration: NFTablesConfiguration, logger: Logger = Logger(label: "sipwarden.firewall")) throws(FirewallError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        state = Mutex(State(command: try NFTContext(json: false), json: try NFTContext(json: true)))
+    }
+
+    /// True when `setUp()` found that this kernel refreshes an element's timeout on a plain
+    /// re-add (Linux ≥ 6.10 or so); re-bans are then a single `add`.
+    public var refreshesTimeoutInPlace: Bool {
+        state.withLock { $0.refreshesInPlace }
+    }
+
+    private var table: String { configuration.tableName }
+
+    /// Tests force the add + delete + add re-ban path used on kernels without in-place refresh.
+    func overrideRefreshesInPlace(_ value: Bool) {
+        state.withLock { $0.refreshesInPlace = value }
+    }
+
+    // MARK: Firewall
+
+    public func setUp() throws(FirewallError) {
+        let commands = NFTSyntax.setUpCommands(configuration)
+        try state.withLock { (state: inout State) throws(FirewallError) in
+            do throws(FirewallError) {
+                _ = try state.command.run(commands)
+            } catch {
+                // Something incompatible is in the way (a set of another type, say). Replace
+                // the whole table in one transaction; its elements are lost, and the caller
+                // reconciles with the ledger right after setUp anyway.
+                logger.warning("nftables table \(table) is incompatible, rebuilding it", metadata: ["error": "\(error.message)"])
+                _ = try state.command.run("add table inet \(table)\ndelete table inet \(table)\n" + commands)
+            }
+            state.refreshesInPlace = probeRefreshInPlace(state)
+            logger.debug("nftables table ready", metadata: ["table": "\(table)", "refreshInPlace": "\(state.refreshesInPlace)"])
+        }
+    }
+
+    /// Adds the elements in one kernel transaction.
+    ///
+    /// Single addresses go to the host sets and never conflict. A prefix that overlaps
+    /// a prefix already banned (or another one in the batch) makes the kernel refuse the
+    /// transaction; the set is then read back and the request merged (see
+    /// `BanPlanner.mergeIntervals`: the hull of the overlapping prefixes is banned for the
+    /// longest of their lifetimes), and applied in a second transaction.
+    public func ban(_ elements: [BanElement]) throws(FirewallError) {
+        let planned = try BanPlanner.normalize(elements, configuration: configuration).elements
+        guard !planned.isEmpty else { return }
+        try state.withLock { (state: inout State) throws(FirewallError) in
+            let fast = fastBanCommands(planned, refreshesInPlace: state.refreshesInPlace)
+            let firstError: FirewallError
+            do throws(FirewallError) {
+                _ = try state.command.run(fast)
+                return
+            } catch {
+                firstError = error
+            }
+            guard planned.contains(where: { $0.set.isInterval }) else { throw firstError }
+            logger.debug("ban needs merging", metadata: ["error": "\(firstError.message)"])
+            var lastError = firstError
+            for _ in 0..<3 {
+                do throws(FirewallError) {
+                    let current = try listSets(state)
+                    var changes = SetChanges()
+                    let hosts = planned.filter { !$0.set.isInterval }
+                    for set in NFTSyntax.SetName.allCases where set.isInterval {
+                        let requested = planned.filter { $0.set == set }.map { ($0.interval, $0.lifetime) }
+                        guard !requested.isEmpty else { continue }
+                        let merged = BanPlanner.mergeIntervals(current: current[set]?.elements ?? [], requested: requested)
+                        changes.deletes[set] = merged.deletes
+                        changes.adds[set] = merged.adds
+                    }
+                    let command = fastBanCommands(hosts, refreshesInPlace: state.refreshesInPlace) + changes.commands(table: table)
+                    if !command.isEmpty { _ = try state.command.run(command) }
+                    return
+                } catch {
+                    lastError = error // an element may have expired between list and delete
+                }
+            }
+            throw lastError
+        }
+    }
+
+    public func unban(_ networks: [IPNetwork]) throws(FirewallError) {
+        var targets: [AddressInterval] = []
+        var seen: Set<AddressInterval> = []
+        for network in networks {
+            let interval = AddressInterval(BanPlanner.unmapped(network))
+            if seen.insert(interval).inserted { targets.append(interval) }
+        }
+        guard !targets.isEmpty else { return }
+        try state.withLock { (state: inout State) throws(FirewallError) in
+            // Hosts only: try the exact deletion first (the common case, no listing).
+            if targets.allSatisfy({ $0.low == $0.high }) {
+                var changes = SetChanges()
+                for target in targets {
+                    changes.deletes[target.family == .v4 ? .host4 : .host6, default: []].append(target)
+                }
+                if (try? state.command.run(changes.commands(table: table))) != nil { return }
+            }
+            var lastError: FirewallError?
+            for _ in 0..<3 {
+                do throws(FirewallError) {
+                    let current = try listSets(state)
+                    var changes = SetChanges()
+                    for (set, contents) in current {
+                        let doomed = contents.elements.map(\.interval).filter { element in
+                            targets.contains { $0.contains(element) }
+                        }
+                        if !doomed.isEmpty { changes.deletes[set] = doomed }
+                    }
+                    if !changes.isEmpty { _ = try state.command.run(changes.commands(table: table)) }
+                    return
+                } catch {
+                    lastError = error
+                }
+            }
+            if let lastError { throw lastError }
+        }
+    }
+
+    public func list() throws(FirewallError) -> [BanElement] {
+        let current = try state.withLock { (state: inout State) throws(FirewallError) in try listSets(state) }
+        var result: [BanElement] = []
+        for set in NFTSyntax.SetName.allCases {
+            for element in current[set]?.elements ?? [] {
+                for network in element.interval.networks {
+                    result.append(BanElement(network: network, timeout: element.remaining))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Makes the sets hold exactly `elements` (with their timeouts, within 2 s).
+    ///
+    /// Elements the firewall refuses (expired, prefix too short, …) are logged and left
+    /// out rather than failing the whole reconciliation; overlapping prefixes are merged
+    /// as `ban` would.
+    public func reconcile(with elements: [BanElement]) throws(FirewallError) {
+        let (planned, rejected) = try BanPlanner.normalize(elements, configuration: configuration, lenient: true)
+        for (element, error) in rejected {
+            logger.warning("not restoring ban", metadata: ["element": "\(element)", "reason": "\(error.message)"])
+        }
+        var desired: [NFTSyntax.SetName: [(AddressInterval, Duration?)]] = [:]
+        for set in NFTSyntax.SetName.allCases {
+            let wanted = planned.filter { $0.set == set }.map { ($0.interval, $0.lifetime) }
+            desired[set] = set.isInterval ? BanPlanner.mergeIntervals(current: [], requested: wanted).adds : wanted
+        }
+        try state.withLock { (state: inout State) throws(FirewallError) in
+            var lastError: FirewallError?
+            for _ in 0..<3 {
+                do throws(FirewallError) {
+                    let current = try listSets(state)
+                    var changes = SetChanges()
+                    for set in NFTSyntax.SetName.allCases {
+                        let diff = BanPlanner.difference(current: current[set]?.elements ?? [], desired: desired[set] ?? [])
+                        changes.deletes[set] = diff.deletes
+                        changes.adds[set] = diff.adds
+                    }
+                    if !changes.isEmpty { _ = try state.command.run(changes.commands(table: table)) }
+                    return
+                } catch {
+                    lastError = error
+                }
+            }
+            if let lastError { throw lastError }
+        }
+    }
+
+    public func tearDown() throws(FirewallError) {
+        // `add` first makes the deletion succeed when the table is already gone.
+        let command = "add table inet \(table)\ndelete table inet \(table)\n"
+        try state.withLock { (state: inout State) throws(FirewallError) in _ = try state.command.run(command) }
+    }
+
+    public func dropCounters() throws(FirewallError) -> DropCounters {
+        try state.withLock { (state: inout State) throws(FirewallError) in
+            let v4 = try NFTListing.parseCounter(state.json.run("list counter inet \(table) \(NFTSyntax.counterV4)\n"))
+            let v6 = try NFTListing.parseCounter(state.json.run("list counter inet \(table) \(NFTSyntax.counterV6)\n"))
+            return DropCounters(packetsV4: v4.packets, bytesV4: v4.bytes, packetsV6: v6.packets, bytesV6: v6.bytes)
+        }
+    }
+
+    // MARK: Internals
+
+    /// `add element` per set; without in-place refresh, add + delete + add so that an
+    /// element already present gets the new timeout (the first add makes the delete safe).
+    private func fastBanCommands(_ planned: [PlannedElement], refreshesInPlace: Bool) -> String {
+        var bySet: [NFTSyntax.SetName: [PlannedElement]] = [:]
+        for element in planned { bySet[element.set, default: []].append(element) }
+        var text = ""
+        for set in NFTSyntax.SetName.allCases {
+            guard let elements = bySet[set] else { continue }
+            let items = elements.map { NFTSyntax.element($0.interval, timeout: $0.lifetime) }
+            guard let add = NFTSyntax.elementCommand("add", table: table, set: set, items) else { continue }
+            text += add
+            if !refreshesInPlace, let delete = NFTSyntax.elementCommand("delete", table: table, set: set, elements.map(\.interval.nftKey)) {
+                text += delete
+                text += add
+            }
+        }
+        return text
+    }
+
+    private func listSets(_ state: borrowing State) throws(FirewallError) -> [NFTSyntax.SetName: NFTListing.SetContents] {
+        let output = try state.json.run("list table inet \(table)\n")
+        let sets = try NFTListing.parseSets(output)
+        for (set, contents) in sets where contents.skipped > 0 {
+            logger.warning("ignored elements nft listed in a form not understood", metadata: ["set": "\(set.rawValue)", "count": "\(contents.skipped)"])
+        }
+        return sets
+    }
+
+    /// Does a plain `add` of an existing element replace its timeout (and permanence)?
+    /// Checked on scratch sets in our table, which are removed again.
+    private func probeRefreshInPlace(_ state: borrowing State) -> Bool {
+        let t = table
+        let create = """
+            add set inet \(t) probe_hash { type ipv4_addr; flags timeout; }
+            add set inet \(t) probe_interval { type ipv4_addr; flags interval, timeout; }
+            flush set inet \(t) probe_hash
+            flush set inet \(t) probe_interval
+
+            """
+        var first = ""
+        var second = ""
+        for set in ["probe_hash", "probe_interval"] {
+            first += "add element inet \(t) \(set) { 192.0.2.1 timeout 3600s, 192.0.2.2 timeout 3600s, 192.0.2.3 }\n"
+            second += "add element inet \(t) \(set) { 192.0.2.1 timeout 7200s, 192.0.2.2, 192.0.2.3 timeout 3600s }\n"
+        }
+        defer {
+            do throws(FirewallError) {
+                _ = try state.command.run("delete set inet \(t) probe_hash\ndelete set inet \(t) probe_interval\n")
+            } catch {
+                logger.warning("could not remove probe sets", metadata: ["error": "\(error.message)"])
+            }
+        }
+        do throws(FirewallError) {
+            _ = try state.command.run(create + first)
+            _ = try state.command.run(second)
+            let output = try state.json.run("list table inet \(t)\n")
+            let document = try NFTListing.parseProbe(output, setNames: ["probe_hash", "probe_interval"])
+            guard document.count == 2 else { return false }
+            return document.values.allSatisfy { elements in
+                let byAddress = Dictionary(elements.map { ($0.interval.low, $0.remaining) }, uniquingKeysWith: { a, _ in a })
+                guard let one = byAddress[0xC000_0201], let two = byAddress[0xC000_0202], let three = byAddress[0xC000_0203] else { return false }
+                return (one ?? .zero) > .seconds(3_600) && two == nil && three != nil
+            }
+        } catch {
+            logger.info("could not check timeout refresh, re-bans will use delete + add", metadata: ["error": "\(error.message)"])
+            return false
+        }
+    }
+}

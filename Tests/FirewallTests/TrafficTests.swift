@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Foundation
+import Testing
+@testable import Firewall
+import NetworkAddress
+
+/// Real packets: a veth pair between the test namespace (198.19.250.1) and a peer namespace
+/// (198.19.250.2). UDP from the peer must arrive, be dropped (and counted) while the peer is
+/// banned, and arrive again after the unban.
+@Suite("NFTablesFirewall traffic (veth between two namespaces)", .serialized,
+       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+struct TrafficTests {
+    static let local = "198.19.250.1"
+    static let peerAddress = "198.19.250.2"
+
+    /// Wires the peer namespace; returns its name and a cleanup closure.
+    private func wirePeer() throws -> (name: String, cleanup: () -> Void) {
+        let tag = String(getpid() % 100_000)
+        var createdNamespace = false
+        let name: String
+        if let given = ProcessInfo.processInfo.environment["SIPWARDEN_PEER_NETNS"], !given.isEmpty {
+            name = given
+        } else {
+            name = "sw-test-peer-\(tag)"
+            try #require(try shell(["ip", "netns", "add", name]).status == 0)
+            createdNamespace = true
+        }
+        let ours = "swfa\(tag)", theirs = "swfb\(tag)"
+        let cleanup = {
+            _ = try? shell(["ip", "link", "delete", ours])
+            if createdNamespace { _ = try? shell(["ip", "netns", "delete", name]) }
+        }
+        for command in [
+            ["ip", "link", "add", ours, "type", "veth", "peer", "name", theirs, "netns", name],
+            ["ip", "addr", "add", "\(Self.local)/30", "dev", ours],
+            ["ip", "link", "set", ours, "up"],
+            ["ip", "-n", name, "addr", "add", "\(Self.peerAddress)/30", "dev", theirs],
+            ["ip", "-n", name, "link", "set", theirs, "up"],
+            ["ip", "-n", name, "link", "set", "lo", "up"],
+        ] {
+            let result = try shell(command)
+            if result.status != 0 {
+                cleanup()
+                try #require(result.status == 0, "\(command.joined(separator: " ")): \(result.output)")
+            }
+        }
+        return (name, cleanup)
+    }
+
+    /// A UDP socket bound to `local:port`.
+    private func receiver(port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr(Self.local)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound != 0 { close(fd) }
+        try #require(bound == 0, "bind: errno \(errno)")
+        return fd
+    }
+
+    /// Drains the socket and counts datagrams whose payload is `token`, waiting at most `wait`.
+    private func received(_ fd: Int32, token: String, wait: Duration) -> Int {
+        var count = 0
+        let deadline = ContinuousClock.now + wait
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 50) > 0 else { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0, String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix(token) { count += 1 }
+        }
+        return count
+    }
+
+    /// Sends `count` datagrams from the peer namespace (bash's /dev/udp, no extra tools).
+    private func send(from namespace: String, port: UInt16, token: String, count: Int) throws {
+        let script = "for i in $(seq \(count)); do echo \(token) > /dev/udp/\(Self.local)/\(port); done"
+        let result = try shell(["ip", "netns", "exec", namespace, "bash", "-c", script])
+        try #require(result.status == 0, "send failed: \(result.output)")
+    }
+
+    @Test func banDropsAndUnbanRestoresTraffic() throws {
+        try KernelGate.check()
+        let peer = try wirePeer()
+        defer { peer.cleanup() }
+        let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName("traffic")))
+        try firewall.setUp()
+        defer { try? firewall.tearDown() }
+        let fd = try receiver(port: 5060)
+        defer { close(fd) }
+        let source = network(Self.peerAddress)
+
+        try send(from: peer.name, port: 5060, token: "before", count: 3)
+        #expect(received(fd, token: "before", wait: .seconds(1)) == 3, "traffic does not flow before the ban")
+
+        try firewall.ban([BanElement(network: source, timeout: .seconds(60))])
+        let countersBefore = try firewall.dropCounters()
+        try send(from: peer.name, port: 5060, token: "banned", count: 3)
+        #expect(received(fd, token: "banned", wait: .milliseconds(700)) == 0, "banned traffic arrived")
+        let countersAfter = try firewall.dropCounters()
+        #expect(countersAfter.packetsV4 >= countersBefore.packetsV4 + 3)
+        #expect(countersAfter.packetsV6 == countersBefore.packetsV6)
+
+        try firewall.unban([source])
+        try send(from: peer.name, port: 5060, token: "after", count: 3)
+        #expect(received(fd, token: "after", wait: .seconds(1)) == 3, "traffic does not flow after the unban")
+    }
+
+    @Test func portRestrictedBanOnlyDropsThosePorts() throws {
+        try KernelGate.check()
+        let peer = try wirePeer()
+        defer { peer.cleanup() }
+        let ports = [try #require(PortMatch("5060-5061"))]
+        let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName("ports"), ports: ports))
+        try firewall.setUp()
+        defer { try? firewall.tearDown() }
+        let sip = try receiver(port: 5061)
+        defer { close(sip) }
+        let other = try receiver(port: 5070)
+        defer { close(other) }
+        // A prefix ban this time, covering the peer.
+        try firewall.ban([BanElement(network: network("198.19.250.0/30"), timeout: .seconds(60))])
+        try send(from: peer.name, port: 5061, token: "sip", count: 3)
+        try send(from: peer.name, port: 5070, token: "other", count: 3)
+        #expect(received(sip, token: "sip", wait: .milliseconds(700)) == 0)
+        #expect(received(other, token: "other", wait: .milliseconds(700)) == 3)
+        #expect(try firewall.dropCounters().packetsV4 >= 3)
+    }
+}
