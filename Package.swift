@@ -73,12 +73,18 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        .target(
+            name: "Probe",
+            dependencies: ["SIPMessage", "NetworkAddress"],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
             dependencies: [
                 "Evidence", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
-                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline",
+                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -108,6 +114,7 @@ let package = Package(
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden"], swiftSettings: strictSwift6),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
+        .testTarget(name: "ProbeTests", dependencies: ["Probe"], swiftSettings: strictSwift6),
         .testTarget(name: "InlineTests", dependencies: ["Inline"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
     ]
