@@ -112,7 +112,7 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden"], swiftSettings: strictSwift6),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], swiftSettings: strictSwift6),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], exclude: ["Fixtures", "HEPFixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"], swiftSettings: strictSwift6),
         .testTarget(name: "InlineTests", dependencies: ["Inline"], swiftSettings: strictSwift6),

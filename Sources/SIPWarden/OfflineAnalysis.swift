@@ -70,6 +70,11 @@ public enum OfflineAnalysis {
     ) throws(RuntimeFailure) -> [Verdict] {
         var events: [SecurityEvent] = []
         try decode(files: files, selection: selection, reference: reference, utcOffsetSeconds: utcOffsetSeconds) { events.append($0) }
+        return judge(events, policy: policy)
+    }
+
+    /// Runs a detector over `events` on their own timestamps, merged in time order.
+    public static func judge(_ events: [SecurityEvent], policy: DetectionPolicy) -> [Verdict] {
         // Stable merge by time: equal times keep file/line order.
         let ordered = events.enumerated().sorted { a, b in
             a.element.time == b.element.time ? a.offset < b.offset : a.element.time < b.element.time
@@ -85,7 +90,13 @@ public enum OfflineAnalysis {
     /// One human-readable line per verdict.
     public static func describe(_ v: Verdict) -> String {
         var where_ = ""
-        if let first = v.evidence.first, case let .logLine(file, line) = first.origin {
+        if let first = v.evidence.first, case let .frame(file, frame) = first.origin {
+            where_ = " [\(file) frame \(frame)"
+            if let last = v.evidence.last, case let .frame(_, lastFrame) = last.origin, lastFrame != frame {
+                where_ += "–\(lastFrame)"
+            }
+            where_ += "]"
+        } else if let first = v.evidence.first, case let .logLine(file, line) = first.origin {
             where_ = " [\(file):\(line)"
             if let last = v.evidence.last, case let .logLine(lf, ll) = last.origin, ll != line || lf != file {
                 where_ += lf == file ? "–\(ll)" : " … \(lf):\(ll)"

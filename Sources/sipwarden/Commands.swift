@@ -143,7 +143,13 @@ struct EventsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00.", valueName: "OFFSET"))
     var utcOffset: String = "+00:00"
 
-    @Argument(help: ArgumentHelp("Log files ('-' for standard input).", valueName: "FILE"))
+    @Flag(name: .long, help: "The files are packet captures (pcap or pcapng): decode the SIP in them.")
+    var pcap = false
+
+    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080.", valueName: "PORTS"))
+    var ports: String = "5060-5061"
+
+    @Argument(help: ArgumentHelp("Log files or, with --pcap, capture files ('-' for standard input).", valueName: "FILE"))
     var files: [String]
 
     func validate() throws {
@@ -151,6 +157,10 @@ struct EventsCommand: ParsableCommand {
     }
 
     func run() throws {
+        if pcap {
+            try WireAnalysis.printEvents(files: files, ports: ports)
+            return
+        }
         guard let selection = DialectSelection(name: dialect) else {
             throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
         }
@@ -178,7 +188,13 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per ban, with its evidence.")
     var json = false
 
-    @Argument(help: ArgumentHelp("Log files.", valueName: "FILE"))
+    @Flag(name: .long, help: "The files are packet captures (pcap or pcapng).")
+    var pcap = false
+
+    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080.", valueName: "PORTS"))
+    var ports: String = "5060-5061"
+
+    @Argument(help: ArgumentHelp("Log files or, with --pcap, capture files.", valueName: "FILE"))
     var files: [String]
 
     func validate() throws {
@@ -192,10 +208,12 @@ struct ReplayCommand: ParsableCommand {
         guard let selection = DialectSelection(name: dialect) else {
             throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
         }
-        let verdicts = try OfflineAnalysis.replay(
-            files: files, selection: selection, policy: c.detection, reference: systemClock(),
-            utcOffsetSeconds: c.logUTCOffsetSeconds
-        )
+        let verdicts = pcap
+            ? try WireAnalysis.replay(files: files, ports: ports, policy: c.detection)
+            : try OfflineAnalysis.replay(
+                files: files, selection: selection, policy: c.detection, reference: systemClock(),
+                utcOffsetSeconds: c.logUTCOffsetSeconds
+            )
         if json {
             var w = JSONLineWriter()
             for v in verdicts { OfflineAnalysis.json(v, into: &w) }
