@@ -65,6 +65,8 @@ public struct Configuration: Sendable, Hashable {
     public var fromStart = false
     /// Zone assumed for log lines that carry none (seconds east of UTC).
     public var logUTCOffsetSeconds = 0
+    /// Run sensor threads at a low real-time priority so a busy PBX cannot delay a ban.
+    public var realtimeSensors = true
 
     public init() {}
 

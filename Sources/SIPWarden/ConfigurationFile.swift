@@ -123,7 +123,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset"]
+        let top = ["logs", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -159,6 +159,7 @@ private struct Reader {
                     c.detection.allowlist.insert(n)
                 }
             case "from-start": c.fromStart = try bool(value, name)
+            case "realtime": c.realtimeSensors = try bool(value, name)
             case "log-utc-offset":
                 let s = try string(value, name)
                 guard let off = parseUTCOffset(s) else { throw fail(value, name, "expected an offset such as +00:00 or -05:00, got '\(s)'") }

@@ -114,7 +114,10 @@ public final class Daemon {
         var tailers: [FileTailer] = []
         defer { for t in tailers { t.stop() } }
         for source in config.logs {
-            let tailer = FileTailer(path: source.path, fromStart: config.fromStart, logger: logger)
+            let tailer = FileTailer(
+                path: source.path, fromStart: config.fromStart,
+                priority: config.realtimeSensors ? .realtime(10) : .normal, logger: logger
+            )
             do {
                 try tailer.start { batch in
                     pipeline.process(lines: batch.bytes, firstLineNumber: batch.firstLineNumber, source: source)

@@ -50,40 +50,43 @@ public final class Pipeline: Sendable {
     }
 
     /// Judges a batch of complete log lines from one file and enforces any verdicts.
+    ///
+    /// Each event is judged as soon as its line is decoded, and a verdict goes to the kernel
+    /// at once: the lines after it in the batch wait for the ban, never the other way round.
     /// - Parameters:
     ///   - lines: `\n`-separated lines (a trailing `\r` is ignored).
     ///   - firstLineNumber: 1-based number of the first line in its file.
     public func process(lines: UnsafeBufferPointer<UInt8>, firstLineNumber: Int, source: LogSource) {
         let received = clock()
-        var events: [SecurityEvent] = []
+        var eventCount = 0
         var lineCount = 0
         TailedLines.forEachLine(in: lines, firstLineNumber: firstLineNumber) { line, lineNumber in
             lineCount += 1
-            if let finding = LogDialects.parse(line, selection: source.dialect) {
-                let time = finding.time.map { timeResolver.resolve($0, reference: received) } ?? received
-                events.append(SecurityEvent(
-                    time: time, source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
-                    kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
-                    dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
-                ))
+            guard let finding = LogDialects.parse(line, selection: source.dialect) else { return }
+            eventCount += 1
+            let now = clock()
+            let event = SecurityEvent(
+                time: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
+                source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
+                kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
+                dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
+            )
+            if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
+                enforce([verdict], received: received)
             }
         }
-        counters.withLock { $0.lines += lineCount; $0.events += events.count }
-        guard !events.isEmpty else { return }
-        judge(events, received: received)
+        counters.withLock { $0.lines += lineCount; $0.events += eventCount }
     }
 
-    /// Judges already-decoded events (wire sensors, tests) and enforces any verdicts.
+    /// Judges already-decoded events (wire sensors, tests) and enforces any verdicts, each
+    /// as soon as it is reached.
     public func judge(_ events: [SecurityEvent], received: Timestamp) {
-        let verdicts: [Verdict] = detector.withLock { d in
-            var out: [Verdict] = []
-            for event in events {
-                if let v = d.observe(event, now: clock()) { out.append(v) }
+        for event in events {
+            if let verdict = detector.withLock({ $0.observe(event, now: clock()) }) {
+                enforce([verdict], received: received)
             }
-            return out
         }
-        guard !verdicts.isEmpty else { return }
-        enforce(verdicts, received: received)
+        counters.withLock { $0.events += events.count }
     }
 
     private func enforce(_ verdicts: [Verdict], received: Timestamp) {

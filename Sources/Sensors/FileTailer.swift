@@ -81,6 +81,8 @@ public final class FileTailer: Sendable {
     /// The tailed path, as given.
     public let path: String
     public let fromStart: Bool
+    /// Scheduling of the tail thread.
+    public let priority: SensorPriority
     /// Largest single read.
     public let chunkSize: Int
     /// Longest partial line held while waiting for its `\n`.
@@ -105,8 +107,10 @@ public final class FileTailer: Sendable {
     ///   - maxLineLength: longest line held whole, at least 1 KiB (default 64 KiB).
     public init(
         path: String, fromStart: Bool = false, chunkSize: Int = 64 << 10, maxLineLength: Int = 64 << 10,
-        rotationGrace: Duration = .seconds(2), lineCountLimit: Int = 256 << 20, logger: Logger
+        rotationGrace: Duration = .seconds(2), lineCountLimit: Int = 256 << 20,
+        priority: SensorPriority = .normal, logger: Logger
     ) {
+        self.priority = priority
         self.path = path
         self.fromStart = fromStart
         self.chunkSize = min(max(chunkSize, 4096), 64 << 20)
@@ -146,7 +150,14 @@ public final class FileTailer: Sendable {
             // The loop object is handed to the new thread, which is its only user from now on.
             let thread: PosixThread
             do throws(PosixThread.StartFailure) {
-                thread = try PosixThread { loop.run() }
+                let priority = self.priority
+                let logger = self.logger
+                thread = try PosixThread {
+                    if let problem = priority.applyToCurrentThread() {
+                        logger.warning("tail thread keeps normal scheduling: \(problem)", metadata: ["path": "\(loop.path)"])
+                    }
+                    loop.run()
+                }
             } catch {
                 throw .resourceFailure(what: "tail thread", errno: error.code)
             }

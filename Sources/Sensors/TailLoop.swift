@@ -6,7 +6,7 @@ import Synchronization
 /// The tail thread's state machine. Created by `FileTailer.start` (so setup errors are
 /// thrown to the caller), then owned and used by the tail thread alone.
 final class TailLoop {
-    private let path: String
+    let path: String
     private let directory: String
     private let chunkSize: Int
     private let maxLineLength: Int

@@ -1,0 +1,134 @@
+#!/bin/bash
+# tests/e2e/run.sh [SIPWARDEN_BIN] - end-to-end tests: real sipvicious attacks on a
+# real Kamailio registrar protected by sipwarden, all inside the swlab-* namespaces.
+#
+#   a  svcrack, default pace (-t 0.005), 2000 wrong passwords for user 100:
+#      exactly 5 auth_failed lines reach Kamailio, attacker in the kernel set,
+#      the legit client (user 101, a full REGISTER every 0.2 s) never fails, never banned
+#   b  svcrack full speed (-t 0): <= 20 failures reach Kamailio, banned, legit unaffected
+#   c  svwar -e 100-999, default pace: exactly 5 unknown_user lines, banned, legit unaffected
+#   d  Kamailio writing Asterisk res_pjsip lines, sipwarden --log asterisk:PATH,
+#      svcrack default pace: exactly 5 failures, banned, legit unaffected
+#   e  restart: ban, kill -9 sipwarden, `nft flush set inet sipwarden ban4`, start
+#      again: the ban is back in the kernel when it prints "sipwarden ready"
+#
+# The binary: first argument, else $SIPWARDEN_BIN, else .build/release/sipwarden.
+# Brings the lab up if needed (and down again at the end if it did). Artefacts:
+# $E2E_OUT (default bench-results/e2e-<time>/<scenario>/). One line per check,
+# then exactly "N passed, N failed"; exit status 0 only if nothing failed.
+# Env: SCENARIOS="a b c d e" (subset), E2E_OUT.
+set -uo pipefail
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+require_root
+
+# ---------------------------------------------------------------------------
+# one scenario (run as a separate, time-bounded process: run.sh --scenario X DIR)
+check() { # check NAME CONDITION-RESULT(0/1) DETAIL
+    if [ "$2" = 0 ]; then echo "PASS $1${3:+ ($3)}"; else echo "FAIL $1${3:+ ($3)}"; fi
+}
+kv() { sed -n "s/^$1=//p" "$2" | head -1; }
+
+scenario_cleanup() { lab_bg_stop; sw_stop; f2b_stop; }
+
+common_checks() { # id rd
+    local id=$1 r=$2/result.txt m=$2/meta.env la lf
+    la=$(kv legit_attempts "$r"); lf=$(kv legit_failed "$r")
+    [ "${la:-0}" -gt 0 ] && [ "${lf:-1}" = 0 ]; check "$id: legit client never failed" $? "ok $(kv legit_ok "$r")/${la:-0}"
+    [ "$(kv client_in_set "$m")" = no ] && [ "$(kv client_banned "$r")" = no ]
+    check "$id: legit client never banned" $?
+    [ "$(kv attacker_register_ok "$r")" = 0 ]; check "$id: attacker never registered" $?
+}
+
+scenario() {
+    local id=$1 rd=$2 r n
+    trap 'scenario_cleanup; exit 143' TERM INT
+    case "$id" in
+    a|b|c|d)
+        local fmt=kamailio attack=svcrack t=0.005
+        [ "$id" = b ] && t=0
+        [ "$id" = c ] && attack=svwar
+        [ "$id" = d ] && fmt=asterisk
+        if ! lab_run "$rd" sipwarden "$fmt" "$attack" "$t" 2000; then
+            check "$id: sipwarden starts and prints ready" 1; scenario_cleanup; return
+        fi
+        check "$id: sipwarden starts and prints ready" 0
+        r=$rd/result.txt
+        n=$(kv fails_total "$r")
+        case "$id" in
+            a) [ "$n" = 5 ] && [ "$(kv fails_auth "$r")" = 5 ]
+               check "a: exactly 5 auth_failed lines from the attacker reached Kamailio" $? "got $n" ;;
+            b) [ "${n:-999}" -le 20 ] && [ "${n:-0}" -ge 5 ]
+               check "b: at most 20 failures reached Kamailio at full speed" $? "got $n" ;;
+            c) [ "$(kv fails_unknown "$r")" = 5 ] && [ "$n" = 5 ]
+               check "c: exactly 5 unknown_user lines from the attacker reached Kamailio" $? "got $(kv fails_unknown "$r") unknown_user, $n total" ;;
+            d) [ "$n" = 5 ]
+               check "d: exactly 5 Asterisk-format failures from the attacker" $? "got $n" ;;
+        esac
+        [ "$(kv attacker_in_set "$rd/meta.env")" = yes ]
+        check "$id: attacker $ATT_IP in the kernel ban set (inet sipwarden host4/ban4)" $? \
+            "$( [ -n "$(kv ban_latency_us "$r")" ] && echo "5th failure -> set: $(kv ban_latency_us "$r") us")"
+        common_checks "$id" "$rd"
+        ;;
+    e)
+        if ! KEEP_DEFENDER=1 lab_run "$rd" sipwarden kamailio svcrack 0.005 40; then
+            check "e: sipwarden starts and prints ready" 1; scenario_cleanup; return
+        fi
+        [ "$(kv attacker_in_set "$rd/meta.env")" = yes ]; check "e: attacker banned before the restart" $?
+        local old=$SW_PID i
+        kill -KILL "$old" 2>/dev/null
+        for ((i = 0; i < 100; i++)); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
+        ! kill -0 "$old" 2>/dev/null; check "e: sipwarden killed with SIGKILL" $?
+        kill_pid "$SW_SUP_PID" 3
+        sw_flush_sets   # nft flush set inet sipwarden host4/ban4 (+ v6)
+        ! in_set "$ATT_IP"; check "e: kernel set flushed by hand (simulated reboot)" $?
+        if SW_STOP_AT_READY=1 sw_start "$SIPWARDEN_BIN" "$rd/state" "$rd/defender-restart.log" "kamailio:$KAM_LOG"; then
+            check "e: sipwarden restarts on the same --state and prints ready" 0
+            # spawn.py froze sipwarden (SIGSTOP) the moment it printed ready
+            in_set "$ATT_IP"; check "e: ban back in the kernel when sipwarden printed ready" $?
+            kill -CONT "$SW_PID" 2>/dev/null
+            sleep 0.5
+            in_set "$ATT_IP"; check "e: ban still in the kernel after resuming" $?
+            ! in_set "$CLI_IP"; check "e: legit client not in the set" $?
+        else
+            check "e: sipwarden restarts on the same --state and prints ready" 1
+        fi
+        sw_stop
+        ;;
+    esac
+    trap - TERM INT
+}
+
+if [ "${1:-}" = --scenario ]; then
+    SIPWARDEN_BIN=$4
+    scenario "$2" "$3"
+    exit 0
+fi
+
+# ---------------------------------------------------------------------------
+BIN=${1:-${SIPWARDEN_BIN:-$REPO/.build/release/sipwarden}}
+[ -x "$BIN" ] || die "sipwarden binary not found or not executable: $BIN (pass it as argument or SIPWARDEN_BIN)"
+BIN=$(readlink -f "$BIN")
+for tool in kamailio svcrack svwar fail2ban-server nft tcpdump; do
+    command -v "$tool" >/dev/null || die "$tool missing (see tests/e2e/README.md for the apt packages)"
+done
+OUT=${E2E_OUT:-$REPO/bench-results/e2e-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+WE_BROUGHT_UP=0
+if ! "$E2E/lab.sh" status >/dev/null 2>&1; then
+    "$E2E/lab.sh" up >"$OUT/lab-up.log" 2>&1 || { cat "$OUT/lab-up.log" >&2; die "lab.sh up failed"; }
+    WE_BROUGHT_UP=1
+fi
+[ "$WE_BROUGHT_UP" = 1 ] && trap '"$E2E/lab.sh" down >/dev/null 2>&1' EXIT
+
+echo "sipwarden e2e: binary $BIN, artefacts $OUT"
+T0=$(date +%s)
+for id in ${SCENARIOS:-a b c d e}; do
+    timeout -k 20 150 "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
+    rc=${PIPESTATUS[0]}
+    [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL $id: scenario exceeded its time limit" | tee -a "$OUT/checks.txt"
+done
+P=$(grep -c '^PASS ' "$OUT/checks.txt")
+F=$(grep -c '^FAIL ' "$OUT/checks.txt")
+echo "# runtime $(( $(date +%s) - T0 )) s"
+echo "$P passed, $F failed"
+[ "$F" = 0 ] && [ "$P" -gt 0 ]
