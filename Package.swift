@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "sipwarden",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "Evidence",
+                "SIPWarden", "NetworkAddress", "Evidence", "Probe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -53,24 +53,19 @@ stage "release build + end-to-end attack lab"
 if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-release.log 2>&1; then
   ok "release build"
   BIN="$(swift build -c release --show-bin-path)/sipwarden"
-  tests/cli/run.sh "$BIN" 2>&1 | tee /tmp/sipwarden-cli.log
-  cli=$(grep -E "^[0-9]+ passed, [0-9]+ failed" /tmp/sipwarden-cli.log | tail -1)
-  if [ -n "$cli" ]; then
-    passed=$((passed + $(echo "$cli" | cut -d' ' -f1)))
-    failed=$((failed + $(echo "$cli" | cut -d' ' -f3)))
-  else
-    ko "command-line tests did not report"
-  fi
-  if [ -x tests/e2e/run.sh ]; then
-    SIPWARDEN_BIN="$BIN" tests/e2e/run.sh 2>&1 | tee /tmp/sipwarden-e2e.log
-    e2e=$(grep -E "^[0-9]+ passed, [0-9]+ failed" /tmp/sipwarden-e2e.log | tail -1)
-    if [ -n "$e2e" ]; then
-      passed=$((passed + $(echo "$e2e" | cut -d' ' -f1)))
-      failed=$((failed + $(echo "$e2e" | cut -d' ' -f3)))
+  for suite in tests/cli/run.sh tests/e2e-probe/run.sh tests/e2e/run.sh; do
+    [ -x "$suite" ] || continue
+    stage "$suite"
+    log="/tmp/sipwarden-$(echo "$suite" | tr '/' '-').log"
+    SIPWARDEN_BIN="$BIN" timeout 1200 "$suite" "$BIN" 2>&1 | tee "$log"
+    line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+    if [ -n "$line" ]; then
+      passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+      failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
     else
-      ko "end-to-end lab did not report"
+      ko "$suite did not report"
     fi
-  fi
+  done
 else
   tail -30 /tmp/sipwarden-release.log; ko "release build"
 fi

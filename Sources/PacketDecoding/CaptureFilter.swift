@@ -37,9 +37,10 @@ public struct BPFInstruction: Hashable, Sendable, CustomStringConvertible {
 /// - IPv4 non-first fragments (offset ≠ 0: they have no ports; the decoder reassembles and
 ///   then applies the port set);
 /// - IPv6 UDP or TCP directly after the fixed header, with a port in the set;
-/// - IPv6 packets whose first next-header is a fragment (44), hop-by-hop (0), routing (43)
-///   or destination-options (60) header: ports are then not at a fixed offset, so the
-///   decoder filters them after walking the chain. Such packets are rare in SIP traffic.
+/// - IPv6 packets whose first next-header is a fragment (44) header, or a hop-by-hop (0),
+///   routing (43) or destination-options (60) header not followed directly by ICMPv6:
+///   ports are then not at a fixed offset, so the decoder filters them after walking the
+///   chain. (This keeps out MLD reports, hop-by-hop + ICMPv6, the usual such packets.)
 /// Everything else (ARP, ICMP, other ports) is rejected in the kernel.
 ///
 /// ```
@@ -57,13 +58,15 @@ public struct BPFInstruction: Hashable, Sendable, CustomStringConvertible {
 /// 11  jeq  #17           → v6ports
 /// 12  jeq  #6            → v6ports
 /// 13  jeq  #44           → accept
-/// 14  jeq  #0            → accept
-/// 15  jeq  #43           → accept
-/// 16  jeq  #60           → accept
-/// 17  reject: ret #0
-/// 18  accept: ret #snap
-/// 19  v6ports: ldx #40
-/// 20  ports: ldh [x+0]                ; source port
+/// 14  jeq  #0            → ext
+/// 15  jeq  #43           → ext
+/// 16  jeq  #60           else → reject
+/// 17  ext: ldb [40]                   ; the extension header's next header
+/// 18  jeq  #58           → reject, else → accept
+/// 19  reject: ret #0
+/// 20  accept: ret #snap
+/// 21  v6ports: ldx #40
+/// 22  ports: ldh [x+0]                ; source port
 ///     for each range: jeq #p / ret #snap, or jge #lo / jgt #hi / ret #snap
 ///     ldh [x+2]                       ; destination port
 ///     (the same checks)
@@ -83,24 +86,26 @@ public enum CaptureFilter {
         var p: [BPFInstruction] = [
             I(I.ld | I.w | I.abs, 0, 0, I.ancillaryProtocol),   // 0
             I(I.jmp | I.jeq, 8, 0, 0x86DD),                     // 1 → 10
-            I(I.jmp | I.jeq, 0, 14, 0x0800),                    // 2 → 3 / 17
+            I(I.jmp | I.jeq, 0, 16, 0x0800),                    // 2 → 3 / 19
             I(I.ld | I.b | I.abs, 0, 0, 9),                     // 3
             I(I.jmp | I.jeq, 1, 0, 17),                         // 4 → 6 / 5
-            I(I.jmp | I.jeq, 0, 11, 6),                         // 5 → 6 / 17
+            I(I.jmp | I.jeq, 0, 13, 6),                         // 5 → 6 / 19
             I(I.ld | I.h | I.abs, 0, 0, 6),                     // 6
-            I(I.jmp | I.jset, 10, 0, 0x1FFF),                   // 7 → 18 / 8
+            I(I.jmp | I.jset, 12, 0, 0x1FFF),                   // 7 → 20 / 8
             I(I.ldx | I.b | I.msh, 0, 0, 0),                    // 8
-            I(I.jmp | I.ja, 0, 0, 10),                          // 9 → 20
+            I(I.jmp | I.ja, 0, 0, 12),                          // 9 → 22
             I(I.ld | I.b | I.abs, 0, 0, 6),                     // 10
-            I(I.jmp | I.jeq, 7, 0, 17),                         // 11 → 19
-            I(I.jmp | I.jeq, 6, 0, 6),                          // 12 → 19
-            I(I.jmp | I.jeq, 4, 0, 44),                         // 13 → 18
-            I(I.jmp | I.jeq, 3, 0, 0),                          // 14 → 18
-            I(I.jmp | I.jeq, 2, 0, 43),                         // 15 → 18
-            I(I.jmp | I.jeq, 1, 0, 60),                         // 16 → 18
-            reject,                                             // 17
-            accept,                                             // 18
-            I(I.ldx | I.w | I.imm, 0, 0, 40),                   // 19
+            I(I.jmp | I.jeq, 9, 0, 17),                         // 11 → 21
+            I(I.jmp | I.jeq, 8, 0, 6),                          // 12 → 21
+            I(I.jmp | I.jeq, 6, 0, 44),                         // 13 → 20
+            I(I.jmp | I.jeq, 2, 0, 0),                          // 14 → 17
+            I(I.jmp | I.jeq, 1, 0, 43),                         // 15 → 17
+            I(I.jmp | I.jeq, 0, 2, 60),                         // 16 → 17 / 19
+            I(I.ld | I.b | I.abs, 0, 0, 40),                    // 17
+            I(I.jmp | I.jeq, 0, 1, 58),                         // 18 → 19 / 20
+            reject,                                             // 19
+            accept,                                             // 20
+            I(I.ldx | I.w | I.imm, 0, 0, 40),                   // 21
         ]
         if ports == .all {
             p.append(accept)

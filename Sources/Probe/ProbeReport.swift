@@ -189,8 +189,8 @@ public struct ProbeReport: Sendable, Hashable, Codable {
     static func compare(method: ProbeMethod, existing: [ProbeObservation], unknown: [ProbeObservation]) -> (MethodResult, [ProbeFinding]) {
         let existingText = describe(existing)
         let unknownText = describe(unknown)
-        let eLat = existing.compactMap(\.latencyMilliseconds)
-        let uLat = unknown.compactMap(\.latencyMilliseconds)
+        let eLat = existing.compactMap(timingSample)
+        let uLat = unknown.compactMap(timingSample)
         var result = MethodResult(
             method: method, tested: false, leaks: false, existing: existingText, unknown: unknownText,
             existingMedianMilliseconds: median(eLat), unknownMedianMilliseconds: median(uLat)
@@ -247,6 +247,13 @@ public struct ProbeReport: Sendable, Hashable, Codable {
             ))
         }
         return (result, findings)
+    }
+
+    /// The latency compared between users: time to the final answer, except for an
+    /// INVITE we cancelled, whose final answer only came because of our CANCEL: there,
+    /// time to its first (provisional) answer.
+    static func timingSample(_ o: ProbeObservation) -> Double? {
+        o.cleanup.contains("CANCEL") ? o.firstResponseMilliseconds : o.latencyMilliseconds
     }
 
     /// Timing rule: ranges disjoint, medians more than 5 ms apart and more than 3x.

@@ -457,21 +457,32 @@ public struct SIPCorrelator {
         }
     }
 
-    /// Whether a WWW-/Proxy-Authenticate challenge of the response says `stale=true`.
+    /// Whether a WWW-/Proxy-Authenticate challenge of the response says `stale=true`
+    /// (case-insensitive; the quoted form `stale="true"` some servers send is accepted).
     static func isStaleChallenge(_ view: SIPMessageView) -> Bool {
         for field in view.message.headers where field.name == .wwwAuthenticate || field.name == .proxyAuthenticate {
             let value = view.slice(field.valueRange)
-            let needle: StaticString = "stale=true"
-            let m = needle.utf8CodeUnitCount
-            guard value.count >= m else { continue }
-            for i in 0...(value.count - m) {
+            let name: StaticString = "stale="
+            let m = name.utf8CodeUnitCount
+            guard value.count >= m + 4 else { continue }
+            var i = 0
+            while i + m <= value.count {
                 var k = 0
-                while k < m, ScannerSignatures.lower(value[i + k]) == needle.utf8Start[k] { k += 1 }
-                if k == m {
-                    // Quoted form `stale="true"` is not allowed by RFC 2617 but is seen; the
-                    // unquoted one is what matched here. Require a delimiter after it.
-                    if i + m == value.count || value[i + m] == 0x2c || value[i + m] == 0x20 || value[i + m] == 0x09 { return true }
+                while k < m, ScannerSignatures.lower(value[i + k]) == name.utf8Start[k] { k += 1 }
+                // The parameter name must start the value or follow a delimiter.
+                let delimited = i == 0 || value[i - 1] == 0x2c || value[i - 1] == 0x20 || value[i - 1] == 0x09
+                if k == m, delimited {
+                    var v = i + m
+                    if v < value.count, value[v] == 0x22 { v += 1 }
+                    let word: StaticString = "true"
+                    guard value.count - v >= 4 else { return false }
+                    var same = true
+                    for j in 0..<4 where ScannerSignatures.lower(value[v + j]) != word.utf8Start[j] { same = false; break }
+                    let after = v + 4
+                    let ends = after == value.count || [0x22, 0x2c, 0x20, 0x09].contains(value[after])
+                    return same && ends
                 }
+                i += 1
             }
         }
         return false
@@ -510,7 +521,7 @@ public struct SIPCorrelator {
                 state.windowStart = now
                 state.count = 0
             }
-            state.count += 1
+            if state.count < Int.max { state.count += 1 }
             let suppressed = state.lastScannerEvent != .min && now >= state.lastScannerEvent && now &- state.lastScannerEvent < interval
             return (threshold > 0 && state.count == threshold, state.count, suppressed)
         }

@@ -159,7 +159,7 @@ public final class PacketCapture: Sendable {
             do throws(PosixThread.StartFailure) {
                 thread = try PosixThread { loop.run() }
             } catch {
-                close(socket)
+                // The loop (released with the failed thread's closure) closes the socket.
                 throw .resourceFailure(what: "capture thread", errno: error.code)
             }
             state = .running(thread, stopPipe)

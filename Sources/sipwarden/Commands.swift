@@ -2,6 +2,7 @@
 import ArgumentParser
 import Evidence
 import NetworkAddress
+import Probe
 import Logging
 import SIPWarden
 
@@ -14,7 +15,7 @@ struct SipWardenCommand: ParsableCommand {
             Documentation: README.md, docs/CONFIGURATION.md, docs/LOG-FORMATS.md.
             """,
         version: SIPWardenVersion.string,
-        subcommands: [RunCommand.self, EventsCommand.self, ReplayCommand.self, BansCommand.self, StatusCommand.self]
+        subcommands: [RunCommand.self, EventsCommand.self, ReplayCommand.self, BansCommand.self, StatusCommand.self, ProbeCommand.self]
     )
 }
 
@@ -289,5 +290,51 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
         print(try admin.status())
+    }
+}
+
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Check whether a SIP server lets attackers tell existing users from unknown ones.",
+        discussion: """
+            Sends a few harmless REGISTER, INVITE and OPTIONS requests (no credentials, Expires: 0) for
+            --user and for random nonexistent users, compares the answers and says what to change.
+            Only loopback targets are allowed unless you pass --i-own-this-host. See docs/PROBE.md.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Target address and port (numeric), e.g. 127.0.0.1:5060 or [::1]:5060.", valueName: "HOST[:PORT]"))
+    var target: String
+
+    @Option(name: .long, help: ArgumentHelp("An extension or user that exists on the target.", valueName: "USER"))
+    var user: String
+
+    @Option(name: .long, help: ArgumentHelp("SIP domain for the request URIs (default: the target address).", valueName: "DOMAIN"))
+    var domain: String?
+
+    @Flag(name: .customLong("i-own-this-host"), help: "Allow a target other than loopback (only probe servers you run).")
+    var iOwnThisHost = false
+
+    @Flag(name: .long, help: "JSON output.")
+    var json = false
+
+    func run() throws {
+        let parsedTarget: ProbeTarget
+        var configuration = ProbeConfiguration(existingUser: user, version: SIPWardenVersion.string)
+        do {
+            parsedTarget = try ProbeTarget(parsing: target, iOwnThisHost: iOwnThisHost)
+            configuration.domain = domain
+            try configuration.validate()
+        } catch {
+            throw ConfigurationError(location: "probe", message: "\(error)")
+        }
+        let report: ProbeReport
+        do {
+            report = try UDPProbeShell.run(target: parsedTarget, configuration: configuration)
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+        print(json ? report.renderJSON() : report.renderText(), terminator: json ? "\n" : "")
     }
 }

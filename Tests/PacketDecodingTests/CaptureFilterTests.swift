@@ -113,7 +113,10 @@ struct CaptureFilterTests {
         #expect(accepts(ports, Frames.ipv6("2001:2::1", "2001:2::2", next: 6, Frames.tcp(5060, 40000, seq: 1, flags: 0x12)), ethertype: 0x86DD))
         #expect(!accepts(ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 17, Frames.udp(40000, 443, sip)), ethertype: 0x86DD))
         #expect(!accepts(ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 58, [128, 0, 0, 0]), ethertype: 0x86DD))
-        // Extension headers: passed to the decoder, which filters after walking them.
+        // MLD (hop-by-hop then ICMPv6) stays in the kernel.
+        #expect(!accepts(ports, Frames.ipv6("2001:2::2", "ff02::16", next: 0, Frames.extensionHeader(next: 58) + [143, 0, 0, 0]), ethertype: 0x86DD))
+        // Other extension headers: passed to the decoder, which filters after walking them.
+        #expect(accepts(ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 60, Frames.extensionHeader(next: 6) + Frames.tcp(1, 5060, seq: 1, flags: 2)), ethertype: 0x86DD))
         #expect(accepts(ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 0, Frames.extensionHeader(next: 17) + Frames.udp(1, 2, sip)), ethertype: 0x86DD))
     }
 

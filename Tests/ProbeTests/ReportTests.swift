@@ -153,6 +153,23 @@ import Testing
         #expect(r.remediation.count == 1 && r.remediation[0].text.contains("as long as"))
     }
 
+    @Test func ourCancelDelayIsNotATimingSignal() {
+        // The existing user rings (180 after 0.5 ms) and we CANCEL 1 s later; unknown users
+        // get 404 at once. The 1 s is ours, not the server's: no timing warning.
+        let o = (0..<3).flatMap { rep in
+            [ProbeObservation(method: .invite, subject: .existing, user: "100", repetition: rep, finalStatus: 487,
+                              reasonPhrase: "Request Terminated", provisionalStatuses: [180], responseCount: 2,
+                              latencyMilliseconds: 1002 + Double(rep), firstResponseMilliseconds: 0.5,
+                              headers: Self.plain, cleanup: ["CANCEL", "ACK"]),
+             obs(.invite, .unknown, 404, "Not Found", latency: 0.4 + Double(rep) * 0.01, rep: rep)]
+        }
+        let r = report(o, methods: [.invite])
+        #expect(r.leaks)
+        #expect(!r.findings.contains { $0.kind == .timing })
+        #expect(r.methods[0].existingMedianMilliseconds == 0.5)
+        #expect(r.findings[0].message.contains("existing user gets 180 then 487 Request Terminated after our CANCEL"))
+    }
+
     @Test func productSpecificAdvice() {
         var asterisk = Self.plain
         asterisk.server = "Asterisk PBX 16.2.1"

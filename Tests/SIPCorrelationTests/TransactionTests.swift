@@ -102,6 +102,16 @@ struct TransactionTests {
         wire.send(request.response(401, extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77ab\", stale=false"]),
                   from: Net.pbx, to: Net.phone, at: 2.1)
         #expect(wire.events.map(\.kind) == [.authFailed])
+        // Quoted, in a Proxy-Authenticate: still stale. "unstale=true" is not the parameter.
+        request.branch = "z9hG4bKquoted"
+        wire.send(request.text, from: Net.phone, to: Net.pbx, at: 3)
+        wire.send(request.response(407, extra: ["Proxy-Authenticate: Digest realm=\"a\",nonce=\"77ac\",stale=\"TRUE\""]),
+                  from: Net.pbx, to: Net.phone, at: 3.1)
+        request.branch = "z9hG4bKunstale"
+        wire.send(request.text, from: Net.phone, to: Net.pbx, at: 4)
+        wire.send(request.response(401, extra: ["WWW-Authenticate: Digest realm=\"a\", unstale=true, nonce=\"77ad\""]),
+                  from: Net.pbx, to: Net.phone, at: 4.1)
+        #expect(wire.events.map(\.kind) == [.authFailed, .authFailed])
     }
 
     @Test("404 and 403 without credentials to REGISTER are unknown_user, with the To user")

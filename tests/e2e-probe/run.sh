@@ -146,6 +146,8 @@ jqcheck "ringing: existing-user INVITEs got 180 and were CANCELled" "$DIR/ringin
 jqcheck "ringing: cancelled INVITEs ended with 487 and were ACKed" "$DIR/ringing.json" \
   '[.observations[] | select(.method == "INVITE" and .subject == "existing")] | all(.finalStatus == 487 and (.cleanup | index("ACK") != null))'
 
+jqcheck "ringing: our own CANCEL delay is not reported as timing" "$DIR/ringing.json" '[.findings[] | select(.kind == "timing")] | length == 0'
+
 # --- nothing listening ----------------------------------------------------------------
 if [ "$MODE" = cli ]; then
   ip netns exec "$NS" "$BIN" probe 127.0.0.1:5079 --user 100 --json >"$DIR/closed.json" 2>"$DIR/closed.err"; st=$?

@@ -58,7 +58,7 @@ struct PacketBench {
             }
             let elapsed = now() - start
             precondition(payloads == count)
-            print("round \(round): reader+decoder \(count) packets in \(String(format: "%.3f", elapsed)) s = \(Int(Double(count) / elapsed)) packets/s (\(bytes / count) payload bytes each)")
+            print("round \(round): reader+decoder \(count) packets in \(Double(Int(elapsed * 1000)) / 1000) s = \(Int(Double(count) / elapsed)) packets/s (\(bytes / count) payload bytes each)")
         }
     }
 }
