@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
 public import Firewall
+public import Sensors
 public import Evidence
 import NetworkAddress
 
@@ -54,6 +55,13 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
 /// Everything the daemon and the offline commands need, fully resolved and validated.
 public struct Configuration: Sendable, Hashable {
     public var logs: [LogSource] = []
+    /// Live packet capture on these interfaces (`--capture IFACE[:PORTS]`).
+    public var captures: [PacketCaptureConfiguration] = []
+    /// HEP listener (`--hep ADDR:PORT`).
+    public var hep: HEPSettings?
+    /// Report known attack tools (User-Agent, sipvicious request shapes) seen on the wire
+    /// as `scanner` events. Off only for testing the password path with a real sipvicious.
+    public var scannerSignatures = true
     public var firewall: FirewallKind = .nftables
     /// nftables table name (family inet).
     public var nftTable = "sipwarden"

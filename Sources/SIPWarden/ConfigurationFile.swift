@@ -2,6 +2,7 @@
 import Detection
 import Evidence
 import Firewall
+import Sensors
 import NetworkAddress
 import Yams
 
@@ -123,7 +124,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime"]
+        let top = ["logs", "capture", "hep", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -131,6 +132,42 @@ private struct Reader {
                 for item in try list(value, name) {
                     c.logs.append(try logSource(item, name))
                 }
+            case "capture":
+                c.captures = []
+                for item in try list(value, name) {
+                    let s = try string(item, name)
+                    guard let capture = PacketCaptureConfiguration(spec: s) else {
+                        throw fail(item, name, "expected IFACE[:PORTS] such as eth0:5060 or any:5060-5061, got '\(s)'")
+                    }
+                    c.captures.append(capture)
+                }
+            case "hep":
+                var endpoint: String?
+                var agents: IPNetworkSet?
+                var key: String?
+                for (k, kn, v) in try mapping(value, name) {
+                    let path = join(name, k)
+                    switch k {
+                    case "listen":
+                        let s = try string(v, path)
+                        guard HEPListener.parseEndpoint(s) != nil else { throw fail(v, path, "expected IPv4:PORT or [IPv6]:PORT, got '\(s)'") }
+                        endpoint = s
+                    case "agents":
+                        var set = IPNetworkSet()
+                        for item in try list(v, path) {
+                            let s = try string(item, path)
+                            guard let n = IPNetwork(s) else { throw fail(item, path, "expected an address or CIDR prefix, got '\(s)'") }
+                            set.insert(n)
+                        }
+                        agents = set
+                    case "auth-key": key = try string(v, path)
+                    default: throw unknown(kn, path, ["listen", "agents", "auth-key"])
+                    }
+                }
+                guard let endpoint else { throw fail(value, name, "needs listen: ADDR:PORT") }
+                var settings = HEPSettings(endpoint: endpoint, authKey: key)
+                if let agents { settings.agents = agents }
+                c.hep = settings
             case "firewall":
                 let s = try string(value, name)
                 guard let f = FirewallKind(rawValue: s) else { throw fail(value, name, "expected nftables or dry-run, got '\(s)'") }
@@ -160,6 +197,7 @@ private struct Reader {
                 }
             case "from-start": c.fromStart = try bool(value, name)
             case "realtime": c.realtimeSensors = try bool(value, name)
+            case "scanner-signatures": c.scannerSignatures = try bool(value, name)
             case "log-utc-offset":
                 let s = try string(value, name)
                 guard let off = parseUTCOffset(s) else { throw fail(value, name, "expected an offset such as +00:00 or -05:00, got '\(s)'") }

@@ -4,6 +4,7 @@ import Evidence
 public import Firewall
 public import Logging
 import NetworkAddress
+import PacketDecoding
 import Sensors
 import Storage
 #if canImport(Glibc)
@@ -128,11 +129,41 @@ public final class Daemon {
             tailers.append(tailer)
             logger.info("watching \(source.path)", metadata: ["dialect": "\(source.dialect)"])
         }
-        if config.logs.isEmpty {
-            logger.warning("no sources configured: nothing to watch (use --log DIALECT:PATH)")
+        var sinks: [CorrelatingSink] = []
+        var captures: [PacketCapture] = []
+        defer { for c in captures { c.stop() } }
+        for capture in config.captures {
+            let name = capture.interface ?? "any"
+            let sink = CorrelatingSink(sensor: "capture:\(name)", sipPorts: capture.ports.portNumbers, scannerSignatures: config.scannerSignatures, pipeline: pipeline, clock: systemClock)
+            let sensor = PacketCapture(configuration: capture, logger: logger)
+            do {
+                try sensor.start { output in sink.handle(output) }
+            } catch {
+                throw DaemonError("cannot capture on \(name): \(error)")
+            }
+            sinks.append(sink)
+            captures.append(sensor)
+            logger.info("capturing SIP on \(name)", metadata: ["ports": "\(capture.ports)"])
+        }
+        var hepListener: HEPListener?
+        defer { hepListener?.stop() }
+        if let hep = config.hep {
+            let sink = CorrelatingSink(sensor: "hep:\(hep.endpoint)", sipPorts: PortSet.sipDefault.portNumbers, scannerSignatures: config.scannerSignatures, pipeline: pipeline, clock: systemClock)
+            let listener = HEPListener(address: hep.endpoint, allowedAgents: hep.agents, authKey: hep.authKey, logger: logger)
+            do {
+                try listener.start { payload in sink.handle(payload) }
+            } catch {
+                throw DaemonError("cannot listen for HEP on \(hep.endpoint): \(error)")
+            }
+            sinks.append(sink)
+            hepListener = listener
+            logger.info("listening for HEP on \(hep.endpoint)", metadata: ["agents": "\(hep.agents.networks.map(\.description))"])
+        }
+        if config.logs.isEmpty && config.captures.isEmpty && config.hep == nil {
+            logger.warning("no sources configured: nothing to watch (use --log, --capture or --hep)")
         }
         logger.notice("sipwarden ready", metadata: [
-            "firewall": "\(config.firewall.rawValue)", "sources": "\(config.logs.count)",
+            "firewall": "\(config.firewall.rawValue)", "sources": "\(config.logs.count + config.captures.count + (config.hep == nil ? 0 : 1))",
             "max_retry": "\(config.detection.threshold.maxRetry)",
         ])
 
@@ -147,6 +178,7 @@ public final class Daemon {
                 logger.info("SIGHUP: configuration reload is not supported yet; restart to apply changes")
             }
             pipeline.housekeeping()
+            for sink in sinks { sink.expire() }
         }
         let stats = pipeline.statistics
         logger.notice("stopped", metadata: [

@@ -5,6 +5,7 @@ import NetworkAddress
 import Probe
 import Logging
 import SIPWarden
+import Sensors
 
 struct SipWardenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -104,8 +105,23 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"))
     var log: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Capture SIP on an interface (any = all), e.g. eth0:5060-5061; repeatable.", valueName: "IFACE[:PORTS]"))
+    var capture: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Listen for HEPv3 (Homer) mirrors of SIP, e.g. 127.0.0.1:9060.", valueName: "ADDR:PORT"))
+    var hep: String?
+
+    @Option(name: .long, help: ArgumentHelp("HEP agents to believe (default: loopback); repeatable.", valueName: "CIDR"))
+    var hepAgent: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("HEP auth key the agents send.", valueName: "KEY"))
+    var hepKey: String?
+
     @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
     var fromStart = false
+
+    @Flag(name: .long, help: ArgumentHelp("Do not ban attack tools by their signature on the wire (testing the password path).", visibility: .hidden))
+    var noScannerSignatures = false
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "LEVEL"))
     var logLevel: String = "info"
@@ -115,10 +131,43 @@ struct RunCommand: ParsableCommand {
         if !log.isEmpty {
             c.logs = []
             for l in log { c.logs.append(try LogSource(argument: l)) }
-        } else if common.config == nil {
+        }
+        if !capture.isEmpty {
+            c.captures = []
+            for spec in capture {
+                guard let parsed = PacketCaptureConfiguration(spec: spec) else {
+                    throw ConfigurationError(location: "--capture", message: "expected IFACE[:PORTS] such as eth0:5060 or any:5060-5061, got '\(spec)'")
+                }
+                c.captures.append(parsed)
+            }
+        }
+        if let hep {
+            guard HEPListener.parseEndpoint(hep) != nil else {
+                throw ConfigurationError(location: "--hep", message: "expected IPv4:PORT or [IPv6]:PORT, got '\(hep)'")
+            }
+            var settings = c.hep ?? HEPSettings(endpoint: hep)
+            settings.endpoint = hep
+            c.hep = settings
+        }
+        if !hepAgent.isEmpty || hepKey != nil {
+            guard var settings = c.hep else {
+                throw ConfigurationError(location: "--hep-agent", message: "--hep-agent and --hep-key need --hep (or hep: in the configuration file)")
+            }
+            if !hepAgent.isEmpty {
+                settings.agents = IPNetworkSet()
+                for a in hepAgent {
+                    guard let n = IPNetwork(a) else { throw ConfigurationError(location: "--hep-agent", message: "expected an address or CIDR prefix, got '\(a)'") }
+                    settings.agents.insert(n)
+                }
+            }
+            if let hepKey { settings.authKey = hepKey }
+            c.hep = settings
+        }
+        if common.config == nil && log.isEmpty && capture.isEmpty && hep == nil {
             c.logs = Configuration.defaultLogs
         }
         if fromStart { c.fromStart = true }
+        if noScannerSignatures { c.scannerSignatures = false }
         try detection.apply(to: &c)
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ConfigurationError(location: "--log-level", message: "unknown level '\(logLevel)'")

@@ -76,6 +76,7 @@ kam_start() {
     cp "$E2E/conf/dbtext/"* "$SWLAB_RUN/dbtext/"
     : > "$KAM_LOG"; : > "$AST_LOG"
     [ "$fmt" = asterisk ] && defs=(-A ASTERISK_FORMAT)
+    [ "$fmt" = hep ] && defs=(-A WITH_HEP)
     ip netns exec $NS_PBX kamailio -c -f "$E2E/conf/kamailio.cfg" "${defs[@]}" >/dev/null 2>"$SWLAB_RUN/kamcheck.log" \
         || { cat "$SWLAB_RUN/kamcheck.log" >&2; die "kamailio config check failed"; }
     # -DD: foreground, so stderr (-E) keeps going to our log file. A plain command
@@ -86,7 +87,7 @@ kam_start() {
             | "$PY" "$E2E/tools/astlog.py" --all "$KAM_LOG" --out "$AST_LOG" >/dev/null 2>&1 &
         echo $! > "$AST_FILTER_PIDF"
     else
-        ip netns exec $NS_PBX setsid kamailio -DD -E -f "$E2E/conf/kamailio.cfg" \
+        ip netns exec $NS_PBX setsid kamailio -DD -E -f "$E2E/conf/kamailio.cfg" "${defs[@]}" \
             -P "$KAM_PIDF" -Y "$SWLAB_RUN" -m 64 -M 8 </dev/null >>"$KAM_LOG" 2>&1 &
     fi
     for ((i = 0; i < 100; i++)); do
@@ -164,14 +165,16 @@ SW_PID=""; SW_SUP_PID=""
 # SW_SUP_PID (the supervisor). SW_STOP_AT_READY=1: spawn.py SIGSTOPs sipwarden
 # the moment it prints ready (resume with `kill -CONT $SW_PID`).
 sw_start() {
-    local bin=$1 state=$2 outf=$3 logspec=$4 i stopflag=()
+    local bin=$1 state=$2 outf=$3 logspec=$4 i stopflag=() logargs=()
     shift 4
+    # "none": no log source (the wire sensors are passed in the extra arguments)
+    [ "$logspec" != none ] && logargs=(--log "$logspec")
     mkdir -p "$state"
     rm -f "$outf" "$outf.ready" "$outf.pid"
     [ "${SW_STOP_AT_READY:-0}" = 1 ] && stopflag=(--stop-at-ready)
     ip netns exec $NS_PBX "$PY" "$E2E/tools/spawn.py" --out "$outf" --pidfile "$outf.pid" \
         --ready 'sipwarden ready' "${stopflag[@]}" --max-seconds "${SW_MAX_SECONDS:-600}" -- \
-        "$bin" run --log "$logspec" --firewall nftables --state "$state" \
+        "$bin" run "${logargs[@]}" --firewall nftables --state "$state" \
         --max-retry "${SW_MAXRETRY:-5}" --find-time 60s --ban-time 10m "$@" </dev/null >/dev/null 2>&1 &
     SW_SUP_PID=$!
     SW_PID=""
@@ -258,10 +261,16 @@ lab_run() {
     sleep 0.3   # nft monitor subscribed, tcpdump attached
     case "$def" in
         sipwarden)
-            [ "$fmt" = asterisk ] && logspec="asterisk:$AST_LOG" || logspec="kamailio:$KAM_LOG"
+            local wire=()
+            case "$fmt" in
+                asterisk) logspec="asterisk:$AST_LOG" ;;
+                capture) logspec=none; wire=(--capture eth0:5060) ;;
+                hep) logspec=none; wire=(--hep 127.0.0.1:9060 --hep-agent "$PBX_IP" --hep-agent 127.0.0.1) ;;
+                *) logspec="kamailio:$KAM_LOG" ;;
+            esac
             rm -rf "$rd/state"
             # shellcheck disable=SC2086
-            sw_start "$SIPWARDEN_BIN" "$rd/state" "$rd/defender.log" "$logspec" ${SW_ARGS:-} || rc=1 ;;
+            sw_start "$SIPWARDEN_BIN" "$rd/state" "$rd/defender.log" "$logspec" "${wire[@]}" ${SW_ARGS:-} || rc=1 ;;
         fail2ban) f2b_start "$rd/defender.log" || rc=1 ;;
         none) ;;
         *) die "lab_run: unknown defender $def" ;;
@@ -279,6 +288,9 @@ lab_run() {
         wl="$rd/wordlist.txt"; wordlist "$wl" "$words"
         HOME="$rd/svhome" timeout "${TOOL_MAX:-60}" ip netns exec $NS_ATT \
             svcrack -u 100 -d "$wl" -t "$t" "$PBX_IP" >"$rd/attack.out" 2>&1 || trc=$?
+    elif [ "$attack" = svmap ]; then
+        HOME="$rd/svhome" timeout "${TOOL_MAX:-60}" ip netns exec $NS_ATT \
+            svmap -p 5060 -t "$t" "$PBX_IP" >"$rd/attack.out" 2>&1 || trc=$?
     else
         HOME="$rd/svhome" timeout "${TOOL_MAX:-60}" ip netns exec $NS_ATT \
             svwar -e "${SVWAR_RANGE:-100-999}" -t "$t" "$PBX_IP" >"$rd/attack.out" 2>&1 || trc=$?

@@ -9,6 +9,16 @@
 #   c  svwar -e 100-999, default pace: exactly 5 unknown_user lines, banned, legit unaffected
 #   d  Kamailio writing Asterisk res_pjsip lines, sipwarden --log asterisk:PATH,
 #      svcrack default pace: exactly 5 failures, banned, legit unaffected
+#   f  no log at all: sipwarden --capture eth0:5060 with the attack-tool signatures
+#      off (--no-scanner-signatures), svcrack default pace: exactly 5 failures reach
+#      Kamailio (the password path on the wire), banned, legit unaffected
+#   g  the same at full speed: <= 20 failures
+#   h  --capture with the default signatures, svcrack default pace: banned as a
+#      scanner (User-Agent friendly-scanner) before any failure reaches Kamailio
+#   i  --capture, svwar: banned as a scanner, at most 5 unknown users reach Kamailio
+#   j  --capture, svmap: banned as a scanner
+#   k  Kamailio's siptrace mirrors SIP as HEPv3 to sipwarden --hep (no log, no capture),
+#      signatures off, svcrack default pace: exactly 5 failures, banned, legit unaffected
 #   e  restart: ban, kill -9 sipwarden, `nft flush set inet sipwarden ban4`, start
 #      again: the ban is back in the kernel when it prints "sipwarden ready"
 #
@@ -43,12 +53,18 @@ scenario() {
     local id=$1 rd=$2 r n
     trap 'scenario_cleanup; exit 143' TERM INT
     case "$id" in
-    a|b|c|d)
+    a|b|c|d|f|g|h|i|j|k)
         local fmt=kamailio attack=svcrack t=0.005
         [ "$id" = b ] && t=0
         [ "$id" = c ] && attack=svwar
         [ "$id" = d ] && fmt=asterisk
-        if ! lab_run "$rd" sipwarden "$fmt" "$attack" "$t" 2000; then
+        case "$id" in f|g|h|i|j) fmt=capture ;; k) fmt=hep ;; esac
+        [ "$id" = g ] && t=0
+        [ "$id" = i ] && attack=svwar
+        [ "$id" = j ] && attack=svmap
+        local SW_ARGS=${SW_ARGS:-}
+        case "$id" in f|g|k) SW_ARGS="$SW_ARGS --no-scanner-signatures" ;; esac
+        if ! SW_ARGS=$SW_ARGS lab_run "$rd" sipwarden "$fmt" "$attack" "$t" 2000; then
             check "$id: sipwarden starts and prints ready" 1; scenario_cleanup; return
         fi
         check "$id: sipwarden starts and prints ready" 0
@@ -63,6 +79,21 @@ scenario() {
                check "c: exactly 5 unknown_user lines from the attacker reached Kamailio" $? "got $(kv fails_unknown "$r") unknown_user, $n total" ;;
             d) [ "$n" = 5 ]
                check "d: exactly 5 Asterisk-format failures from the attacker" $? "got $n" ;;
+            f|k) [ "$n" = 5 ] && [ "$(kv fails_auth "$r")" = 5 ]
+               check "$id: exactly 5 auth_failed lines reached Kamailio ($fmt, no log source)" $? "got $n" ;;
+            g) [ "${n:-999}" -le 20 ]
+               check "g: at most 20 failures reached Kamailio at full speed (capture)" $? "got $n" ;;
+            h) [ "${n:-999}" = 0 ]
+               check "h: banned as a scanner before any failure reached Kamailio" $? "got $n" ;;
+            i) [ "$(kv fails_unknown "$r")" -le 5 ]
+               check "i: svwar banned with at most 5 unknown users reaching Kamailio" $? "got $(kv fails_unknown "$r")" ;;
+            j) : ;;
+        esac
+        case "$id" in h|i|j)
+            grep -q "rule=scanner" "$rd/defender.log"; check "$id: the ban's rule is scanner" $? ;;
+        esac
+        case "$id" in f|g|h|i|j|k)
+            ! grep -q "watching /" "$rd/defender.log"; check "$id: sipwarden watched no log file" $? ;;
         esac
         [ "$(kv attacker_in_set "$rd/meta.env")" = yes ]
         check "$id: attacker $ATT_IP in the kernel ban set (inet sipwarden host4/ban4)" $? \
@@ -122,7 +153,7 @@ fi
 
 echo "sipwarden e2e: binary $BIN, artefacts $OUT"
 T0=$(date +%s)
-for id in ${SCENARIOS:-a b c d e}; do
+for id in ${SCENARIOS:-a b c d e f g h i j k}; do
     timeout -k 20 150 "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
     rc=${PIPESTATUS[0]}
     [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL $id: scenario exceeded its time limit" | tee -a "$OUT/checks.txt"

@@ -202,7 +202,7 @@ def main():
     kv['fails_unknown'] = sum(1 for f in fails if f[1] == 'unknown_user')
     kv['attacker_register_ok'] = oks
 
-    t5 = fails[maxretry - 1][0] if fmt == 'kamailio' and len(fails) >= maxretry else None
+    t5 = fails[maxretry - 1][0] if fmt != 'asterisk' and len(fails) >= maxretry else None
     if t5:
         kv['t_fail_maxretry'] = f'{t5:.6f}'
     t_ban = ban_time(d, src)
@@ -212,7 +212,7 @@ def main():
         kv['t_ban_nft'] = f'{t_ban:.6f}'
         if t5:
             kv['ban_latency_us'] = f'{(t_ban - t5) * 1e6:.0f}'
-        if fmt == 'kamailio':
+        if fmt != 'asterisk':
             kv['fails_before_ban'] = sum(1 for f in fails if f[0] < t_ban)
             kv['fails_after_ban'] = sum(1 for f in fails if f[0] >= t_ban)
 
