@@ -62,6 +62,8 @@ public struct Configuration: Sendable, Hashable {
     /// Report known attack tools (User-Agent, sipvicious request shapes) seen on the wire
     /// as `scanner` events. Off only for testing the password path with a real sipvicious.
     public var scannerSignatures = true
+    /// Never ban this host's own interface addresses (fail2ban's `ignoreself`).
+    public var ignoreSelf = true
     public var firewall: FirewallKind = .nftables
     /// nftables table name (family inet).
     public var nftTable = "sipwarden"

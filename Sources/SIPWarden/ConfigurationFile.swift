@@ -124,7 +124,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "capture", "hep", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures"]
+        let top = ["logs", "capture", "hep", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -198,6 +198,7 @@ private struct Reader {
             case "from-start": c.fromStart = try bool(value, name)
             case "realtime": c.realtimeSensors = try bool(value, name)
             case "scanner-signatures": c.scannerSignatures = try bool(value, name)
+            case "ignore-self": c.ignoreSelf = try bool(value, name)
             case "log-utc-offset":
                 let s = try string(value, name)
                 guard let off = parseUTCOffset(s) else { throw fail(value, name, "expected an offset such as +00:00 or -05:00, got '\(s)'") }

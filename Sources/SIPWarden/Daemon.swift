@@ -55,7 +55,11 @@ public final class Daemon {
 
     /// Runs until SIGINT or SIGTERM.
     public func run() throws(DaemonError) {
-        let config = configuration
+        var config = configuration
+        let ownAddresses = LocalAddresses.current()
+        if config.ignoreSelf {
+            for network in ownAddresses.networks { config.detection.allowlist.insert(network) }
+        }
         // Signals are taken synchronously by this thread; block them before any thread starts.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -134,7 +138,7 @@ public final class Daemon {
         defer { for c in captures { c.stop() } }
         for capture in config.captures {
             let name = capture.interface ?? "any"
-            let sink = CorrelatingSink(sensor: "capture:\(name)", sipPorts: capture.ports.portNumbers, scannerSignatures: config.scannerSignatures, pipeline: pipeline, clock: systemClock)
+            let sink = CorrelatingSink(sensor: "capture:\(name)", sipPorts: capture.ports.portNumbers, scannerSignatures: config.scannerSignatures, serverAddresses: ownAddresses, pipeline: pipeline, clock: systemClock)
             let sensor = PacketCapture(configuration: capture, logger: logger)
             do {
                 try sensor.start { output in sink.handle(output) }
@@ -148,7 +152,8 @@ public final class Daemon {
         var hepListener: HEPListener?
         defer { hepListener?.stop() }
         if let hep = config.hep {
-            let sink = CorrelatingSink(sensor: "hep:\(hep.endpoint)", sipPorts: PortSet.sipDefault.portNumbers, scannerSignatures: config.scannerSignatures, pipeline: pipeline, clock: systemClock)
+            // The PBX behind a HEP agent may be another host: let the correlator infer the server.
+            let sink = CorrelatingSink(sensor: "hep:\(hep.endpoint)", sipPorts: PortSet.sipDefault.portNumbers, scannerSignatures: config.scannerSignatures, serverAddresses: IPNetworkSet(), pipeline: pipeline, clock: systemClock)
             let listener = HEPListener(address: hep.endpoint, allowedAgents: hep.agents, authKey: hep.authKey, logger: logger)
             do {
                 try listener.start { payload in sink.handle(payload) }

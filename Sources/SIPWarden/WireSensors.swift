@@ -30,9 +30,14 @@ final class CorrelatingSink: Sendable {
     private let pipeline: Pipeline
     private let clock: Clock
 
-    init(sensor: String, sipPorts: Set<UInt16>, scannerSignatures: Bool, pipeline: Pipeline, clock: @escaping Clock) {
+    init(
+        sensor: String, sipPorts: Set<UInt16>, scannerSignatures: Bool, serverAddresses: IPNetworkSet,
+        pipeline: Pipeline, clock: @escaping Clock
+    ) {
         self.sensor = sensor
         var configuration = CorrelatorConfiguration(sipPorts: sipPorts)
+        // This host is the server side of what its sensors see; never judge it.
+        configuration.serverAddresses = serverAddresses.isEmpty ? nil : serverAddresses
         if !scannerSignatures {
             configuration.scannerUserAgents = []
             configuration.detectSipviciousShape = false
