@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, nftables)" >&2; exit 1; }
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 JOBS=${JOBS:-2}
 passed=0
 failed=0
@@ -40,7 +40,7 @@ else
 fi
 
 stage "fuzzing (${FUZZ_SECONDS}s per target)"
-for target in Fuzz/run.sh Fuzz/sip-run.sh; do
+for target in Fuzz/run.sh Fuzz/*-run.sh; do
   [ -x "$target" ] || continue
   if "$target" "$FUZZ_SECONDS" > "/tmp/sipwarden-$(basename "$target").log" 2>&1; then
     ok "$target $(grep -oE 'exec/s: [0-9]+' "/tmp/sipwarden-$(basename "$target").log" | tail -1)"
