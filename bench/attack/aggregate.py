@@ -71,7 +71,7 @@ def main():
     print('| attack | defender | runs | attacker req/s | failures that reached Kamailio | '
           'ban latency, 5th failure → kernel set (ms) | defender\'s own latency (ms) | banned | legit REGISTERs ok / tried |')
     print('|---|---|---|---|---|---|---|---|---|')
-    order = {'sipwarden': 0, 'fail2ban': 1}
+    order = {'sipwarden': 0, 'sipwarden-capture': 1, 'sipwarden-inline': 2, 'fail2ban': 3}
     groups = {}
     for r in runs:
         groups.setdefault((r['pace'], r['defender']), []).append(r)
@@ -80,7 +80,7 @@ def main():
         banned = sum(1 for r in g if r.get('banned') == 'yes')
         ok = sum(int(r.get('legit_ok', 0) or 0) for r in g)
         tried = sum(int(r.get('legit_attempts', 0) or 0) for r in g)
-        own = cell(g, 'sw_latency_us', 1e-3, ms=True) if defender == 'sipwarden' else '–'
+        own = cell(g, 'sw_latency_us', 1e-3, ms=True) if defender.startswith('sipwarden') else '–'
         if defender == 'fail2ban':
             own = 'Found#5→Ban ' + cell(g, 'f2b_found_to_ban_ms', ms=True) + ', Ban→nft ' + cell(g, 'f2b_ban_to_nft_ms', ms=True)
         print(f'| {PACE_NAME.get(pace, "-t " + pace)} | {defender} | {len(g)} | {cell(g, "att_req_rate_per_s")} | '
