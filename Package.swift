@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "sipwarden",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "Evidence", "Probe", "Sensors",
+                "SIPWarden", "NetworkAddress", "Evidence", "Probe", "Sensors", "Inline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -59,6 +59,8 @@ public struct Configuration: Sendable, Hashable {
     public var captures: [PacketCaptureConfiguration] = []
     /// HEP listener (`--hep ADDR:PORT`).
     public var hep: HEPSettings?
+    /// Inline admission through NFQUEUE (`--inline QUEUE`).
+    public var inline: InlineSettings?
     /// Report known attack tools (User-Agent, sipvicious request shapes) seen on the wire
     /// as `scanner` events. Off only for testing the password path with a real sipvicious.
     public var scannerSignatures = true

@@ -2,6 +2,7 @@
 import Detection
 import Evidence
 import Firewall
+import Inline
 import Sensors
 import NetworkAddress
 import Yams
@@ -124,7 +125,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "capture", "hep", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self"]
+        let top = ["logs", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -168,6 +169,32 @@ private struct Reader {
                 var settings = HEPSettings(endpoint: endpoint, authKey: key)
                 if let agents { settings.agents = agents }
                 c.hep = settings
+            case "inline":
+                var settings = InlineSettings(queue: 0)
+                var queueSet = false
+                for (k, kn, v) in try mapping(value, name) {
+                    let path = join(name, k)
+                    switch k {
+                    case "queue":
+                        settings.queue = UInt16(try int(v, path, 0...65535))
+                        queueSet = true
+                    case "fail-mode":
+                        let s = try string(v, path)
+                        guard let mode = InlineFailMode(rawValue: s) else { throw fail(v, path, "expected bypass, open or closed, got '\(s)'") }
+                        settings.failMode = mode
+                    case "ports":
+                        settings.ports = []
+                        for p in try list(v, path) {
+                            let s = try string(p, path)
+                            guard let port = PortMatch(s) else { throw fail(p, path, "expected a port or range such as 5060 or 5060-5061, got '\(s)'") }
+                            settings.ports.append(port.lowerBound...port.upperBound)
+                        }
+                    case "manage-rules": settings.manageRules = try bool(v, path)
+                    default: throw unknown(kn, path, ["queue", "fail-mode", "ports", "manage-rules"])
+                    }
+                }
+                guard queueSet else { throw fail(value, name, "needs queue: N") }
+                c.inline = settings
             case "firewall":
                 let s = try string(value, name)
                 guard let f = FirewallKind(rawValue: s) else { throw fail(value, name, "expected nftables or dry-run, got '\(s)'") }

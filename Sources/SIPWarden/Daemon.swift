@@ -2,6 +2,7 @@
 import Detection
 import Evidence
 public import Firewall
+import Inline
 public import Logging
 import NetworkAddress
 import PacketDecoding
@@ -164,11 +165,49 @@ public final class Daemon {
             hepListener = listener
             logger.info("listening for HEP on \(hep.endpoint)", metadata: ["agents": "\(hep.agents.networks.map(\.description))"])
         }
-        if config.logs.isEmpty && config.captures.isEmpty && config.hep == nil {
+        var inlineQueue: InlineQueue?
+        var inlineRulesInstalled = false
+        defer {
+            inlineQueue?.stop()
+            if inlineRulesInstalled {
+                do { try InlineRules.remove() } catch { logger.error("could not remove the inline queue rules: \(error)") }
+            }
+        }
+        if let inline = config.inline {
+            let d = config.detection
+            let policy = AdmissionPolicy(
+                maxRetry: d.threshold.maxRetry, findTime: d.threshold.findTime, banTime: d.banTime,
+                ipv4PrefixLength: d.ipv4PrefixLength, ipv6PrefixLength: d.ipv6PrefixLength, allowlist: d.allowlist
+            )
+            let queueConfiguration = InlineQueueConfiguration(queue: inline.queue, failMode: inline.failMode, policy: policy)
+            do {
+                // Failures seen inline go to the same detector, on the verdict thread: the
+                // kernel ban is as fast as on every other path.
+                let queue = try InlineQueue(configuration: queueConfiguration, logger: logger) { event in
+                    let e = event.securityEvent
+                    pipeline.judge([e], received: e.time)
+                }
+                try queue.start()
+                inlineQueue = queue
+            } catch {
+                throw DaemonError("cannot open NFQUEUE \(inline.queue): \(error)")
+            }
+            if inline.manageRules {
+                do {
+                    let report = try InlineRules.install(queue: inline.queue, ports: inline.ports, failMode: inline.failMode)
+                    inlineRulesInstalled = true
+                    logger.notice("inline admission rules installed", metadata: ["rules": "\(report)"])
+                } catch {
+                    throw DaemonError("cannot install the inline queue rules: \(error)")
+                }
+            }
+            logger.info("inline admission on NFQUEUE \(inline.queue)", metadata: ["fail_mode": "\(inline.failMode.rawValue)"])
+        }
+        if config.logs.isEmpty && config.captures.isEmpty && config.hep == nil && config.inline == nil {
             logger.warning("no sources configured: nothing to watch (use --log, --capture or --hep)")
         }
         logger.notice("sipwarden ready", metadata: [
-            "firewall": "\(config.firewall.rawValue)", "sources": "\(config.logs.count + config.captures.count + (config.hep == nil ? 0 : 1))",
+            "firewall": "\(config.firewall.rawValue)", "sources": "\(config.logs.count + config.captures.count + (config.hep == nil ? 0 : 1) + (config.inline == nil ? 0 : 1))",
             "max_retry": "\(config.detection.threshold.maxRetry)",
         ])
 

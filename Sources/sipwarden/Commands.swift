@@ -6,6 +6,7 @@ import Probe
 import Logging
 import SIPWarden
 import Sensors
+import Inline
 
 struct SipWardenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -117,6 +118,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("HEP auth key the agents send.", valueName: "KEY"))
     var hepKey: String?
 
+    @Option(name: .long, help: ArgumentHelp("Judge SIP requests inline through this NFQUEUE number (installs iptables-nft NFQUEUE rules for UDP 5060).", valueName: "QUEUE"))
+    var inline: UInt16?
+
+    @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded: bypass (default), open or closed.", valueName: "MODE"))
+    var inlineFailMode: String?
+
     @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
     var fromStart = false
 
@@ -163,7 +170,22 @@ struct RunCommand: ParsableCommand {
             if let hepKey { settings.authKey = hepKey }
             c.hep = settings
         }
-        if common.config == nil && log.isEmpty && capture.isEmpty && hep == nil {
+        if let inline {
+            var settings = c.inline ?? InlineSettings(queue: inline)
+            settings.queue = inline
+            c.inline = settings
+        }
+        if let inlineFailMode {
+            guard var settings = c.inline else {
+                throw ConfigurationError(location: "--inline-fail-mode", message: "needs --inline (or inline: in the configuration file)")
+            }
+            guard let mode = InlineFailMode(rawValue: inlineFailMode) else {
+                throw ConfigurationError(location: "--inline-fail-mode", message: "expected bypass, open or closed, got '\(inlineFailMode)'")
+            }
+            settings.failMode = mode
+            c.inline = settings
+        }
+        if common.config == nil && log.isEmpty && capture.isEmpty && hep == nil && inline == nil {
             c.logs = Configuration.defaultLogs
         }
         if fromStart { c.fromStart = true }

@@ -266,6 +266,7 @@ lab_run() {
                 asterisk) logspec="asterisk:$AST_LOG" ;;
                 capture) logspec=none; wire=(--capture eth0:5060) ;;
                 hep) logspec=none; wire=(--hep 127.0.0.1:9060 --hep-agent "$PBX_IP" --hep-agent 127.0.0.1) ;;
+                inline) logspec=none; wire=(--inline 7) ;;
                 *) logspec="kamailio:$KAM_LOG" ;;
             esac
             rm -rf "$rd/state"

@@ -19,6 +19,9 @@
 #   j  --capture, svmap: banned as a scanner
 #   k  Kamailio's siptrace mirrors SIP as HEPv3 to sipwarden --hep (no log, no capture),
 #      signatures off, svcrack default pace: exactly 5 failures, banned, legit unaffected
+#   l  inline admission (sipwarden --inline 7: NFQUEUE in front of Kamailio, no log),
+#      svcrack at FULL speed: exactly 5 failures reach Kamailio, banned, legit unaffected
+#   m  the same at the default pace: exactly 5
 #   e  restart: ban, kill -9 sipwarden, `nft flush set inet sipwarden ban4`, start
 #      again: the ban is back in the kernel when it prints "sipwarden ready"
 #
@@ -53,13 +56,14 @@ scenario() {
     local id=$1 rd=$2 r n
     trap 'scenario_cleanup; exit 143' TERM INT
     case "$id" in
-    a|b|c|d|f|g|h|i|j|k)
+    a|b|c|d|f|g|h|i|j|k|l|m)
         local fmt=kamailio attack=svcrack t=0.005
         [ "$id" = b ] && t=0
         [ "$id" = c ] && attack=svwar
         [ "$id" = d ] && fmt=asterisk
-        case "$id" in f|g|h|i|j) fmt=capture ;; k) fmt=hep ;; esac
+        case "$id" in f|g|h|i|j) fmt=capture ;; k) fmt=hep ;; l|m) fmt=inline ;; esac
         [ "$id" = g ] && t=0
+        [ "$id" = l ] && t=0
         [ "$id" = i ] && attack=svwar
         [ "$id" = j ] && attack=svmap
         local SW_ARGS=${SW_ARGS:-}
@@ -79,7 +83,7 @@ scenario() {
                check "c: exactly 5 unknown_user lines from the attacker reached Kamailio" $? "got $(kv fails_unknown "$r") unknown_user, $n total" ;;
             d) [ "$n" = 5 ]
                check "d: exactly 5 Asterisk-format failures from the attacker" $? "got $n" ;;
-            f|k) [ "$n" = 5 ] && [ "$(kv fails_auth "$r")" = 5 ]
+            f|k|l|m) [ "$n" = 5 ] && [ "$(kv fails_auth "$r")" = 5 ]
                check "$id: exactly 5 auth_failed lines reached Kamailio ($fmt, no log source)" $? "got $n" ;;
             g) [ "${n:-999}" -le 20 ]
                check "g: at most 20 failures reached Kamailio at full speed (capture)" $? "got $n" ;;
@@ -92,7 +96,7 @@ scenario() {
         case "$id" in h|i|j)
             grep -q "rule=scanner" "$rd/defender.log"; check "$id: the ban's rule is scanner" $? ;;
         esac
-        case "$id" in f|g|h|i|j|k)
+        case "$id" in f|g|h|i|j|k|l|m)
             ! grep -q "watching /" "$rd/defender.log"; check "$id: sipwarden watched no log file" $? ;;
         esac
         [ "$(kv attacker_in_set "$rd/meta.env")" = yes ]
@@ -153,7 +157,7 @@ fi
 
 echo "sipwarden e2e: binary $BIN, artefacts $OUT"
 T0=$(date +%s)
-for id in ${SCENARIOS:-a b c d e f g h i j k}; do
+for id in ${SCENARIOS:-a b c d e f g h i j k l m}; do
     timeout -k 20 150 "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
     rc=${PIPESTATUS[0]}
     [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL $id: scenario exceeded its time limit" | tee -a "$OUT/checks.txt"
