@@ -16,14 +16,14 @@
 # ok/failed, and sipwarden's own `latency_us=` when it logs one.
 # Prints a markdown table of median [min–max]; everything is kept in
 # $BENCH_OUT (default bench-results/attack-<time>/): summary.md, runs.tsv, per-run dirs.
-# Env: REPS=3, DEFENDERS="sipwarden sipwarden-capture fail2ban", PACES="0.005 0", WORDS=2000.
+# Env: REPS=3, DEFENDERS="sipwarden sipwarden-capture sipwarden-inline fail2ban", PACES="0.005 0", WORDS=2000.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../tests/e2e/lib.sh"
 require_root
 
 REPS=${REPS:-3}
-DEFENDERS=${DEFENDERS:-sipwarden sipwarden-capture fail2ban}
+DEFENDERS=${DEFENDERS:-sipwarden sipwarden-capture sipwarden-inline fail2ban}
 PACES=${PACES:-0.005 0}
 WORDS=${WORDS:-2000}
 SIPWARDEN_BIN=${1:-${SIPWARDEN_BIN:-$REPO/.build/release/sipwarden}}
@@ -72,6 +72,7 @@ for rep in $(seq 1 "$REPS"); do
             ldef=$def; fmt=kamailio; args=""
             case "$def" in
                 sipwarden-capture) ldef=sipwarden; fmt=capture; args="--no-scanner-signatures" ;;
+                sipwarden-inline) ldef=sipwarden; fmt=inline ;;
             esac
             if SW_ARGS=$args PCAP=1 POST=2 lab_run "$rd" "$ldef" "$fmt" svcrack "$pace" "$WORDS" 2>>"$OUT/stderr.log"; then
                 echo "rep=$rep" >> "$rd/result.txt"
