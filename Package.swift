@@ -37,6 +37,7 @@ let package = Package(
 
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
+        .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
@@ -55,12 +56,12 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["Evidence", "PacketDecoding", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
             name: "Storage",
-            dependencies: ["Detection", "Evidence", "NetworkAddress", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Detection", "Evidence", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift6
         ),
 

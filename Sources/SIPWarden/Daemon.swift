@@ -119,10 +119,11 @@ public final class Daemon {
 
         var tailers: [FileTailer] = []
         defer { for t in tailers { t.stop() } }
+        let sensorPriority: SensorPriority = config.realtimeSensors ? .realtime(10) : .normal
         for source in config.logs {
             let tailer = FileTailer(
                 path: source.path, fromStart: config.fromStart,
-                priority: config.realtimeSensors ? .realtime(10) : .normal, logger: logger
+                priority: sensorPriority, logger: logger
             )
             do {
                 try tailer.start { batch in
@@ -137,7 +138,8 @@ public final class Daemon {
         var sinks: [CorrelatingSink] = []
         var captures: [PacketCapture] = []
         defer { for c in captures { c.stop() } }
-        for capture in config.captures {
+        for var capture in config.captures {
+            capture.priority = sensorPriority
             let name = capture.interface ?? "any"
             let sink = CorrelatingSink(sensor: "capture:\(name)", sipPorts: capture.ports.portNumbers, scannerSignatures: config.scannerSignatures, serverAddresses: ownAddresses, pipeline: pipeline, clock: systemClock)
             let sensor = PacketCapture(configuration: capture, logger: logger)
@@ -155,7 +157,7 @@ public final class Daemon {
         if let hep = config.hep {
             // The PBX behind a HEP agent may be another host: let the correlator infer the server.
             let sink = CorrelatingSink(sensor: "hep:\(hep.endpoint)", sipPorts: PortSet.sipDefault.portNumbers, scannerSignatures: config.scannerSignatures, serverAddresses: IPNetworkSet(), pipeline: pipeline, clock: systemClock)
-            let listener = HEPListener(address: hep.endpoint, allowedAgents: hep.agents, authKey: hep.authKey, logger: logger)
+            let listener = HEPListener(address: hep.endpoint, allowedAgents: hep.agents, authKey: hep.authKey, priority: sensorPriority, logger: logger)
             do {
                 try listener.start { payload in sink.handle(payload) }
             } catch {
@@ -211,7 +213,7 @@ public final class Daemon {
             "max_retry": "\(config.detection.threshold.maxRetry)",
         ])
 
-        var timeout = timespec(tv_sec: 30, tv_nsec: 0)
+        var timeout = timespec(tv_sec: 10, tv_nsec: 0)
         while true {
             let sig = sigtimedwait(&signals, nil, &timeout)
             if sig == SIGINT || sig == SIGTERM {

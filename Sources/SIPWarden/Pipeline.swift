@@ -92,6 +92,7 @@ public final class Pipeline: Sendable {
     private func enforce(_ verdicts: [Verdict], received: Timestamp) {
         let elements = verdicts.map { BanElement(network: $0.network, timeout: $0.banTime) }
         var enforced = true
+        let kernelStart = clock()
         do {
             try firewall.ban(elements)
         } catch {
@@ -100,13 +101,14 @@ public final class Pipeline: Sendable {
         }
         let done = clock()
         let latency = done.microseconds - received.microseconds
+        let kernelLatency = done.microseconds - kernelStart.microseconds
         counters.withLock { c in
             c.bans += verdicts.count
             if !enforced { c.banFailures += verdicts.count }
         }
         for v in verdicts {
             logger.notice("ban \(v.network) for \(DurationParser.format(v.banTime)): \(v.reason)", metadata: [
-                "rule": "\(v.rule)", "offence": "\(v.offence)", "latency_us": "\(latency)",
+                "rule": "\(v.rule)", "offence": "\(v.offence)", "latency_us": "\(latency)", "kernel_us": "\(kernelLatency)",
                 "enforced": "\(enforced)",
             ])
             ledger?.enqueueBan(

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import DedicatedThreads
 import Glibc
 public import Logging
 import Synchronization
@@ -142,7 +143,12 @@ public final class FileTailer: Sendable {
     public func start(onLines: @escaping @Sendable (TailedLines) -> Void) throws(TailError) {
         try state.withLock { (state: inout RunState) throws(TailError) in
             guard case .idle = state else { throw .alreadyStarted }
-            let signal = try StopSignal()
+            let signal: StopSignal
+            do throws(StopSignal.CreationFailure) {
+                signal = try StopSignal()
+            } catch {
+                throw .resourceFailure(what: "stop pipe", errno: error.errno)
+            }
             let loop = try TailLoop(
                 path: path, fromStart: fromStart, chunkSize: chunkSize, maxLineLength: maxLineLength,
                 rotationGrace: rotationGrace, lineCountLimit: lineCountLimit, logger: logger,
@@ -184,32 +190,3 @@ public final class FileTailer: Sendable {
     }
 }
 
-/// Wakes the tail thread out of `poll(2)`: an atomic flag checked between chunks plus a
-/// pipe whose read end is polled.
-final class StopSignal: Sendable {
-    let flag = Atomic<Bool>(false)
-    let readEnd: Int32
-    let writeEnd: Int32
-
-    init() throws(TailError) {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw .resourceFailure(what: "stop pipe", errno: errno) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        for fd in ends {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-    }
-
-    deinit {
-        close(readEnd)
-        close(writeEnd)
-    }
-
-    func signal() {
-        flag.store(true, ordering: .releasing)
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
-    }
-}

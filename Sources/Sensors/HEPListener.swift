@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import DedicatedThreads
 import Evidence
 import Glibc
 public import Logging
@@ -89,7 +90,7 @@ public final class HEPListener: Sendable {
 
     private enum RunState {
         case idle
-        case running(PosixThread, HEPStopSignal, UInt16)
+        case running(PosixThread, StopSignal, UInt16)
         case finished
     }
 
@@ -104,10 +105,14 @@ public final class HEPListener: Sendable {
     ///   - authKey: when non-empty, packets must carry this HEP auth key (chunk 14).
     ///   - maxClockSkew: see `maxClockSkew` (default 5 minutes).
     ///   - batchSize: datagrams per read, 1...256 (default 32).
+    /// Scheduling of the receive thread.
+    public let priority: SensorPriority
+
     public init(
         address: String, allowedAgents: IPNetworkSet = HEPListener.loopbackAgents, authKey: String?,
-        maxClockSkew: Duration? = .seconds(300), batchSize: Int = 32, logger: Logger
+        maxClockSkew: Duration? = .seconds(300), batchSize: Int = 32, priority: SensorPriority = .normal, logger: Logger
     ) {
+        self.priority = priority
         self.address = address
         self.allowedAgents = allowedAgents
         self.decoder = HEPDecoder(authKey: authKey)
@@ -168,12 +173,12 @@ public final class HEPListener: Sendable {
             guard let endpoint = Self.parseEndpoint(address) else { throw .invalidAddress(address) }
             let socket = try Self.openSocket(endpoint.address, endpoint.port, text: address)
             let port = Self.boundPort(socket) ?? endpoint.port
-            let signal: HEPStopSignal
-            do throws(HEPListenerError) {
-                signal = try HEPStopSignal()
+            let signal: StopSignal
+            do throws(StopSignal.CreationFailure) {
+                signal = try StopSignal()
             } catch {
                 close(socket)
-                throw error
+                throw .resourceFailure(what: "stop pipe", errno: error.errno)
             }
             // The loop owns the socket from here on and closes it when it ends.
             let loop = HEPReceiveLoop(
@@ -181,7 +186,14 @@ public final class HEPListener: Sendable {
                 maxClockSkew: maxClockSkew, counters: counters, logger: logger, onBatch: onBatch)
             let thread: PosixThread
             do throws(PosixThread.StartFailure) {
-                thread = try PosixThread { loop.run() }
+                let priority = self.priority
+                let logger = self.logger
+                thread = try PosixThread {
+                    if let problem = priority.applyToCurrentThread() {
+                        logger.warning("HEP receive thread keeps normal scheduling: \(problem)")
+                    }
+                    loop.run()
+                }
             } catch {
                 throw .resourceFailure(what: "HEP receive thread", errno: error.code)
             }
@@ -193,7 +205,7 @@ public final class HEPListener: Sendable {
     /// Stops the receive thread and closes the socket. Idempotent. When called from inside
     /// the callback, it only asks the thread to stop and returns.
     public func stop() {
-        let running: (PosixThread, HEPStopSignal)? = state.withLock { state in
+        let running: (PosixThread, StopSignal)? = state.withLock { state in
             guard case let .running(thread, signal, _) = state else { return nil }
             state = .finished
             return (thread, signal)
@@ -275,33 +287,3 @@ final class HEPCounters: Sendable {
     let value = Mutex(HEPListenerStatistics())
 }
 
-/// Wakes the receive thread out of `poll(2)`: an atomic flag plus a pipe whose read end is polled.
-final class HEPStopSignal: Sendable {
-    let flag = Atomic<Bool>(false)
-    let readEnd: Int32
-    let writeEnd: Int32
-
-    init() throws(HEPListenerError) {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw .resourceFailure(what: "stop pipe", errno: errno) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        for fd in ends {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-    }
-
-    deinit {
-        close(readEnd)
-        close(writeEnd)
-    }
-
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-
-    func signal() {
-        flag.store(true, ordering: .releasing)
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
-    }
-}

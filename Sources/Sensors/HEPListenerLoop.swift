@@ -30,7 +30,7 @@ final class HEPReceiveLoop {
     static let readsPerWakeup = 64
 
     private let socket: Int32
-    private let signal: HEPStopSignal
+    private let signal: StopSignal
     private let batchSize: Int
     private let decoder: HEPDecoder
     private let allowedAgents: IPNetworkSet
@@ -47,7 +47,7 @@ final class HEPReceiveLoop {
     private var lastRejectLog: Int64 = 0
 
     init(
-        socket: Int32, signal: HEPStopSignal, batchSize: Int, decoder: HEPDecoder, allowedAgents: IPNetworkSet,
+        socket: Int32, signal: StopSignal, batchSize: Int, decoder: HEPDecoder, allowedAgents: IPNetworkSet,
         maxClockSkew: Duration?, counters: HEPCounters, logger: Logger,
         onBatch: @escaping @Sendable ([WirePayload]) -> Void
     ) {

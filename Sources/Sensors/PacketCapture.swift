@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import DedicatedThreads
 import Glibc
 public import Logging
 public import PacketDecoding
@@ -56,6 +57,8 @@ public struct PacketCaptureConfiguration: Sendable, Hashable {
     public var decoder: PacketDecoder.Configuration
     /// How often kernel counters are refreshed.
     public var statisticsInterval: Duration
+    /// Scheduling of the capture thread (see `SensorPriority`).
+    public var priority: SensorPriority = .normal
 
     public init(interface: String? = nil, ports: PortSet = .sipDefault, receiveBufferBytes: Int = 32 << 20,
                 promiscuous: Bool = false, decoder: PacketDecoder.Configuration = .init(),
@@ -125,7 +128,7 @@ public final class PacketCapture: Sendable {
 
     private enum RunState {
         case idle
-        case running(PosixThread, CaptureStopPipe)
+        case running(PosixThread, StopSignal)
         case finished
     }
 
@@ -146,18 +149,25 @@ public final class PacketCapture: Sendable {
         try state.withLock { (state: inout RunState) throws(PacketCaptureError) in
             guard case .idle = state else { throw .alreadyStarted }
             let socket = try Self.openSocket(configuration)
-            let stopPipe: CaptureStopPipe
-            do throws(PacketCaptureError) {
-                stopPipe = try CaptureStopPipe()
+            let stopPipe: StopSignal
+            do throws(StopSignal.CreationFailure) {
+                stopPipe = try StopSignal()
             } catch {
                 close(socket)
-                throw error
+                throw .resourceFailure(what: "stop pipe", errno: error.errno)
             }
             let loop = CaptureLoop(socket: socket, configuration: configuration, stop: stopPipe, published: published,
                                    logger: logger, onOutput: onOutput)
             let thread: PosixThread
             do throws(PosixThread.StartFailure) {
-                thread = try PosixThread { loop.run() }
+                let priority = configuration.priority
+                let logger = self.logger
+                thread = try PosixThread {
+                    if let problem = priority.applyToCurrentThread() {
+                        logger.warning("capture thread keeps normal scheduling: \(problem)")
+                    }
+                    loop.run()
+                }
             } catch {
                 // The loop (released with the failed thread's closure) closes the socket.
                 throw .resourceFailure(what: "capture thread", errno: error.code)
@@ -169,7 +179,7 @@ public final class PacketCapture: Sendable {
     /// Stops the capture thread and waits for it (idempotent). From inside `onOutput` it
     /// only asks the thread to stop.
     public func stop() {
-        let running: (PosixThread, CaptureStopPipe)? = state.withLock { state in
+        let running: (PosixThread, StopSignal)? = state.withLock { state in
             guard case let .running(thread, pipe) = state else { return nil }
             state = .finished
             return (thread, pipe)
@@ -261,33 +271,3 @@ final class PublishedCaptureStatistics: Sendable {
     let value = Mutex(PacketCaptureStatistics())
 }
 
-/// Wakes the capture thread out of `poll(2)`: a flag plus a pipe whose read end is polled.
-final class CaptureStopPipe: Sendable {
-    let flag = Atomic<Bool>(false)
-    let readEnd: Int32
-    let writeEnd: Int32
-
-    init() throws(PacketCaptureError) {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw .resourceFailure(what: "stop pipe", errno: errno) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        for fd in ends {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-    }
-
-    deinit {
-        close(readEnd)
-        close(writeEnd)
-    }
-
-    func signal() {
-        flag.store(true, ordering: .releasing)
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
-    }
-
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-}

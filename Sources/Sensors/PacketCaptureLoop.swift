@@ -8,7 +8,7 @@ import PacketDecoding
 /// that thread alone once started.
 final class CaptureLoop {
     private let socket: Int32
-    private let stop: CaptureStopPipe
+    private let stop: StopSignal
     private let published: PublishedCaptureStatistics
     private let logger: Logger
     private let onOutput: @Sendable (DecodedOutput) -> Void
@@ -25,7 +25,7 @@ final class CaptureLoop {
     static let loopbackHardwareType: UInt16 = 772
     static let outgoing: UInt8 = 4
 
-    init(socket: Int32, configuration: PacketCaptureConfiguration, stop: CaptureStopPipe,
+    init(socket: Int32, configuration: PacketCaptureConfiguration, stop: StopSignal,
          published: PublishedCaptureStatistics, logger: Logger, onOutput: @escaping @Sendable (DecodedOutput) -> Void) {
         self.socket = socket
         self.stop = stop

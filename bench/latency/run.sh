@@ -19,7 +19,7 @@ ip netns add "$NS"
 ip -n "$NS" link set lo up
 : > "$DIR/lat.log"
 ip netns exec "$NS" "$BIN" run --log "kamailio:$DIR/lat.log" --firewall nftables --state "$DIR/state" \
-  --max-retry 5 --find-time 60s --ban-time 10m --log-level notice 2> "$DIR/sipwarden.err" &
+  --max-retry 5 --find-time 60s --ban-time 10m --log-level ${LOG_LEVEL:-notice} 2> "$DIR/sipwarden.err" &
 pid=$!
 for _ in $(seq 100); do grep -q "sipwarden ready" "$DIR/sipwarden.err" && break; sleep 0.1; done
 grep -q "sipwarden ready" "$DIR/sipwarden.err" || { cat "$DIR/sipwarden.err"; exit 1; }

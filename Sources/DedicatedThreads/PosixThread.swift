@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Glibc
+public import Glibc
 
-/// A joinable POSIX thread running one closure. Used for the ledger writer, which blocks
-/// on disk I/O and must not occupy a Swift concurrency thread.
-struct PosixThread: Sendable {
-    let handle: pthread_t
+/// A joinable POSIX thread running one closure. Used for the sensors' and the ledger
+/// writer's dedicated threads, which block in `poll(2)` or on disk I/O and must not occupy
+/// a Swift concurrency thread.
+public struct PosixThread: Sendable {
+    public let handle: pthread_t
 
     /// The closure's box, handed to the new thread through an opaque pointer.
     private final class Entry {
@@ -13,13 +14,13 @@ struct PosixThread: Sendable {
     }
 
     /// The errno-style code `pthread_create` returned.
-    struct StartFailure: Error { var code: Int32 }
+    public struct StartFailure: Error { public var code: Int32 }
 
     /// Starts a thread running `body`.
     ///
     /// `body` need not be `Sendable`: ownership of everything it captures moves to the new
     /// thread, and the caller must not touch those objects afterwards.
-    init(_ body: @escaping () -> Void) throws(StartFailure) {
+    public init(_ body: @escaping () -> Void) throws(StartFailure) {
         let context = Unmanaged.passRetained(Entry(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -36,11 +37,11 @@ struct PosixThread: Sendable {
     }
 
     /// True when called on this thread.
-    var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
+    public var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
 
     /// Waits for the thread to finish.
-    func join() { _ = pthread_join(handle, nil) }
+    public func join() { _ = pthread_join(handle, nil) }
 
     /// Lets the thread release its resources on exit without being joined.
-    func detach() { _ = pthread_detach(handle) }
+    public func detach() { _ = pthread_detach(handle) }
 }
