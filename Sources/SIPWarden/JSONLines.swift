@@ -148,6 +148,16 @@ public struct JSONLineWriter: Sendable {
     /// Appends a JSON string, escaping quotes, backslashes and control characters.
     public mutating func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Fast path: most text needs no escaping and is copied in one go.
+        let clean = s.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            for b in buffer where b < 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if clean == true {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
