@@ -5,7 +5,9 @@
 #   a  svcrack, default pace (-t 0.005), 2000 wrong passwords for user 100:
 #      exactly 5 auth_failed lines reach Kamailio, attacker in the kernel set,
 #      the legit client (user 101, a full REGISTER every 0.2 s) never fails, never banned
-#   b  svcrack full speed (-t 0): <= 20 failures reach Kamailio, banned, legit unaffected
+#   b  svcrack full speed (-t 0), three runs: the median number of failures that reach
+#      Kamailio is <= 20 (each run's count is printed; a single full-speed run on two
+#      shared cores varies with scheduling), banned every time, legit unaffected
 #   c  svwar -e 100-999, default pace: exactly 5 unknown_user lines, banned, legit unaffected
 #   d  Kamailio writing Asterisk res_pjsip lines, sipwarden --log asterisk:PATH,
 #      svcrack default pace: exactly 5 failures, banned, legit unaffected
@@ -56,9 +58,8 @@ scenario() {
     local id=$1 rd=$2 r n
     trap 'scenario_cleanup; exit 143' TERM INT
     case "$id" in
-    a|b|c|d|f|g|h|i|j|k|l|m)
+    a|c|d|f|g|h|i|j|k|l|m)
         local fmt=kamailio attack=svcrack t=0.005
-        [ "$id" = b ] && t=0
         [ "$id" = c ] && attack=svwar
         [ "$id" = d ] && fmt=asterisk
         case "$id" in f|g|h|i|j) fmt=capture ;; k) fmt=hep ;; l|m) fmt=inline ;; esac
@@ -77,8 +78,6 @@ scenario() {
         case "$id" in
             a) [ "$n" = 5 ] && [ "$(kv fails_auth "$r")" = 5 ]
                check "a: exactly 5 auth_failed lines from the attacker reached Kamailio" $? "got $n" ;;
-            b) [ "${n:-999}" -le 20 ] && [ "${n:-0}" -ge 5 ]
-               check "b: at most 20 failures reached Kamailio at full speed" $? "got $n" ;;
             c) [ "$(kv fails_unknown "$r")" = 5 ] && [ "$n" = 5 ]
                check "c: exactly 5 unknown_user lines from the attacker reached Kamailio" $? "got $(kv fails_unknown "$r") unknown_user, $n total" ;;
             d) [ "$n" = 5 ]
@@ -103,6 +102,22 @@ scenario() {
         check "$id: attacker $ATT_IP in the kernel ban set (inet sipwarden host4/ban4)" $? \
             "$( [ -n "$(kv ban_latency_us "$r")" ] && echo "5th failure -> set: $(kv ban_latency_us "$r") us")"
         common_checks "$id" "$rd"
+        ;;
+    b)
+        local counts=() k med
+        for k in 1 2 3; do
+            if ! lab_run "$rd/run$k" sipwarden kamailio svcrack 0 2000; then
+                check "b: run $k: sipwarden starts and prints ready" 1; scenario_cleanup; return
+            fi
+            counts+=("$(kv fails_total "$rd/run$k/result.txt")")
+            [ "$(kv attacker_in_set "$rd/run$k/meta.env")" = yes ]
+            check "b: run $k: attacker $ATT_IP in the kernel ban set" $? \
+                "$( [ -n "$(kv ban_latency_us "$rd/run$k/result.txt")" ] && echo "5th failure -> set: $(kv ban_latency_us "$rd/run$k/result.txt") us")"
+            common_checks "b: run $k" "$rd/run$k"
+        done
+        med=$(printf '%s\n' "${counts[@]}" | sort -n | sed -n 2p)
+        [ "${med:-999}" -le 20 ] && [ "${med:-0}" -ge 5 ]
+        check "b: median failures reaching Kamailio at full speed <= 20" $? "runs: ${counts[*]}; median $med"
         ;;
     e)
         if ! KEEP_DEFENDER=1 lab_run "$rd" sipwarden kamailio svcrack 0.005 40; then
@@ -158,7 +173,7 @@ fi
 echo "sipwarden e2e: binary $BIN, artefacts $OUT"
 T0=$(date +%s)
 for id in ${SCENARIOS:-a b c d e f g h i j k l m}; do
-    timeout -k 20 150 "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
+    timeout -k 20 240 "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
     rc=${PIPESTATUS[0]}
     [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL $id: scenario exceeded its time limit" | tee -a "$OUT/checks.txt"
 done
