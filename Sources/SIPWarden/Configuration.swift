@@ -55,6 +55,10 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
 /// Everything the daemon and the offline commands need, fully resolved and validated.
 public struct Configuration: Sendable, Hashable {
     public var logs: [LogSource] = []
+    /// True when `logs` is the embedded default list rather than the operator's choice:
+    /// then a default location whose directory does not exist (no such PBX installed) is
+    /// skipped with a warning instead of being an error.
+    public var logsAreDefaults = false
     /// Live packet capture on these interfaces (`--capture IFACE[:PORTS]`).
     public var captures: [PacketCaptureConfiguration] = []
     /// HEP listener (`--hep ADDR:PORT`).

@@ -130,6 +130,10 @@ public final class Daemon {
                     pipeline.process(lines: batch.bytes, firstLineNumber: batch.firstLineNumber, source: source)
                 }
             } catch {
+                if config.logsAreDefaults, case .parentDirectoryMissing = error {
+                    logger.warning("not watching \(source.path): its directory does not exist (no such PBX here)")
+                    continue
+                }
                 throw DaemonError("cannot watch \(source.path): \(error)")
             }
             tailers.append(tailer)
@@ -205,11 +209,11 @@ public final class Daemon {
             }
             logger.info("inline admission on NFQUEUE \(inline.queue)", metadata: ["fail_mode": "\(inline.failMode.rawValue)"])
         }
-        if config.logs.isEmpty && config.captures.isEmpty && config.hep == nil && config.inline == nil {
-            logger.warning("no sources configured: nothing to watch (use --log, --capture or --hep)")
+        if tailers.isEmpty && config.captures.isEmpty && config.hep == nil && config.inline == nil {
+            logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --capture, --hep or --inline)")
         }
         logger.notice("sipwarden ready", metadata: [
-            "firewall": "\(config.firewall.rawValue)", "sources": "\(config.logs.count + config.captures.count + (config.hep == nil ? 0 : 1) + (config.inline == nil ? 0 : 1))",
+            "firewall": "\(config.firewall.rawValue)", "sources": "\(tailers.count + captures.count + (hepListener == nil ? 0 : 1) + (inlineQueue == nil ? 0 : 1))",
             "max_retry": "\(config.detection.threshold.maxRetry)",
         ])
 

@@ -187,6 +187,7 @@ struct RunCommand: ParsableCommand {
         }
         if common.config == nil && log.isEmpty && capture.isEmpty && hep == nil && inline == nil {
             c.logs = Configuration.defaultLogs
+            c.logsAreDefaults = true
         }
         if fromStart { c.fromStart = true }
         if noScannerSignatures { c.scannerSignatures = false }
