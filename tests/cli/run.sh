@@ -79,5 +79,11 @@ check "bans list after remove: one left" test "$(grep -c '^[0-9a-f]' "$DIR/o")" 
 check "dry-run never touches the kernel" exits 0 in_ns "$BIN" bans add 198.18.8.8 --firewall dry-run --state "$DIR/dry"
 check "dry-run: no element" bash -c "! ip netns exec $NS nft list ruleset | grep -q 198.18.8.8"
 
+# --- the README's first command: the daemon on its embedded defaults ---------------------
+in_ns timeout -s TERM 4 "$BIN" run --state "$DIR/defaults" > "$DIR/defaults.out" 2>&1
+check "run on embedded defaults reaches ready" contains "sipwarden ready" "$DIR/defaults.out"
+check "run on embedded defaults installs the table" contains "reconciled kernel bans" "$DIR/defaults.out"
+check "run on embedded defaults stops cleanly on SIGTERM" contains "stopping on signal 15" "$DIR/defaults.out"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
