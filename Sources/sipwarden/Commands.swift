@@ -47,6 +47,32 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+/// The recorded input of `events` and `replay`: log files in a dialect, or captures.
+struct InputOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"))
+    var dialect: String = "auto"
+
+    @Flag(name: .long, help: "The files are packet captures (pcap or pcapng): decode the SIP in them.")
+    var pcap = false
+
+    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080.", valueName: "PORTS"))
+    var ports: String = "5060-5061"
+
+    @Argument(help: ArgumentHelp("Log files or, with --pcap, capture files ('-' for standard input).", valueName: "FILE"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE") }
+    }
+
+    func selection() throws(ConfigurationError) -> DialectSelection {
+        guard let selection = DialectSelection(name: dialect) else {
+            throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
+        }
+        return selection
+    }
+}
+
 /// Detection flags, shared by `run` and `replay`.
 struct DetectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Failures that trigger a ban.", valueName: "N"))
@@ -210,37 +236,21 @@ struct EventsCommand: ParsableCommand {
         abstract: "Decode log files into security events, one JSON object per line."
     )
 
-    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"))
-    var dialect: String = "auto"
+    @OptionGroup var input: InputOptions
 
     @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00.", valueName: "OFFSET"))
     var utcOffset: String = "+00:00"
 
-    @Flag(name: .long, help: "The files are packet captures (pcap or pcapng): decode the SIP in them.")
-    var pcap = false
-
-    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080.", valueName: "PORTS"))
-    var ports: String = "5060-5061"
-
-    @Argument(help: ArgumentHelp("Log files or, with --pcap, capture files ('-' for standard input).", valueName: "FILE"))
-    var files: [String]
-
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one FILE") }
-    }
-
     func run() throws {
-        if pcap {
-            try WireAnalysis.printEvents(files: files, ports: ports)
+        if input.pcap {
+            try WireAnalysis.printEvents(files: input.files, ports: input.ports)
             return
         }
-        guard let selection = DialectSelection(name: dialect) else {
-            throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
-        }
+        let selection = try input.selection()
         guard let offset = UTCOffset.parse(utcOffset) else {
             throw ConfigurationError(location: "--utc-offset", message: "expected an offset such as +00:00, got '\(utcOffset)'")
         }
-        try OfflineAnalysis.printEvents(files: files, selection: selection, reference: systemClock(), utcOffsetSeconds: offset)
+        try OfflineAnalysis.printEvents(files: input.files, selection: selection, reference: systemClock(), utcOffsetSeconds: offset)
     }
 }
 
@@ -255,36 +265,19 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var detection: DetectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"))
-    var dialect: String = "auto"
-
     @Flag(name: .long, help: "One JSON object per ban, with its evidence.")
     var json = false
 
-    @Flag(name: .long, help: "The files are packet captures (pcap or pcapng).")
-    var pcap = false
-
-    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080.", valueName: "PORTS"))
-    var ports: String = "5060-5061"
-
-    @Argument(help: ArgumentHelp("Log files or, with --pcap, capture files.", valueName: "FILE"))
-    var files: [String]
-
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one FILE") }
-    }
+    @OptionGroup var input: InputOptions
 
     func run() throws {
         var c = Configuration()
         if let config { c = try ConfigurationFile.load(path: config, onto: c) }
         try detection.apply(to: &c)
-        guard let selection = DialectSelection(name: dialect) else {
-            throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
-        }
-        let verdicts = pcap
-            ? try WireAnalysis.replay(files: files, ports: ports, policy: c.detection)
+        let verdicts = input.pcap
+            ? try WireAnalysis.replay(files: input.files, ports: input.ports, policy: c.detection)
             : try OfflineAnalysis.replay(
-                files: files, selection: selection, policy: c.detection, reference: systemClock(),
+                files: input.files, selection: try input.selection(), policy: c.detection, reference: systemClock(),
                 utcOffsetSeconds: c.logUTCOffsetSeconds
             )
         if json {
