@@ -58,6 +58,14 @@ check "replay: when and why" contains "2025-11-24T10:00:05Z ban 198.18.0.9 for 1
 check "replay --json" exits 0 "$BIN" replay --json --max-retry 3 "$DIR/ast.log"
 check "replay --json: evidence" contains '"network":"198.18.0.9","rule":"failures"' "$DIR/o"
 
+PCAP="$(cd "$(dirname "$0")/../.." && pwd)/Tests/PacketDecodingTests/Fixtures/zeek-wireshark.pcap"
+check "events --pcap: exit 0" exits 0 "$BIN" events --pcap "$PCAP"
+check "events --pcap: the 8 credential failures of the capture" test "$(wc -l < "$DIR/o")" = 8
+check "events --pcap: frame numbers" contains '"kind":"auth_failed","user":"voi18063"' "$DIR/o"
+check "replay --pcap" exits 0 "$BIN" replay --pcap --max-retry 3 "$PCAP"
+check "replay --pcap: ban with frames" contains "ban 192.168.1.2 for 10m rule=failures offence=1: 3 failures (auth_failed)" "$DIR/o"
+check "events --dialect bogus: exit 2" exits 2 "$BIN" events --dialect bogus "$PCAP"
+
 # --- bans and status against real nftables (inside the namespace) ---------------------
 S="$DIR/state"
 check "bans add" exits 0 in_ns "$BIN" bans add 198.18.7.0/24 --ban-time 1h --reason "abuse case 1" --state "$S"
