@@ -14,7 +14,7 @@
 #   f  no log at all: sipwarden --capture eth0:5060 with the attack-tool signatures
 #      off (--no-scanner-signatures), svcrack default pace: exactly 5 failures reach
 #      Kamailio (the password path on the wire), banned, legit unaffected
-#   g  the same at full speed: <= 20 failures
+#   g  the same at full speed, three runs: median <= 20 failures
 #   h  --capture with the default signatures, svcrack default pace: banned as a
 #      scanner (User-Agent friendly-scanner) before any failure reaches Kamailio
 #   i  --capture, svwar: banned as a scanner, at most 5 unknown users reach Kamailio
@@ -54,21 +54,41 @@ common_checks() { # id rd
     [ "$(kv attacker_register_ok "$r")" = 0 ]; check "$id: attacker never registered" $?
 }
 
+# full_speed_median ID FORMAT EXTRA-ARGS: svcrack at full speed three times (fresh state
+# each); every run must ban and leave the legit client alone, and the median number of
+# failures that reached Kamailio must be <= 20 (one full-speed run on two shared cores
+# varies with scheduling; each run's count is printed).
+full_speed_median() {
+    local id=$1 fmt=$2 extra=$3 counts=() k med
+    for k in 1 2 3; do
+        if ! SW_ARGS=$extra lab_run "$rd/run$k" sipwarden "$fmt" svcrack 0 2000; then
+            check "$id: run $k: sipwarden starts and prints ready" 1; scenario_cleanup; return
+        fi
+        counts+=("$(kv fails_total "$rd/run$k/result.txt")")
+        [ "$(kv attacker_in_set "$rd/run$k/meta.env")" = yes ]
+        check "$id: run $k: attacker $ATT_IP in the kernel ban set" $? \
+            "$( [ -n "$(kv ban_latency_us "$rd/run$k/result.txt")" ] && echo "5th failure -> set: $(kv ban_latency_us "$rd/run$k/result.txt") us")"
+        common_checks "$id: run $k" "$rd/run$k"
+    done
+    med=$(printf '%s\n' "${counts[@]}" | sort -n | sed -n 2p)
+    [ "${med:-999}" -le 20 ] && [ "${med:-0}" -ge 5 ]
+    check "$id: median failures reaching Kamailio at full speed ($fmt) <= 20" $? "runs: ${counts[*]}; median $med"
+}
+
 scenario() {
     local id=$1 rd=$2 r n
     trap 'scenario_cleanup; exit 143' TERM INT
     case "$id" in
-    a|c|d|f|g|h|i|j|k|l|m)
+    a|c|d|f|h|i|j|k|l|m)
         local fmt=kamailio attack=svcrack t=0.005
         [ "$id" = c ] && attack=svwar
         [ "$id" = d ] && fmt=asterisk
-        case "$id" in f|g|h|i|j) fmt=capture ;; k) fmt=hep ;; l|m) fmt=inline ;; esac
-        [ "$id" = g ] && t=0
+        case "$id" in f|h|i|j) fmt=capture ;; k) fmt=hep ;; l|m) fmt=inline ;; esac
         [ "$id" = l ] && t=0
         [ "$id" = i ] && attack=svwar
         [ "$id" = j ] && attack=svmap
         local SW_ARGS=${SW_ARGS:-}
-        case "$id" in f|g|k) SW_ARGS="$SW_ARGS --no-scanner-signatures" ;; esac
+        case "$id" in f|k) SW_ARGS="$SW_ARGS --no-scanner-signatures" ;; esac
         if ! SW_ARGS=$SW_ARGS lab_run "$rd" sipwarden "$fmt" "$attack" "$t" 2000; then
             check "$id: sipwarden starts and prints ready" 1; scenario_cleanup; return
         fi
@@ -84,8 +104,6 @@ scenario() {
                check "d: exactly 5 Asterisk-format failures from the attacker" $? "got $n" ;;
             f|k|l|m) [ "$n" = 5 ] && [ "$(kv fails_auth "$r")" = 5 ]
                check "$id: exactly 5 auth_failed lines reached Kamailio ($fmt, no log source)" $? "got $n" ;;
-            g) [ "${n:-999}" -le 20 ]
-               check "g: at most 20 failures reached Kamailio at full speed (capture)" $? "got $n" ;;
             h) [ "${n:-999}" = 0 ]
                check "h: banned as a scanner before any failure reached Kamailio" $? "got $n" ;;
             i) [ "$(kv fails_unknown "$r")" -le 5 ]
@@ -95,7 +113,7 @@ scenario() {
         case "$id" in h|i|j)
             grep -q "rule=scanner" "$rd/defender.log"; check "$id: the ban's rule is scanner" $? ;;
         esac
-        case "$id" in f|g|h|i|j|k|l|m)
+        case "$id" in f|h|i|j|k|l|m)
             ! grep -q "watching /" "$rd/defender.log"; check "$id: sipwarden watched no log file" $? ;;
         esac
         [ "$(kv attacker_in_set "$rd/meta.env")" = yes ]
@@ -103,22 +121,8 @@ scenario() {
             "$( [ -n "$(kv ban_latency_us "$r")" ] && echo "5th failure -> set: $(kv ban_latency_us "$r") us")"
         common_checks "$id" "$rd"
         ;;
-    b)
-        local counts=() k med
-        for k in 1 2 3; do
-            if ! lab_run "$rd/run$k" sipwarden kamailio svcrack 0 2000; then
-                check "b: run $k: sipwarden starts and prints ready" 1; scenario_cleanup; return
-            fi
-            counts+=("$(kv fails_total "$rd/run$k/result.txt")")
-            [ "$(kv attacker_in_set "$rd/run$k/meta.env")" = yes ]
-            check "b: run $k: attacker $ATT_IP in the kernel ban set" $? \
-                "$( [ -n "$(kv ban_latency_us "$rd/run$k/result.txt")" ] && echo "5th failure -> set: $(kv ban_latency_us "$rd/run$k/result.txt") us")"
-            common_checks "b: run $k" "$rd/run$k"
-        done
-        med=$(printf '%s\n' "${counts[@]}" | sort -n | sed -n 2p)
-        [ "${med:-999}" -le 20 ] && [ "${med:-0}" -ge 5 ]
-        check "b: median failures reaching Kamailio at full speed <= 20" $? "runs: ${counts[*]}; median $med"
-        ;;
+    b) full_speed_median b kamailio "" ;;
+    g) full_speed_median g capture "--no-scanner-signatures" ;;
     e)
         if ! KEEP_DEFENDER=1 lab_run "$rd" sipwarden kamailio svcrack 0.005 40; then
             check "e: sipwarden starts and prints ready" 1; scenario_cleanup; return
