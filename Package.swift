@@ -102,11 +102,13 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Shared by the test targets that touch the kernel (not shipped in the product).
+        .target(name: "TestNamespaces", path: "Sources/TestNamespaces", swiftSettings: strictSwift6),
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
-        .testTarget(name: "FirewallTests", dependencies: ["Firewall"], swiftSettings: strictSwift6),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors"], swiftSettings: strictSwift6),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
@@ -116,7 +118,7 @@ let package = Package(
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], exclude: ["Fixtures", "HEPFixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"], swiftSettings: strictSwift6),
-        .testTarget(name: "InlineTests", dependencies: ["Inline"], swiftSettings: strictSwift6),
+        .testTarget(name: "InlineTests", dependencies: ["Inline", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
     ]
 )

@@ -3,33 +3,11 @@ import Foundation
 import Inline
 import Logging
 import Synchronization
+import TestNamespaces
 import Testing
 
-/// Kernel tests run only inside a throwaway network namespace (scripts/test-in-netns.sh).
-/// With SIPWARDEN_REQUIRE_NETNS=1 (CI) they run anyway and fail if not in one.
-enum KernelGate {
-    static let environment = ProcessInfo.processInfo.environment
-    static let required = environment["SIPWARDEN_REQUIRE_NETNS"] == "1"
-    static let benchmark = environment["SIPWARDEN_BENCH"] == "1"
-    static let enabled = inThrowawayNetns || required
-
-    static let inThrowawayNetns: Bool = {
-        guard let mine = inode("/proc/self/ns/net") else { return false }
-        if let initial = inode("/proc/1/ns/net") { return mine != initial }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
-        return names.contains { $0.hasPrefix("sw-test-") && inode("/run/netns/\($0)") == mine }
-    }()
-
-    static func inode(_ path: String) -> UInt64? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return UInt64(info.st_ino)
-    }
-
-    static func check() throws {
-        try #require(inThrowawayNetns, "not inside a throwaway network namespace: run via scripts/test-in-netns.sh")
-    }
-}
+/// Kernel tests run only inside a throwaway network namespace (see `ThrowawayNamespace`).
+typealias KernelGate = ThrowawayNamespace
 
 /// A started helper process (stdout+stderr to a pipe), bounded by `timeout`.
 final class Helper {

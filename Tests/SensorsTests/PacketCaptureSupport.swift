@@ -1,30 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
+import TestNamespaces
 import Testing
 
-/// Live capture tests run only inside a throwaway network namespace (scripts/test-in-netns.sh);
-/// with SIPWARDEN_REQUIRE_NETNS=1 (CI) they run anyway and fail if not in one.
+/// Live capture tests run only inside a throwaway network namespace, as root.
 enum PacketCaptureGate {
-    static let required = ProcessInfo.processInfo.environment["SIPWARDEN_REQUIRE_NETNS"] == "1"
-    static let enabled = inThrowawayNetns || required
-
-    static let inThrowawayNetns: Bool = {
-        guard let mine = inode("/proc/self/ns/net") else { return false }
-        if let initial = inode("/proc/1/ns/net") { return mine != initial }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
-        return names.contains { $0.hasPrefix("sw-test-") && inode("/run/netns/\($0)") == mine }
-    }()
-
-    static func inode(_ path: String) -> UInt64? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return UInt64(info.st_ino)
-    }
-
-    static func check() throws {
-        try #require(inThrowawayNetns, "not inside a throwaway network namespace: run via scripts/test-in-netns.sh")
-        try #require(getuid() == 0, "live capture needs root")
-    }
+    static let enabled = ThrowawayNamespace.enabled
+    static func check() throws { try ThrowawayNamespace.check(root: true) }
 }
 
 /// Runs a helper command (ip, python3) with a deadline; returns its status and output.
