@@ -18,22 +18,8 @@ func network(_ text: String) -> IPNetwork {
     return network
 }
 
-/// Runs a helper command (ip, bash) and returns its exit status; stdout/stderr are captured.
+/// Runs a helper command (ip, bash) and returns its exit status and output.
 @discardableResult
 func shell(_ arguments: [String], timeout: Duration = .seconds(10)) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let deadline = ContinuousClock.now + timeout
-    while process.isRunning, ContinuousClock.now < deadline { usleep(5_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try ThrowawayNamespace.run(arguments, timeout: timeout)
 }

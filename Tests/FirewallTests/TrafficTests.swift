@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
+import TestNamespaces
 import Testing
 @testable import Firewall
 import NetworkAddress
@@ -15,36 +16,8 @@ struct TrafficTests {
 
     /// Wires the peer namespace; returns its name and a cleanup closure.
     private func wirePeer() throws -> (name: String, cleanup: () -> Void) {
-        let tag = String(getpid() % 100_000)
-        var createdNamespace = false
-        let name: String
-        if let given = ProcessInfo.processInfo.environment["SIPWARDEN_PEER_NETNS"], !given.isEmpty {
-            name = given
-        } else {
-            name = "sw-test-peer-\(tag)"
-            try #require(try shell(["ip", "netns", "add", name]).status == 0)
-            createdNamespace = true
-        }
-        let ours = "swfa\(tag)", theirs = "swfb\(tag)"
-        let cleanup = {
-            _ = try? shell(["ip", "link", "delete", ours])
-            if createdNamespace { _ = try? shell(["ip", "netns", "delete", name]) }
-        }
-        for command in [
-            ["ip", "link", "add", ours, "type", "veth", "peer", "name", theirs, "netns", name],
-            ["ip", "addr", "add", "\(Self.local)/30", "dev", ours],
-            ["ip", "link", "set", ours, "up"],
-            ["ip", "-n", name, "addr", "add", "\(Self.peerAddress)/30", "dev", theirs],
-            ["ip", "-n", name, "link", "set", theirs, "up"],
-            ["ip", "-n", name, "link", "set", "lo", "up"],
-        ] {
-            let result = try shell(command)
-            if result.status != 0 {
-                cleanup()
-                try #require(result.status == 0, "\(command.joined(separator: " ")): \(result.output)")
-            }
-        }
-        return (name, cleanup)
+        let peer = try ThrowawayNamespace.wirePeer(tag: "f", local: ["\(Self.local)/30"], peer: ["\(Self.peerAddress)/30"])
+        return (peer.namespace, peer.cleanup)
     }
 
     /// A UDP socket bound to `local:port`.

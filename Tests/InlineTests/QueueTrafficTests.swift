@@ -141,38 +141,8 @@ struct QueueTrafficTests {
 
     /// Wires the peer namespace (198.19.252.2 and .3) to ours (198.19.252.1).
     static func wirePeer() throws -> (name: String, cleanup: () -> Void) {
-        let tag = String(getpid() % 100_000)
-        var created = false
-        let name: String
-        if let given = KernelGate.environment["SIPWARDEN_PEER_NETNS"], !given.isEmpty {
-            name = given
-        } else {
-            name = "sw-test-inl-\(tag)"
-            try #require(try shell(["ip", "netns", "add", name]).status == 0)
-            created = true
-        }
-        let ours = "swia\(tag)", theirs = "swib\(tag)"
-        let cleanup = {
-            _ = try? shell(["ip", "link", "delete", ours])
-            if created { _ = try? shell(["ip", "netns", "delete", name]) }
-        }
-        for command in [
-            ["ip", "link", "set", "lo", "up"],
-            ["ip", "link", "add", ours, "type", "veth", "peer", "name", theirs, "netns", name],
-            ["ip", "addr", "add", "\(local)/29", "dev", ours],
-            ["ip", "link", "set", ours, "up"],
-            ["ip", "-n", name, "addr", "add", "198.19.252.2/29", "dev", theirs],
-            ["ip", "-n", name, "addr", "add", "198.19.252.3/29", "dev", theirs],
-            ["ip", "-n", name, "link", "set", theirs, "up"],
-            ["ip", "-n", name, "link", "set", "lo", "up"],
-        ] {
-            let result = try shell(command)
-            if result.status != 0 {
-                cleanup()
-                try #require(result.status == 0, "\(command.joined(separator: " ")): \(result.output)")
-            }
-        }
-        return (name, cleanup)
+        let peer = try ThrowawayNamespace.wirePeer(tag: "i", local: ["\(local)/29"], peer: ["198.19.252.2/29", "198.19.252.3/29"])
+        return (peer.namespace, peer.cleanup)
     }
 
     static func writeScript() throws -> String {

@@ -12,19 +12,5 @@ enum PacketCaptureGate {
 /// Runs a helper command (ip, python3) with a deadline; returns its status and output.
 @discardableResult
 func captureShell(_ arguments: [String], timeout: Duration = .seconds(15)) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let deadline = ContinuousClock.now + timeout
-    while process.isRunning, ContinuousClock.now < deadline { usleep(5_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try ThrowawayNamespace.run(arguments, timeout: timeout)
 }

@@ -6,6 +6,7 @@ import NetworkAddress
 import PacketDecoding
 @testable import Sensors
 import Synchronization
+import TestNamespaces
 import Testing
 
 /// Collects capture output across threads.
@@ -45,39 +46,10 @@ struct PacketCaptureLiveTests {
     static let local6 = "2001:2:0:251::1", peer6 = "2001:2:0:251::2"
 
     private func wirePeer() throws -> (namespace: String, interface: String, cleanup: () -> Void) {
-        let tag = String(getpid() % 100_000)
-        var created = false
-        let name: String
-        if let given = ProcessInfo.processInfo.environment["SIPWARDEN_PEER_NETNS"], !given.isEmpty {
-            name = given
-        } else {
-            name = "sw-test-cap-\(tag)"
-            try #require(try captureShell(["ip", "netns", "add", name]).status == 0)
-            created = true
-        }
-        let ours = "swca\(tag)", theirs = "swcb\(tag)"
-        let cleanup = {
-            _ = try? captureShell(["ip", "link", "delete", ours])
-            if created { _ = try? captureShell(["ip", "netns", "delete", name]) }
-        }
-        for command in [
-            ["ip", "link", "add", ours, "type", "veth", "peer", "name", theirs, "netns", name],
-            ["ip", "addr", "add", "\(Self.local)/30", "dev", ours],
-            ["ip", "-6", "addr", "add", "\(Self.local6)/64", "dev", ours, "nodad"],
-            ["ip", "link", "set", ours, "up"],
-            ["ip", "link", "set", "lo", "up"],
-            ["ip", "-n", name, "addr", "add", "\(Self.peerAddress)/30", "dev", theirs],
-            ["ip", "-n", name, "-6", "addr", "add", "\(Self.peer6)/64", "dev", theirs, "nodad"],
-            ["ip", "-n", name, "link", "set", theirs, "up"],
-            ["ip", "-n", name, "link", "set", "lo", "up"],
-        ] {
-            let result = try captureShell(command)
-            if result.status != 0 {
-                cleanup()
-                try #require(result.status == 0, "\(command.joined(separator: " ")): \(result.output)")
-            }
-        }
-        return (name, ours, cleanup)
+        let peer = try ThrowawayNamespace.wirePeer(
+            tag: "c", local: ["\(Self.local)/30", "\(Self.local6)/64"], peer: ["\(Self.peerAddress)/30", "\(Self.peer6)/64"]
+        )
+        return (peer.namespace, peer.interface, peer.cleanup)
     }
 
     /// A TCP listener on local:5060 that answers the first request on a background thread.
