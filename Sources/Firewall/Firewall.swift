@@ -36,7 +36,10 @@ public struct DropCounters: Hashable, Sendable {
         self.bytesV6 = bytesV6
     }
 
-    /// Packets dropped in both families.
+    /// Packets above the flood guard's per-source rate, dropped by it (both families).
+    public var floodPackets: UInt64 = 0
+
+    /// Packets dropped by the ban rules in both families.
     public var packets: UInt64 { packetsV4 &+ packetsV6 }
 }
 

@@ -92,6 +92,7 @@ enum NFTSyntax {
             let counter = set.family == .v4 ? counterV4 : counterV6
             text += "add rule inet \(t) \(chainName) \(match)\(selector) @\(set.rawValue) counter name \(counter) drop\n"
         }
+        if configuration.managesFloodGuard { text += guardCommands(configuration) }
         return text
     }
 }

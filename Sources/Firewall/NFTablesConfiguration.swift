@@ -68,6 +68,13 @@ public struct NFTablesConfiguration: Hashable, Sendable {
     /// Longest timeout accepted (the kernel refuses much longer ones); use a permanent
     /// ban (`nil`) beyond that.
     public var maximumTimeout: Duration
+    /// Per-source rate ceiling on the SIP ports, in a table of its own (`<table>_guard`);
+    /// nil = no guard (its table is removed at set-up).
+    public var floodGuard: FloodGuard?
+    /// Whether `setUp()` builds (or, when `floodGuard` is nil, removes) the guard table.
+    /// One-shot commands (`sipwarden bans add`) turn it off so that they never reset the
+    /// meters or exemptions of a daemon that is running.
+    public var managesFloodGuard = true
 
     /// Netfilter hooks that make sense for banning sources.
     public enum Hook: String, Hashable, Sendable {
@@ -81,7 +88,8 @@ public struct NFTablesConfiguration: Hashable, Sendable {
         priority: Int = -300,
         minimumPrefixLengthV4: Int = 8,
         minimumPrefixLengthV6: Int = 16,
-        maximumTimeout: Duration = .seconds(365 * 86_400)
+        maximumTimeout: Duration = .seconds(365 * 86_400),
+        floodGuard: FloodGuard? = nil
     ) {
         self.tableName = tableName
         self.ports = ports
@@ -90,6 +98,7 @@ public struct NFTablesConfiguration: Hashable, Sendable {
         self.minimumPrefixLengthV4 = minimumPrefixLengthV4
         self.minimumPrefixLengthV6 = minimumPrefixLengthV6
         self.maximumTimeout = maximumTimeout
+        self.floodGuard = floodGuard
     }
 
     /// Checks every field; the names and numbers end up in nft commands.
@@ -109,5 +118,6 @@ public struct NFTablesConfiguration: Hashable, Sendable {
         guard ports.count <= 1_024 else {
             throw FirewallError(.invalidConfiguration, "too many port ranges (\(ports.count), at most 1024)")
         }
+        try floodGuard?.validate()
     }
 }

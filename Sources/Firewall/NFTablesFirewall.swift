@@ -206,7 +206,8 @@ public final class NFTablesFirewall: Firewall {
 
     public func tearDown() throws(FirewallError) {
         // `add` first makes the deletion succeed when the table is already gone.
-        let command = "add table inet \(table)\ndelete table inet \(table)\n"
+        let guardTable = NFTSyntax.guardTableName(configuration)
+        let command = "add table inet \(table)\ndelete table inet \(table)\nadd table inet \(guardTable)\ndelete table inet \(guardTable)\n"
         try state.withLock { (state: inout State) throws(FirewallError) in _ = try state.command.run(command) }
     }
 
@@ -214,7 +215,14 @@ public final class NFTablesFirewall: Firewall {
         try state.withLock { (state: inout State) throws(FirewallError) in
             let v4 = try NFTListing.parseCounter(state.json.run("list counter inet \(table) \(NFTSyntax.counterV4)\n"))
             let v6 = try NFTListing.parseCounter(state.json.run("list counter inet \(table) \(NFTSyntax.counterV6)\n"))
-            return DropCounters(packetsV4: v4.packets, bytesV4: v4.bytes, packetsV6: v6.packets, bytesV6: v6.bytes)
+            var counters = DropCounters(packetsV4: v4.packets, bytesV4: v4.bytes, packetsV6: v6.packets, bytesV6: v6.bytes)
+            // The guard's table exists only while a daemon with the guard on set it up.
+            let guardTable = NFTSyntax.guardTableName(configuration)
+            if let flood4 = try? NFTListing.parseCounter(state.json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV4)\n")),
+               let flood6 = try? NFTListing.parseCounter(state.json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV6)\n")) {
+                counters.floodPackets = flood4.packets &+ flood6.packets
+            }
+            return counters
         }
     }
 

@@ -27,7 +27,11 @@ public struct Administration {
 
     private func firewall() throws(RuntimeFailure) -> any Firewall {
         do {
-            let f = try makeFirewall(configuration, logger: logger)
+            // A one-shot command must not rebuild the guard of a daemon that is running
+            // (its meters and the host addresses it exempts).
+            var oneShot = configuration
+            oneShot.managesFloodGuard = false
+            let f = try makeFirewall(oneShot, logger: logger)
             try f.setUp()
             return f
         } catch let e as DaemonError {
@@ -150,6 +154,11 @@ public struct Administration {
                 let elements = try fw.list()
                 let drops = try fw.dropCounters()
                 out.append("firewall:      nftables table inet \(configuration.nftTable): \(elements.count) elements, \(drops.packets) packets dropped")
+                if let guardSettings = configuration.floodGuard {
+                    out.append("flood guard:   \(guardSettings.packetsPerSecond) packets/s, burst \(guardSettings.burst) per source on UDP \(guardSettings.ports.map(\.description).joined(separator: ",")): \(drops.floodPackets) packets dropped")
+                } else {
+                    out.append("flood guard:   off")
+                }
             } catch {
                 out.append("firewall:      nftables table inet \(configuration.nftTable) not readable (\(error))")
             }

@@ -75,6 +75,11 @@ public struct Configuration: Sendable, Hashable {
     public var nftTable = "sipwarden"
     /// Destination ports the ban applies to; empty = every packet from a banned source.
     public var nftPorts: [PortMatch] = []
+    /// Kernel per-source rate ceiling on the SIP ports (`flood-guard`, `--flood-guard`);
+    /// nil = off. Its exemptions are filled from the allowlist when the table is built.
+    public var floodGuard: FloodGuard? = .standard
+    /// False for one-shot commands: they leave the guard table as the daemon built it.
+    public var managesFloodGuard = true
     public var stateDirectory = "/var/lib/sipwarden"
     public var detection = DetectionPolicy()
     /// Read watched files from their beginning instead of their end.
@@ -97,7 +102,24 @@ public struct Configuration: Sendable, Hashable {
 
     /// The nftables layout these settings describe.
     public var nftablesConfiguration: NFTablesConfiguration {
-        NFTablesConfiguration(tableName: nftTable, ports: nftPorts)
+        var floodGuard = floodGuard
+        floodGuard?.exempt = detection.allowlist.networks
+        return NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
+    }
+
+    /// Parses the `--flood-guard` value: `off`, `RATE` or `RATE/BURST` (packets per
+    /// second and packets), keeping the other guard settings.
+    public static func parseFloodGuard(_ text: String, base: FloodGuard?) -> FloodGuard?? {
+        if text == "off" { return .some(nil) }
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, first.count <= 8, let rate = Int(first), rate > 0 else { return nil }
+        var result = base ?? .standard
+        result.packetsPerSecond = rate
+        if parts.count == 2 {
+            guard parts[1].count <= 8, let burst = Int(parts[1]), burst > 0 else { return nil }
+            result.burst = burst
+        }
+        return .some(result)
     }
 
     /// Checks cross-field rules; throws the first problem found.

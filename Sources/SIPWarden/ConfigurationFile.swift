@@ -118,6 +118,34 @@ private struct Reader {
         }
     }
 
+    /// `flood-guard: off` or a mapping of rate, burst, ports and v6-prefix.
+    func floodGuard(_ node: Node, _ name: String) throws(ConfigurationError) -> FloodGuard? {
+        if case .scalar = node {
+            let s = try string(node, name)
+            guard s == "off" || s == "false" else { throw fail(node, name, "expected off or a mapping (rate, burst, ports, v6-prefix), got '\(s)'") }
+            return nil
+        }
+        var result = FloodGuard.standard
+        for (k, kn, v) in try mapping(node, name) {
+            let path = join(name, k)
+            switch k {
+            case "rate": result.packetsPerSecond = try int(v, path, 1...10_000_000)
+            case "burst": result.burst = try int(v, path, 1...1_000_000)
+            case "v6-prefix": result.prefixLengthV6 = try int(v, path, 16...128)
+            case "ports":
+                result.ports = []
+                for p in try list(v, path) {
+                    let s = try string(p, path)
+                    guard let port = PortMatch(s) else { throw fail(p, path, "expected a port such as 5060 or a range such as 5060-5061, got '\(s)'") }
+                    result.ports.append(port)
+                }
+                guard !result.ports.isEmpty else { throw fail(v, path, "needs at least one port") }
+            default: throw unknown(kn, path, ["rate", "burst", "ports", "v6-prefix"])
+            }
+        }
+        return result
+    }
+
     func join(_ a: String, _ b: String) -> String { a.isEmpty ? b : "\(a).\(b)" }
 
     func unknown(_ keyNode: Node, _ path: String, _ allowed: [String]) -> ConfigurationError {
@@ -125,7 +153,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self"]
+        let top = ["logs", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -214,6 +242,7 @@ private struct Reader {
                     default: throw unknown(kn, path, ["table", "ports"])
                     }
                 }
+            case "flood-guard": c.floodGuard = try floodGuard(value, name)
             case "state": c.stateDirectory = try string(value, name)
             case "detection": try detection(value, name, &c.detection)
             case "allow":

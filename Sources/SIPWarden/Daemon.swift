@@ -33,7 +33,9 @@ public func makeFirewall(_ config: Configuration, logger: Logger) throws(DaemonE
         return DryRunFirewall(logger: logger)
     case .nftables:
         do {
-            return try NFTablesFirewall(configuration: config.nftablesConfiguration)
+            var nft = config.nftablesConfiguration
+            nft.managesFloodGuard = config.managesFloodGuard
+            return try NFTablesFirewall(configuration: nft)
         } catch {
             throw DaemonError("cannot use nftables: \(error)")
         }

@@ -150,6 +150,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded: bypass (default), open or closed.", valueName: "MODE"))
     var inlineFailMode: String?
 
+    @Option(name: .long, help: ArgumentHelp("Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"))
+    var floodGuard: String?
+
     @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
     var fromStart = false
 
@@ -214,6 +217,12 @@ struct RunCommand: ParsableCommand {
         if common.config == nil && log.isEmpty && capture.isEmpty && hep == nil && inline == nil {
             c.logs = Configuration.defaultLogs
             c.logsAreDefaults = true
+        }
+        if let floodGuard {
+            guard let parsed = Configuration.parseFloodGuard(floodGuard, base: c.floodGuard) else {
+                throw ConfigurationError(location: "--flood-guard", message: "expected off, RATE or RATE/BURST in packets per second, e.g. 1000/100, got '\(floodGuard)'")
+            }
+            c.floodGuard = parsed
         }
         if fromStart { c.fromStart = true }
         if noScannerSignatures { c.scannerSignatures = false }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
 import Evidence
+import Firewall
 import NetworkAddress
 import SIPWarden
 import Testing
@@ -101,6 +102,12 @@ import Testing
         ("statee: /x\n", "bad.yaml:1: statee", "unknown key"),
         ("detection: [1, 2]\n", "bad.yaml:1: detection", "mapping"),
         ("state: /a\nstate: /b\n", "bad.yaml:1", "duplicate key state"),
+        ("flood-guard: on\n", "bad.yaml:1: flood-guard", "expected off or a mapping"),
+        ("flood-guard:\n  rate: 0\n", "bad.yaml:2: flood-guard.rate", "between"),
+        ("flood-guard:\n  burst: lots\n", "bad.yaml:2: flood-guard.burst", "integer"),
+        ("flood-guard:\n  ports: [5060-]\n", "bad.yaml:2: flood-guard.ports", "port"),
+        ("flood-guard:\n  v6-prefix: 8\n", "bad.yaml:2: flood-guard.v6-prefix", "between"),
+        ("flood-guard:\n  rates: 5\n", "bad.yaml:2: flood-guard.rates", "unknown key"),
     ])
     func errorsNameFileLineAndKey(yaml: String, location: String, message: String) {
         do {
@@ -110,6 +117,36 @@ import Testing
             #expect(error.location == location)
             #expect(error.message.contains(message), "\(error)")
         }
+    }
+
+    @Test func floodGuardIsOnByDefaultAndConfigurable() throws {
+        #expect(Configuration().floodGuard == .standard)
+        let off = try ConfigurationFile.parse("flood-guard: off\n", file: "g.yaml")
+        #expect(off.floodGuard == nil)
+        let tuned = try ConfigurationFile.parse("flood-guard:\n  rate: 300\n  burst: 30\n  ports: [5060, 5080-5081]\n  v6-prefix: 56\n", file: "g.yaml")
+        let expected = FloodGuard(packetsPerSecond: 300, burst: 30, ports: [PortMatch(5060), PortMatch(lower: 5080, upper: 5081)!], prefixLengthV6: 56)
+        #expect(tuned.floodGuard == expected)
+    }
+
+    @Test func floodGuardExemptsTheAllowlist() throws {
+        var c = try ConfigurationFile.parse("allow: [198.18.5.0/24]\n", file: "g.yaml")
+        c.detection.allowlist.insert(IPNetwork("2001:2::/48")!)
+        let exempt = Set(try #require(c.nftablesConfiguration.floodGuard).exempt)
+        #expect(exempt.isSuperset(of: [IPNetwork("198.18.5.0/24")!, IPNetwork("2001:2::/48")!, IPNetwork("127.0.0.0/8")!]))
+    }
+
+    @Test(arguments: [
+        ("off", nil as FloodGuard?),
+        ("400", FloodGuard(packetsPerSecond: 400)),
+        ("400/25", FloodGuard(packetsPerSecond: 400, burst: 25)),
+    ])
+    func floodGuardFlag(text: String, expected: FloodGuard?) {
+        #expect(Configuration.parseFloodGuard(text, base: .standard) == .some(expected))
+    }
+
+    @Test(arguments: ["", "on", "0", "-5", "10/", "/10", "10/0", "1e3", "999999999", "10/20/30"])
+    func floodGuardFlagRejects(text: String) {
+        #expect(Configuration.parseFloodGuard(text, base: .standard) == nil)
     }
 
     @Test func invalidYAMLSaysWhere() {

@@ -249,6 +249,7 @@ lab_run() {
         "attacker=$ATT_IP" "client=$CLI_IP" "maxretry=${SW_MAXRETRY:-5}" >> "$rd/meta.env"
     kam_start "$fmt"
     pbx_nft delete table inet sipwarden 2>/dev/null || true
+    pbx_nft delete table inet sipwarden_guard 2>/dev/null || true
     pbx_nft delete table inet f2b-table 2>/dev/null || true
     ip netns exec $NS_PBX "$PY" "$E2E/tools/tsmon.py" --out "$rd/nftmon.txt" --max-seconds $maxs -- \
         "$E2E/tools/nft-guard.sh" monitor >/dev/null 2>&1 &

@@ -5,16 +5,17 @@
 #   a  svcrack, default pace (-t 0.005), 2000 wrong passwords for user 100:
 #      exactly 5 auth_failed lines reach Kamailio, attacker in the kernel set,
 #      the legit client (user 101, a full REGISTER every 0.2 s) never fails, never banned
-#   b  svcrack full speed (-t 0), three runs: in each, at most 20 failures passed
-#      netfilter before the ban (those already queued in Kamailio's socket are printed
-#      too), banned every time, legit unaffected
+#   b  svcrack full speed (-t 0), three runs, sipwarden on its defaults (kernel flood
+#      guard on): in each, at most 20 failures reached Kamailio in total, at most 20
+#      passed netfilter before the ban, the guard dropped the excess, banned every
+#      time, legit unaffected
 #   c  svwar -e 100-999, default pace: exactly 5 unknown_user lines, banned, legit unaffected
 #   d  Kamailio writing Asterisk res_pjsip lines, sipwarden --log asterisk:PATH,
 #      svcrack default pace: exactly 5 failures, banned, legit unaffected
 #   f  no log at all: sipwarden --capture eth0:5060 with the attack-tool signatures
 #      off (--no-scanner-signatures), svcrack default pace: exactly 5 failures reach
 #      Kamailio (the password path on the wire), banned, legit unaffected
-#   g  the same at full speed, three runs: at most 20 failures before the ban in each
+#   g  the same at full speed, three runs (flood guard on): at most 20 failures in total
 #   h  --capture with the default signatures, svcrack default pace: banned as a
 #      scanner (User-Agent friendly-scanner) before any failure reaches Kamailio
 #   i  --capture, svwar: banned as a scanner, at most 5 unknown users reach Kamailio
@@ -24,6 +25,9 @@
 #   l  inline admission (sipwarden --inline 7: NFQUEUE in front of Kamailio, no log),
 #      svcrack at FULL speed: exactly 5 failures reach Kamailio, banned, legit unaffected
 #   m  the same at the default pace: exactly 5
+#   n  the pure log path at full speed (--flood-guard off), two runs: at most 20
+#      failures passed netfilter before the ban; those queued in Kamailio's socket when
+#      the ban landed are printed (no detect-then-ban defender can recall them)
 #   e  restart: ban, kill -9 sipwarden, `nft flush set inet sipwarden ban4`, start
 #      again: the ban is back in the kernel when it prints "sipwarden ready"
 #
@@ -54,23 +58,31 @@ common_checks() { # id rd
     [ "$(kv attacker_register_ok "$r")" = 0 ]; check "$id: attacker never registered" $?
 }
 
-# full_speed_runs ID FORMAT EXTRA-ARGS: svcrack at full speed three times (fresh state
-# each). Every run must ban, leave the legit client alone, and let at most 20 failures
-# pass netfilter before the ban (Kamailio ts < the moment nft monitor reports the
-# element). Failures Kamailio logs *after* the ban come from datagrams that were already
-# queued in its socket when the ban landed: no detect-then-ban defender can take those
-# back (inline mode can, scenario l). Both numbers are printed for every run.
+# full_speed_runs ID FORMAT EXTRA-ARGS TOTAL-LIMIT RUNS: svcrack at full speed RUNS times
+# (fresh state each). Every run must ban, leave the legit client alone, and let at most 20
+# failures pass netfilter before the ban (Kamailio ts < the moment nft monitor reports
+# the element). Failures Kamailio logs *after* the ban come from datagrams that were
+# already queued in its socket when the ban landed. With the kernel flood guard on (the
+# default) that queue stays short, and TOTAL-LIMIT (if given) bounds everything that
+# reached Kamailio; with the guard off only the part before the ban is the defender's.
 full_speed_runs() {
-    local id=$1 fmt=$2 extra=$3 k r before after
-    for k in 1 2 3; do
+    local id=$1 fmt=$2 extra=$3 limit=$4 runs=${5:-3} k r before after total flood
+    for ((k = 1; k <= runs; k++)); do
         if ! SW_ARGS=$extra lab_run "$rd/run$k" sipwarden "$fmt" svcrack 0 2000; then
             check "$id: run $k: sipwarden starts and prints ready" 1; scenario_cleanup; return
         fi
         r=$rd/run$k/result.txt
-        before=$(kv fails_before_ban "$r"); after=$(kv fails_after_ban "$r")
+        before=$(kv fails_before_ban "$r"); after=$(kv fails_after_ban "$r"); total=$(kv fails_total "$r")
+        flood=$(pbx_nft list counter inet sipwarden_guard flood4 2>/dev/null | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+        echo "flood_guard_dropped=${flood:-off}" >> "$r"
         [ -n "$before" ] && [ "$before" -le 20 ] && [ "$before" -ge 5 ]
         check "$id: run $k: at most 20 failures passed before the ban ($fmt, full speed)" $? \
-            "before ban $before, queued in Kamailio's socket $after, total $(kv fails_total "$r")"
+            "before ban $before, queued in Kamailio's socket $after, total $total; flood guard dropped ${flood:-off}"
+        if [ -n "$limit" ]; then
+            [ -n "$total" ] && [ "$total" -le "$limit" ] && [ "$total" -ge 5 ]
+            check "$id: run $k: at most $limit failures reached Kamailio in total" $? "total $total"
+            [ "${flood:-0}" -gt 0 ]; check "$id: run $k: the flood guard dropped the excess" $? "${flood:-no guard table} packets"
+        fi
         [ "$(kv attacker_in_set "$rd/run$k/meta.env")" = yes ]
         check "$id: run $k: attacker $ATT_IP in the kernel ban set" $? \
             "$( [ -n "$(kv ban_latency_us "$r")" ] && echo "5th failure -> set: $(kv ban_latency_us "$r") us")"
@@ -124,8 +136,11 @@ scenario() {
             "$( [ -n "$(kv ban_latency_us "$r")" ] && echo "5th failure -> set: $(kv ban_latency_us "$r") us")"
         common_checks "$id" "$rd"
         ;;
-    b) full_speed_runs b kamailio "" ;;
-    g) full_speed_runs g capture "--no-scanner-signatures" ;;
+    b) full_speed_runs b kamailio "" 20 3 ;;
+    g) full_speed_runs g capture "--no-scanner-signatures" 20 3 ;;
+    n) full_speed_runs n kamailio "--flood-guard off" "" 2
+       ! pbx_nft list table inet sipwarden_guard >/dev/null 2>&1
+       check "n: no flood guard table with --flood-guard off" $? ;;
     e)
         if ! KEEP_DEFENDER=1 lab_run "$rd" sipwarden kamailio svcrack 0.005 40; then
             check "e: sipwarden starts and prints ready" 1; scenario_cleanup; return
@@ -179,7 +194,7 @@ fi
 
 echo "sipwarden e2e: binary $BIN, artefacts $OUT"
 T0=$(date +%s)
-for id in ${SCENARIOS:-a b c d e f g h i j k l m}; do
+for id in ${SCENARIOS:-a b c d e f g h i j k l m n}; do
     timeout -k 20 240 "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
     rc=${PIPESTATUS[0]}
     [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL $id: scenario exceeded its time limit" | tee -a "$OUT/checks.txt"

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import NetworkAddress
+
+/// A per-source packet-rate ceiling for the SIP ports, enforced by the kernel alone.
+///
+/// Why it exists: a detect-then-ban defender cannot take back what is already queued.
+/// At full speed (`svcrack -t 0`, 15–45 k requests/s) the PBX falls behind and its
+/// socket buffer fills with the attacker's datagrams; when the 5th failure is finally
+/// logged and the ban lands, tens of password guesses are still waiting in that buffer
+/// and the PBX processes them after the ban. Capping every source at a rate no
+/// legitimate client reaches keeps the PBX's queue short, so the ban that follows the
+/// N-th failure really is the end of the attack. The guard never bans: it drops the
+/// packets above the rate (counted) and forgets a source 10 s after it went quiet.
+///
+/// Kernel layout (`NFTSyntax.guardCommands`), in a table of its own (`<table>_guard`)
+/// so that listing the ban sets never reads the meter: a chain at the ban chain's hook,
+/// one priority step after it (banned packets are dropped before they reach a meter);
+/// `exempt4`/`exempt6` (the allowlist and this host's addresses) return first; then one
+/// rule per family: `udp dport PORTS update @meterN { KEY limit rate over RATE/second
+/// burst BURST packets } counter name floodN drop`. The meter sets hold at most
+/// `meterSize` sources; when a spoofed flood fills them, new sources pass unmetered
+/// (the guard fails open, never closed).
+public struct FloodGuard: Hashable, Sendable {
+    /// Sustained packets per second one source may send to the guarded ports.
+    public var packetsPerSecond: Int
+    /// Packets a source may send at once above the sustained rate.
+    public var burst: Int
+    /// UDP destination ports metered (TCP has its own flow control and is not metered).
+    public var ports: [PortMatch]
+    /// IPv6 sources are metered per prefix of this length (a host owns a /64).
+    public var prefixLengthV6: Int
+    /// Sources never metered: the allowlist and this host's own addresses.
+    public var exempt: [IPNetwork]
+    /// Most sources tracked at once per family.
+    public var meterSize: Int
+
+    /// The default ceiling, 1000 packets/s with a burst of 20: far above what a phone, a
+    /// NAT-ed office or even sipvicious' default pace (≈ 180 requests/s) sends, far below
+    /// a full-speed brute force (15–45 k packets/s). The burst bounds what one source can
+    /// have queued in the PBX at any moment; measured in the e2e lab (docs/BENCHMARKS.md):
+    /// with a burst of 100, 21–25 failures reached Kamailio at full speed, with 20 at most 9.
+    /// Trunks and SBCs that legitimately send more belong in the allowlist (exempt).
+    public static let standard = FloodGuard()
+
+    public init(
+        packetsPerSecond: Int = 1_000,
+        burst: Int = 20,
+        ports: [PortMatch] = [PortMatch(5060)],
+        prefixLengthV6: Int = 64,
+        exempt: [IPNetwork] = [],
+        meterSize: Int = 65_536
+    ) {
+        self.packetsPerSecond = packetsPerSecond
+        self.burst = burst
+        self.ports = ports
+        self.prefixLengthV6 = prefixLengthV6
+        self.exempt = exempt
+        self.meterSize = meterSize
+    }
+
+    /// Checks every number that ends up in an nft command.
+    public func validate() throws(FirewallError) {
+        guard (1...10_000_000).contains(packetsPerSecond) else {
+            throw FirewallError(.invalidConfiguration, "flood guard rate \(packetsPerSecond) packets/s is outside 1...10000000")
+        }
+        guard (1...1_000_000).contains(burst) else {
+            throw FirewallError(.invalidConfiguration, "flood guard burst \(burst) packets is outside 1...1000000")
+        }
+        guard !ports.isEmpty, ports.count <= 1_024 else {
+            throw FirewallError(.invalidConfiguration, "flood guard needs 1...1024 port ranges, got \(ports.count)")
+        }
+        guard (16...128).contains(prefixLengthV6) else {
+            throw FirewallError(.invalidConfiguration, "flood guard IPv6 prefix length \(prefixLengthV6) is outside 16...128")
+        }
+        guard (1_024...16_777_216).contains(meterSize) else {
+            throw FirewallError(.invalidConfiguration, "flood guard meter size \(meterSize) is outside 1024...16777216")
+        }
+        guard exempt.count <= 100_000 else {
+            throw FirewallError(.invalidConfiguration, "flood guard exemptions: \(exempt.count) networks, at most 100000")
+        }
+    }
+}
+
+extension NFTSyntax {
+    static let guardCounterV4 = "flood4"
+    static let guardCounterV6 = "flood6"
+    static let guardChainName = "flood_guard"
+
+    /// The guard's own table: `<table>_guard`.
+    static func guardTableName(_ configuration: NFTablesConfiguration) -> String {
+        configuration.tableName + "_guard"
+    }
+
+    /// Commands that (re)build the guard table from scratch, or remove it when the guard
+    /// is off. Rebuilding resets the meters, which only matters at start-up.
+    static func guardCommands(_ configuration: NFTablesConfiguration) -> String {
+        let t = guardTableName(configuration)
+        // `add` first makes the deletion succeed when the table does not exist yet.
+        var text = "add table inet \(t)\ndelete table inet \(t)\n"
+        guard let floodGuard = configuration.floodGuard else { return text }
+        text += "add table inet \(t)\n"
+        text += "add counter inet \(t) \(guardCounterV4)\n"
+        text += "add counter inet \(t) \(guardCounterV6)\n"
+        var exempt: [IPAddress.Family: [String]] = [:]
+        for network in floodGuard.exempt {
+            let plain = BanPlanner.unmapped(network)
+            exempt[plain.family, default: []].append(AddressInterval(plain).nftKey)
+        }
+        for family in [IPAddress.Family.v4, .v6] {
+            let suffix = family == .v4 ? "4" : "6"
+            let type = family == .v4 ? "ipv4_addr" : "ipv6_addr"
+            text += "add set inet \(t) exempt\(suffix) { type \(type); flags interval; auto-merge; }\n"
+            if let items = exempt[family], !items.isEmpty {
+                text += "add element inet \(t) exempt\(suffix) { \(items.joined(separator: ", ")) }\n"
+            }
+            text += "add set inet \(t) meter\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 10s; }\n"
+        }
+        text += "add chain inet \(t) \(guardChainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority + 1); policy accept; }\n"
+        text += "add rule inet \(t) \(guardChainName) ip saddr @exempt4 return\n"
+        text += "add rule inet \(t) \(guardChainName) ip6 saddr @exempt6 return\n"
+        let ports = floodGuard.ports.map(\.description).joined(separator: ", ")
+        let limit = "limit rate over \(floodGuard.packetsPerSecond)/second burst \(floodGuard.burst) packets"
+        var key6 = "ip6 saddr"
+        if floodGuard.prefixLengthV6 < 128 {
+            let mask = IPAddress(family: .v6, integer: ~AddressInterval.mask(hostBits: 128 - floodGuard.prefixLengthV6))
+            key6 += " and \(mask)"
+        }
+        text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter4 { ip saddr \(limit) } counter name \(guardCounterV4) drop\n"
+        text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter6 { \(key6) \(limit) } counter name \(guardCounterV6) drop\n"
+        return text
+    }
+}

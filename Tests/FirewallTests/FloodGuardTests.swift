@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Foundation
+import TestNamespaces
+import Testing
+@testable import Firewall
+import NetworkAddress
+
+@Suite("FloodGuard: nft text and validation")
+struct FloodGuardSyntaxTests {
+    private func configuration(_ floodGuard: FloodGuard?) -> NFTablesConfiguration {
+        NFTablesConfiguration(tableName: "sw", floodGuard: floodGuard)
+    }
+
+    @Test func offOnlyRemovesTheGuardTable() {
+        let text = NFTSyntax.guardCommands(configuration(nil))
+        #expect(text == "add table inet sw_guard\ndelete table inet sw_guard\n")
+        #expect(NFTSyntax.setUpCommands(configuration(nil)).hasSuffix(text))
+    }
+
+    @Test func rulesCarryRateBurstPortsAndExemptions() throws {
+        let floodGuard = FloodGuard(
+            packetsPerSecond: 250, burst: 40,
+            ports: [PortMatch(5060), try #require(PortMatch("5080-5081"))],
+            exempt: [network("198.18.7.0/24"), network("::ffff:198.18.8.1/128"), network("2001:2::/48")]
+        )
+        let text = NFTSyntax.guardCommands(configuration(floodGuard))
+        #expect(text.contains("add element inet sw_guard exempt4 { 198.18.7.0/24, 198.18.8.1 }\n"), "IPv4-mapped exemptions go to the IPv4 set")
+        #expect(text.contains("add element inet sw_guard exempt6 { 2001:2::/48 }\n"))
+        #expect(text.contains("udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } counter name flood4 drop\n"))
+        #expect(text.contains("update @meter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 250/second burst 40 packets }"), "IPv6 is metered per /64 by default")
+        #expect(text.contains("priority -299;"), "the guard runs right after the ban chain (-300)")
+        let exemptRule = try #require(text.range(of: "ip saddr @exempt4 return"))
+        let meterRule = try #require(text.range(of: "update @meter4"))
+        #expect(exemptRule.lowerBound < meterRule.lowerBound, "exemptions are checked before the meter")
+    }
+
+    @Test func hostGranularityForIPv6HasNoMask() {
+        let text = NFTSyntax.guardCommands(configuration(FloodGuard(prefixLengthV6: 128)))
+        #expect(text.contains("update @meter6 { ip6 saddr limit rate over 1000/second burst 20 packets }"))
+        let text56 = NFTSyntax.guardCommands(configuration(FloodGuard(prefixLengthV6: 56)))
+        #expect(text56.contains("ip6 saddr and ffff:ffff:ffff:ff00::"))
+    }
+
+    @Test func noExemptionsMeansNoElementCommand() {
+        #expect(!NFTSyntax.guardCommands(configuration(.standard)).contains("add element"))
+    }
+
+    @Test func oneShotConfigurationLeavesTheGuardAlone() {
+        var c = configuration(.standard)
+        c.managesFloodGuard = false
+        #expect(!NFTSyntax.setUpCommands(c).contains("_guard"))
+    }
+
+    @Test(arguments: [
+        FloodGuard(packetsPerSecond: 0),
+        FloodGuard(packetsPerSecond: 10_000_001),
+        FloodGuard(burst: 0),
+        FloodGuard(ports: []),
+        FloodGuard(prefixLengthV6: 8),
+        FloodGuard(prefixLengthV6: 129),
+        FloodGuard(meterSize: 10),
+    ])
+    func rejectsNumbersOutOfRange(_ floodGuard: FloodGuard) {
+        #expect(throws: FirewallError.self) { try configuration(floodGuard).validate() }
+    }
+
+    @Test func standardIsValid() throws {
+        try configuration(.standard).validate()
+    }
+}
+
+/// Real packets from a peer namespace (198.19.251.2) to this one (198.19.251.1).
+@Suite("FloodGuard in the kernel (veth between two namespaces)", .serialized,
+       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+struct FloodGuardKernelTests {
+    static let local = "198.19.251.1"
+    static let peerAddress = "198.19.251.2"
+
+    private func receiver(port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr(Self.local)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound != 0 { close(fd) }
+        try #require(bound == 0, "bind: errno \(errno)")
+        return fd
+    }
+
+    /// Counts the datagrams waiting on `fd` (after the sender finished), waiting at most `wait`.
+    private func drain(_ fd: Int32, wait: Duration) -> Int {
+        var count = 0
+        let deadline = ContinuousClock.now + wait
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { break }
+            if recv(fd, &buffer, buffer.count, 0) > 0 { count += 1 }
+        }
+        return count
+    }
+
+    /// Sends `count` small datagrams as fast as bash goes; returns how long that took.
+    private func burst(from namespace: String, port: UInt16, count: Int) throws -> Duration {
+        let started = ContinuousClock.now
+        let script = "for i in $(seq \(count)); do echo x > /dev/udp/\(Self.local)/\(port); done"
+        let result = try shell(["ip", "netns", "exec", namespace, "bash", "-c", script], timeout: .seconds(30))
+        try #require(result.status == 0, "send failed: \(result.output)")
+        return ContinuousClock.now - started
+    }
+
+    private func counters(_ firewall: NFTablesFirewall) throws -> UInt64 {
+        try firewall.dropCounters().floodPackets
+    }
+
+    @Test func capsASourceAndCountsWhatItDrops() throws {
+        try KernelGate.check()
+        let peer = try ThrowawayNamespace.wirePeer(tag: "g", local: ["\(Self.local)/30"], peer: ["\(Self.peerAddress)/30"])
+        defer { peer.cleanup() }
+        let floodGuard = FloodGuard(packetsPerSecond: 50, burst: 20, ports: [PortMatch(5062)])
+        let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName("guard"), floodGuard: floodGuard))
+        try firewall.setUp()
+        defer { try? firewall.tearDown() }
+        let metered = try receiver(port: 5062)
+        defer { close(metered) }
+        let other = try receiver(port: 5063)
+        defer { close(other) }
+
+        let sent = 400
+        let elapsed = try burst(from: peer.namespace, port: 5062, count: sent)
+        let arrived = drain(metered, wait: .seconds(2))
+        let dropped = try counters(firewall)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let ceiling = 20 + Int((50 * seconds).rounded(.up)) + 2
+        #expect(arrived >= 20, "the burst passes")
+        #expect(arrived <= ceiling, "\(arrived) arrived in \(seconds) s, the guard allows at most \(ceiling)")
+        #expect(UInt64(arrived) + dropped == UInt64(sent), "every packet either arrived or was counted as dropped by the guard")
+
+        // Another port is not metered, even for the same (now over-rate) source.
+        _ = try burst(from: peer.namespace, port: 5063, count: 100)
+        #expect(drain(other, wait: .seconds(2)) == 100)
+        #expect(try counters(firewall) == dropped)
+    }
+
+    @Test func exemptSourcesAreNeverMetered() throws {
+        try KernelGate.check()
+        let peer = try ThrowawayNamespace.wirePeer(tag: "h", local: ["\(Self.local)/30"], peer: ["\(Self.peerAddress)/30"])
+        defer { peer.cleanup() }
+        let floodGuard = FloodGuard(packetsPerSecond: 50, burst: 20, ports: [PortMatch(5062)], exempt: [network("198.19.251.0/30")])
+        let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName("exempt"), floodGuard: floodGuard))
+        try firewall.setUp()
+        defer { try? firewall.tearDown() }
+        let fd = try receiver(port: 5062)
+        defer { close(fd) }
+        _ = try burst(from: peer.namespace, port: 5062, count: 100)
+        #expect(drain(fd, wait: .seconds(2)) == 100)
+        #expect(try counters(firewall) == 0)
+    }
+
+    @Test func turningTheGuardOffRemovesItsTable() throws {
+        try KernelGate.check()
+        let name = uniqueTableName("off")
+        let on = try NFTablesFirewall(configuration: .init(tableName: name, floodGuard: .standard))
+        try on.setUp()
+        defer { try? on.tearDown() }
+        #expect(try shell(["nft", "list", "table", "inet", name + "_guard"]).status == 0)
+        // A one-shot command's set-up leaves it alone...
+        var oneShot = NFTablesConfiguration(tableName: name, floodGuard: nil)
+        oneShot.managesFloodGuard = false
+        try NFTablesFirewall(configuration: oneShot).setUp()
+        #expect(try shell(["nft", "list", "table", "inet", name + "_guard"]).status == 0)
+        // ...a daemon configured without the guard removes it, and so does tearDown.
+        try NFTablesFirewall(configuration: .init(tableName: name, floodGuard: nil)).setUp()
+        #expect(try shell(["nft", "list", "table", "inet", name + "_guard"]).status != 0)
+        try on.setUp()
+        try on.tearDown()
+        #expect(try shell(["nft", "list", "table", "inet", name + "_guard"]).status != 0)
+        #expect(try shell(["nft", "list", "table", "inet", name]).status != 0)
+    }
+}
