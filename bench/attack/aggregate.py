@@ -71,7 +71,7 @@ def main():
     print('| attack | defender | runs | attacker req/s | failures that reached Kamailio | '
           'ban latency, 5th failure → kernel set (ms) | defender\'s own latency (ms) | banned | legit REGISTERs ok / tried |')
     print('|---|---|---|---|---|---|---|---|---|')
-    order = {'sipwarden': 0, 'sipwarden-capture': 1, 'sipwarden-inline': 2, 'fail2ban': 3}
+    order = {'sipwarden': 0, 'sipwarden-noguard': 1, 'sipwarden-capture': 2, 'sipwarden-inline': 3, 'fail2ban': 4}
     groups = {}
     for r in runs:
         groups.setdefault((r['pace'], r['defender']), []).append(r)

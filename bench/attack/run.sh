@@ -16,14 +16,14 @@
 # ok/failed, and sipwarden's own `latency_us=` when it logs one.
 # Prints a markdown table of median [min–max]; everything is kept in
 # $BENCH_OUT (default bench-results/attack-<time>/): summary.md, runs.tsv, per-run dirs.
-# Env: REPS=3, DEFENDERS="sipwarden sipwarden-capture sipwarden-inline fail2ban", PACES="0.005 0", WORDS=2000.
+# Env: REPS=3, DEFENDERS="sipwarden sipwarden-noguard sipwarden-capture sipwarden-inline fail2ban", PACES="0.005 0", WORDS=2000.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../tests/e2e/lib.sh"
 require_root
 
 REPS=${REPS:-3}
-DEFENDERS=${DEFENDERS:-sipwarden sipwarden-capture sipwarden-inline fail2ban}
+DEFENDERS=${DEFENDERS:-sipwarden sipwarden-noguard sipwarden-capture sipwarden-inline fail2ban}
 PACES=${PACES:-0.005 0}
 WORDS=${WORDS:-2000}
 SIPWARDEN_BIN=${1:-${SIPWARDEN_BIN:-$REPO/.build/release/sipwarden}}
@@ -66,11 +66,14 @@ for rep in $(seq 1 "$REPS"); do
             n=$((n + 1))
             rd="$OUT/$def-t$pace-r$rep"
             log "[$n/$total] $def, svcrack -t $pace, rep $rep"
-            # sipwarden = the log path; sipwarden-capture = no log, SIP captured on the
+            # sipwarden = the log path on the defaults (kernel flood guard on);
+            # sipwarden-noguard = the log path alone (--flood-guard off);
+            # sipwarden-capture = no log, SIP captured on the
             # PBX's interface (attack-tool signatures off, so the password path is what
             # is measured; with them on, svcrack is banned at its first packet).
             ldef=$def; fmt=kamailio; args=""
             case "$def" in
+                sipwarden-noguard) ldef=sipwarden; args="--flood-guard off" ;;
                 sipwarden-capture) ldef=sipwarden; fmt=capture; args="--no-scanner-signatures" ;;
                 sipwarden-inline) ldef=sipwarden; fmt=inline ;;
             esac
