@@ -37,6 +37,8 @@ check "unknown dialect: exit 2" exits 2 "$BIN" run --log cisco:/x --firewall dry
 check "unknown option: exit 2" exits 2 "$BIN" run --no-such-option
 check "missing config file: exit 2" exits 2 "$BIN" run --config "$DIR/missing.yaml"
 check "bad --allow: exit 2" exits 2 "$BIN" run --allow 198.18.0.0/99 --firewall dry-run
+check "bad --flood-guard: exit 2" exits 2 "$BIN" run --flood-guard fast --firewall dry-run
+check "bad --flood-guard: says what is expected" contains "--flood-guard: expected off, RATE or RATE/BURST" "$DIR/e"
 check "unreadable log dir: exit 1" exits 1 "$BIN" run --log asterisk:/nonexistent-dir/messages --firewall dry-run --state "$DIR/s0"
 check "--help: exit 0" exits 0 "$BIN" --help
 check "events on a missing file: exit 1" exits 1 "$BIN" events "$DIR/missing.log"
@@ -92,6 +94,15 @@ in_ns timeout -s TERM 4 "$BIN" run --state "$DIR/defaults" > "$DIR/defaults.out"
 check "run on embedded defaults reaches ready" contains "sipwarden ready" "$DIR/defaults.out"
 check "run on embedded defaults installs the table" contains "reconciled kernel bans" "$DIR/defaults.out"
 check "run on embedded defaults stops cleanly on SIGTERM" contains "stopping on signal 15" "$DIR/defaults.out"
+check "run on embedded defaults builds the flood guard" bash -c "ip netns exec $NS nft list chain inet sipwarden_guard flood_guard | grep -qF 'limit rate over 1000/second burst 20 packets'"
+check "the flood guard exempts loopback" bash -c "ip netns exec $NS nft list set inet sipwarden_guard exempt4 | grep -qF 127.0.0.0/8"
+check "status with the daemon's guard" exits 0 in_ns "$BIN" status --state "$DIR/defaults"
+check "status: flood guard line" contains "flood guard:   1000 packets/s, burst 20 per source on UDP 5060: 0 packets dropped" "$DIR/o"
+printf 'flood-guard: off\n' > "$DIR/guardoff.yaml"
+check "bans add with a guard-off config" exits 0 in_ns "$BIN" bans add 198.18.9.9 --config "$DIR/guardoff.yaml" --state "$DIR/defaults"
+check "bans add leaves the daemon's guard table alone" bash -c "ip netns exec $NS nft list table inet sipwarden_guard | grep -qF flood_guard"
+in_ns timeout -s TERM 4 "$BIN" run --flood-guard off --state "$DIR/noguard" > "$DIR/noguard.out" 2>&1
+check "run --flood-guard off removes the guard table" bash -c "! ip netns exec $NS nft list table inet sipwarden_guard >/dev/null 2>&1"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
