@@ -5,6 +5,7 @@ import Firewall
 public import Logging
 public import NetworkAddress
 import Storage
+import Glibc
 
 /// `sipwarden bans …` and `sipwarden status`: operator actions on the ledger and the kernel.
 ///
@@ -63,7 +64,14 @@ public struct Administration {
         } catch {
             throw RuntimeFailure("banned in the kernel, but the ledger write failed (the ban will not survive a restart): \(error)")
         }
-        return "banned \(network) " + (banTime.map { "for \(DurationParser.format($0))" } ?? "permanently")
+        return "banned \(network) " + (banTime.map { "for \(DurationParser.format($0))" } ?? "permanently") + notifyDaemon()
+    }
+
+    /// Tells a daemon running on this state directory to apply the ledger change now
+    /// (SIGUSR1; it also looks every 10 s). Returns a note for the operator.
+    private func notifyDaemon() -> String {
+        guard let pid = PidFile.runningPid(path: configuration.stateDirectory + "/sipwarden.pid"), pid > 1 else { return "" }
+        return kill(pid, SIGUSR1) == 0 ? "; the running daemon (pid \(pid)) applies it now" : "; could not signal the running daemon (pid \(pid)): it applies the change within 10 s"
     }
 
     /// Lifts a ban: kernel and ledger.
@@ -79,7 +87,7 @@ public struct Administration {
         do { lifted = try ledger.liftBan(network: network, at: systemClock()) } catch {
             throw RuntimeFailure("removed from the kernel, but the ledger update failed (a restart would restore the ban): \(error)")
         }
-        return "unbanned \(network) (\(lifted) ledger entr\(lifted == 1 ? "y" : "ies") lifted)"
+        return "unbanned \(network) (\(lifted) ledger entr\(lifted == 1 ? "y" : "ies") lifted)" + notifyDaemon()
     }
 
     /// Active bans (or all with `all`), with whether each is present in the kernel.

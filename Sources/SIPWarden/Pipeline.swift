@@ -121,6 +121,28 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// Applies what an operator changed in the ledger while the daemon ran: a lifted ban
+    /// makes the detector forget the prefix (its next failures are judged afresh, so a
+    /// source unbanned by mistake is banned again at `max-retry`), a manual ban is noted so
+    /// its events are not judged twice. Returns how many records changed the detector.
+    @discardableResult
+    public func applyOperatorChanges(_ records: [BanRecord]) -> Int {
+        let now = clock()
+        return detector.withLock { d in
+            var applied = 0
+            for record in records {
+                if record.liftedAt != nil {
+                    d.forget(record.network)
+                    applied += 1
+                } else if record.origin == "manual", record.expiresAt.map({ $0 > now }) ?? true {
+                    d.noteBan(record.network, until: record.expiresAt, offence: record.offence, at: now)
+                    applied += 1
+                }
+            }
+            return applied
+        }
+    }
+
     /// Drops detector state that can no longer matter. Called periodically.
     public func housekeeping() {
         let now = clock()

@@ -134,6 +134,19 @@ public final class Ledger: Sendable {
         return try read { db in try Self.fetchBans(db, sql: sql, arguments: bound) }
     }
 
+    /// What operators changed since `since`: bans lifted at or after it, and manual bans
+    /// created at or after it, oldest change first. A running daemon applies these to its
+    /// detector (`sipwarden bans remove|add` signal it; it also looks every 10 s).
+    public func operatorChanges(since: Timestamp) throws(LedgerError) -> [BanRecord] {
+        try read { db in
+            try Self.fetchBans(db, sql: """
+                SELECT \(Self.banColumns) FROM ban
+                WHERE liftedAt >= ?1 OR (origin = 'manual' AND createdAt >= ?1)
+                ORDER BY COALESCE(liftedAt, createdAt), id
+                """, arguments: [since.microseconds])
+        }
+    }
+
     /// One ban by id.
     public func ban(id: Int64) throws(LedgerError) -> BanRecord? {
         try read { db in

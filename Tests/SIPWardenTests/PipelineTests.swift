@@ -59,6 +59,54 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         #expect(pipeline.statistics.pipeline.events == 6)
     }
 
+    @Test func anOperatorLiftIsJudgedAfreshAfterTheLedgerSync() throws {
+        let clock = ManualClock()
+        let firewall = DryRunFirewall(logger: logger)
+        let ledger = try Ledger(inMemory: ())
+        let writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
+        defer { writer.stop() }
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: writer, logger: logger, clock: clock.clock)
+        let attacker = IPNetwork("198.18.0.2")!
+        let start = clock.clock()
+        process(pipeline, (0..<5).map { _ in kamailioLine("198.18.0.2") })
+        writer.flush()
+        #expect(try firewall.list().map(\.network) == [attacker])
+
+        // The operator lifts the ban (what `sipwarden bans remove` does: kernel, then ledger).
+        clock.advance(.seconds(60))
+        try firewall.unban([attacker])
+        #expect(try ledger.liftBan(network: attacker, at: clock.clock()) == 1)
+        // Until the daemon applies the ledger change, its detector still believes the source
+        // banned and does not judge it: that was the hole.
+        process(pipeline, (0..<5).map { _ in kamailioLine("198.18.0.2") })
+        #expect(try firewall.list().isEmpty)
+
+        let changes = try ledger.operatorChanges(since: start)
+        #expect(changes.count == 1 && changes.first?.liftedAt != nil)
+        #expect(pipeline.applyOperatorChanges(changes) == 1)
+        process(pipeline, (0..<4).map { _ in kamailioLine("198.18.0.2") })
+        #expect(try firewall.list().isEmpty, "4 failures after the lift must not ban")
+        process(pipeline, [kamailioLine("198.18.0.2")])
+        #expect(try firewall.list().map(\.network) == [attacker], "the 5th failure after the lift bans again")
+    }
+
+    @Test func aManualBanIsNotJudgedAgain() throws {
+        let clock = ManualClock()
+        let firewall = DryRunFirewall(logger: logger)
+        let ledger = try Ledger(inMemory: ())
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock.clock)
+        let start = clock.clock()
+        let network = IPNetwork("198.18.7.9")!
+        _ = try ledger.recordBan(
+            BanRecord(id: nil, network: network, reason: "abuse case", kind: "manual", createdAt: clock.clock(),
+                      expiresAt: clock.clock() + .seconds(3_600), offence: 1, liftedAt: nil, origin: "manual"),
+            evidence: [])
+        #expect(pipeline.applyOperatorChanges(try ledger.operatorChanges(since: start)) == 1)
+        #expect(try ledger.operatorChanges(since: clock.clock() + .seconds(1)).isEmpty)
+        process(pipeline, (0..<5).map { _ in kamailioLine("198.18.7.9") })
+        #expect(try firewall.list().isEmpty, "a manually banned source is not banned a second time")
+    }
+
     @Test func decoyAddressesInAttackerTextAreNeverBanned() throws {
         let firewall = DryRunFirewall(logger: logger)
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: ManualClock().clock)

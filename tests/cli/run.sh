@@ -89,6 +89,26 @@ check "bans list after remove: one left" test "$(grep -c '^[0-9a-f]' "$DIR/o")" 
 check "dry-run never touches the kernel" exits 0 in_ns "$BIN" bans add 198.18.8.8 --firewall dry-run --state "$DIR/dry"
 check "dry-run: no element" bash -c "! ip netns exec $NS nft list ruleset | grep -q 198.18.8.8"
 
+# --- a running daemon learns about `bans remove` at once ------------------------------------
+LIVE="$DIR/live"; : > "$DIR/live.log"
+fail_lines() { local i; for i in 1 2 3 4 5; do
+  echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=198.18.0.77 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\"" >> "$DIR/live.log"
+done; }
+in_set77() { ip netns exec "$NS" nft list set inet sipwarden host4 | grep -qF 198.18.0.77; }
+wait_for() { local i; for i in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
+ip netns exec "$NS" "$BIN" run --log "kamailio:$DIR/live.log" --state "$LIVE" > "$DIR/live.out" 2>&1 &
+LIVE_PID=$!
+wait_for grep -q "sipwarden ready" "$DIR/live.out"
+fail_lines
+check "live daemon: 5 failures ban" wait_for in_set77
+check "bans remove while the daemon runs" exits 0 in_ns "$BIN" bans remove 198.18.0.77 --state "$LIVE"
+check "bans remove: tells the running daemon" contains "the running daemon (pid $LIVE_PID) applies it now" "$DIR/o"
+check "live daemon: logs the operator's lift" wait_for grep -q "operator lifted the ban of 198.18.0.77" "$DIR/live.out"
+check "bans remove: gone from the kernel" bash -c "! ip netns exec $NS nft list set inet sipwarden host4 | grep -qF 198.18.0.77"
+fail_lines
+check "live daemon: the same source is banned again at the 5th failure after the lift" wait_for in_set77
+kill -TERM "$LIVE_PID"; wait "$LIVE_PID" 2>/dev/null
+
 # --- the README's first command: the daemon on its embedded defaults ---------------------
 in_ns timeout -s TERM 4 "$BIN" run --state "$DIR/defaults" > "$DIR/defaults.out" 2>&1
 check "run on embedded defaults reaches ready" contains "sipwarden ready" "$DIR/defaults.out"
