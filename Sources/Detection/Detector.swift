@@ -180,6 +180,38 @@ public struct Detector: Sendable {
         offenders = offenders.filter { now - $0.value.lastBan <= memory }
     }
 
+    /// The same detector under a new policy (configuration reload).
+    ///
+    /// Kept: every ban in force and the repeat-offender history, so a reload never frees
+    /// a banned source or resets escalation; the counters. Failure windows are kept when
+    /// the new policy counts the same kinds in the same windows (each keeps at most
+    /// `max-retry − 1` of its most recent failures, so the reload itself never bans);
+    /// otherwise, or when the ban granularity changed, they start empty.
+    public func reconfigured(with policy: DetectionPolicy) -> Detector {
+        var next = Detector(policy: policy)
+        next.counters = counters
+        next.offenders = offenders
+        let sameGranularity = policy.ipv4PrefixLength == self.policy.ipv4PrefixLength
+            && policy.ipv6PrefixLength == self.policy.ipv6PrefixLength
+        let sameWindows = sameGranularity && next.windowIndex == windowIndex
+        for (key, old) in sources {
+            var state = SourceState(windowCount: next.windowThresholds.count)
+            state.lastSeen = old.lastSeen
+            state.bannedUntil = old.bannedUntil
+            if sameWindows {
+                for i in state.windows.indices {
+                    state.windows[i] = old.windows[i].keepingMostRecent(next.windowThresholds[i].maxRetry - 1)
+                }
+                state.users = old.users
+                state.evidence = Array(old.evidence.suffix(next.evidenceCapacity))
+            } else if old.bannedUntil == nil {
+                continue // nothing worth carrying over
+            }
+            next.sources[key] = state
+        }
+        return next
+    }
+
     /// Number of prefixes currently tracked.
     public var trackedSourceCount: Int { sources.count }
 
@@ -289,6 +321,15 @@ struct FailureWindow: Sendable {
     mutating func reset() {
         times.removeAll(keepingCapacity: true)
         next = 0
+    }
+
+    /// A window holding at most the `limit` most recent failures, oldest first.
+    func keepingMostRecent(_ limit: Int) -> FailureWindow {
+        // Oldest first: the ring starts at `next` once full (and `next` is 0 until then).
+        let ordered = Array(times[next...]) + Array(times[..<next])
+        var window = FailureWindow()
+        window.times = Array(ordered.suffix(max(0, limit)))
+        return window
     }
 }
 

@@ -51,9 +51,14 @@ public final class Daemon {
     public let configuration: Configuration
     private let logger: Logger
 
-    public init(configuration: Configuration, logger: Logger) {
+    /// Re-reads the configuration (file and flags) on SIGHUP; nil = nothing to reload.
+    public typealias ConfigurationLoader = () throws(ConfigurationError) -> Configuration
+    private let loader: ConfigurationLoader?
+
+    public init(configuration: Configuration, logger: Logger, reload loader: ConfigurationLoader? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.loader = loader
     }
 
     /// Runs until SIGINT or SIGTERM.
@@ -229,7 +234,7 @@ public final class Daemon {
                 break
             }
             if sig == SIGHUP {
-                logger.info("SIGHUP: configuration reload is not supported yet; restart to apply changes")
+                reload(running: &config, ownAddresses: ownAddresses, pipeline: pipeline)
             }
             // `sipwarden bans add|remove` send SIGUSR1; the timeout is the safety net.
             operatorSync.apply(to: pipeline, logger: logger)
@@ -239,6 +244,75 @@ public final class Daemon {
         let stats = pipeline.statistics
         logger.notice("stopped", metadata: [
             "lines": "\(stats.pipeline.lines)", "events": "\(stats.pipeline.events)", "bans": "\(stats.pipeline.bans)",
+        ])
+    }
+}
+
+extension Daemon {
+    /// SIGHUP: applies what can change while running — detection (thresholds, windows,
+    /// ban times, escalation, allowlist), the flood guard and the ban ports — and names
+    /// what needs a restart. A configuration that does not load or validate changes
+    /// nothing.
+    private func reload(running config: inout Configuration, ownAddresses: IPNetworkSet, pipeline: Pipeline) {
+        guard let loader else {
+            logger.notice("SIGHUP: started without --config, nothing to reload")
+            return
+        }
+        var next: Configuration
+        do {
+            next = try loader()
+        } catch {
+            logger.error("SIGHUP: configuration not reloaded, the running one stays in force", metadata: ["error": "\(error)"])
+            return
+        }
+        if next.ignoreSelf {
+            for network in ownAddresses.networks { next.detection.allowlist.insert(network) }
+        }
+        let restartOnly: [(String, Bool)] = [
+            ("logs", next.logs != config.logs), ("capture", next.captures != config.captures),
+            ("hep", next.hep != config.hep), ("inline", next.inline != config.inline),
+            ("firewall", next.firewall != config.firewall), ("nftables.table", next.nftTable != config.nftTable),
+            ("state", next.stateDirectory != config.stateDirectory), ("from-start", next.fromStart != config.fromStart),
+            ("realtime", next.realtimeSensors != config.realtimeSensors),
+            ("scanner-signatures", next.scannerSignatures != config.scannerSignatures),
+            ("log-utc-offset", next.logUTCOffsetSeconds != config.logUTCOffsetSeconds),
+            ("ignore-self", next.ignoreSelf != config.ignoreSelf),
+        ]
+        let ignored = restartOnly.filter(\.1).map(\.0)
+        if !ignored.isEmpty {
+            logger.warning("SIGHUP: these settings changed but apply only after a restart: \(ignored.joined(separator: ", "))")
+        }
+        // Keep what cannot change live, so the next comparison is against what runs.
+        next.logs = config.logs
+        next.logsAreDefaults = config.logsAreDefaults
+        next.captures = config.captures
+        next.hep = config.hep
+        next.inline = config.inline
+        next.firewall = config.firewall
+        next.nftTable = config.nftTable
+        next.stateDirectory = config.stateDirectory
+        next.fromStart = config.fromStart
+        next.realtimeSensors = config.realtimeSensors
+        next.scannerSignatures = config.scannerSignatures
+        next.logUTCOffsetSeconds = config.logUTCOffsetSeconds
+        next.ignoreSelf = config.ignoreSelf
+        if next.firewall == .nftables, next.nftablesConfiguration != config.nftablesConfiguration {
+            // The same table, rebuilt in one transaction: the ban sets keep their elements,
+            // the chains get the new ports and the guard its new limits and exemptions.
+            do {
+                try makeFirewall(next, logger: logger).setUp()
+            } catch {
+                logger.error("SIGHUP: the nftables rules could not be rebuilt; configuration not reloaded", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        pipeline.replacePolicy(next.detection)
+        config = next
+        logger.notice("SIGHUP: configuration reloaded", metadata: [
+            "max_retry": "\(next.detection.threshold.maxRetry)",
+            "find_time": "\(DurationParser.format(next.detection.threshold.findTime))",
+            "ban_time": "\(DurationParser.format(next.detection.banTime))",
+            "flood_guard": "\(next.floodGuard.map { "\($0.packetsPerSecond)/\($0.burst)" } ?? "off")",
         ])
     }
 }

@@ -143,6 +143,12 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// Judges from now on under `policy` (configuration reload): bans in force and the
+    /// escalation history are kept (see `Detector.reconfigured(with:)`).
+    public func replacePolicy(_ policy: DetectionPolicy) {
+        detector.withLock { $0 = $0.reconfigured(with: policy) }
+    }
+
     /// Drops detector state that can no longer matter. Called periodically.
     public func housekeeping() {
         let now = clock()

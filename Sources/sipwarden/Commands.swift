@@ -163,6 +163,21 @@ struct RunCommand: ParsableCommand {
     var logLevel: String = "info"
 
     func run() throws {
+        let c = try resolve()
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ConfigurationError(location: "--log-level", message: "unknown level '\(logLevel)'")
+        }
+        // SIGHUP re-reads the file with the same flags on top.
+        let daemon = Daemon(configuration: c, logger: makeLogger(level: level), reload: common.config == nil ? nil : { () throws(ConfigurationError) in try resolve() })
+        do {
+            try daemon.run()
+        } catch {
+            throw RuntimeFailure(error.message)
+        }
+    }
+
+    /// The configuration file (if any) with every flag applied on top, validated.
+    func resolve() throws(ConfigurationError) -> Configuration {
         var c = try common.load()
         if !log.isEmpty {
             c.logs = []
@@ -227,15 +242,7 @@ struct RunCommand: ParsableCommand {
         if fromStart { c.fromStart = true }
         if noScannerSignatures { c.scannerSignatures = false }
         try detection.apply(to: &c)
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ConfigurationError(location: "--log-level", message: "unknown level '\(logLevel)'")
-        }
-        let daemon = Daemon(configuration: c, logger: makeLogger(level: level))
-        do {
-            try daemon.run()
-        } catch {
-            throw RuntimeFailure(error.message)
-        }
+        return c
     }
 }
 

@@ -206,3 +206,58 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         #expect(feed(&d, event("198.18.0.2", at: 205))?.offence == 2)
     }
 }
+
+@Suite struct ReconfigurationTests {
+    private func policy(maxRetry: Int, banTime: Duration = .seconds(600)) -> DetectionPolicy {
+        var p = DetectionPolicy()
+        p.threshold = Threshold(maxRetry: maxRetry, findTime: .seconds(600))
+        p.banTime = banTime
+        return p
+    }
+
+    @Test func bansAndOffenceHistorySurviveAReload() {
+        var d = Detector(policy: policy(maxRetry: 5))
+        for i in 0..<5 { _ = feed(&d, event("198.18.0.2", at: Double(i))) }
+        d = d.reconfigured(with: policy(maxRetry: 3, banTime: .seconds(60)))
+        // Still banned: events from it are not judged.
+        for i in 0..<10 { #expect(feed(&d, event("198.18.0.2", at: 10 + Double(i))) == nil) }
+        #expect(d.statistics.eventsWhileBanned == 10)
+        // After the first ban expired (600 s), the next ban is offence 2 under the new policy.
+        var verdict: Verdict?
+        for i in 0..<3 { verdict = feed(&d, event("198.18.0.2", at: 700 + Double(i))) }
+        #expect(verdict?.offence == 2)
+        #expect(verdict?.evidence.count == 3)
+        #expect(verdict?.banTime == .seconds(120), "60 s × escalation factor 2")
+    }
+
+    @Test func windowsKeepRecentFailuresButNeverBanOnReload() {
+        var d = Detector(policy: policy(maxRetry: 5))
+        for i in 0..<4 { #expect(feed(&d, event("198.18.0.3", at: Double(i))) == nil) }
+        // Lowered to 3: the 4 failures already counted must not ban by themselves...
+        d = d.reconfigured(with: policy(maxRetry: 3))
+        #expect(d.trackedSourceCount == 1)
+        // ...and at most 2 of them are kept, so the next failure is the 3rd.
+        let v = feed(&d, event("198.18.0.3", at: 5))
+        #expect(v?.network == IPNetwork("198.18.0.3"))
+        #expect(v?.evidence.count == 3)
+    }
+
+    @Test func raisingMaxRetryKeepsTheCountSoFar() {
+        var d = Detector(policy: policy(maxRetry: 3))
+        for i in 0..<2 { _ = feed(&d, event("198.18.0.4", at: Double(i))) }
+        d = d.reconfigured(with: policy(maxRetry: 4))
+        #expect(feed(&d, event("198.18.0.4", at: 2)) == nil)
+        #expect(feed(&d, event("198.18.0.4", at: 3))?.rule == .failures, "2 before + 2 after the reload = 4")
+    }
+
+    @Test func aNewGranularityKeepsOnlyBans() {
+        var d = Detector(policy: policy(maxRetry: 2))
+        _ = feed(&d, event("198.18.0.5", at: 0))
+        _ = feed(&d, event("198.18.0.6", at: 0))
+        _ = feed(&d, event("198.18.0.6", at: 1)) // banned
+        var coarse = policy(maxRetry: 2)
+        coarse.ipv4PrefixLength = 24
+        d = d.reconfigured(with: coarse)
+        #expect(d.trackedSourceCount == 1, "only the ban is carried over")
+    }
+}

@@ -109,6 +109,28 @@ fail_lines
 check "live daemon: the same source is banned again at the 5th failure after the lift" wait_for in_set77
 kill -TERM "$LIVE_PID"; wait "$LIVE_PID" 2>/dev/null
 
+# --- SIGHUP reloads what can change live; a broken file changes nothing ----------------------
+RL="$DIR/reload"; : > "$DIR/r.log"
+printf 'logs: ["kamailio:%s"]\nstate: %s\ndetection:\n  max-retry: 5\n' "$DIR/r.log" "$RL" > "$DIR/reload.yaml"
+ip netns exec "$NS" "$BIN" run --config "$DIR/reload.yaml" > "$DIR/reload.out" 2>&1 &
+RL_PID=$!
+wait_for grep -q "sipwarden ready" "$DIR/reload.out"
+printf 'logs: ["kamailio:%s"]\nstate: %s\ndetection:\n  max-retry: 2\nflood-guard:\n  rate: 500\n  burst: 10\n' "$DIR/r.log" "$RL" > "$DIR/reload.yaml"
+kill -HUP "$RL_PID"
+check "SIGHUP: configuration reloaded" wait_for grep -q "SIGHUP: configuration reloaded" "$DIR/reload.out"
+check "SIGHUP: the new flood guard is in the kernel" bash -c "ip netns exec $NS nft list chain inet sipwarden_guard flood_guard | grep -qF 'limit rate over 500/second burst 10 packets'"
+for i in 1 2; do echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=198.18.0.88 sport=5060 proto=udp method=REGISTER user=\"1\" ua=\"x\"" >> "$DIR/r.log"; done
+check "SIGHUP: the new max-retry (2) bans" wait_for bash -c "ip netns exec $NS nft list set inet sipwarden host4 | grep -qF 198.18.0.88"
+printf 'detection:\n  max-retry: [\n' > "$DIR/reload.yaml"
+kill -HUP "$RL_PID"
+check "SIGHUP with a broken file: not reloaded, says why" wait_for grep -q "configuration not reloaded, the running one stays in force" "$DIR/reload.out"
+check "SIGHUP with a broken file: the daemon keeps running" kill -0 "$RL_PID"
+check "SIGHUP with a broken file: the guard is unchanged" bash -c "ip netns exec $NS nft list chain inet sipwarden_guard flood_guard | grep -qF 'limit rate over 500/second burst 10 packets'"
+printf 'logs: ["kamailio:%s.other"]\nstate: %s\n' "$DIR/r.log" "$RL" > "$DIR/reload.yaml"
+kill -HUP "$RL_PID"
+check "SIGHUP: names what needs a restart" wait_for grep -q "apply only after a restart: logs" "$DIR/reload.out"
+kill -TERM "$RL_PID"; wait "$RL_PID" 2>/dev/null
+
 # --- the README's first command: the daemon on its embedded defaults ---------------------
 in_ns timeout -s TERM 4 "$BIN" run --state "$DIR/defaults" > "$DIR/defaults.out" 2>&1
 check "run on embedded defaults reaches ready" contains "sipwarden ready" "$DIR/defaults.out"
