@@ -265,37 +265,32 @@ extension Daemon {
             logger.error("SIGHUP: configuration not reloaded, the running one stays in force", metadata: ["error": "\(error)"])
             return
         }
+        // What cannot change live keeps its running value (so the next comparison is
+        // against what runs); a changed one is named.
+        var needsRestart: [String] = []
+        func keepRunning<Value: Equatable>(_ name: String, _ path: WritableKeyPath<Configuration, Value>) {
+            if next[keyPath: path] != config[keyPath: path] { needsRestart.append(name) }
+            next[keyPath: path] = config[keyPath: path]
+        }
+        keepRunning("logs", \.logs)
+        keepRunning("capture", \.captures)
+        keepRunning("hep", \.hep)
+        keepRunning("inline", \.inline)
+        keepRunning("firewall", \.firewall)
+        keepRunning("nftables.table", \.nftTable)
+        keepRunning("state", \.stateDirectory)
+        keepRunning("from-start", \.fromStart)
+        keepRunning("realtime", \.realtimeSensors)
+        keepRunning("scanner-signatures", \.scannerSignatures)
+        keepRunning("log-utc-offset", \.logUTCOffsetSeconds)
+        keepRunning("ignore-self", \.ignoreSelf)
+        next.logsAreDefaults = config.logsAreDefaults
         if next.ignoreSelf {
             for network in ownAddresses.networks { next.detection.allowlist.insert(network) }
         }
-        let restartOnly: [(String, Bool)] = [
-            ("logs", next.logs != config.logs), ("capture", next.captures != config.captures),
-            ("hep", next.hep != config.hep), ("inline", next.inline != config.inline),
-            ("firewall", next.firewall != config.firewall), ("nftables.table", next.nftTable != config.nftTable),
-            ("state", next.stateDirectory != config.stateDirectory), ("from-start", next.fromStart != config.fromStart),
-            ("realtime", next.realtimeSensors != config.realtimeSensors),
-            ("scanner-signatures", next.scannerSignatures != config.scannerSignatures),
-            ("log-utc-offset", next.logUTCOffsetSeconds != config.logUTCOffsetSeconds),
-            ("ignore-self", next.ignoreSelf != config.ignoreSelf),
-        ]
-        let ignored = restartOnly.filter(\.1).map(\.0)
-        if !ignored.isEmpty {
-            logger.warning("SIGHUP: these settings changed but apply only after a restart: \(ignored.joined(separator: ", "))")
+        if !needsRestart.isEmpty {
+            logger.warning("SIGHUP: these settings changed but apply only after a restart: \(needsRestart.joined(separator: ", "))")
         }
-        // Keep what cannot change live, so the next comparison is against what runs.
-        next.logs = config.logs
-        next.logsAreDefaults = config.logsAreDefaults
-        next.captures = config.captures
-        next.hep = config.hep
-        next.inline = config.inline
-        next.firewall = config.firewall
-        next.nftTable = config.nftTable
-        next.stateDirectory = config.stateDirectory
-        next.fromStart = config.fromStart
-        next.realtimeSensors = config.realtimeSensors
-        next.scannerSignatures = config.scannerSignatures
-        next.logUTCOffsetSeconds = config.logUTCOffsetSeconds
-        next.ignoreSelf = config.ignoreSelf
         if next.firewall == .nftables, next.nftablesConfiguration != config.nftablesConfiguration {
             // The same table, rebuilt in one transaction: the ban sets keep their elements,
             // the chains get the new ports and the guard its new limits and exemptions.

@@ -77,18 +77,7 @@ struct FloodGuardKernelTests {
     static let peerAddress = "198.19.251.2"
 
     private func receiver(port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr(Self.local)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if bound != 0 { close(fd) }
-        try #require(bound == 0, "bind: errno \(errno)")
-        return fd
+        try udpReceiver(Self.local, port: port)
     }
 
     /// Counts the datagrams waiting on `fd` (after the sender finished), waiting at most `wait`.

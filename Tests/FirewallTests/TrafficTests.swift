@@ -20,20 +20,8 @@ struct TrafficTests {
         return (peer.namespace, peer.cleanup)
     }
 
-    /// A UDP socket bound to `local:port`.
     private func receiver(port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr(Self.local)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if bound != 0 { close(fd) }
-        try #require(bound == 0, "bind: errno \(errno)")
-        return fd
+        try udpReceiver(Self.local, port: port)
     }
 
     /// Drains the socket and counts datagrams whose payload is `token`, waiting at most `wait`.
