@@ -9,21 +9,6 @@ import NetworkAddress
 @Suite("NFTablesFirewall (real nftables, throwaway netns)", .serialized,
        .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct NFTablesFirewallTests {
-    /// A set-up firewall on a fresh table; torn down by `withFirewall`.
-    private func withFirewall(_ tag: String, ports: [PortMatch] = [], _ body: (NFTablesFirewall) throws -> Void) throws {
-        try KernelGate.check()
-        let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName(tag), ports: ports))
-        try firewall.setUp()
-        defer { try? firewall.tearDown() }
-        try body(firewall)
-    }
-
-    private func listed(_ firewall: NFTablesFirewall) throws -> [IPNetwork: Duration?] {
-        var result: [IPNetwork: Duration?] = [:]
-        for element in try firewall.list() { result.updateValue(element.timeout, forKey: element.network) }
-        return result
-    }
-
     @Test func setUpIsIdempotentAndKeepsElements() throws {
         try withFirewall("idem") { firewall in
             try firewall.setUp()

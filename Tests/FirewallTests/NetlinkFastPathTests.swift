@@ -9,20 +9,6 @@ import NetworkAddress
 @Suite("nfnetlink hot ban (real nftables, throwaway netns)", .serialized,
        .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct NetlinkFastPathTests {
-    private func withFirewall(_ tag: String, _ body: (NFTablesFirewall) throws -> Void) throws {
-        try KernelGate.check()
-        let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName(tag)))
-        try firewall.setUp()
-        defer { try? firewall.tearDown() }
-        try body(firewall)
-    }
-
-    private func listed(_ firewall: NFTablesFirewall) throws -> [IPNetwork: Duration?] {
-        var result: [IPNetwork: Duration?] = [:]
-        for element in try firewall.list() { result.updateValue(element.timeout, forKey: element.network) }
-        return result
-    }
-
     @Test func hostBanGoesStraightToTheKernel() throws {
         try withFirewall("nlban") { firewall in
             #expect(firewall.usesNetlinkFastPath)

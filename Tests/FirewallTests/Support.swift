@@ -39,3 +39,19 @@ func udpReceiver(_ address: String, port: UInt16) throws -> Int32 {
     try #require(bound == 0, "bind: errno \(errno)")
     return fd
 }
+
+/// A set-up firewall on a fresh table, torn down after `body`.
+func withFirewall(_ tag: String, ports: [PortMatch] = [], _ body: (NFTablesFirewall) throws -> Void) throws {
+    try KernelGate.check()
+    let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName(tag), ports: ports))
+    try firewall.setUp()
+    defer { try? firewall.tearDown() }
+    try body(firewall)
+}
+
+/// The firewall's elements, by network, with their remaining timeouts.
+func listed(_ firewall: NFTablesFirewall) throws -> [IPNetwork: Duration?] {
+    var result: [IPNetwork: Duration?] = [:]
+    for element in try firewall.list() { result.updateValue(element.timeout, forKey: element.network) }
+    return result
+}
