@@ -22,8 +22,9 @@
 #   j  --capture, svmap: banned as a scanner
 #   k  Kamailio's siptrace mirrors SIP as HEPv3 to sipwarden --hep (no log, no capture),
 #      signatures off, svcrack default pace: exactly 5 failures, banned, legit unaffected
-#   l  inline admission (sipwarden --inline 7: NFQUEUE in front of Kamailio, no log),
-#      svcrack at FULL speed: exactly 5 failures reach Kamailio, banned, legit unaffected
+#   l  inline admission (sipwarden --inline 7: NFQUEUE in front of Kamailio, no log,
+#      flood guard off so that admission alone is measured), svcrack at FULL speed:
+#      exactly 5 failures reach Kamailio, banned, legit unaffected
 #   m  the same at the default pace: exactly 5
 #   n  the pure log path at full speed (--flood-guard off), two runs: at most 20
 #      failures passed netfilter before the ban; those queued in Kamailio's socket when
@@ -107,6 +108,9 @@ scenario() {
         [ "$id" = j ] && attack=svmap
         local SW_ARGS=${SW_ARGS:-}
         case "$id" in f|k) SW_ARGS="$SW_ARGS --no-scanner-signatures" ;; esac
+        # l measures inline admission alone: with the flood guard on, the attacker would be
+        # banned as a flooder before admission had anything to prove.
+        [ "$id" = l ] && SW_ARGS="$SW_ARGS --flood-guard off"
         if ! SW_ARGS=$SW_ARGS lab_run "$rd" sipwarden "$fmt" "$attack" "$t" 2000; then
             check "$id: sipwarden starts and prints ready" 1; scenario_cleanup; return
         fi
