@@ -9,17 +9,21 @@ public import NetworkAddress
 /// logged and the ban lands, tens of password guesses are still waiting in that buffer
 /// and the PBX processes them after the ban. Capping every source at a rate no
 /// legitimate client reaches keeps the PBX's queue short, so the ban that follows the
-/// N-th failure really is the end of the attack. The guard never bans: it drops the
-/// packets above the rate (counted) and forgets a source 10 s after it went quiet.
+/// N-th failure really is the end of the attack. The kernel guard itself never bans: it
+/// drops the packets above the rate (counted), reports each such source once per 60 s to
+/// the daemon (which bans it as a `flood`, like the wire sensors do), and forgets a
+/// source 10 s after it went quiet.
 ///
 /// Kernel layout (`NFTSyntax.guardCommands`), in a table of its own (`<table>_guard`)
 /// so that listing the ban sets never reads the meter: a chain at the ban chain's hook,
 /// one priority step after it (banned packets are dropped before they reach a meter);
 /// `exempt4`/`exempt6` (the allowlist and this host's addresses) return first; then one
 /// rule per family: `udp dport PORTS update @meterN { KEY limit rate over RATE/second
-/// burst BURST packets } counter name floodN drop`. The meter sets hold at most
-/// `meterSize` sources; when a spoofed flood fills them, new sources pass unmetered
-/// (the guard fails open, never closed).
+/// burst BURST packets } jump flood_overN`, where `flood_overN` reports the source to
+/// NFLOG `reportGroup` once per 60 s (the daemon bans it as a `flood`) and then
+/// `counter name floodN drop`. The meter sets hold at most `meterSize` sources; when a
+/// spoofed flood fills them, new sources pass unmetered (the guard fails open, never
+/// closed).
 public struct FloodGuard: Hashable, Sendable {
     /// Sustained packets per second one source may send to the guarded ports.
     public var packetsPerSecond: Int
@@ -33,6 +37,16 @@ public struct FloodGuard: Hashable, Sendable {
     public var exempt: [IPNetwork]
     /// Most sources tracked at once per family.
     public var meterSize: Int
+    /// NFLOG group the first over-rate packet of each source (once per source per 60 s)
+    /// is reported to, so the daemon can ban the flooder (a `flood` event); nil = the
+    /// guard only drops.
+    public var reportGroup: UInt16?
+
+    /// The NFLOG group used unless configured otherwise (ulogd and IDSs tend to use low
+    /// numbers).
+    public static let defaultReportGroup: UInt16 = 7450
+    /// The `log prefix` of the guard's reports.
+    public static let reportPrefix = "sipwarden-flood"
 
     /// The default ceiling, 1000 packets/s with a burst of 20: far above what a phone, a
     /// NAT-ed office or even sipvicious' default pace (≈ 180 requests/s) sends, far below
@@ -48,7 +62,8 @@ public struct FloodGuard: Hashable, Sendable {
         ports: [PortMatch] = [PortMatch(5060)],
         prefixLengthV6: Int = 64,
         exempt: [IPNetwork] = [],
-        meterSize: Int = 65_536
+        meterSize: Int = 65_536,
+        reportGroup: UInt16? = FloodGuard.defaultReportGroup
     ) {
         self.packetsPerSecond = packetsPerSecond
         self.burst = burst
@@ -56,6 +71,7 @@ public struct FloodGuard: Hashable, Sendable {
         self.prefixLengthV6 = prefixLengthV6
         self.exempt = exempt
         self.meterSize = meterSize
+        self.reportGroup = reportGroup
     }
 
     /// Checks every number that ends up in an nft command.
@@ -114,6 +130,7 @@ extension NFTSyntax {
                 text += "add element inet \(t) exempt\(suffix) { \(items.joined(separator: ", ")) }\n"
             }
             text += "add set inet \(t) meter\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 10s; }\n"
+            text += "add set inet \(t) reported\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 60s; }\n"
         }
         text += "add chain inet \(t) \(guardChainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority + 1); policy accept; }\n"
         text += "add rule inet \(t) \(guardChainName) ip saddr @exempt4 return\n"
@@ -125,8 +142,16 @@ extension NFTSyntax {
             let mask = IPAddress(family: .v6, integer: ~AddressInterval.mask(hostBits: 128 - floodGuard.prefixLengthV6))
             key6 += " and \(mask)"
         }
-        text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter4 { ip saddr \(limit) } counter name \(guardCounterV4) drop\n"
-        text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter6 { \(key6) \(limit) } counter name \(guardCounterV6) drop\n"
+        for (suffix, key, counter) in [("4", "ip saddr", guardCounterV4), ("6", key6, guardCounterV6)] {
+            // Over the rate: report the source once per 60 s (NFLOG), drop and count.
+            let over = "flood_over\(suffix)"
+            text += "add chain inet \(t) \(over)\n"
+            if let group = floodGuard.reportGroup {
+                text += "add rule inet \(t) \(over) \(key) != @reported\(suffix) add @reported\(suffix) { \(key) } log prefix \"\(FloodGuard.reportPrefix)\" group \(group)\n"
+            }
+            text += "add rule inet \(t) \(over) counter name \(counter) drop\n"
+            text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter\(suffix) { \(key) \(limit) } jump \(over)\n"
+        }
         return text
     }
 }

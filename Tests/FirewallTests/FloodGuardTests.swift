@@ -26,7 +26,10 @@ struct FloodGuardSyntaxTests {
         let text = NFTSyntax.guardCommands(configuration(floodGuard))
         #expect(text.contains("add element inet sw_guard exempt4 { 198.18.7.0/24, 198.18.8.1 }\n"), "IPv4-mapped exemptions go to the IPv4 set")
         #expect(text.contains("add element inet sw_guard exempt6 { 2001:2::/48 }\n"))
-        #expect(text.contains("udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } counter name flood4 drop\n"))
+        #expect(text.contains("udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } jump flood_over4\n"))
+        #expect(text.contains("add rule inet sw_guard flood_over4 ip saddr != @reported4 add @reported4 { ip saddr } log prefix \"sipwarden-flood\" group 7450\n"), "the first over-rate packet is reported")
+        #expect(text.contains("add rule inet sw_guard flood_over4 counter name flood4 drop\n"))
+        #expect(text.contains("add rule inet sw_guard flood_over6 ip6 saddr and ffff:ffff:ffff:ffff:: != @reported6 add @reported6 { ip6 saddr and ffff:ffff:ffff:ffff:: } log"), "IPv6 is reported per /64")
         #expect(text.contains("update @meter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 250/second burst 40 packets }"), "IPv6 is metered per /64 by default")
         #expect(text.contains("priority -299;"), "the guard runs right after the ban chain (-300)")
         let exemptRule = try #require(text.range(of: "ip saddr @exempt4 return"))
@@ -39,6 +42,12 @@ struct FloodGuardSyntaxTests {
         #expect(text.contains("update @meter6 { ip6 saddr limit rate over 1000/second burst 20 packets }"))
         let text56 = NFTSyntax.guardCommands(configuration(FloodGuard(prefixLengthV6: 56)))
         #expect(text56.contains("ip6 saddr and ffff:ffff:ffff:ff00::"))
+    }
+
+    @Test func withoutAReportGroupTheGuardOnlyDrops() {
+        let text = NFTSyntax.guardCommands(configuration(FloodGuard(reportGroup: nil)))
+        #expect(!text.contains(" log "))
+        #expect(text.contains("add rule inet sw_guard flood_over4 counter name flood4 drop\n"))
     }
 
     @Test func noExemptionsMeansNoElementCommand() {

@@ -108,6 +108,7 @@ import Testing
         ("flood-guard:\n  ports: [5060-]\n", "bad.yaml:2: flood-guard.ports", "port"),
         ("flood-guard:\n  v6-prefix: 8\n", "bad.yaml:2: flood-guard.v6-prefix", "between"),
         ("flood-guard:\n  rates: 5\n", "bad.yaml:2: flood-guard.rates", "unknown key"),
+        ("flood-guard:\n  report-group: 70000\n", "bad.yaml:2: flood-guard.report-group", "between"),
     ])
     func errorsNameFileLineAndKey(yaml: String, location: String, message: String) {
         do {
@@ -123,9 +124,11 @@ import Testing
         #expect(Configuration().floodGuard == .standard)
         let off = try ConfigurationFile.parse("flood-guard: off\n", file: "g.yaml")
         #expect(off.floodGuard == nil)
-        let tuned = try ConfigurationFile.parse("flood-guard:\n  rate: 300\n  burst: 30\n  ports: [5060, 5080-5081]\n  v6-prefix: 56\n", file: "g.yaml")
-        let expected = FloodGuard(packetsPerSecond: 300, burst: 30, ports: [PortMatch(5060), PortMatch(lower: 5080, upper: 5081)!], prefixLengthV6: 56)
+        let tuned = try ConfigurationFile.parse("flood-guard:\n  rate: 300\n  burst: 30\n  ports: [5060, 5080-5081]\n  v6-prefix: 56\n  report-group: 99\n", file: "g.yaml")
+        let expected = FloodGuard(packetsPerSecond: 300, burst: 30, ports: [PortMatch(5060), PortMatch(lower: 5080, upper: 5081)!], prefixLengthV6: 56, reportGroup: 99)
         #expect(tuned.floodGuard == expected)
+        let quiet = try ConfigurationFile.parse("flood-guard:\n  report-group: off\n", file: "g.yaml")
+        #expect(quiet.floodGuard?.reportGroup == nil)
     }
 
     @Test func floodGuardExemptsTheAllowlist() throws {
