@@ -114,7 +114,7 @@ let package = Package(
             dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift6
         ),
-        .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden"], swiftSettings: strictSwift6),
+        .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], exclude: ["Fixtures", "HEPFixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"], swiftSettings: strictSwift6),

@@ -217,6 +217,19 @@ public final class Daemon {
             }
             logger.info("inline admission on NFQUEUE \(inline.queue)", metadata: ["fail_mode": "\(inline.failMode.rawValue)"])
         }
+        var floodReports: FloodLogListener?
+        defer { floodReports?.stop() }
+        if config.firewall == .nftables, let floodGuard = config.floodGuard {
+            // The kernel meter reports each source over the guard's rate once per 60 s:
+            // judged as a `flood` on the listener's thread, like a wire sensor's flood.
+            do {
+                floodReports = try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: systemClock, priority: sensorPriority, logger: logger)
+                if let group = floodGuard.reportGroup { logger.info("flood guard reports on NFLOG group \(group)") }
+            } catch {
+                // The guard still drops what is over the rate; only the ban is missing.
+                logger.warning("flood guard reports unavailable: over-rate sources are dropped but not banned", metadata: ["error": "\(error)"])
+            }
+        }
         if tailers.isEmpty && config.captures.isEmpty && config.hep == nil && config.inline == nil {
             logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --capture, --hep or --inline)")
         }
@@ -285,6 +298,11 @@ extension Daemon {
         keepRunning("log-utc-offset", \.logUTCOffsetSeconds)
         keepRunning("ignore-self", \.ignoreSelf)
         next.logsAreDefaults = config.logsAreDefaults
+        // The NFLOG listener is bound at start: the kernel rule keeps reporting to it.
+        if next.floodGuard != nil, next.floodGuard?.reportGroup != config.floodGuard?.reportGroup {
+            needsRestart.append("flood-guard.report-group")
+            next.floodGuard?.reportGroup = config.floodGuard?.reportGroup
+        }
         if next.ignoreSelf {
             for network in ownAddresses.networks { next.detection.allowlist.insert(network) }
         }

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import Evidence
+public import Firewall
+public import Logging
+public import Sensors
+
+/// Turns the flood guard's kernel reports (NFLOG, see `FloodGuard.reportGroup`) into
+/// `flood` events for the detector.
+public enum FloodGuardReports {
+    /// The event for one report: the packet's IP source, never anything it carried.
+    public static func event(for report: FloodReport, guard floodGuard: FloodGuard, at now: Timestamp) -> SecurityEvent {
+        SecurityEvent(
+            time: now, source: report.source, transport: .udp, kind: .flood,
+            reason: "over \(floodGuard.packetsPerSecond) packets/s (burst \(floodGuard.burst)) to UDP \(floodGuard.ports.map(\.description).joined(separator: ","))",
+            dialect: .sip, origin: .wire(sensor: "flood-guard"))
+    }
+
+    /// Starts a listener on the guard's report group whose reports the pipeline judges
+    /// on the listener's own thread; nil when the guard reports nothing.
+    public static func start(
+        _ floodGuard: FloodGuard, pipeline: Pipeline, clock: @escaping Clock, priority: SensorPriority, logger: Logger
+    ) throws(FloodLogError) -> FloodLogListener? {
+        guard let group = floodGuard.reportGroup else { return nil }
+        let listener = FloodLogListener(group: group, priority: priority, logger: logger)
+        try listener.start { report in
+            let now = clock()
+            pipeline.judge([event(for: report, guard: floodGuard, at: now)], received: now)
+        }
+        return listener
+    }
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Detection
+import Evidence
+import Firewall
+import Foundation
+import Logging
+import NetworkAddress
+import SIPWarden
+import Sensors
+import TestNamespaces
+import Testing
+
+/// The whole flood path in the kernel: a peer namespace (198.19.253.2) floods UDP 5062;
+/// the guard's meter drops what is over the rate and reports the peer once to NFLOG;
+/// the listener hands it to the pipeline, which bans the peer in the real ban set.
+@Suite("Flood guard reports → ban (real nftables and NFLOG, throwaway netns)", .serialized,
+       .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+struct FloodGuardReportsTests {
+    let logger = Logger(label: "test")
+
+    private func blast(from namespace: String, count: Int) throws {
+        let script = "for i in $(seq \(count)); do echo x > /dev/udp/198.19.253.1/5062; done"
+        let result = try ThrowawayNamespace.run(["ip", "netns", "exec", namespace, "bash", "-c", script], timeout: .seconds(30))
+        try #require(result.status == 0, "send failed: \(result.output)")
+    }
+
+    @Test func aFlooderIsReportedOnceAndBanned() throws {
+        try ThrowawayNamespace.check()
+        let peer = try ThrowawayNamespace.wirePeer(tag: "r", local: ["198.19.253.1/30"], peer: ["198.19.253.2/30"])
+        defer { peer.cleanup() }
+        let group = UInt16.random(in: 32_000...40_000)
+        let floodGuard = FloodGuard(packetsPerSecond: 50, burst: 10, ports: [PortMatch(5062)], reportGroup: group)
+        let table = "swt_reports_\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let firewall = try NFTablesFirewall(configuration: .init(tableName: table, floodGuard: floodGuard))
+        try firewall.setUp()
+        defer { try? firewall.tearDown() }
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) })
+        let listener = try #require(try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }, priority: .normal, logger: logger))
+        defer { listener.stop() }
+
+        try blast(from: peer.namespace, count: 300)
+        let flooder = IPNetwork("198.19.253.2")!
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline, try !firewall.list().contains(where: { $0.network == flooder }) {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(try firewall.list().map(\.network) == [flooder], "the flooder is banned")
+        #expect(pipeline.statistics.pipeline.bans == 1)
+        #expect(listener.statistics.reported == 1, "one report per source per 60 s, however long the flood")
+        #expect(try firewall.dropCounters().floodPackets > 0)
+
+        // Banned now: the ban chain drops it before the meter, so the guard counts no more.
+        let floodDropped = try firewall.dropCounters().floodPackets
+        let banDropped = try firewall.dropCounters().packetsV4
+        try blast(from: peer.namespace, count: 50)
+        #expect(try firewall.dropCounters().floodPackets == floodDropped)
+        #expect(try firewall.dropCounters().packetsV4 >= banDropped + 50)
+        #expect(listener.statistics.reported == 1)
+    }
+
+    @Test func theEventCarriesOnlyThePacketSource() {
+        let report = FloodReport(source: IPAddress("198.19.253.2")!, prefix: "sipwarden-flood")
+        let event = FloodGuardReports.event(for: report, guard: .standard, at: Timestamp(seconds: 1))
+        #expect(event.kind == .flood)
+        #expect(event.source == IPAddress("198.19.253.2"))
+        #expect(event.origin == .wire(sensor: "flood-guard"))
+        #expect(event.reason == "over 1000 packets/s (burst 20) to UDP 5060")
+    }
+}
