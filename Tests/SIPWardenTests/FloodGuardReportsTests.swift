@@ -18,8 +18,8 @@ import Testing
 struct FloodGuardReportsTests {
     let logger = Logger(label: "test")
 
-    private func blast(from namespace: String, count: Int) throws {
-        let script = "for i in $(seq \(count)); do echo x > /dev/udp/198.19.253.1/5062; done"
+    private func blast(from namespace: String, count: Int, to target: String = "198.19.253.1") throws {
+        let script = "for i in $(seq \(count)); do echo x > /dev/udp/\(target)/5062; done"
         let result = try ThrowawayNamespace.run(["ip", "netns", "exec", namespace, "bash", "-c", script], timeout: .seconds(30))
         try #require(result.status == 0, "send failed: \(result.output)")
     }
@@ -56,6 +56,33 @@ struct FloodGuardReportsTests {
         #expect(try firewall.dropCounters().floodPackets == floodDropped)
         #expect(try firewall.dropCounters().packetsV4 >= banDropped + 50)
         #expect(listener.statistics.reported == 1)
+    }
+
+    @Test func anIPv6FlooderIsReportedAndBanned() throws {
+        try ThrowawayNamespace.check()
+        let peer = try ThrowawayNamespace.wirePeer(tag: "s", local: ["2001:2:0:253::1/64"], peer: ["2001:2:0:253::2/64"])
+        defer { peer.cleanup() }
+        let group = UInt16.random(in: 40_001...48_000)
+        let floodGuard = FloodGuard(packetsPerSecond: 50, burst: 10, ports: [PortMatch(5062)], reportGroup: group)
+        let table = "swt_reports6_\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let firewall = try NFTablesFirewall(configuration: .init(tableName: table, floodGuard: floodGuard))
+        try firewall.setUp()
+        defer { try? firewall.tearDown() }
+        let clock: Clock = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock)
+        let listener = try #require(try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: clock, priority: .normal, logger: logger))
+        defer { listener.stop() }
+
+        try blast(from: peer.namespace, count: 300, to: "2001:2:0:253::1")
+        let flooder = IPNetwork("2001:2:0:253::2")!
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline, try !firewall.list().contains(where: { $0.network == flooder }) {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(try firewall.list().map(\.network) == [flooder], "the IPv6 flooder is banned (a /128, the detector's default granularity)")
+        #expect(listener.statistics.reported == 1)
+        let counters = try firewall.dropCounters()
+        #expect(counters.floodPackets > 0 && counters.packetsV6 > 0, "the v6 meter dropped the excess, then the v6 ban")
     }
 
     @Test func theEventCarriesOnlyThePacketSource() {
