@@ -9,21 +9,25 @@ public import NetworkAddress
 /// logged and the ban lands, tens of password guesses are still waiting in that buffer
 /// and the PBX processes them after the ban. Capping every source at a rate no
 /// legitimate client reaches keeps the PBX's queue short, so the ban that follows the
-/// N-th failure really is the end of the attack. The kernel guard itself never bans: it
-/// drops the packets above the rate (counted), reports each such source once per 60 s to
-/// the daemon (which bans it as a `flood`, like the wire sensors do), and forgets a
-/// source 10 s after it went quiet.
+/// N-th failure really is the end of the attack.
+///
+/// Two thresholds, on purpose. Above `packetsPerSecond` (burst `burst`) packets are
+/// only dropped: a NAT-ed office re-registering after a power cut may briefly get there,
+/// and SIP retransmits. Only a source that keeps far above it — `banPacketsPerSecond`
+/// with a burst of `banBurst`, which no registration storm reaches — is reported (once
+/// per source per 60 s, NFLOG `reportGroup`) to the daemon, which bans it as a `flood`,
+/// like the wire sensors do. A source is forgotten 10 s after it went quiet.
 ///
 /// Kernel layout (`NFTSyntax.guardCommands`), in a table of its own (`<table>_guard`)
-/// so that listing the ban sets never reads the meter: a chain at the ban chain's hook,
+/// so that listing the ban sets never reads the meters: a chain at the ban chain's hook,
 /// one priority step after it (banned packets are dropped before they reach a meter);
-/// `exempt4`/`exempt6` (the allowlist and this host's addresses) return first; then one
-/// rule per family: `udp dport PORTS update @meterN { KEY limit rate over RATE/second
-/// burst BURST packets } jump flood_overN`, where `flood_overN` reports the source to
-/// NFLOG `reportGroup` once per 60 s (the daemon bans it as a `flood`) and then
-/// `counter name floodN drop`. The meter sets hold at most `meterSize` sources; when a
-/// spoofed flood fills them, new sources pass unmetered (the guard fails open, never
-/// closed).
+/// `exempt4`/`exempt6` (the allowlist and this host's addresses) return first; then per
+/// family `udp dport PORTS update @floodmeterN { KEY limit rate over BANRATE/second burst
+/// BANBURST packets } KEY != @reportedN add @reportedN { KEY } log group G` (counts
+/// every packet, reports once) and `udp dport PORTS update @meterN { KEY limit rate over
+/// RATE/second burst BURST packets } counter name floodN drop`. The meter sets hold at
+/// most `meterSize` sources; when a spoofed flood fills them, new sources pass unmetered
+/// (the guard fails open, never closed).
 public struct FloodGuard: Hashable, Sendable {
     /// Sustained packets per second one source may send to the guarded ports.
     public var packetsPerSecond: Int
@@ -37,10 +41,14 @@ public struct FloodGuard: Hashable, Sendable {
     public var exempt: [IPNetwork]
     /// Most sources tracked at once per family.
     public var meterSize: Int
-    /// NFLOG group the first over-rate packet of each source (once per source per 60 s)
-    /// is reported to, so the daemon can ban the flooder (a `flood` event); nil = the
-    /// guard only drops.
+    /// NFLOG group a source above the ban threshold is reported to (once per source per
+    /// 60 s), so the daemon can ban the flooder (a `flood` event); nil = the guard only
+    /// drops.
     public var reportGroup: UInt16?
+    /// Sustained packets per second above which a source is reported as a flood.
+    public var banPacketsPerSecond: Int
+    /// Packets above `banPacketsPerSecond` a source may send before it is reported.
+    public var banBurst: Int
 
     /// The NFLOG group used unless configured otherwise (ulogd and IDSs tend to use low
     /// numbers).
@@ -48,12 +56,15 @@ public struct FloodGuard: Hashable, Sendable {
     /// The `log prefix` of the guard's reports.
     public static let reportPrefix = "sipwarden-flood"
 
-    /// The default ceiling, 1000 packets/s with a burst of 20: far above what a phone, a
-    /// NAT-ed office or even sipvicious' default pace (≈ 180 requests/s) sends, far below
-    /// a full-speed brute force (15–45 k packets/s). The burst bounds what one source can
-    /// have queued in the PBX at any moment; measured in the e2e lab (docs/BENCHMARKS.md):
-    /// with a burst of 100, 21–25 failures reached Kamailio at full speed, with 20 at most 9.
-    /// Trunks and SBCs that legitimately send more belong in the allowlist (exempt).
+    /// The defaults. Dropped above 1000 packets/s with a burst of 20: far above what a
+    /// phone, a NAT-ed office or even sipvicious' default pace (≈ 180 requests/s) sends,
+    /// far below a full-speed brute force (15–70 k packets/s). The burst bounds what one
+    /// source can have queued in the PBX at any moment; measured in the e2e lab
+    /// (docs/BENCHMARKS.md): with a burst of 100, 21–25 failures reached Kamailio at full
+    /// speed, with 20 at most 9. Reported for a ban above 3000 packets/s sustained over a
+    /// burst of 2000 packets (2000 packets at once — a thousand phones behind one NAT
+    /// re-registering in the same instant — is dropped above the ceiling but never
+    /// banned). Trunks and SBCs that legitimately send more belong in the allowlist.
     public static let standard = FloodGuard()
 
     public init(
@@ -63,7 +74,9 @@ public struct FloodGuard: Hashable, Sendable {
         prefixLengthV6: Int = 64,
         exempt: [IPNetwork] = [],
         meterSize: Int = 65_536,
-        reportGroup: UInt16? = FloodGuard.defaultReportGroup
+        reportGroup: UInt16? = FloodGuard.defaultReportGroup,
+        banPacketsPerSecond: Int = 3_000,
+        banBurst: Int = 2_000
     ) {
         self.packetsPerSecond = packetsPerSecond
         self.burst = burst
@@ -72,6 +85,8 @@ public struct FloodGuard: Hashable, Sendable {
         self.exempt = exempt
         self.meterSize = meterSize
         self.reportGroup = reportGroup
+        self.banPacketsPerSecond = banPacketsPerSecond
+        self.banBurst = banBurst
     }
 
     /// Checks every number that ends up in an nft command.
@@ -84,6 +99,12 @@ public struct FloodGuard: Hashable, Sendable {
         }
         guard !ports.isEmpty, ports.count <= 1_024 else {
             throw FirewallError(.invalidConfiguration, "flood guard needs 1...1024 port ranges, got \(ports.count)")
+        }
+        guard (1...10_000_000).contains(banPacketsPerSecond), (1...1_000_000).contains(banBurst) else {
+            throw FirewallError(.invalidConfiguration, "flood guard ban threshold \(banPacketsPerSecond) packets/s, burst \(banBurst), is outside 1...10000000 / 1...1000000")
+        }
+        guard banPacketsPerSecond >= packetsPerSecond else {
+            throw FirewallError(.invalidConfiguration, "flood guard ban rate \(banPacketsPerSecond) packets/s is below the drop rate \(packetsPerSecond): a source would be banned for what the guard tolerates")
         }
         guard (16...128).contains(prefixLengthV6) else {
             throw FirewallError(.invalidConfiguration, "flood guard IPv6 prefix length \(prefixLengthV6) is outside 16...128")
@@ -130,7 +151,10 @@ extension NFTSyntax {
                 text += "add element inet \(t) exempt\(suffix) { \(items.joined(separator: ", ")) }\n"
             }
             text += "add set inet \(t) meter\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 10s; }\n"
-            text += "add set inet \(t) reported\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 60s; }\n"
+            if floodGuard.reportGroup != nil {
+                text += "add set inet \(t) floodmeter\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 10s; }\n"
+                text += "add set inet \(t) reported\(suffix) { type \(type); size \(floodGuard.meterSize); flags dynamic, timeout; timeout 60s; }\n"
+            }
         }
         text += "add chain inet \(t) \(guardChainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority + 1); policy accept; }\n"
         text += "add rule inet \(t) \(guardChainName) ip saddr @exempt4 return\n"
@@ -142,15 +166,14 @@ extension NFTSyntax {
             let mask = IPAddress(family: .v6, integer: ~AddressInterval.mask(hostBits: 128 - floodGuard.prefixLengthV6))
             key6 += " and \(mask)"
         }
+        let banLimit = "limit rate over \(floodGuard.banPacketsPerSecond)/second burst \(floodGuard.banBurst) packets"
         for (suffix, key, counter) in [("4", "ip saddr", guardCounterV4), ("6", key6, guardCounterV6)] {
-            // Over the rate: report the source once per 60 s (NFLOG), drop and count.
-            let over = "flood_over\(suffix)"
-            text += "add chain inet \(t) \(over)\n"
+            // A flood (far over the ceiling): report the source once per 60 s, go on.
             if let group = floodGuard.reportGroup {
-                text += "add rule inet \(t) \(over) \(key) != @reported\(suffix) add @reported\(suffix) { \(key) } log prefix \"\(FloodGuard.reportPrefix)\" group \(group)\n"
+                text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @floodmeter\(suffix) { \(key) \(banLimit) } \(key) != @reported\(suffix) add @reported\(suffix) { \(key) } log prefix \"\(FloodGuard.reportPrefix)\" group \(group)\n"
             }
-            text += "add rule inet \(t) \(over) counter name \(counter) drop\n"
-            text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter\(suffix) { \(key) \(limit) } jump \(over)\n"
+            // Over the ceiling: drop and count.
+            text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @meter\(suffix) { \(key) \(limit) } counter name \(counter) drop\n"
         }
         return text
     }

@@ -122,7 +122,7 @@ private struct Reader {
     func floodGuard(_ node: Node, _ name: String) throws(ConfigurationError) -> FloodGuard? {
         if case .scalar = node {
             let s = try string(node, name)
-            guard s == "off" || s == "false" else { throw fail(node, name, "expected off or a mapping (rate, burst, ports, v6-prefix, report-group), got '\(s)'") }
+            guard s == "off" || s == "false" else { throw fail(node, name, "expected off or a mapping (rate, burst, ban-rate, ban-burst, ports, v6-prefix, report-group), got '\(s)'") }
             return nil
         }
         var result = FloodGuard.standard
@@ -132,6 +132,8 @@ private struct Reader {
             case "rate": result.packetsPerSecond = try int(v, path, 1...10_000_000)
             case "burst": result.burst = try int(v, path, 1...1_000_000)
             case "v6-prefix": result.prefixLengthV6 = try int(v, path, 16...128)
+            case "ban-rate": result.banPacketsPerSecond = try int(v, path, 1...10_000_000)
+            case "ban-burst": result.banBurst = try int(v, path, 1...1_000_000)
             case "report-group":
                 if case .scalar = v, let s = try? string(v, path), s == "off" || s == "false" {
                     result.reportGroup = nil
@@ -146,7 +148,7 @@ private struct Reader {
                     result.ports.append(port)
                 }
                 guard !result.ports.isEmpty else { throw fail(v, path, "needs at least one port") }
-            default: throw unknown(kn, path, ["rate", "burst", "ports", "v6-prefix", "report-group"])
+            default: throw unknown(kn, path, ["rate", "burst", "ban-rate", "ban-burst", "ports", "v6-prefix", "report-group"])
             }
         }
         return result

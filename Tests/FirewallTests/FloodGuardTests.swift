@@ -26,10 +26,12 @@ struct FloodGuardSyntaxTests {
         let text = NFTSyntax.guardCommands(configuration(floodGuard))
         #expect(text.contains("add element inet sw_guard exempt4 { 198.18.7.0/24, 198.18.8.1 }\n"), "IPv4-mapped exemptions go to the IPv4 set")
         #expect(text.contains("add element inet sw_guard exempt6 { 2001:2::/48 }\n"))
-        #expect(text.contains("udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } jump flood_over4\n"))
-        #expect(text.contains("add rule inet sw_guard flood_over4 ip saddr != @reported4 add @reported4 { ip saddr } log prefix \"sipwarden-flood\" group 7450\n"), "the first over-rate packet is reported")
-        #expect(text.contains("add rule inet sw_guard flood_over4 counter name flood4 drop\n"))
-        #expect(text.contains("add rule inet sw_guard flood_over6 ip6 saddr and ffff:ffff:ffff:ffff:: != @reported6 add @reported6 { ip6 saddr and ffff:ffff:ffff:ffff:: } log"), "IPv6 is reported per /64")
+        #expect(text.contains("add rule inet sw_guard flood_guard udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } counter name flood4 drop\n"))
+        #expect(text.contains("add rule inet sw_guard flood_guard udp dport { 5060, 5080-5081 } update @floodmeter4 { ip saddr limit rate over 3000/second burst 2000 packets } ip saddr != @reported4 add @reported4 { ip saddr } log prefix \"sipwarden-flood\" group 7450\n"), "a flood far over the ceiling is reported once")
+        #expect(text.contains("update @floodmeter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 3000/second burst 2000 packets } ip6 saddr and ffff:ffff:ffff:ffff:: != @reported6 add @reported6 { ip6 saddr and ffff:ffff:ffff:ffff:: } log"), "IPv6 is reported per /64")
+        let report = try #require(text.range(of: "update @floodmeter4"))
+        let drop = try #require(text.range(of: "update @meter4"))
+        #expect(report.lowerBound < drop.lowerBound, "the flood meter counts every packet, also those the ceiling drops")
         #expect(text.contains("update @meter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 250/second burst 40 packets }"), "IPv6 is metered per /64 by default")
         #expect(text.contains("priority -299;"), "the guard runs right after the ban chain (-300)")
         let exemptRule = try #require(text.range(of: "ip saddr @exempt4 return"))
@@ -47,7 +49,8 @@ struct FloodGuardSyntaxTests {
     @Test func withoutAReportGroupTheGuardOnlyDrops() {
         let text = NFTSyntax.guardCommands(configuration(FloodGuard(reportGroup: nil)))
         #expect(!text.contains(" log "))
-        #expect(text.contains("add rule inet sw_guard flood_over4 counter name flood4 drop\n"))
+        #expect(!text.contains("floodmeter4 {"))
+        #expect(text.contains("limit rate over 1000/second burst 20 packets } counter name flood4 drop\n"))
     }
 
     @Test func noExemptionsMeansNoElementCommand() {
@@ -68,6 +71,8 @@ struct FloodGuardSyntaxTests {
         FloodGuard(prefixLengthV6: 8),
         FloodGuard(prefixLengthV6: 129),
         FloodGuard(meterSize: 10),
+        FloodGuard(packetsPerSecond: 5_000, banPacketsPerSecond: 3_000),
+        FloodGuard(banBurst: 0),
     ])
     func rejectsNumbersOutOfRange(_ floodGuard: FloodGuard) {
         #expect(throws: FirewallError.self) { try configuration(floodGuard).validate() }
@@ -162,7 +167,7 @@ struct FloodGuardKernelTests {
     @Test func turningTheGuardOffRemovesItsTable() throws {
         try KernelGate.check()
         let name = uniqueTableName("off")
-        let on = try NFTablesFirewall(configuration: .init(tableName: name, floodGuard: .standard))
+        let on = try NFTablesFirewall(configuration: .init(tableName: name, floodGuard: FloodGuard(ports: [PortMatch(5079)])))
         try on.setUp()
         defer { try? on.tearDown() }
         #expect(try shell(["nft", "list", "table", "inet", name + "_guard"]).status == 0)
