@@ -119,6 +119,9 @@ public struct Configuration: Sendable, Hashable {
             guard parts[1].count <= 8, let burst = Int(parts[1]), burst > 0 else { return nil }
             result.burst = burst
         }
+        // A flood ban is never for less than what the ceiling tolerates.
+        result.banPacketsPerSecond = max(result.banPacketsPerSecond, rate)
+        result.banBurst = max(result.banBurst, result.burst)
         return .some(result)
     }
 

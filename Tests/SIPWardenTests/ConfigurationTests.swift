@@ -142,6 +142,7 @@ import Testing
         ("off", nil as FloodGuard?),
         ("400", FloodGuard(packetsPerSecond: 400)),
         ("400/25", FloodGuard(packetsPerSecond: 400, burst: 25)),
+        ("5000/3000", FloodGuard(packetsPerSecond: 5_000, burst: 3_000, banPacketsPerSecond: 5_000, banBurst: 3_000)),
     ])
     func floodGuardFlag(text: String, expected: FloodGuard?) {
         #expect(Configuration.parseFloodGuard(text, base: .standard) == .some(expected))
