@@ -1,6 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
 
+/// A started helper process (through `/usr/bin/env`, stdout and stderr to one pipe), for
+/// tests that run something in the background while they act, then collect it.
+public final class HelperProcess {
+    private let process = Process()
+    private let pipe = Pipe()
+
+    public init(_ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+    }
+
+    /// Waits at most `timeout` (then SIGKILLs it, by PID) and returns its exit status and
+    /// its combined output.
+    public func finish(timeout: Duration) -> (status: Int32, output: String) {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { usleep(5_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
 extension ThrowawayNamespace {
     /// A helper command (ip, python3, …) that failed.
     public struct CommandFailed: Error, CustomStringConvertible {
@@ -11,21 +39,7 @@ extension ThrowawayNamespace {
     /// returns its exit status and its combined stdout and stderr.
     @discardableResult
     public static func run(_ arguments: [String], timeout: Duration = .seconds(15)) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { usleep(5_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try HelperProcess(arguments).finish(timeout: timeout)
     }
 
     /// A second namespace wired to ours by a veth pair.

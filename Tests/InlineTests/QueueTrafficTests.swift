@@ -9,32 +9,6 @@ import Testing
 /// Kernel tests run only inside a throwaway network namespace (see `ThrowawayNamespace`).
 typealias KernelGate = ThrowawayNamespace
 
-/// A started helper process (stdout+stderr to a pipe), bounded by `timeout`.
-final class Helper {
-    let process = Process()
-    let pipe = Pipe()
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-    }
-
-    /// Waits at most `timeout` (then SIGKILLs it, by PID) and returns (status, output).
-    func finish(timeout: Duration) -> (status: Int32, output: String) {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { usleep(5_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-}
-
 /// Events delivered by the queue's thread.
 final class EventLog: Sendable {
     let events = Mutex<[AdmissionEvent]>([])
@@ -42,7 +16,7 @@ final class EventLog: Sendable {
 
 @discardableResult
 func shell(_ arguments: [String], timeout: Duration = .seconds(20)) throws -> (status: Int32, output: String) {
-    try Helper(arguments).finish(timeout: timeout)
+    try ThrowawayNamespace.run(arguments, timeout: timeout)
 }
 
 /// The toy PBX (in the test namespace) and the SIP clients (in the peer namespace).
@@ -175,7 +149,7 @@ struct QueueTrafficTests {
         try queue.start()
         defer { queue.stop() }
 
-        let pbx = try Helper(["python3", "-u", script, "pbx", "30"])
+        let pbx = try HelperProcess(["python3", "-u", script, "pbx", "30"])
         usleep(300_000)
         let attack = try shell(["ip", "netns", "exec", peer.name, "python3", script, "attack", "198.19.252.2", "200"], timeout: .seconds(20))
         let legit = try shell(["ip", "netns", "exec", peer.name, "python3", script, "legit", "198.19.252.3", "0"], timeout: .seconds(20))

@@ -30,13 +30,19 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
 @Suite struct PipelineTests {
     let logger = Logger(label: "test")
 
-    @Test func fifthFailureBansInTheFirewallAndTheLedger() throws {
-        let clock = ManualClock()
+    /// A pipeline on the dry-run firewall that writes an in-memory ledger (stop the writer).
+    private func ledgeredPipeline(_ clock: ManualClock) throws -> (DryRunFirewall, Ledger, LedgerWriter, Pipeline) {
         let firewall = DryRunFirewall(logger: logger)
         let ledger = try Ledger(inMemory: ())
         let writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
-        defer { writer.stop() }
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: writer, logger: logger, clock: clock.clock)
+        return (firewall, ledger, writer, pipeline)
+    }
+
+    @Test func fifthFailureBansInTheFirewallAndTheLedger() throws {
+        let clock = ManualClock()
+        let (firewall, ledger, writer, pipeline) = try ledgeredPipeline(clock)
+        defer { writer.stop() }
 
         process(pipeline, (0..<4).map { _ in kamailioLine("198.18.0.2") } + ["unrelated line", kamailioLine("198.18.0.3")])
         #expect(try firewall.list().isEmpty, "4 failures must not ban")
@@ -61,11 +67,8 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
 
     @Test func anOperatorLiftIsJudgedAfreshAfterTheLedgerSync() throws {
         let clock = ManualClock()
-        let firewall = DryRunFirewall(logger: logger)
-        let ledger = try Ledger(inMemory: ())
-        let writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
+        let (firewall, ledger, writer, pipeline) = try ledgeredPipeline(clock)
         defer { writer.stop() }
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: writer, logger: logger, clock: clock.clock)
         let attacker = IPNetwork("198.18.0.2")!
         let start = clock.clock()
         process(pipeline, (0..<5).map { _ in kamailioLine("198.18.0.2") })

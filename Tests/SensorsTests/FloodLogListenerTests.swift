@@ -73,57 +73,66 @@ struct FloodLogListenerLiveTests {
         _ = try? ThrowawayNamespace.run(["nft", "delete", "table", "inet", "nflogtest"])
     }
 
-    @Test func reportsLoggedSourcesAndPrefixes() throws {
+    /// Wires the peer (IPv4, and IPv6 with `dualStack`), installs the logging table for a
+    /// fresh group, runs `body` with the peer's namespace and the group, then cleans up.
+    static func withLoggingPeer(dualStack: Bool, _ body: (_ peerNamespace: String, _ group: UInt16) throws -> Void) throws {
         try ThrowawayNamespace.check(root: true)
         let peer = try ThrowawayNamespace.wirePeer(
-            tag: "n", local: ["\(Self.local)/30", "\(Self.local6)/64"], peer: ["\(Self.peerAddress)/30", "\(Self.peer6)/64"])
+            tag: "n", local: ["\(local)/30"] + (dualStack ? ["\(local6)/64"] : []),
+            peer: ["\(peerAddress)/30"] + (dualStack ? ["\(peer6)/64"] : []))
         defer { peer.cleanup() }
-        let group = Self.randomGroup()
-        try Self.addTable(group: group)
-        defer { Self.deleteTable() }
+        let group = randomGroup()
+        try addTable(group: group)
+        defer { deleteTable() }
+        try body(peer.namespace, group)
+    }
 
-        let collector = FloodReportCollector()
-        let listener = FloodLogListener(group: group, logger: Self.logger)
-        try listener.start { collector.add($0) }
-        defer { listener.stop() }
-        #expect(throws: FloodLogError.alreadyStarted) { try listener.start { _ in } }
+    @Test func reportsLoggedSourcesAndPrefixes() throws {
+        try Self.withLoggingPeer(dualStack: true) { peerNamespace, group in
 
-        let script = """
-        for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done
-        echo x > /dev/udp/\(Self.local)/5098
-        for i in 1 2 3; do echo x > /dev/udp/\(Self.local6)/5099; done
-        """
-        let sentAt = ContinuousClock.now
-        let sent = try ThrowawayNamespace.run(["ip", "netns", "exec", peer.namespace, "bash", "-c", script])
-        try #require(sent.status == 0, "peer send: \(sent.output)")
-        let arrived = waitUntil(timeout: .seconds(2)) { collector.all.count >= 7 }
-        let elapsed = sentAt.duration(to: .now)
-        #expect(arrived, "got \(collector.all) within \(elapsed)")
+            let collector = FloodReportCollector()
+            let listener = FloodLogListener(group: group, logger: Self.logger)
+            try listener.start { collector.add($0) }
+            defer { listener.stop() }
+            #expect(throws: FloodLogError.alreadyStarted) { try listener.start { _ in } }
 
-        let v4 = IPAddress(Self.peerAddress)!, v6 = IPAddress(Self.peer6)!
-        let reports = collector.all
-        #expect(reports.filter { $0 == FloodReport(source: v4, prefix: "swflood") }.count == 3)
-        #expect(reports.filter { $0 == FloodReport(source: v4, prefix: nil) }.count == 1)
-        #expect(reports.filter { $0 == FloodReport(source: v6, prefix: "swflood") }.count == 3)
-        #expect(reports.count == 7)
+            let script = """
+            for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done
+            echo x > /dev/udp/\(Self.local)/5098
+            for i in 1 2 3; do echo x > /dev/udp/\(Self.local6)/5099; done
+            """
+            let sentAt = ContinuousClock.now
+            let sent = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c", script])
+            try #require(sent.status == 0, "peer send: \(sent.output)")
+            let arrived = waitUntil(timeout: .seconds(2)) { collector.all.count >= 7 }
+            let elapsed = sentAt.duration(to: .now)
+            #expect(arrived, "got \(collector.all) within \(elapsed)")
 
-        listener.stop()
-        listener.stop() // idempotent
-        let statistics = listener.statistics
-        #expect(statistics.received == 7)
-        #expect(statistics.reported == 7)
-        #expect(statistics.malformed == 0)
-        #expect(statistics.receiveErrors == 0)
-        #expect(statistics.foreignSenders == 0)
+            let v4 = IPAddress(Self.peerAddress)!, v6 = IPAddress(Self.peer6)!
+            let reports = collector.all
+            #expect(reports.filter { $0 == FloodReport(source: v4, prefix: "swflood") }.count == 3)
+            #expect(reports.filter { $0 == FloodReport(source: v4, prefix: nil) }.count == 1)
+            #expect(reports.filter { $0 == FloodReport(source: v6, prefix: "swflood") }.count == 3)
+            #expect(reports.count == 7)
 
-        // Once stopped, nothing more is delivered and the group is free again.
-        _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peer.namespace, "bash", "-c",
-                                        "echo x > /dev/udp/\(Self.local)/5099"])
-        usleep(200_000)
-        #expect(collector.all.count == 7)
-        let again = FloodLogListener(group: group, logger: Self.logger)
-        try again.start { _ in }
-        again.stop()
+            listener.stop()
+            listener.stop() // idempotent
+            let statistics = listener.statistics
+            #expect(statistics.received == 7)
+            #expect(statistics.reported == 7)
+            #expect(statistics.malformed == 0)
+            #expect(statistics.receiveErrors == 0)
+            #expect(statistics.foreignSenders == 0)
+
+            // Once stopped, nothing more is delivered and the group is free again.
+            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
+                                            "echo x > /dev/udp/\(Self.local)/5099"])
+            usleep(200_000)
+            #expect(collector.all.count == 7)
+            let again = FloodLogListener(group: group, logger: Self.logger)
+            try again.start { _ in }
+            again.stop()
+        }
     }
 
     @Test func secondListenerOnTheSameGroupFailsClearly() throws {
@@ -147,73 +156,63 @@ struct FloodLogListenerLiveTests {
     }
 
     @Test func socketOverflowIsCountedAndNotFatal() throws {
-        try ThrowawayNamespace.check(root: true)
-        let peer = try ThrowawayNamespace.wirePeer(
-            tag: "n", local: ["\(Self.local)/30"], peer: ["\(Self.peerAddress)/30"])
-        defer { peer.cleanup() }
-        let group = Self.randomGroup()
-        try Self.addTable(group: group)
-        defer { Self.deleteTable() }
+        try Self.withLoggingPeer(dualStack: false) { peerNamespace, group in
 
-        // A tiny receive buffer, and a handler that holds the thread on the first report
-        // while the peer sends 3000 logged packets: the kernel must drop some (ENOBUFS).
-        let released = Atomic<Bool>(false)
-        let collector = FloodReportCollector()
-        let listener = FloodLogListener(group: group, logger: Self.logger, receiveBufferSize: 16 * 1_024)
-        try listener.start { report in
-            collector.add(report)
-            let deadline = ContinuousClock.now + .seconds(5)
-            while !released.load(ordering: .acquiring), ContinuousClock.now < deadline { usleep(1_000) }
+            // A tiny receive buffer, and a handler that holds the thread on the first report
+            // while the peer sends 3000 logged packets: the kernel must drop some (ENOBUFS).
+            let released = Atomic<Bool>(false)
+            let collector = FloodReportCollector()
+            let listener = FloodLogListener(group: group, logger: Self.logger, receiveBufferSize: 16 * 1_024)
+            try listener.start { report in
+                collector.add(report)
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !released.load(ordering: .acquiring), ContinuousClock.now < deadline { usleep(1_000) }
+            }
+            defer { listener.stop() }
+            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
+                                            "echo x > /dev/udp/\(Self.local)/5099"])
+            try #require(waitUntil(timeout: .seconds(2)) { collector.all.count == 1 })
+            let burst = """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for i in range(3000):
+                s.sendto(b"x", ("\(Self.local)", 5099))
+            """
+            let sent = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "timeout", "10", "/usr/bin/python3", "-c", burst])
+            try #require(sent.status == 0, "peer burst: \(sent.output)")
+            usleep(100_000)
+            released.store(true, ordering: .releasing)
+            #expect(waitUntil(timeout: .seconds(5)) { listener.statistics.overflows >= 1 })
+
+            // Still alive: a later packet is reported.
+            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
+                                            "echo x > /dev/udp/\(Self.local)/5098"])
+            #expect(waitUntil(timeout: .seconds(2)) { collector.all.contains(FloodReport(source: IPAddress(Self.peerAddress)!, prefix: nil)) })
+            let statistics = listener.statistics
+            #expect(statistics.receiveErrors >= statistics.overflows)
+            #expect(statistics.received < 3_002) // some were lost
+            #expect(statistics.received == statistics.reported)
+            #expect(statistics.malformed == 0)
         }
-        defer { listener.stop() }
-        _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peer.namespace, "bash", "-c",
-                                        "echo x > /dev/udp/\(Self.local)/5099"])
-        try #require(waitUntil(timeout: .seconds(2)) { collector.all.count == 1 })
-        let burst = """
-        import socket
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        for i in range(3000):
-            s.sendto(b"x", ("\(Self.local)", 5099))
-        """
-        let sent = try ThrowawayNamespace.run(["ip", "netns", "exec", peer.namespace, "timeout", "10", "/usr/bin/python3", "-c", burst])
-        try #require(sent.status == 0, "peer burst: \(sent.output)")
-        usleep(100_000)
-        released.store(true, ordering: .releasing)
-        #expect(waitUntil(timeout: .seconds(5)) { listener.statistics.overflows >= 1 })
-
-        // Still alive: a later packet is reported.
-        _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peer.namespace, "bash", "-c",
-                                        "echo x > /dev/udp/\(Self.local)/5098"])
-        #expect(waitUntil(timeout: .seconds(2)) { collector.all.contains(FloodReport(source: IPAddress(Self.peerAddress)!, prefix: nil)) })
-        let statistics = listener.statistics
-        #expect(statistics.receiveErrors >= statistics.overflows)
-        #expect(statistics.received < 3_002) // some were lost
-        #expect(statistics.received == statistics.reported)
-        #expect(statistics.malformed == 0)
     }
 
     @Test func stopFromInsideTheHandlerDoesNotDeadlock() throws {
-        try ThrowawayNamespace.check(root: true)
-        let peer = try ThrowawayNamespace.wirePeer(
-            tag: "n", local: ["\(Self.local)/30"], peer: ["\(Self.peerAddress)/30"])
-        defer { peer.cleanup() }
-        let group = Self.randomGroup()
-        try Self.addTable(group: group)
-        defer { Self.deleteTable() }
+        try Self.withLoggingPeer(dualStack: false) { peerNamespace, group in
 
-        let listener = FloodLogListener(group: group, logger: Self.logger)
-        let calls = Atomic<Int>(0)
-        try listener.start { _ in
-            calls.add(1, ordering: .relaxed)
+            let listener = FloodLogListener(group: group, logger: Self.logger)
+            let calls = Atomic<Int>(0)
+            try listener.start { _ in
+                calls.add(1, ordering: .relaxed)
+                listener.stop()
+            }
+            defer { listener.stop() }
+            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
+                                            "for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done"])
+            #expect(waitUntil(timeout: .seconds(2)) { calls.load(ordering: .relaxed) >= 1 })
+            usleep(100_000)
+            // The thread stopped after the first report: the other two were never delivered.
+            #expect(calls.load(ordering: .relaxed) == 1)
             listener.stop()
         }
-        defer { listener.stop() }
-        _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peer.namespace, "bash", "-c",
-                                        "for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done"])
-        #expect(waitUntil(timeout: .seconds(2)) { calls.load(ordering: .relaxed) >= 1 })
-        usleep(100_000)
-        // The thread stopped after the first report: the other two were never delivered.
-        #expect(calls.load(ordering: .relaxed) == 1)
-        listener.stop()
     }
 }
