@@ -98,7 +98,7 @@ public final class FileTailer: Sendable {
 
     private enum RunState {
         case idle
-        case running(PosixThread, StopSignal)
+        case running(SensorThread)
         case finished
     }
 
@@ -154,20 +154,14 @@ public final class FileTailer: Sendable {
                 rotationGrace: rotationGrace, lineCountLimit: lineCountLimit, logger: logger,
                 counters: counters, signal: signal, onLines: onLines)
             // The loop object is handed to the new thread, which is its only user from now on.
-            let thread: PosixThread
+            let thread: SensorThread
             do throws(PosixThread.StartFailure) {
-                let priority = self.priority
-                let logger = self.logger
-                thread = try PosixThread {
-                    if let problem = priority.applyToCurrentThread() {
-                        logger.warning("tail thread keeps normal scheduling: \(problem)", metadata: ["path": "\(loop.path)"])
-                    }
-                    loop.run()
-                }
+                thread = try SensorThread("tail thread", priority: priority, signal: signal, logger: logger,
+                                          metadata: ["path": "\(loop.path)"], loop: loop.run)
             } catch {
                 throw .resourceFailure(what: "tail thread", errno: error.code)
             }
-            state = .running(thread, signal)
+            state = .running(thread)
         }
     }
 
@@ -175,18 +169,12 @@ public final class FileTailer: Sendable {
     /// delivering, if any). Idempotent. When called from inside `onLines`, it only asks the
     /// thread to stop and returns.
     public func stop() {
-        let running: (PosixThread, StopSignal)? = state.withLock { state in
-            guard case let .running(thread, signal) = state else { return nil }
+        let running: SensorThread? = state.withLock { state in
+            guard case let .running(thread) = state else { return nil }
             state = .finished
-            return (thread, signal)
+            return thread
         }
-        guard let (thread, signal) = running else { return }
-        signal.signal()
-        if thread.isCurrent {
-            thread.detach()
-        } else {
-            thread.join()
-        }
+        running?.stop()
     }
 }
 

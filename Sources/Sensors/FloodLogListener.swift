@@ -116,7 +116,7 @@ public final class FloodLogListener: Sendable {
 
     private enum RunState {
         case idle
-        case running(PosixThread, StopSignal)
+        case running(SensorThread)
         case finished
     }
 
@@ -161,20 +161,13 @@ public final class FloodLogListener: Sendable {
             // The loop owns the socket from here on; it unbinds and closes it when it ends.
             let loop = FloodLogLoop(socket: socket, signal: signal, counters: counters, logger: logger,
                                     early: early, handler: handler)
-            let thread: PosixThread
+            let thread: SensorThread
             do throws(PosixThread.StartFailure) {
-                let priority = self.priority
-                let logger = self.logger
-                thread = try PosixThread {
-                    if let problem = priority.applyToCurrentThread() {
-                        logger.warning("NFLOG receive thread keeps normal scheduling: \(problem)")
-                    }
-                    loop.run()
-                }
+                thread = try SensorThread("NFLOG receive thread", priority: priority, signal: signal, logger: logger, loop: loop.run)
             } catch {
                 throw .resourceFailure(what: "NFLOG receive thread", errno: error.code)
             }
-            state = .running(thread, signal)
+            state = .running(thread)
             logger.info("flood log listener bound to NFLOG group \(group)")
         }
     }
@@ -182,18 +175,12 @@ public final class FloodLogListener: Sendable {
     /// Stops the receive thread, releases the group and closes the socket. Idempotent. When
     /// called from inside the handler, it only asks the thread to stop and returns.
     public func stop() {
-        let running: (PosixThread, StopSignal)? = state.withLock { state in
-            guard case let .running(thread, signal) = state else { return nil }
+        let running: SensorThread? = state.withLock { state in
+            guard case let .running(thread) = state else { return nil }
             state = .finished
-            return (thread, signal)
+            return thread
         }
-        guard let (thread, signal) = running else { return }
-        signal.signal()
-        if thread.isCurrent {
-            thread.detach()
-        } else {
-            thread.join()
-        }
+        running?.stop()
     }
 }
 

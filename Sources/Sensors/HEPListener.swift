@@ -90,7 +90,7 @@ public final class HEPListener: Sendable {
 
     private enum RunState {
         case idle
-        case running(PosixThread, StopSignal, UInt16)
+        case running(SensorThread, UInt16)
         case finished
     }
 
@@ -154,7 +154,7 @@ public final class HEPListener: Sendable {
     /// The bound UDP port while running (useful with port 0), else nil.
     public var localPort: UInt16? {
         state.withLock { state in
-            if case let .running(_, _, port) = state { return port }
+            if case let .running(_, port) = state { return port }
             return nil
         }
     }
@@ -184,20 +184,13 @@ public final class HEPListener: Sendable {
             let loop = HEPReceiveLoop(
                 socket: socket, signal: signal, batchSize: batchSize, decoder: decoder, allowedAgents: allowedAgents,
                 maxClockSkew: maxClockSkew, counters: counters, logger: logger, onBatch: onBatch)
-            let thread: PosixThread
+            let thread: SensorThread
             do throws(PosixThread.StartFailure) {
-                let priority = self.priority
-                let logger = self.logger
-                thread = try PosixThread {
-                    if let problem = priority.applyToCurrentThread() {
-                        logger.warning("HEP receive thread keeps normal scheduling: \(problem)")
-                    }
-                    loop.run()
-                }
+                thread = try SensorThread("HEP receive thread", priority: priority, signal: signal, logger: logger, loop: loop.run)
             } catch {
                 throw .resourceFailure(what: "HEP receive thread", errno: error.code)
             }
-            state = .running(thread, signal, port)
+            state = .running(thread, port)
             logger.info("HEP listener on \(address) (port \(port)), \(allowedAgents.networks.count) allowed agent prefix(es)")
         }
     }
@@ -205,18 +198,12 @@ public final class HEPListener: Sendable {
     /// Stops the receive thread and closes the socket. Idempotent. When called from inside
     /// the callback, it only asks the thread to stop and returns.
     public func stop() {
-        let running: (PosixThread, StopSignal)? = state.withLock { state in
-            guard case let .running(thread, signal, _) = state else { return nil }
+        let running: SensorThread? = state.withLock { state in
+            guard case let .running(thread, _) = state else { return nil }
             state = .finished
-            return (thread, signal)
+            return thread
         }
-        guard let (thread, signal) = running else { return }
-        signal.signal()
-        if thread.isCurrent {
-            thread.detach()
-        } else {
-            thread.join()
-        }
+        running?.stop()
     }
 
     // MARK: Socket setup

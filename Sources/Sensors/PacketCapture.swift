@@ -128,7 +128,7 @@ public final class PacketCapture: Sendable {
 
     private enum RunState {
         case idle
-        case running(PosixThread, StopSignal)
+        case running(SensorThread)
         case finished
     }
 
@@ -158,35 +158,26 @@ public final class PacketCapture: Sendable {
             }
             let loop = CaptureLoop(socket: socket, configuration: configuration, stop: stopPipe, published: published,
                                    logger: logger, onOutput: onOutput)
-            let thread: PosixThread
+            let thread: SensorThread
             do throws(PosixThread.StartFailure) {
-                let priority = configuration.priority
-                let logger = self.logger
-                thread = try PosixThread {
-                    if let problem = priority.applyToCurrentThread() {
-                        logger.warning("capture thread keeps normal scheduling: \(problem)")
-                    }
-                    loop.run()
-                }
+                thread = try SensorThread("capture thread", priority: configuration.priority, signal: stopPipe, logger: logger, loop: loop.run)
             } catch {
                 // The loop (released with the failed thread's closure) closes the socket.
                 throw .resourceFailure(what: "capture thread", errno: error.code)
             }
-            state = .running(thread, stopPipe)
+            state = .running(thread)
         }
     }
 
     /// Stops the capture thread and waits for it (idempotent). From inside `onOutput` it
     /// only asks the thread to stop.
     public func stop() {
-        let running: (PosixThread, StopSignal)? = state.withLock { state in
-            guard case let .running(thread, pipe) = state else { return nil }
+        let running: SensorThread? = state.withLock { state in
+            guard case let .running(thread) = state else { return nil }
             state = .finished
-            return (thread, pipe)
+            return thread
         }
-        guard let (thread, pipe) = running else { return }
-        pipe.signal()
-        if thread.isCurrent { thread.detach() } else { thread.join() }
+        running?.stop()
     }
 
     // MARK: Socket setup
