@@ -104,7 +104,9 @@ public struct Configuration: Sendable, Hashable {
     public var nftablesConfiguration: NFTablesConfiguration {
         var floodGuard = floodGuard
         floodGuard?.exempt = detection.allowlist.networks
-        return NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
+        var nft = NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
+        nft.managesFloodGuard = managesFloodGuard
+        return nft
     }
 
     /// Parses the `--flood-guard` value: `off`, `RATE` or `RATE/BURST` (packets per

@@ -33,9 +33,7 @@ public func makeFirewall(_ config: Configuration, logger: Logger) throws(DaemonE
         return DryRunFirewall(logger: logger)
     case .nftables:
         do {
-            var nft = config.nftablesConfiguration
-            nft.managesFloodGuard = config.managesFloodGuard
-            return try NFTablesFirewall(configuration: nft)
+            return try NFTablesFirewall(configuration: config.nftablesConfiguration)
         } catch {
             throw DaemonError("cannot use nftables: \(error)")
         }
