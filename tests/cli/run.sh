@@ -131,6 +131,17 @@ kill -HUP "$RL_PID"
 check "SIGHUP: names what needs a restart" wait_for grep -q "apply only after a restart: logs" "$DIR/reload.out"
 kill -TERM "$RL_PID"; wait "$RL_PID" 2>/dev/null
 
+# --- SIGHUP reaches inline admission too (it judges with the detector's new policy) ----------
+RI="$DIR/reload-inline"
+printf 'inline:\n  queue: 4711\nstate: %s\ndetection:\n  max-retry: 5\n' "$RI" > "$DIR/reload-inline.yaml"
+ip netns exec "$NS" "$BIN" run --config "$DIR/reload-inline.yaml" > "$DIR/reload-inline.out" 2>&1 &
+RI_PID=$!
+wait_for grep -q "sipwarden ready" "$DIR/reload-inline.out"
+printf 'inline:\n  queue: 4711\nstate: %s\ndetection:\n  max-retry: 2\n' "$RI" > "$DIR/reload-inline.yaml"
+kill -HUP "$RI_PID"
+check "SIGHUP: inline admission takes the new max-retry" wait_for grep -q "max_retry=2 .*inline: admission policy replaced" "$DIR/reload-inline.out"
+kill -TERM "$RI_PID"; wait "$RI_PID" 2>/dev/null
+
 # --- the README's first command: the daemon on its embedded defaults ---------------------
 in_ns timeout -s TERM 4 "$BIN" run --state "$DIR/defaults" > "$DIR/defaults.out" 2>&1
 check "run on embedded defaults reaches ready" contains "sipwarden ready" "$DIR/defaults.out"
