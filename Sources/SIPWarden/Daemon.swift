@@ -279,13 +279,23 @@ public final class Daemon {
 }
 
 extension Daemon {
+    /// How long the journal reader keeps looking every 2 ms after entries arrived
+    /// (`JournalReaderConfiguration.activeWindow`; SIPWARDEN_JOURNAL_ACTIVE_MS=0 turns it off).
+    private var journalActiveWindow: Duration? {
+        guard let text = getenv("SIPWARDEN_JOURNAL_ACTIVE_MS").map({ String(cString: $0) }), let ms = Int(text), ms >= 0 else {
+            return .seconds(2)
+        }
+        return ms == 0 ? nil : .milliseconds(ms)
+    }
+
     /// Starts the journal reader; its cursor lives in the state directory.
     private func startJournal(
         _ journal: JournalSettings, config: Configuration, pipeline: Pipeline, priority: SensorPriority
     ) throws(DaemonError) -> JournalReader {
         let reader = JournalReader(configuration: JournalReaderConfiguration(
             matches: journal.matches, directory: journal.directory, cursorPath: config.stateDirectory + "/journal.cursor",
-            fromStart: config.fromStart, maxMessageLength: LogDialects.maximumSIPWardenLineLength + 1, priority: priority),
+            fromStart: config.fromStart, maxMessageLength: LogDialects.maximumSIPWardenLineLength + 1, priority: priority,
+            activeWindow: journalActiveWindow),
             logger: logger)
         let sink = JournalSink(settings: journal, pipeline: pipeline, clock: systemClock)
         do {

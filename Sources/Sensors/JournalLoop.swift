@@ -25,6 +25,8 @@ final class JournalLoop {
     /// The last errno of a failed cursor save or journal read, so each is logged once.
     private var lastSaveFailure: Int32?
     private var lastReadFailure: Int32?
+    /// While entries are arriving: look for more every `activePollInterval` until then.
+    private var activeUntil: ContinuousClock.Instant?
 
     init(
         configuration: JournalReaderConfiguration, logger: Logger, counters: JournalCounters, signal: StopSignal,
@@ -82,7 +84,9 @@ final class JournalLoop {
         var fds = [pollfd(fd: journalFD, events: 0, revents: 0),
                    pollfd(fd: signal.readEnd, events: Int16(POLLIN), revents: 0)]
         while !stopRequested {
-            deliverAvailable()
+            if deliverAvailable(), let window = configuration.activeWindow {
+                activeUntil = .now + window
+            }
             if stopRequested { break }
             let events = sd_journal_get_events(journal)
             fds[0].events = Int16(truncatingIfNeeded: events > 0 ? events : Int32(POLLIN))
@@ -107,13 +111,24 @@ final class JournalLoop {
     /// Milliseconds sd-journal wants to be woken after at the latest, or -1. With inotify
     /// (local journal files) it is -1: the thread sleeps until journald writes.
     private func pollTimeout() -> Int32 {
+        var timeout: Int32 = -1
         var usec: UInt64 = 0
-        guard sd_journal_get_timeout(journal, &usec) >= 0, usec != UInt64.max else { return -1 }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let nowUsec = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
-        guard usec > nowUsec else { return 0 }
-        return Int32(clamping: (usec - nowUsec + 999) / 1000)
+        if sd_journal_get_timeout(journal, &usec) >= 0, usec != UInt64.max {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let nowUsec = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+            timeout = usec > nowUsec ? Int32(clamping: (usec - nowUsec + 999) / 1000) : 0
+        }
+        if let until = activeUntil {
+            if ContinuousClock.now < until {
+                let (seconds, attoseconds) = configuration.activePollInterval.components
+                let interval = Int32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+                timeout = timeout < 0 ? interval : min(timeout, interval)
+            } else {
+                activeUntil = nil
+            }
+        }
+        return timeout
     }
 
     /// Moves to where reading starts (see `JournalStartPoint`).
@@ -181,7 +196,10 @@ final class JournalLoop {
     }
 
     /// Delivers every entry available now, in batches, saving the cursor after each.
-    private func deliverAvailable() {
+    /// Returns true when it delivered at least one entry.
+    @discardableResult
+    private func deliverAvailable() -> Bool {
+        var delivered = false
         var batch: [JournalEntry] = []
         batch.reserveCapacity(min(configuration.batchLimit, 64))
         var moved = false
@@ -202,6 +220,7 @@ final class JournalLoop {
             moved = true
             if let entry = readEntry() { batch.append(entry) }
             if batch.count >= configuration.batchLimit {
+                delivered = true
                 deliver(batch)
                 batch.removeAll(keepingCapacity: true)
                 moved = false
@@ -209,12 +228,14 @@ final class JournalLoop {
         }
         // On stop, an undelivered partial batch is dropped with its cursor unsaved: the
         // next start reads it again, nothing is lost.
-        if stopRequested { return }
+        if stopRequested { return delivered }
         if !batch.isEmpty {
             deliver(batch)
+            delivered = true
         } else if moved {
             saveCursor() // skipped entries (no MESSAGE) need not be looked at again
         }
+        return delivered
     }
 
     private func deliver(_ batch: [JournalEntry]) {

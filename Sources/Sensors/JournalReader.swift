@@ -44,11 +44,23 @@ public struct JournalReaderConfiguration: Sendable, Hashable {
     public var batchLimit: Int
     /// Scheduling of the reader thread.
     public var priority: SensorPriority
+    /// After entries arrived, also look for more every `activePollInterval` for this long
+    /// (nil = only when the journal's descriptor wakes the thread). journald announces
+    /// appended entries through inotify only from a timer (250 ms, coalesced by its event
+    /// loop: measured 0.4–0.5 s), so during an attack, when entries keep coming, looking
+    /// every few milliseconds bans hundreds of milliseconds sooner. A quiet journal is
+    /// never polled: the window starts only with delivered entries.
+    public var activeWindow: Duration?
+    /// See `activeWindow` (at least 1 ms).
+    public var activePollInterval: Duration
 
     public init(
         matches: JournalMatches, directory: String? = nil, cursorPath: String? = nil, fromStart: Bool = false,
-        maxMessageLength: Int = 16 << 10, batchLimit: Int = 256, priority: SensorPriority = .normal
+        maxMessageLength: Int = 16 << 10, batchLimit: Int = 256, priority: SensorPriority = .normal,
+        activeWindow: Duration? = nil, activePollInterval: Duration = .milliseconds(2)
     ) {
+        self.activeWindow = activeWindow
+        self.activePollInterval = max(activePollInterval, .milliseconds(1))
         self.matches = matches
         self.directory = directory
         self.cursorPath = cursorPath
