@@ -35,6 +35,12 @@ let package = Package(
             providers: [.apt(["libnetfilter-queue-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
@@ -56,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(

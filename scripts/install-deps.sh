@@ -7,13 +7,15 @@ set -euo pipefail
 
 # build + run (libnftables; libnetfilter-queue and iptables-nft for inline mode); network
 # namespaces for tests; the real PBX and attacker; the fail2ban baseline; python3 for the
-# lab's tools and clients
+# lab's tools and clients; libsystemd for the journal source, and journald plus
+# journal-remote so the tests can write real journal files and run a private journald
 PKGS=(
-  pkg-config libnftables-dev nftables libsqlite3-dev
+  pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev
   libnetfilter-queue-dev iptables
   iproute2 iputils-ping procps python3
   kamailio sipvicious
   fail2ban python3-pyinotify tcpdump
+  systemd systemd-journal-remote
 )
 
 POLICY=/usr/sbin/policy-rc.d

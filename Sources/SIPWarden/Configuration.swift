@@ -56,10 +56,11 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
 /// Everything the daemon and the offline commands need, fully resolved and validated.
 public struct Configuration: Sendable, Hashable {
     public var logs: [LogSource] = []
-    /// True when `logs` is the embedded default list rather than the operator's choice:
-    /// then a default location whose directory does not exist (no such PBX installed) is
-    /// skipped with a warning instead of being an error.
+    /// True when no source was given: the daemon then chooses its sources from what this
+    /// host has (`DefaultSources`: the PBXs' logs or journal, else SIP capture) and says why.
     public var logsAreDefaults = false
+    /// The systemd journal as a source (`--journal`, `journal:`).
+    public var journal: JournalSettings?
     /// Live packet capture on these interfaces (`--capture IFACE[:PORTS]`).
     public var captures: [PacketCaptureConfiguration] = []
     /// HEP listener (`--hep ADDR:PORT`).
@@ -91,15 +92,6 @@ public struct Configuration: Sendable, Hashable {
     public var realtimeSensors = true
 
     public init() {}
-
-    /// The embedded defaults' watch list: the standard log locations of the PBXs we know.
-    /// Files that do not exist yet are waited for.
-    public static let defaultLogs: [LogSource] = [
-        // Not /var/log/asterisk/security as well: res_pjsip reports each failure both as a
-        // NOTICE (messages) and as a SecurityEvent, so watching both would count it twice.
-        LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk)),
-        LogSource(path: "/var/log/freeswitch/freeswitch.log", dialect: .only(.freeswitch)),
-    ]
 
     /// The nftables layout these settings describe.
     public var nftablesConfiguration: NFTablesConfiguration {
@@ -150,6 +142,9 @@ public struct Configuration: Sendable, Hashable {
             try nftablesConfiguration.validate()
         } catch {
             throw ConfigurationError(location: "nftables", message: error.message)
+        }
+        if let problem = journal?.validationError() {
+            throw ConfigurationError(location: "journal", message: problem)
         }
         if stateDirectory.isEmpty {
             throw ConfigurationError(location: "state", message: "state directory must not be empty")

@@ -161,7 +161,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard"]
+        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -169,6 +169,7 @@ private struct Reader {
                 for item in try list(value, name) {
                     c.logs.append(try logSource(item, name))
                 }
+            case "journal": c.journal = try journal(value, name)
             case "capture":
                 c.captures = []
                 for item in try list(value, name) {
@@ -290,6 +291,48 @@ private struct Reader {
         }
         guard let path, !path.isEmpty else { throw fail(item, key, "each log needs a path") }
         return LogSource(path: path, dialect: dialect)
+    }
+
+    /// `journal: true|false`, `journal: NAME` / `[NAMES]`, or a mapping of units,
+    /// identifiers, dialect and directory.
+    func journal(_ node: Node, _ key: String) throws(ConfigurationError) -> JournalSettings? {
+        var settings: JournalSettings
+        switch node {
+        case .scalar:
+            let s = try string(node, key)
+            switch s.lowercased() {
+            case "true", "yes", "on": settings = JournalSettings(names: [])
+            case "false", "no", "off": return nil
+            default: settings = JournalSettings(names: [s])
+            }
+        case .sequence:
+            settings = JournalSettings(names: try list(node, key).map { (n: Node) throws(ConfigurationError) -> String in try string(n, key) })
+        default:
+            var units: [String]?
+            var identifiers: [String]?
+            var dialect = DialectSelection.auto
+            var directory: String?
+            for (k, kn, v) in try mapping(node, key) {
+                let path = join(key, k)
+                switch k {
+                case "units": units = try list(v, path).map { (n: Node) throws(ConfigurationError) -> String in try string(n, path) }
+                case "identifiers": identifiers = try list(v, path).map { (n: Node) throws(ConfigurationError) -> String in try string(n, path) }
+                case "dialect":
+                    let s = try string(v, path)
+                    guard let d = DialectSelection(name: s) else { throw fail(v, path, "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(s)'") }
+                    dialect = d
+                case "directory": directory = try string(v, path)
+                default: throw unknown(kn, path, ["units", "identifiers", "dialect", "directory"])
+                }
+            }
+            if units == nil && identifiers == nil {
+                settings = JournalSettings(names: [], dialect: dialect, directory: directory)
+            } else {
+                settings = JournalSettings(units: units ?? [], identifiers: identifiers ?? [], dialect: dialect, directory: directory)
+            }
+        }
+        if let problem = settings.validationError() { throw fail(node, key, problem) }
+        return settings
     }
 
     func threshold(_ node: Node, _ key: String, base: Threshold) throws(ConfigurationError) -> Threshold {

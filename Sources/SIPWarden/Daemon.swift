@@ -123,9 +123,24 @@ public final class Daemon {
         )
         pipeline.restore(activeBans: active, offences: offences)
 
+        if config.logsAreDefaults {
+            // No source given: look at the host and say what was chosen, and why.
+            let plan = DefaultSources.plan(DefaultSources.probe())
+            config.logs = plan.logs
+            config.journal = plan.journal
+            config.captures = plan.captures
+            for reason in plan.reasons { logger.notice("embedded defaults: \(reason)") }
+        }
         var tailers: [FileTailer] = []
         defer { for t in tailers { t.stop() } }
         let sensorPriority: SensorPriority = config.realtimeSensors ? .realtime(10) : .normal
+        var chosen: [String] = []
+        var journalReader: JournalReader?
+        defer { journalReader?.stop() }
+        if let journal = config.journal {
+            journalReader = try startJournal(journal, config: config, pipeline: pipeline, priority: sensorPriority)
+            chosen.append("journal")
+        }
         for source in config.logs {
             let tailer = FileTailer(
                 path: source.path, fromStart: config.fromStart,
@@ -143,6 +158,7 @@ public final class Daemon {
                 throw DaemonError("cannot watch \(source.path): \(error)")
             }
             tailers.append(tailer)
+            chosen.append("log:\(source.path)")
             logger.info("watching \(source.path)", metadata: ["dialect": "\(source.dialect)"])
         }
         var sinks: [CorrelatingSink] = []
@@ -160,6 +176,7 @@ public final class Daemon {
             }
             sinks.append(sink)
             captures.append(sensor)
+            chosen.append("capture:\(name)")
             logger.info("capturing SIP on \(name)", metadata: ["ports": "\(capture.ports)"])
         }
         var hepListener: HEPListener?
@@ -175,6 +192,7 @@ public final class Daemon {
             }
             sinks.append(sink)
             hepListener = listener
+            chosen.append("hep:\(hep.endpoint)")
             logger.info("listening for HEP on \(hep.endpoint)", metadata: ["agents": "\(hep.agents.networks.map(\.description))"])
         }
         var inlineQueue: InlineQueue?
@@ -208,6 +226,7 @@ public final class Daemon {
                     throw DaemonError("cannot install the inline queue rules: \(error)")
                 }
             }
+            chosen.append("inline:\(inline.queue)")
             logger.info("inline admission on NFQUEUE \(inline.queue)", metadata: ["fail_mode": "\(inline.failMode.rawValue)"])
         }
         var floodReports: FloodLogListener?
@@ -223,11 +242,11 @@ public final class Daemon {
                 logger.warning("flood guard reports unavailable: over-rate sources are dropped but not banned", metadata: ["error": "\(error)"])
             }
         }
-        if tailers.isEmpty && config.captures.isEmpty && config.hep == nil && config.inline == nil {
-            logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --capture, --hep or --inline)")
+        if chosen.isEmpty {
+            logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --journal, --capture, --hep or --inline)")
         }
         logger.notice("sipwarden ready", metadata: [
-            "firewall": "\(config.firewall.rawValue)", "sources": "\(tailers.count + captures.count + (hepListener == nil ? 0 : 1) + (inlineQueue == nil ? 0 : 1))",
+            "firewall": "\(config.firewall.rawValue)", "sources": "\(chosen.count)", "watching": "\(chosen.joined(separator: " "))",
             "max_retry": "\(config.detection.threshold.maxRetry)",
         ])
 
@@ -255,6 +274,34 @@ public final class Daemon {
 }
 
 extension Daemon {
+    /// How long the journal reader keeps looking every 2 ms after entries arrived
+    /// (`JournalReaderConfiguration.activeWindow`; SIPWARDEN_JOURNAL_ACTIVE_MS=0 turns it off).
+    private var journalActiveWindow: Duration? {
+        guard let text = getenv("SIPWARDEN_JOURNAL_ACTIVE_MS").map({ String(cString: $0) }), let ms = Int(text), ms >= 0 else {
+            return .seconds(2)
+        }
+        return ms == 0 ? nil : .milliseconds(ms)
+    }
+
+    /// Starts the journal reader; its cursor lives in the state directory.
+    private func startJournal(
+        _ journal: JournalSettings, config: Configuration, pipeline: Pipeline, priority: SensorPriority
+    ) throws(DaemonError) -> JournalReader {
+        let reader = JournalReader(configuration: JournalReaderConfiguration(
+            matches: journal.matches, directory: journal.directory, cursorPath: config.stateDirectory + "/journal.cursor",
+            fromStart: config.fromStart, maxMessageLength: LogDialects.maximumSIPWardenLineLength + 1, priority: priority,
+            activeWindow: journalActiveWindow),
+            logger: logger)
+        let sink = JournalSink(settings: journal, pipeline: pipeline, clock: systemClock)
+        do {
+            try reader.start { batch in sink.handle(batch) }
+        } catch {
+            throw DaemonError("cannot read the \(journal.summary): \(error)")
+        }
+        logger.info("reading the \(journal.summary)", metadata: ["dialect": "\(journal.dialect)"])
+        return reader
+    }
+
     /// SIGHUP: applies what can change while running — detection (thresholds, windows,
     /// ban times, escalation, allowlist) in the detector and in inline admission, the
     /// flood guard and the ban ports — and names what needs a restart. A configuration
@@ -279,6 +326,7 @@ extension Daemon {
             next[keyPath: path] = config[keyPath: path]
         }
         keepRunning("logs", \.logs)
+        keepRunning("journal", \.journal)
         keepRunning("capture", \.captures)
         keepRunning("hep", \.hep)
         keepRunning("inline", \.inline)

@@ -123,7 +123,11 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon: watch sources, detect, ban.",
-        discussion: "Without --config and --log, watches the standard Asterisk and FreeSWITCH log locations."
+        discussion: """
+            Without a source (--config, --log, --journal, --capture, --hep, --inline), looks for the logs or \
+            journal entries of Asterisk, FreeSWITCH, Kamailio and OpenSIPS on this host, else captures SIP \
+            on every interface, and logs what it chose.
+            """
     )
 
     @OptionGroup var common: ConfigOptions
@@ -131,6 +135,12 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"))
     var log: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Read the systemd journal: a unit (kamailio.service), a unit or syslog identifier (kamailio), or no value (all) for asterisk, freeswitch, kamailio and opensips; repeatable.", valueName: "NAME"))
+    var journal: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Read the journal files in this directory instead of the system journal (a copied or remote journal).", valueName: "DIR"))
+    var journalDirectory: String?
 
     @Option(name: .long, help: ArgumentHelp("Capture SIP on an interface (any = all), e.g. eth0:5060-5061; repeatable.", valueName: "IFACE[:PORTS]"))
     var capture: [String] = []
@@ -176,12 +186,43 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// The value a bare `--journal` stands for.
+    static let allJournalNames = "all"
+
+    /// ArgumentParser has no option with an optional value: a `--journal` followed by
+    /// nothing or by another option becomes `--journal=all`.
+    static func expandingBareJournal(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" { return out + arguments[index...] }
+            let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+            if argument == "--journal", next.map({ $0.hasPrefix("-") }) ?? true {
+                out.append("--journal=\(allJournalNames)")
+            } else {
+                out.append(argument)
+            }
+        }
+        return out
+    }
+
     /// The configuration file (if any) with every flag applied on top, validated.
     func resolve() throws(ConfigurationError) -> Configuration {
         var c = try common.load()
         if !log.isEmpty {
             c.logs = []
             for l in log { c.logs.append(try LogSource(argument: l)) }
+        }
+        if !journal.isEmpty || journalDirectory != nil {
+            var settings = c.journal ?? JournalSettings(names: [])
+            if !journal.isEmpty {
+                let names = journal.filter { $0 != Self.allJournalNames }
+                let all = journal.contains(Self.allJournalNames) ? JournalSettings.serverNames : []
+                var unique: [String] = []
+                for name in all + names where !unique.contains(name) { unique.append(name) }
+                settings = JournalSettings(names: unique, dialect: settings.dialect, directory: settings.directory)
+            }
+            if let journalDirectory { settings.directory = journalDirectory }
+            c.journal = settings
         }
         if !capture.isEmpty {
             c.captures = []
@@ -229,8 +270,9 @@ struct RunCommand: ParsableCommand {
             settings.failMode = mode
             c.inline = settings
         }
-        if common.config == nil && log.isEmpty && capture.isEmpty && hep == nil && inline == nil {
-            c.logs = Configuration.defaultLogs
+        if common.config == nil && log.isEmpty && journal.isEmpty && journalDirectory == nil && capture.isEmpty && hep == nil && inline == nil {
+            // The daemon looks at the host and chooses (DefaultSources).
+            c.logs = []
             c.logsAreDefaults = true
         }
         if let floodGuard {

@@ -18,7 +18,7 @@ func printError(_ message: String) {
 }
 
 do {
-    var command = try SipWardenCommand.parseAsRoot()
+    var command = try SipWardenCommand.parseAsRoot(RunCommand.expandingBareJournal(Array(CommandLine.arguments.dropFirst())))
     try command.run()
 } catch let error as ConfigurationError {
     printError("sipwarden: \(error)")

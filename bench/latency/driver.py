@@ -9,11 +9,14 @@ element, t1 is taken when that report is read.  t1-t0 includes the monitor's own
 delivery, so the figure is an upper bound of sipwarden's reaction time.
 
 Usage: driver.py LOG COUNT MAXRETRY OUT.tsv     (bounded: 10 s per sample at most)
+LOG `syslog:` sends each line with syslog(3) as identifier `kamailio` instead (through
+/dev/log to journald: bench/latency/journal.sh), t0 taken before the Nth call.
 """
 import os
 import select
 import subprocess
 import sys
+import syslog
 import time
 
 
@@ -22,7 +25,18 @@ def main() -> None:
     mon = subprocess.Popen(["stdbuf", "-oL", "nft", "monitor", "new", "elements"], stdout=subprocess.PIPE)
     fd = mon.stdout.fileno()
     time.sleep(0.3)
-    lf = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    to_syslog = log == "syslog:"
+    if to_syslog:
+        syslog.openlog("kamailio", syslog.LOG_NDELAY, syslog.LOG_LOCAL0)
+        lf = -1
+    else:
+        lf = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def emit(data: bytes) -> None:
+        if to_syslog:
+            syslog.syslog(syslog.LOG_NOTICE, data.decode().rstrip("\n"))
+        else:
+            os.write(lf, data)
     buf = b""
     results = []
     try:
@@ -33,11 +47,11 @@ def main() -> None:
                 return ('x NOTICE: <script>: SIPWARDEN event=auth_failed ts=%.6f src=%s sport=5060 proto=udp '
                         'method=REGISTER user="100" ua="bench %d/%d"\n' % (now, ip, i, k)).encode()
             for k in range(maxretry - 1):
-                os.write(lf, line(k))
+                emit(line(k))
             time.sleep(0.005)  # let the first lines be judged; the Nth is measured alone
             payload = line(maxretry - 1)
             t0 = time.perf_counter_ns()
-            os.write(lf, payload)
+            emit(payload)
             needle = (" %s " % ip).encode()
             deadline = time.time() + 10
             t1 = None
@@ -55,7 +69,8 @@ def main() -> None:
     finally:
         mon.terminate()
         mon.wait(3)
-        os.close(lf)
+        if lf >= 0:
+            os.close(lf)
     with open(out, "w") as f:
         for ip, us in results:
             f.write("%s\t%.1f\n" % (ip, us))

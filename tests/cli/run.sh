@@ -4,11 +4,14 @@
 # namespace (never the root namespace). Usage: tests/cli/run.sh PATH/TO/sipwarden
 # Ends with "N passed, N failed".
 set -uo pipefail
-BIN=${1:?usage: $0 PATH/TO/sipwarden}
+BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
 NS=swcli-$$
 DIR=$(mktemp -d /tmp/swcli.XXXXXX)
 pass=0; fail=0
-cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$DIR"; }
+cleanup() {
+  [ -x "$(dirname "$0")/../e2e/tools/journal.sh" ] && "$(dirname "$0")/../e2e/tools/journal.sh" stop "$DIR/journald" 2>/dev/null
+  ip netns del "$NS" 2>/dev/null || true; rm -rf "$DIR"
+}
 trap cleanup EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -156,6 +159,52 @@ check "bans add with a guard-off config" exits 0 in_ns "$BIN" bans add 198.18.9.
 check "bans add leaves the daemon's guard table alone" bash -c "ip netns exec $NS nft list table inet sipwarden_guard | grep -qF flood_guard"
 in_ns timeout -s TERM 4 "$BIN" run --flood-guard off --state "$DIR/noguard" > "$DIR/noguard.out" 2>&1
 check "run --flood-guard off removes the guard table" bash -c "! ip netns exec $NS nft list table inet sipwarden_guard >/dev/null 2>&1"
+
+# --- the systemd journal: a private journald (tests/e2e/tools/journal.sh), fed through syslog(3) --
+JSH="$(cd "$(dirname "$0")/.." && pwd)/e2e/tools/journal.sh"
+if [ -x /lib/systemd/systemd-journald ] && command -v logger >/dev/null; then
+  JD="$DIR/journald"
+  "$JSH" start "$JD" >/dev/null
+  in_jns() { "$JSH" exec "$JD" ip netns exec "$NS" "$@"; }
+  syslog_fail() { # count source
+    local i; for i in $(seq "$1"); do
+      "$JSH" exec "$JD" logger -t kamailio "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=$2 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\""
+    done; }
+  in_set() { ip netns exec "$NS" nft list set inet sipwarden host4 2>/dev/null | grep -qF "$1"; }
+  JS="$DIR/jstate"
+  # Started directly (not through a shell function) so $! is the daemon: journal.sh, nsenter
+  # and ip netns exec each exec the next.
+  "$JSH" exec "$JD" ip netns exec "$NS" "$BIN" run --journal kamailio --state "$JS" > "$DIR/journal.out" 2>&1 &
+  J_PID=$!
+  wait_for grep -q "sipwarden ready" "$DIR/journal.out"
+  check "journal: ready line names the journal" contains "watching=journal" "$DIR/journal.out"
+  syslog_fail 5 198.18.0.91
+  check "journal: 5 failures logged through syslog ban" wait_for in_set 198.18.0.91
+  check "journal: the cursor is saved in the state directory" wait_for test -s "$JS/journal.cursor"
+  kill -TERM "$J_PID"; wait "$J_PID" 2>/dev/null
+  # While the daemon is down: 3 failures of a new source; after the restart, 2 more must ban
+  # it (nothing lost), and the 5 already judged are not judged again (nothing re-read).
+  syslog_fail 3 198.18.0.92
+  "$JSH" exec "$JD" ip netns exec "$NS" "$BIN" run --journal kamailio --state "$JS" > "$DIR/journal2.out" 2>&1 &
+  J_PID=$!
+  wait_for grep -q "sipwarden ready" "$DIR/journal2.out"
+  check "journal restart: resumes after the saved cursor" contains "resuming the journal after the saved cursor" "$DIR/journal2.out"
+  syslog_fail 2 198.18.0.92
+  check "journal restart: 3 while down + 2 after ban" wait_for in_set 198.18.0.92
+  kill -TERM "$J_PID"; wait "$J_PID" 2>/dev/null
+  check "journal restart: 5 events, none re-read" contains "bans=1 events=5" "$DIR/journal2.out"
+  printf 'garbage\n' > "$JS/journal.cursor"
+  in_jns timeout -s TERM 3 "$BIN" run --journal kamailio --state "$JS" > "$DIR/journal3.out" 2>&1
+  check "journal: a corrupt cursor is named and reading starts at the end" contains "journal cursor file is not usable" "$DIR/journal3.out"
+  in_jns timeout -s TERM 3 "$BIN" run --state "$DIR/jdefaults" > "$DIR/jdefaults.out" 2>&1
+  check "embedded defaults: kamailio in the journal is read from the journal" contains "embedded defaults: kamailio: no readable log file, its entries are in the journal" "$DIR/jdefaults.out"
+  check "embedded defaults with a journal reach ready" contains "watching=journal" "$DIR/jdefaults.out"
+  "$JSH" stop "$JD"
+else
+  echo "skip journal checks (no systemd-journald or logger: scripts/install-deps.sh)"
+fi
+check "embedded defaults without any PBX capture SIP and say so" contains "capturing SIP on ports 5060-5061 of every interface" "$DIR/defaults.out"
+check "embedded defaults: the ready line names the capture" contains "watching=capture:any" "$DIR/defaults.out"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
