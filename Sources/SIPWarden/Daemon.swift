@@ -269,6 +269,8 @@ public final class Daemon {
         let stats = pipeline.statistics
         logger.notice("stopped", metadata: [
             "lines": "\(stats.pipeline.lines)", "events": "\(stats.pipeline.events)", "bans": "\(stats.pipeline.bans)",
+            "merged": "\(stats.pipeline.mergedEvents)", "tracked": "\(stats.detector.trackedSources)",
+            "evicted": "\(stats.detector.sourcesEvicted)",
         ])
     }
 }

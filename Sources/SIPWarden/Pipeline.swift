@@ -20,6 +20,8 @@ public typealias Clock = @Sendable () -> Timestamp
 /// `LedgerWriter`'s own thread so disk I/O never delays a ban.
 public final class Pipeline: Sendable {
     private let detector: Mutex<Detector>
+    /// Merges reports of one attempt from several sensors before the detector counts it.
+    private let merge: Mutex<SensorMerge>
     private let firewall: any Firewall
     private let ledger: LedgerWriter?
     private let logger: Logger
@@ -32,6 +34,7 @@ public final class Pipeline: Sendable {
         clock: @escaping Clock, logUTCOffsetSeconds: Int = 0
     ) {
         detector = Mutex(Detector(policy: policy))
+        merge = Mutex(SensorMerge())
         self.firewall = firewall
         self.ledger = ledger
         self.logger = logger
@@ -71,6 +74,7 @@ public final class Pipeline: Sendable {
                 kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
                 dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
             )
+            guard merge.withLock({ $0.admit(event, now: now) }) else { return }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
             }
@@ -82,7 +86,9 @@ public final class Pipeline: Sendable {
     /// as soon as it is reached.
     public func judge(_ events: [SecurityEvent], received: Timestamp) {
         for event in events {
-            if let verdict = detector.withLock({ $0.observe(event, now: clock()) }) {
+            let now = clock()
+            guard merge.withLock({ $0.admit(event, now: now) }) else { continue }
+            if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
             }
         }
@@ -156,7 +162,9 @@ public final class Pipeline: Sendable {
     }
 
     public var statistics: (pipeline: PipelineCounters, detector: DetectorStatistics) {
-        (counters.withLock { $0 }, detector.withLock { $0.statistics })
+        var pipeline = counters.withLock { $0 }
+        pipeline.mergedEvents = merge.withLock { $0.merged }
+        return (pipeline, detector.withLock { $0.statistics })
     }
 }
 
@@ -166,4 +174,7 @@ public struct PipelineCounters: Sendable, Hashable {
     public var events = 0
     public var bans = 0
     public var banFailures = 0
+    /// Events another sensor had already reported (same source, port and user): not
+    /// counted again.
+    public var mergedEvents = 0
 }
