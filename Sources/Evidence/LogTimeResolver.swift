@@ -178,4 +178,13 @@ extension Bytes {
         }
         return nil
     }
+
+    /// `MM-DD HH:MM:SS[.f]` at `i` (a year-less date some FreeSWITCH log layouts write).
+    func monthDayTime(_ i: Int) -> (LogTime, Int)? {
+        guard let mo = digits(i, 2), at(i + 2) == UInt8(ascii: "-"), let d = digits(i + 3, 2),
+              at(i + 5) == UInt8(ascii: " "), (1...12).contains(mo), (1...31).contains(d),
+              let t = clockOfDay(i + 6)
+        else { return nil }
+        return (.clock(LogClockTime(year: nil, month: mo, day: d, hour: t.h, minute: t.m, second: t.s, microsecond: t.us)), t.end)
+    }
 }
