@@ -19,6 +19,8 @@ enum LogEnvelope {
     /// high-precision format) or `EPOCH.FRACTION` (`short-unix`). A first token that starts
     /// with `[` is not a host or tag: that is a PBX's own dated prefix (FreeSWITCH).
     static func wrapper(_ b: Bytes) -> LogWrapper? {
+        // Every wrapper starts with `<`, a digit or a month name's capital.
+        guard let first = b.at(0), first == UInt8(ascii: "<") || isDigit(first) || isUpper(first) else { return nil }
         var i = 0
         var rfc5424 = false
         if b.at(0) == UInt8(ascii: "<") {

@@ -135,6 +135,13 @@ extension Bytes {
     /// Three-letter English month at `i` (1...12).
     func monthName(_ i: Int) -> Int? {
         guard i >= 0, i + 3 <= count else { return nil }
+        switch p[i] {
+        case UInt8(ascii: "J"), UInt8(ascii: "F"), UInt8(ascii: "M"), UInt8(ascii: "A"), UInt8(ascii: "S"), UInt8(ascii: "O"),
+             UInt8(ascii: "N"), UInt8(ascii: "D"):
+            break
+        default:
+            return nil
+        }
         for (k, name) in monthNames.enumerated() where has(name, at: i) { return k + 1 }
         return nil
     }
