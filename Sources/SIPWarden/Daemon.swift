@@ -251,6 +251,7 @@ public final class Daemon {
         ])
 
         var operatorSync = OperatorSync(ledger: ledger, since: now)
+        var unmatchedReporter = UnmatchedReporter()
         var timeout = timespec(tv_sec: 10, tv_nsec: 0)
         while true {
             let sig = sigtimedwait(&signals, nil, &timeout)
@@ -265,6 +266,7 @@ public final class Daemon {
             operatorSync.apply(to: pipeline, logger: logger)
             pipeline.housekeeping()
             for sink in sinks { sink.expire() }
+            unmatchedReporter.tick(pipeline.unmatchedLines, now: systemClock(), stateDirectory: config.stateDirectory, logger: logger)
         }
         let stats = pipeline.statistics
         logger.notice("stopped", metadata: [

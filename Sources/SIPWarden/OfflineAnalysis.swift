@@ -63,6 +63,36 @@ public enum OfflineAnalysis {
         return count
     }
 
+    /// Prints, as `FILE:LINE: text`, every line of `files` that looks like a security failure
+    /// but matches no known form (control characters escaped). Returns how many.
+    @discardableResult
+    public static func printUnmatched(files: [String], selection: DialectSelection) throws(RuntimeFailure) -> Int {
+        let out = OutputStream(fd: 1)
+        var text = ""
+        var count = 0
+        for file in files {
+            do {
+                try forEachLine(inFile: file) { line, number in
+                    guard LogDialects.parse(line, selection: selection) == nil, UnmatchedLines.looksLikeFailure(line) else { return }
+                    count += 1
+                    text += "\(file):\(number): \(UnmatchedLineCount.escaped(UnmatchedLineCount.sample(line)))\n"
+                    if text.utf8.count >= 1 << 16 {
+                        try out.write(text)
+                        text = ""
+                    }
+                }
+            } catch let error as RuntimeFailure {
+                throw error
+            } catch let error as SystemCallError {
+                throw RuntimeFailure("\(error)")
+            } catch {
+                throw RuntimeFailure("\(file): \(error)")
+            }
+        }
+        try out.write(text)
+        return count
+    }
+
     /// Runs detection over the events of `files` on their own timestamps and returns the
     /// verdicts it would have reached.
     ///

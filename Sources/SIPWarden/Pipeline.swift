@@ -28,6 +28,7 @@ public final class Pipeline: Sendable {
     private let clock: Clock
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
+    private let unmatched = Mutex([String: UnmatchedLineCount]())
 
     public init(
         policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
@@ -65,7 +66,10 @@ public final class Pipeline: Sendable {
         var lineCount = 0
         TailedLines.forEachLine(in: lines, firstLineNumber: firstLineNumber) { line, lineNumber in
             lineCount += 1
-            guard let finding = LogDialects.parse(line, selection: source.dialect) else { return }
+            guard let finding = LogDialects.parse(line, selection: source.dialect) else {
+                if UnmatchedLines.looksLikeFailure(line) { noteUnmatched(line, file: source.path) }
+                return
+            }
             eventCount += 1
             let now = clock()
             let event = SecurityEvent(
@@ -81,6 +85,20 @@ public final class Pipeline: Sendable {
         }
         counters.withLock { $0.lines += lineCount; $0.events += eventCount }
     }
+
+    /// Counts a line that looks like a failure but matched no known form; keeps the first as sample.
+    private func noteUnmatched(_ line: UnsafeBufferPointer<UInt8>, file: String) {
+        unmatched.withLock { u in
+            if u[file] != nil {
+                u[file]?.count += 1
+            } else {
+                u[file] = UnmatchedLineCount(count: 1, sample: UnmatchedLineCount.sample(line))
+            }
+        }
+    }
+
+    /// Per watched file: lines that looked like security failures but matched no known form.
+    public var unmatchedLines: [String: UnmatchedLineCount] { unmatched.withLock { $0 } }
 
     /// Judges already-decoded events (wire sensors, tests) and enforces any verdicts, each
     /// as soon as it is reached.
