@@ -184,7 +184,11 @@ enum AsteriskDialect {
                 f = LogFinding(kind: .authFailed, source: ip, sourcePort: port, reason: "hacking attempt detected", dialect: .asterisk)
             }
         case UInt8(ascii: "C"):
-            if let s = b.skip("Call from '", at: m) { f = callFrom(b, s, e) }
+            if let s = b.skip("Call from '", at: m) {
+                f = callFrom(b, s, e)
+            } else if let a = b.skip("Call (", at: m) {
+                f = sessionCall(b, address: a, e)
+            }
         case UInt8(ascii: "S"):
             if let s = b.skip("SecurityEvent=\"", at: m) { f = securityEvent(b, s, e) }
         case UInt8(ascii: "H"):
@@ -342,7 +346,12 @@ enum AsteriskDialect {
     /// address precedes all attacker text, so the first `: Call (` is the PBX's.
     static func sessionCall(_ b: Bytes, _ m: Int, _ e: Int) -> LogFinding? {
         guard let k = b.find(": Call (", from: m, to: min(e, m + 200)), k > m, !b.contains(0x20, in: m..<k) else { return nil }
-        let a = k + 8
+        return sessionCall(b, address: k + 8, e)
+    }
+
+    /// The part of a res_pjsip_session `Call (` line from the address on (also written without
+    /// a session name when the session has none).
+    static func sessionCall(_ b: Bytes, address a: Int, _ e: Int) -> LogFinding? {
         guard let close = b.findByte(UInt8(ascii: ")"), from: a, to: min(e, a + 72)),
               b.has(") to extension '", at: close),
               let (ip, port, t) = callAddress(b, a..<close),

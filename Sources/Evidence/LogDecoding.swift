@@ -49,6 +49,9 @@ public struct LogFinding: Hashable, Sendable {
     public var user: String?
     public var userAgent: String?
     public var reason: String?
+    /// The best time the line states (see `LogDialects.parse`); nil when it states none
+    /// (a journal `MESSAGE`, a console copy): the caller supplies one — the journal entry's
+    /// timestamp, or the time the line was read.
     public var time: LogTime?
     public var dialect: Dialect
 

@@ -39,9 +39,21 @@ public enum UnmatchedLines {
         return copy.withUTF8 { looksLikeFailure($0) }
     }
 
+    /// Lower-cased first bytes of `words` and `benign`: most bytes of a line start no phrase.
+    static let firstBytes: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for ph in words + benign {
+            let c = ph.utf8Start[0]
+            t[Int(lowerASCII(c))] = true
+            if c >= 0x61, c <= 0x7A { t[Int(c - 0x20)] = true } else if c >= 0x41, c <= 0x5A { t[Int(c | 0x20)] = true }
+        }
+        return t
+    }()
+
     /// Any of `phrases` occurs in the line, ASCII case-insensitively.
     static func containsAny(_ b: Bytes, _ phrases: [StaticString]) -> Bool {
-        for i in 0..<b.count {
+        let table = firstBytes
+        for i in 0..<b.count where table[Int(b.p[i])] {
             let c = lowerASCII(b.p[i])
             for ph in phrases where lowerASCII(ph.utf8Start[0]) == c && b.hasCaseInsensitive(ph, at: i) {
                 return true

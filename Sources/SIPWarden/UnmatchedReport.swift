@@ -33,13 +33,13 @@ public struct UnmatchedSummary: Codable, Sendable, Equatable {
 
     /// Lines for `sipwarden status`; samples have their control characters escaped.
     public func describe() -> [String] {
-        guard !files.isEmpty else { return ["unmatched:     none (every line that looked like a failure was understood)"] }
+        guard !files.isEmpty else { return ["unmatched:     none since the daemon started (as of \(updated))"] }
         var out: [String] = []
         for (file, c) in files.sorted(by: { $0.key < $1.key }) {
             out.append("unmatched:     \(file): \(c.count) line\(c.count == 1 ? "" : "s") that look like failures in no known form")
             out.append("  sample:      \(UnmatchedLineCount.escaped(c.sample))")
         }
-        out.append("  (see them with: sipwarden events --unmatched FILE; docs/LOG-FORMATS.md)")
+        out.append("  (counted since the daemon started, as of \(updated); see them with: sipwarden events --unmatched FILE)")
         return out
     }
 }

@@ -273,6 +273,14 @@ struct DialplanAndMessageFormTests {
         #expect(f.user == "0046")
     }
 
+    @Test func sessionCallWithoutName() throws {
+        let f = try #require(LogDialects.parse("[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (UDP:198.51.100.9:5070) to extension '0046' rejected because extension not found in context 'default'.", selection: .auto))
+        #expect(f.source == addr("198.51.100.9"))
+        // The extension is the caller's: a forged address block there is not the PBX's.
+        #expect(source("[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (UDP:198.51.100.9:5070) to extension 'x' rejected because extension not found in context 'default'.' rejected because extension not found in context 'default'.") == addr("198.51.100.9"))
+        #expect(source("[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (evil) to extension 'Call (UDP:203.0.113.66:5060) to extension '1' rejected because extension not found in context 'default'.") == nil)
+    }
+
     @Test func bracketedIPv4InCallFrom() throws {
         let f = try #require(LogDialects.parse("[Jan 18 17:39:50] NOTICE[12049]: res_pjsip_session.c:2337 new_invite: Call from 'anonymous' (TCP:[198.51.100.9]:61470) to extension '9011' rejected because extension not found in context 'default'.", selection: .auto))
         #expect(f.source == addr("198.51.100.9"))
