@@ -17,7 +17,9 @@ public typealias Clock = @Sendable () -> Timestamp
 /// Called from each sensor's own thread. The detector is shared behind a mutex taken once
 /// per batch of lines; the kernel update happens on the caller's thread right after the
 /// batch is judged (no timer, no queue hop), and the ledger write is handed to the
-/// `LedgerWriter`'s own thread so disk I/O never delays a ban.
+/// `LedgerWriter`'s own thread so disk I/O never delays a ban. A failing source that is
+/// not banned is marked as a suspect for the kernel flood guard (`Firewall.markSuspect`:
+/// one netlink add at its first failure, after the verdict, never before a ban).
 public final class Pipeline: Sendable {
     private let detector: Mutex<Detector>
     private let firewall: any Firewall
@@ -73,6 +75,8 @@ public final class Pipeline: Sendable {
             )
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
+            } else {
+                firewall.markSuspect(event.source)
             }
         }
         counters.withLock { $0.lines += lineCount; $0.events += eventCount }
@@ -84,6 +88,9 @@ public final class Pipeline: Sendable {
         for event in events {
             if let verdict = detector.withLock({ $0.observe(event, now: clock()) }) {
                 enforce([verdict], received: received)
+            } else {
+                // Not banned (yet): the kernel flood guard meters it per address from now on.
+                firewall.markSuspect(event.source)
             }
         }
         counters.withLock { $0.events += events.count }
