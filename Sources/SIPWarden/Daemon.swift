@@ -253,9 +253,17 @@ public final class Daemon {
             for sink in sinks { sink.expire() }
         }
         let stats = pipeline.statistics
-        logger.notice("stopped", metadata: [
+        var summary: Logger.Metadata = [
             "lines": "\(stats.pipeline.lines)", "events": "\(stats.pipeline.events)", "bans": "\(stats.pipeline.bans)",
-        ])
+        ]
+        if let inline = inlineQueue?.statistics {
+            summary["inline_dropped"] = "\(inline.dropped)"
+            summary["inline_overruns"] = "\(inline.receiveOverruns)"
+        }
+        if let suspects = (firewall as? NFTablesFirewall)?.suspectCounters {
+            summary["suspects_marked"] = "\(suspects.marked)"
+        }
+        logger.notice("stopped", metadata: summary)
     }
 }
 
