@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Evidence
 import NetworkAddress
+import SIPMessage
 
 /// A map holding at most `capacity` entries, forgetting the least recently used ones a
 /// whole generation at a time: entries live in `current` until it holds half the
@@ -126,6 +127,9 @@ struct OpenTransaction {
     var frame = -1
     /// Hash of Call-ID and From tag: the exchange a challenge and its retry share (RFC 3261 §22.2).
     var exchange: UInt64 = 0
+    /// How the request departs from the strict grammar (it parsed leniently): `malformed`
+    /// if the server answers that it is broken.
+    var deviation: SIPParseError?
     /// Only for requests that can produce an event (REGISTER, INVITE, or with credentials).
     var user: String?
     var userAgent: String?

@@ -108,6 +108,9 @@ public struct CorrelatorStatistics: Sendable, Hashable {
     public var requests = 0
     /// Responses among them.
     public var responses = 0
+    /// Messages that parsed only leniently (they depart from the RFC 3261 grammar in a
+    /// way a tolerant server accepts); `malformed` only if the server answers 400-class.
+    public var deviatingMessages = 0
     /// Messages (or TCP streams) that failed to parse or frame.
     public var malformed = 0
     /// Transactions currently waiting for, or holding, their final response.

@@ -68,8 +68,10 @@ public struct SIPCorrelator {
         outcomeTimeoutMicros = max(1, configuration.floodOutcomeTimeout.microsecondsClamped)
         scannerIntervalMicros = max(0, configuration.scannerEventInterval.microsecondsClamped)
         let size = min(max(configuration.maxMessageSize, 64), 1 << 20)
-        parseOptions = SIPParseOptions(maxMessageSize: size)
-        streamOptions = SIPParseOptions(maxMessageSize: size, requireContentLength: true)
+        // Lenient: a message the strict grammar rejects but a tolerant server would process
+        // is followed like any other, and malformed only if the server answers that it is.
+        parseOptions = SIPParseOptions(maxMessageSize: size, lenient: true)
+        streamOptions = SIPParseOptions(maxMessageSize: size, requireContentLength: true, lenient: true)
         transactions = TransactionTable(capacity: configuration.maxOpenTransactions)
         sources = GenerationalMap(capacity: max(2, configuration.maxTrackedSources))
         inferredServers = GenerationalMap(capacity: max(2, configuration.maxInferredServers))
@@ -107,7 +109,7 @@ public struct SIPCorrelator {
         switch flow.transport {
         case .udp:
             payload.bytes.withUnsafeBytes { raw in
-                guard let start = Self.messageStart(raw) else {
+                guard let start = Self.messageStart(raw), Self.claimsSIP(raw, at: start) else {
                     statistics.ignoredPayloads += 1
                     return
                 }
@@ -189,6 +191,23 @@ public struct SIPCorrelator {
         while i < raw.count, raw[i] == 0x0d || raw[i] == 0x0a { i += 1 }
         guard i < raw.count, (raw[i] | 0x20) &- 0x61 < 26 else { return nil }
         return i
+    }
+
+    /// Whether the line at `start` claims to be a SIP start line: a status line
+    /// (`SIP/…`), or a request line whose last word is a `SIP/` version. Anything else on
+    /// a SIP port (`hello` and other keep-alives, HTTP, SSDP, junk) is not SIP at all: no
+    /// SIP server would answer it, and it is never malformed.
+    static func claimsSIP(_ raw: UnsafeRawBufferPointer, at start: Int) -> Bool {
+        func isSIPSlash(_ i: Int) -> Bool {
+            raw.count - i >= 4 && raw[i] | 0x20 == 0x73 && raw[i + 1] | 0x20 == 0x69 && raw[i + 2] | 0x20 == 0x70 && raw[i + 3] == 0x2f
+        }
+        if isSIPSlash(start) { return true }
+        var end = start
+        while end < raw.count, end - start < 8192, raw[end] != 0x0a { end += 1 }
+        while end > start, raw[end - 1] == 0x0d || raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
+        var word = end
+        while word > start, raw[word - 1] != 0x20, raw[word - 1] != 0x09 { word -= 1 }
+        return word > start && isSIPSlash(word)
     }
 
     // MARK: TCP
@@ -295,6 +314,9 @@ public struct SIPCorrelator {
     private mutating func streamFailed(_ error: SIPFramingError, _ context: Context, _ emit: (SecurityEvent) -> Void) {
         statistics.malformed += 1
         let flow = context.flow
+        // A message larger than this sensor's limit is the sensor's limit, not a broken
+        // message (SIP sets no size limit on streams): the stream is given up, unblamed.
+        if case .messageTooLarge = error { return }
         guard isSIPPort(flow.destinationPort), !isServer(flow.source, includeInferred: true) else { return }
         countUnproductive(.malformed, source: flow.source, port: flow.sourcePort, transport: flow.transport,
                           userAgent: nil, time: context.time, origin: context.origin, emit)
@@ -320,6 +342,7 @@ public struct SIPCorrelator {
             return
         }
         statistics.messagesParsed += 1
+        if message.deviation != nil { statistics.deviatingMessages += 1 }
         let view = SIPMessageView(message: message, bytes: raw)
         if message.isRequest {
             handleRequest(view, context, emit)
@@ -338,6 +361,8 @@ public struct SIPCorrelator {
     ) {
         statistics.malformed += 1
         let flow = context.flow
+        // Over this sensor's size limit: not evidence of anything (see streamFailed).
+        if case .messageTooLarge = error { return }
         guard isSIPPort(flow.destinationPort), !isServer(flow.source, includeInferred: true) else { return }
         let scan = RawHeaderScan(raw)
         let userAgent = scan.userAgent.map { Self.text(raw, $0) }
@@ -383,6 +408,7 @@ public struct SIPCorrelator {
         )
         if case .frame(let number) = context.payload.origin { record.frame = number }
         record.exchange = Self.exchangeHash(view)
+        record.deviation = message.deviation
         switch method {
         case .register:
             record.user = hasCredentials ? (view.authorizationUsername.flatMap { $0.isEmpty ? nil : $0 } ?? view.toUser) : view.toUser
@@ -457,6 +483,18 @@ public struct SIPCorrelator {
         transactions[key] = record
         statistics.transactionsCompleted += 1
 
+        if let deviation = record.deviation, Self.brokenRequestCodes.contains(code) {
+            // The server confirms what the grammar says: the request is broken.
+            let name = method.token ?? "request"
+            send(
+                SecurityEvent(
+                    time: context.payload.time, source: flow.destination, sourcePort: record.clientPort,
+                    transport: record.transport, kind: .malformed, user: record.user, userAgent: record.userAgent,
+                    reason: "\(code) to \(name): \(deviation.description)", dialect: .sip, origin: context.origin
+                ), emit
+            )
+            return
+        }
         guard let (kind, reason) = Self.classify(record, code: code, view: view) else { return }
         send(
             SecurityEvent(
@@ -466,6 +504,13 @@ public struct SIPCorrelator {
             ), emit
         )
     }
+
+    /// Final responses by which a server says the request itself is broken (RFC 3261
+    /// §21.4–21.5): 400 Bad Request (malformed syntax), 413 Request Entity Too Large, 414
+    /// Request-URI Too Long, 416 Unsupported URI Scheme, 505 Version Not Supported, 513
+    /// Message Too Large. Not 420 (a well-formed request for an extension the server lacks)
+    /// nor 481 (state the server lost).
+    static let brokenRequestCodes: Set<Int> = [400, 413, 414, 416, 505, 513]
 
     /// The event a final response makes of its transaction, if any (see docs/WIRE-DETECTION.md).
     static func classify(_ record: OpenTransaction, code: Int, view: SIPMessageView) -> (EventKind, String)? {

@@ -9,7 +9,11 @@ extension MessageParser {
         switch name {
         case .via:
             viaCount = max(viaCount, 1)
-            if topVia == nil { topVia = lenientVia(vs, ve) }
+            // Also when this header's first via-parm was taken before a later one failed.
+            if topVia == nil || topViaValueStart == vs {
+                topVia = lenientVia(vs, ve)
+                topViaValueStart = vs
+            }
         case .from:
             if from == nil { from = lenientAddress(vs, ve) }
         case .to:

@@ -18,6 +18,8 @@ struct MessageParser {
     var cseqMethod = SIPRange.empty
     var callID = SIPRange.empty
     var topVia: SIPViaInfo?
+    /// Where the value of the Via header that set `topVia` starts.
+    var topViaValueStart = -1
     var viaCount = 0
     var from: SIPAddressInfo?
     var to: SIPAddressInfo?
@@ -377,6 +379,7 @@ struct MessageParser {
             viaCount &+= 1
             if topVia == nil {
                 topVia = SIPViaInfo(transport: transport, host: host, port: port, sentBy: SIPRange(hs, sentByEnd), branch: branch)
+                topViaValueStart = vs
             }
             if i == ve { return }
             guard p[i] == 0x2c else { throw bad }

@@ -74,11 +74,21 @@ struct RequestSignalTests {
         }
     }
 
-    @Test("svmap's REGISTER is malformed (Contact: None) and still a scanner")
+    @Test("svmap's REGISTER (Contact: None) is a scanner; malformed only once the PBX answers 400")
     func malformedScanner() {
         var wire = Wire()
-        let events = wire.send(Sipvicious.stripped(Sipvicious.svmapRegister), from: Net.attacker, to: Net.pbx, at: 1)
-        #expect(Set(events.map(\.kind)) == [.scanner, .malformed])
+        let register = Sipvicious.stripped(Sipvicious.svmapRegister)
+        let events = wire.send(register, from: Net.attacker, to: Net.pbx, at: 1)
+        #expect(events.map(\.kind) == [.scanner])
+        #expect(wire.correlator.statistics.deviatingMessages == 1)
+        // The PBX's answer echoes Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2).
+        let echoed = register.split(separator: "\r\n", omittingEmptySubsequences: false)
+            .filter { ["Via:", "From:", "To:", "Call-ID:", "CSeq:", "v:", "f:", "t:", "i:"].contains(where: $0.hasPrefix) }
+        let answer = (["SIP/2.0 400 Bad Request"] + echoed + ["Content-Length: 0", "", ""]).joined(separator: "\r\n")
+        let confirmed = wire.send(answer, from: Net.pbx, to: Net.attacker, at: 1.01)
+        #expect(confirmed.map(\.kind) == [.malformed])
+        #expect(confirmed.first?.reason == "400 to REGISTER: malformed Contact value")
+        #expect(confirmed.first?.source == Net.attacker)
     }
 
     @Test("sipvicious signatures: one half alone is not enough")
