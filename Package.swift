@@ -35,6 +35,9 @@ let package = Package(
             providers: [.apt(["libnetfilter-queue-dev"])]
         ),
 
+        // bpf(2) for the capture sensor's banned-source filter (linux/bpf.h, no library).
+        .target(name: "CBPF"),
+
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
@@ -56,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CBPF", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(

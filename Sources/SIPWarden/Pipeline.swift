@@ -4,7 +4,7 @@ public import Evidence
 public import Firewall
 public import Logging
 public import NetworkAddress
-import Sensors
+public import Sensors
 public import Storage
 import Synchronization
 
@@ -28,11 +28,17 @@ public final class Pipeline: Sendable {
     private let clock: Clock
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
+    /// The capture sensors' kernel filter of banned hosts, kept equal to the kernel bans.
+    private let bannedSources: BannedSourceFilter?
 
+    /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
+    ///   also put there (same duration), and lifted ones taken out, so that capture sensors
+    ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
         policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
-        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0
+        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
     ) {
+        self.bannedSources = bannedSources
         detector = Mutex(Detector(policy: policy))
         self.firewall = firewall
         self.ledger = ledger
@@ -48,6 +54,11 @@ public final class Pipeline: Sendable {
         detector.withLock { d in
             for (network, o) in offences { d.restoreOffence(network, count: o.highestOffence, lastBan: o.lastBanAt) }
             for ban in activeBans { d.noteBan(ban.network, until: ban.expiresAt, offence: ban.offence, at: now) }
+        }
+        if let bannedSources {
+            for ban in activeBans where ban.network.isHost {
+                bannedSources.insert(ban.network.address, for: ban.expiresAt.map { $0 - now })
+            }
         }
     }
 
@@ -107,6 +118,11 @@ public final class Pipeline: Sendable {
             logger.error("kernel ban failed", metadata: ["error": "\(error)", "networks": "\(elements.map(\.network.description))"])
         }
         let done = clock()
+        if enforced, let bannedSources {
+            for element in elements where element.network.isHost {
+                bannedSources.insert(element.network.address, for: element.timeout)
+            }
+        }
         let latency = done.microseconds - received.microseconds
         let kernelLatency = done.microseconds - kernelStart.microseconds
         counters.withLock { c in
@@ -135,6 +151,15 @@ public final class Pipeline: Sendable {
     @discardableResult
     public func applyOperatorChanges(_ records: [BanRecord]) -> Int {
         let now = clock()
+        if let bannedSources {
+            for record in records where record.network.isHost {
+                if record.liftedAt != nil {
+                    bannedSources.remove(record.network.address)
+                } else if record.origin == "manual" {
+                    bannedSources.insert(record.network.address, for: record.expiresAt.map { $0 - now })
+                }
+            }
+        }
         return detector.withLock { d in
             var applied = 0
             for record in records {
