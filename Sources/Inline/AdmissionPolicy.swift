@@ -48,14 +48,14 @@ public struct AdmissionPolicy: Hashable, Sendable {
 
     /// Defaults: 5 failures in 10 minutes, then 10 minutes dropped; 32 s transaction
     /// timeout; 32 uncredentialed requests in flight per source, a success credit of up to
-    /// 64 more; 100 000 sources; loopback allowlisted.
+    /// 256 more; 100 000 sources; loopback allowlisted.
     public init(
         maxRetry: Int = 5,
         findTime: Duration = .seconds(600),
         banTime: Duration = .seconds(600),
         transactionTimeout: Duration = .seconds(32),
         maxUncredentialedOutstanding: Int = 32,
-        successCredit: Int = 64,
+        successCredit: Int = 256,
         maxSources: Int = 100_000,
         ipv4PrefixLength: Int = 32,
         ipv6PrefixLength: Int = 128,

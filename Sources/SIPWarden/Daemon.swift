@@ -266,6 +266,8 @@ public final class Daemon {
         if let inline = inlineQueue?.statistics {
             summary["inline_dropped"] = "\(inline.dropped)"
             summary["inline_overruns"] = "\(inline.receiveOverruns)"
+            summary["inline_dropped_budget"] = "\(inline.admission.droppedBudget)"
+            summary["inline_dropped_uncredentialed"] = "\(inline.admission.droppedUncredentialedLimit)"
         }
         if let suspects = (firewall as? NFTablesFirewall)?.suspectCounters {
             summary["suspects_marked"] = "\(suspects.marked)"
