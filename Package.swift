@@ -41,6 +41,9 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
 
+        // bpf(2) for the capture sensor's banned-source filter (linux/bpf.h, no library).
+        .target(name: "CBPF"),
+
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
@@ -62,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["CSystemd", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CBPF", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(

@@ -6,14 +6,14 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
 
 # build + run (libnftables; libnetfilter-queue and iptables-nft for inline mode); network
-# namespaces for tests; the real PBX and attacker; the fail2ban baseline; python3 for the
+# namespaces for tests; the real PBX, the attacker and SIPp (the registration storm); the fail2ban baseline; python3 for the
 # lab's tools and clients; libsystemd for the journal source, and journald plus
 # journal-remote so the tests can write real journal files and run a private journald
 PKGS=(
   pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev
   libnetfilter-queue-dev iptables
   iproute2 iputils-ping procps python3
-  kamailio sipvicious
+  kamailio sipvicious sip-tester
   fail2ban python3-pyinotify tcpdump
   systemd systemd-journal-remote
 )

@@ -29,7 +29,8 @@ func exercise(_ raw: UnsafeRawBufferPointer, options: SIPParseOptions) -> SIPMes
     _ = (view.topViaBranch, view.topViaSentBy, view.topViaHost, view.topViaTransport)
     _ = (view.fromURI, view.fromUser, view.fromTag, view.fromDisplayName, view.toURI, view.toUser, view.toTag)
     _ = (view.contactURI, view.userAgent, view.authorizationUsername, view.authorizationScheme)
-    if let cl = m.contentLength { require(m.bodyRange.count == cl, "body length != Content-Length") }
+    if let cl = m.contentLength, m.deviation == nil { require(m.bodyRange.count == cl, "body length != Content-Length") }
+    if !options.lenient { require(m.deviation == nil, "deviation recorded by a strict parse") }
     return m
 }
 
@@ -38,6 +39,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let raw = UnsafeRawBufferPointer(start: data, count: size)
     let datagram = exercise(raw, options: .datagram)
     _ = exercise(raw, options: .stream)
+    // Lenient mode accepts every conforming message exactly as the strict parse does.
+    let lenient = exercise(raw, options: SIPParseOptions(lenient: true))
+    if let datagram { require(lenient == datagram, "lenient parse differs on a conforming message") }
+    _ = exercise(raw, options: SIPParseOptions(requireContentLength: true, lenient: true))
 
     // Framer: feed the input in two chunks, split at a point chosen by the input.
     var framer = SIPStreamFramer(maxMessageSize: 65_535)

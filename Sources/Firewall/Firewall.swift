@@ -66,6 +66,16 @@ public protocol Firewall: Sendable {
     func tearDown() throws(FirewallError)
     /// Packets and bytes dropped by the ban rules since the table was created.
     func dropCounters() throws(FirewallError) -> DropCounters
+    /// Notes that `source` just failed (a failure of any kind): the kernel flood guard
+    /// meters a suspect per address, everyone else only per socket (see `FloodGuard`).
+    /// Cheap when repeated for the same source; never throws, never delays a ban (bans
+    /// do not wait for it). The default does nothing.
+    func markSuspect(_ source: IPAddress)
+}
+
+extension Firewall {
+    /// No flood guard: nothing to mark.
+    public func markSuspect(_ source: IPAddress) {}
 }
 
 /// A failure to talk to, or to change, the packet filter.

@@ -21,6 +21,19 @@ public final class NFTablesFirewall: Firewall {
     public let configuration: NFTablesConfiguration
     private let logger: Logger
     private let state: Mutex<State>
+    /// The suspect marking (`markSuspect`): its own lock and netlink socket, so that it
+    /// never holds up a ban. Used only when this firewall manages a flood guard.
+    private let suspects: Mutex<SuspectState>
+    private let marksSuspects: Bool
+    private let origin = ContinuousClock.now
+
+    private struct SuspectState: ~Copyable {
+        var filter: SuspectFilter
+        var socket: NetlinkSocket?
+        var retryAt: ContinuousClock.Instant?
+        var refreshesInPlace = false
+        var failed = 0
+    }
 
     private struct State: ~Copyable {
         /// Runs commands; plain text output.
@@ -64,7 +77,16 @@ public final class NFTablesFirewall: Firewall {
         self.configuration = configuration
         self.logger = logger
         state = Mutex(State(command: try NFTContext(json: false), json: try NFTContext(json: true)))
+        let floodGuard = configuration.floodGuard ?? .standard
+        marksSuspects = configuration.managesFloodGuard && configuration.floodGuard != nil
+        suspects = Mutex(SuspectState(filter: SuspectFilter(
+            timeout: floodGuard.suspectTimeout, capacity: floodGuard.meterSize,
+            marksPerSecond: Self.suspectMarksPerSecond, prefixLengthV6: floodGuard.prefixLengthV6)))
     }
+
+    /// Most suspect adds per second (each one netlink round trip, ~20–50 µs): a spoofed
+    /// flood of failures from ever new sources costs at most a few % of a core here.
+    static let suspectMarksPerSecond = 2_000
 
     /// True when `setUp()` found that this kernel refreshes an element's timeout on a plain
     /// re-add (Linux ≥ 6.10 or so); re-bans are then a single `add`.
@@ -117,6 +139,17 @@ public final class NFTablesFirewall: Firewall {
             if state.netlink == nil { openNetlink(&state) }
             checkNetlink(&state)
             logger.debug("nftables table ready", metadata: ["table": "\(table)", "refreshInPlace": "\(state.refreshesInPlace)"])
+        }
+        guard marksSuspects else { return }
+        let refreshes = refreshesTimeoutInPlace
+        suspects.withLock { suspect in
+            suspect.refreshesInPlace = refreshes
+            // The guard table was rebuilt empty: every source must be marked afresh.
+            suspect.filter.reset()
+            if suspect.socket == nil {
+                suspect.socket = try? NetlinkSocket()
+                suspect.retryAt = suspect.socket == nil ? ContinuousClock.now + Self.netlinkRetryDelay : nil
+            }
         }
     }
 
@@ -274,6 +307,70 @@ public final class NFTablesFirewall: Firewall {
                 counters.floodPackets = flood4.packets &+ flood6.packets
             }
             return counters
+        }
+    }
+
+    /// Adds `source` (IPv6: its guard prefix) to the guard's suspect set for the guard's
+    /// suspect timeout, unless it was marked recently or the mark rate is exhausted
+    /// (`SuspectFilter`). One nfnetlink batch with one element on the suspect socket,
+    /// under its own lock: a ban on another thread never waits for it. Failures are
+    /// counted and logged at debug level; the next failure of the source tries again.
+    public func markSuspect(_ source: IPAddress) {
+        guard marksSuspects, let floodGuard = configuration.floodGuard else { return }
+        let elapsed = (ContinuousClock.now - origin).components
+        let now = elapsed.seconds &* 1_000_000 &+ elapsed.attoseconds / 1_000_000_000_000
+        suspects.withLock { suspect in
+            guard let key = suspect.filter.mark(source, now: now) else { return }
+            if !sendSuspect(key, floodGuard: floodGuard, &suspect) {
+                suspect.filter.forget(key)
+                suspect.failed += 1
+            }
+        }
+    }
+
+    /// What the suspect marking did so far (nil without a managed flood guard).
+    public var suspectCounters: SuspectCounters? {
+        guard marksSuspects else { return nil }
+        return suspects.withLock { suspect in
+            var counters = suspect.filter.counters
+            counters.failed = suspect.failed
+            return counters
+        }
+    }
+
+    private func sendSuspect(_ key: IPAddress, floodGuard: FloodGuard, _ suspect: inout SuspectState) -> Bool {
+        if suspect.socket == nil {
+            guard let retryAt = suspect.retryAt, ContinuousClock.now >= retryAt else { return false }
+            suspect.socket = try? NetlinkSocket()
+            suspect.retryAt = suspect.socket == nil ? ContinuousClock.now + Self.netlinkRetryDelay : nil
+        }
+        guard let socket = suspect.socket else { return false }
+        let set = key.family == .v4 ? NFTSyntax.suspectSetV4 : NFTSyntax.suspectSetV6
+        let element = NetlinkSetElementBatch.Element(
+            key: NetlinkSetElementBatch.key(key.integer, family: key.family),
+            timeoutMilliseconds: NetlinkSetElementBatch.milliseconds(floodGuard.suspectTimeout))
+        do throws(FirewallError) {
+            var batch = try NetlinkSetElementBatch(table: NFTSyntax.guardTableName(configuration), firstSequence: socket.nextSequence)
+            try batch.append(.add, set: set, elements: [element])
+            if !suspect.refreshesInPlace {
+                // An element already present keeps its old timeout on a plain add here.
+                try batch.append(.delete, set: set, elements: [element])
+                try batch.append(.add, set: set, elements: [element])
+            }
+            do throws(NetlinkError) {
+                try socket.send(&batch, timeout: Self.netlinkTimeout)
+                return true
+            } catch {
+                if error.kind != .kernel {
+                    suspect.socket = nil
+                    suspect.retryAt = ContinuousClock.now + Self.netlinkRetryDelay
+                }
+                logger.debug("could not mark a suspect", metadata: ["source": "\(key)", "error": "\(error.firewallError.message)"])
+                return false
+            }
+        } catch {
+            logger.debug("suspect not encodable", metadata: ["source": "\(key)", "error": "\(error.message)"])
+            return false
         }
     }
 

@@ -12,7 +12,10 @@ public import SIPMessage
 /// credentialed request is admitted only while `outstanding < maxRetry − failures`, so
 /// even if every outstanding request fails, the source cannot exceed `maxRetry`
 /// failures: the guarantee holds at any packet rate, unlike detect-then-ban designs,
-/// which leak whatever is already queued when the ban lands.
+/// which leak whatever is already queued when the ban lands. A source whose credentialed
+/// requests succeed earns a bounded credit of more requests in flight
+/// (``AdmissionPolicy/successCredit``), so that a registration storm from one NAT address
+/// is not throttled; a source without a success has none.
 ///
 /// Transactions are identified by the request's full source address, top Via branch
 /// (Call-ID when there is no branch), CSeq method and CSeq number, hashed with the
@@ -95,6 +98,7 @@ public struct AdmissionController: Sendable {
         var p = policy
         p.maxRetry = min(max(p.maxRetry, 1), 1000)
         p.maxUncredentialedOutstanding = min(max(p.maxUncredentialedOutstanding, 1), 10_000)
+        p.successCredit = min(max(p.successCredit, 0), 10_000)
         p.maxSources = max(p.maxSources, 16)
         return p
     }
@@ -134,7 +138,7 @@ public struct AdmissionController: Sendable {
                 counters.admittedRetransmissions += 1
                 return .admit(.retransmission)
             }
-            let budget = policy.maxRetry - slots[slot].failureTimes.count
+            let budget = policy.maxRetry - slots[slot].failureTimes.count + slots[slot].credit
             guard budget > 0, slots[slot].credentialed.count < budget else {
                 counters.droppedBudget += 1
                 return .drop(.budget)
@@ -153,7 +157,7 @@ public struct AdmissionController: Sendable {
             counters.admittedRetransmissions += 1
             return .admit(.retransmission)
         }
-        guard slots[slot].uncredentialed.count < policy.maxUncredentialedOutstanding else {
+        guard slots[slot].uncredentialed.count < policy.maxUncredentialedOutstanding + slots[slot].credit else {
             counters.droppedUncredentialedLimit += 1
             return .drop(.uncredentialedLimit)
         }
@@ -186,6 +190,12 @@ public struct AdmissionController: Sendable {
                 return []
             }
             let pending = slots[slot].credentialed.remove(at: i)
+            if (200..<300).contains(status) {
+                // A success: one more request in flight is safe for this source (bounded).
+                slots[slot].credit = min(slots[slot].credit + 1, policy.successCredit)
+                slots[slot].lastSuccess = now
+                return []
+            }
             guard status == 401 || status == 403 || status == 407 else { return [] }
             return recordFailure(slot: slot, client: client, pending: pending, status: status, response: response, now: now)
         }
@@ -258,6 +268,7 @@ public struct AdmissionController: Sendable {
         slots[slot].failureTimes.removeAll()
         slots[slot].credentialed.removeAll()
         slots[slot].uncredentialed.removeAll()
+        slots[slot].credit = 0
         return [.exhausted(network: network(of: slots[slot].key), failures: failures, until: Timestamp(microseconds: until), event: event)]
     }
 
@@ -276,6 +287,9 @@ public struct AdmissionController: Sendable {
         }
         if slots[slot].exhaustedUntil != .min, slots[slot].exhaustedUntil <= now {
             slots[slot].exhaustedUntil = .min
+        }
+        if slots[slot].credit > 0, slots[slot].lastSuccess <= horizon {
+            slots[slot].credit = 0
         }
     }
 
@@ -386,6 +400,10 @@ private struct SourceEntry: Sendable {
     var failureTimes: [Int64] = []
     var credentialed: [Pending] = []
     var uncredentialed: [Outstanding] = []
+    /// Extra requests in flight earned by successes (at most the policy's success credit),
+    /// forgotten `findTime` after the last success.
+    var credit = 0
+    var lastSuccess: Int64 = .min
 
     init(key: IPAddress, lastSeen: Int64) {
         self.key = key

@@ -26,6 +26,14 @@ public struct AdmissionPolicy: Hashable, Sendable {
     /// phones behind one NAT address share it, and a dropped request is only a lost
     /// datagram the client retransmits.
     public var maxUncredentialedOutstanding: Int
+    /// Storms are not attacks: a source whose credentialed requests succeed (2xx) earns
+    /// one more request in flight per success inside `findTime`, up to this many, on top
+    /// of its failure budget and of `maxUncredentialedOutstanding` (a whole office behind
+    /// one NAT address re-registering at once needs many in flight). The cost: a source
+    /// that holds one valid password can have at most `maxRetry + successCredit` failed
+    /// authentications reach the PBX before it is cut off; a source with no success
+    /// (every brute force, every scanner) still gets exactly `maxRetry`. 0 = no credit.
+    public var successCredit: Int
     /// Hard cap on sources tracked at once. Past it, sampled entries are evicted, the
     /// least informative first (idle, then only-outstanding, then with failures).
     public var maxSources: Int
@@ -39,14 +47,15 @@ public struct AdmissionPolicy: Hashable, Sendable {
     public var sensorName: String
 
     /// Defaults: 5 failures in 10 minutes, then 10 minutes dropped; 32 s transaction
-    /// timeout; 32 uncredentialed requests in flight per source; 100 000 sources;
-    /// loopback allowlisted.
+    /// timeout; 32 uncredentialed requests in flight per source, a success credit of up to
+    /// 256 more; 100 000 sources; loopback allowlisted.
     public init(
         maxRetry: Int = 5,
         findTime: Duration = .seconds(600),
         banTime: Duration = .seconds(600),
         transactionTimeout: Duration = .seconds(32),
         maxUncredentialedOutstanding: Int = 32,
+        successCredit: Int = 256,
         maxSources: Int = 100_000,
         ipv4PrefixLength: Int = 32,
         ipv6PrefixLength: Int = 128,
@@ -58,6 +67,7 @@ public struct AdmissionPolicy: Hashable, Sendable {
         self.banTime = banTime
         self.transactionTimeout = transactionTimeout
         self.maxUncredentialedOutstanding = maxUncredentialedOutstanding
+        self.successCredit = successCredit
         self.maxSources = maxSources
         self.ipv4PrefixLength = ipv4PrefixLength
         self.ipv6PrefixLength = ipv6PrefixLength
@@ -76,6 +86,9 @@ public struct AdmissionPolicy: Hashable, Sendable {
         }
         if !(1...10_000).contains(maxUncredentialedOutstanding) {
             errors.append("inline: uncredentialed outstanding cap must be between 1 and 10000, got \(maxUncredentialedOutstanding)")
+        }
+        if !(0...10_000).contains(successCredit) {
+            errors.append("inline: success credit must be between 0 and 10000, got \(successCredit)")
         }
         if !(16...50_000_000).contains(maxSources) { errors.append("inline: max sources must be between 16 and 50000000, got \(maxSources)") }
         if !(8...32).contains(ipv4PrefixLength) { errors.append("inline: ipv4 prefix length must be between 8 and 32") }

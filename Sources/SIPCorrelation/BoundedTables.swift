@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Evidence
 import NetworkAddress
+import SIPMessage
 
 /// A map holding at most `capacity` entries, forgetting the least recently used ones a
 /// whole generation at a time: entries live in `current` until it holds half the
@@ -31,6 +32,9 @@ struct GenerationalMap<Key: Hashable, Value> {
 
     /// Whether `key` is present (does not refresh it).
     func contains(_ key: Key) -> Bool { current[key] != nil || previous[key] != nil }
+
+    /// The value for `key`, if present (does not refresh it).
+    func value(_ key: Key) -> Value? { current[key] ?? previous[key] }
 
     /// Inserts (or replaces) `key` in the current generation; returns the entries dropped
     /// to make room (the whole previous generation, when the current one was full).
@@ -112,9 +116,29 @@ struct OpenTransaction {
     var method: UInt8 // SIPMethod raw value
     var hasCredentials: Bool
     var completed = false
+    /// Some response (provisional or final) came back.
+    var answered = false
+    /// The final response was a digest challenge to a request without (fresh) credentials:
+    /// productive only once a credentialed retry in the same exchange is accepted.
+    var challenged = false
+    /// Already counted as unproductive towards the flood rule (at most once).
+    var counted = false
+    /// The capture-file frame of the request (-1 when live), for the origin of a later `flood` event.
+    var frame = -1
+    /// Hash of Call-ID and From tag: the exchange a challenge and its retry share (RFC 3261 §22.2).
+    var exchange: UInt64 = 0
+    /// How the request departs from the strict grammar (it parsed leniently): `malformed`
+    /// if the server answers that it is broken.
+    var deviation: SIPParseError?
     /// Only for requests that can produce an event (REGISTER, INVITE, or with credentials).
     var user: String?
     var userAgent: String?
+}
+
+/// One exchange (Call-ID and From tag) of one client address.
+struct ExchangeKey: Hashable {
+    var client: IPAddress
+    var exchange: UInt64
 }
 
 /// Open transactions in a dictionary, with two FIFO rings of their keys in arrival
@@ -124,6 +148,8 @@ struct OpenTransaction {
 struct TransactionTable {
     private var table: [TransactionKey: OpenTransaction] = [:]
     private var rings = [KeyRing(), KeyRing()]
+    /// Requests waiting for their flood-rule outcome, in arrival order (at most `capacity`).
+    private var judgements = KeyRing()
     private var sequence: UInt64 = 0
     let capacity: Int
 
@@ -166,6 +192,28 @@ struct TransactionTable {
         rings[lane & 1].pushBack(RingEntry(key: key, expireAt: expireAt, sequence: sequence))
         return evicted
     }
+
+    /// Queues `key` to have its outcome judged at `due`; returns whether the oldest queued
+    /// judgement had to be dropped (the queue holds at most `capacity`).
+    mutating func scheduleJudgement(_ key: TransactionKey, at due: Int64) -> Bool {
+        var dropped = false
+        if judgements.count >= capacity {
+            _ = judgements.popFront()
+            dropped = true
+        }
+        judgements.pushBack(RingEntry(key: key, expireAt: due, sequence: 0))
+        return dropped
+    }
+
+    /// The oldest queued judgement when it is due at `now` (removed from the queue).
+    mutating func popDueJudgement(now: Int64) -> (key: TransactionKey, due: Int64)? {
+        guard let front = judgements.front, front.expireAt <= now else { return nil }
+        _ = judgements.popFront()
+        return (front.key, front.expireAt)
+    }
+
+    /// Judgements queued.
+    var pendingJudgements: Int { judgements.count }
 
     /// Removes every transaction whose expiry time is at or before `now`; returns how many
     /// were removed and how many of them never completed.

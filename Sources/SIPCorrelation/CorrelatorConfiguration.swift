@@ -17,11 +17,17 @@ public struct CorrelatorConfiguration: Sendable, Hashable {
     public var detectSipviciousShape: Bool
     /// Minimum time between two `scanner` events for the same source.
     public var scannerEventInterval: Duration
-    /// Requests from one source within ``floodWindow`` that make a `flood` event (one
-    /// event per source per window). 0 disables flood detection.
+    /// Unproductive requests from one source within ``floodWindow`` that make a `flood`
+    /// event (one event per source per window). Unproductive: refused (a 4xx that is the
+    /// client's fault), challenged and never completed, unanswered, or malformed; requests
+    /// answered with success never count. 0 disables flood detection.
     public var floodThreshold: Int
-    /// The fixed window requests are counted in.
+    /// The fixed window unproductive requests are counted in.
     public var floodWindow: Duration
+    /// How long a request may wait for its first response, and a challenged request for
+    /// an accepted credentialed retry in the same exchange, before it counts as
+    /// unproductive (default 4 s: eight times RFC 3261's T1).
+    public var floodOutcomeTimeout: Duration
     /// How long a non-INVITE transaction waits for its final response, and how long a
     /// completed one is kept to absorb retransmissions (RFC 3261 timer F: 64·T1 = 32 s).
     public var transactionTimeout: Duration
@@ -65,6 +71,7 @@ public struct CorrelatorConfiguration: Sendable, Hashable {
         scannerEventInterval: Duration = .seconds(60),
         floodThreshold: Int = 200,
         floodWindow: Duration = .seconds(1),
+        floodOutcomeTimeout: Duration = .seconds(4),
         transactionTimeout: Duration = .seconds(32),
         inviteTransactionTimeout: Duration = .seconds(180),
         maxOpenTransactions: Int = CorrelatorConfiguration.defaultMaxOpenTransactions,
@@ -81,6 +88,7 @@ public struct CorrelatorConfiguration: Sendable, Hashable {
         self.scannerEventInterval = scannerEventInterval
         self.floodThreshold = floodThreshold
         self.floodWindow = floodWindow
+        self.floodOutcomeTimeout = floodOutcomeTimeout
         self.transactionTimeout = transactionTimeout
         self.inviteTransactionTimeout = inviteTransactionTimeout
         self.maxOpenTransactions = maxOpenTransactions
@@ -106,6 +114,9 @@ public struct CorrelatorStatistics: Sendable, Hashable {
     public var requests = 0
     /// Responses among them.
     public var responses = 0
+    /// Messages that parsed only leniently (they depart from the RFC 3261 grammar in a
+    /// way a tolerant server accepts); `malformed` only if the server answers 400-class.
+    public var deviatingMessages = 0
     /// Messages (or TCP streams) that failed to parse or frame.
     public var malformed = 0
     /// Transactions currently waiting for, or holding, their final response.
@@ -123,6 +134,14 @@ public struct CorrelatorStatistics: Sendable, Hashable {
     public var responsesFromWrongServer = 0
     /// Retransmitted requests and final responses absorbed by an existing transaction.
     public var retransmissions = 0
+    /// Requests counted as unproductive because no response came back within the outcome timeout.
+    public var unansweredRequests = 0
+    /// Requests counted as unproductive because their final response refused them.
+    public var refusedRequests = 0
+    /// Challenged requests counted as unproductive because no credentialed retry was accepted in time.
+    public var abandonedChallenges = 0
+    /// Outcome judgements dropped unjudged because too many were queued (fail-open).
+    public var judgementsDropped = 0
     /// Sources dropped from the rate table because it was full.
     public var sourcesEvicted = 0
     /// TCP flows dropped because of ``CorrelatorConfiguration/maxTCPFlows`` or the byte budget.

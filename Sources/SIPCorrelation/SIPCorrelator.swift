@@ -25,6 +25,7 @@ public struct SIPCorrelator {
     private let timeoutMicros: Int64
     private let inviteTimeoutMicros: Int64
     private let floodWindowMicros: Int64
+    private let outcomeTimeoutMicros: Int64
     private let scannerIntervalMicros: Int64
     private let parseOptions: SIPParseOptions
     private let streamOptions: SIPParseOptions
@@ -32,10 +33,12 @@ public struct SIPCorrelator {
     private var transactions: TransactionTable
     private var sources: GenerationalMap<IPAddress, SourceState>
     private var inferredServers: GenerationalMap<IPAddress, Bool>
+    /// Exchanges in which a credentialed request was accepted (completing any challenge in them).
+    private var completedExchanges: GenerationalMap<ExchangeKey, Bool>
     private var flows: GenerationalMap<FlowKey, TCPFlow>
     private var bufferedTCPBytes = 0
 
-    /// Per-source counters for flood and scanner-event suppression.
+    /// Per-source counters for flood (unproductive requests) and scanner-event suppression.
     struct SourceState {
         var windowStart: Int64 = .min
         var count: Int = 0
@@ -62,13 +65,17 @@ public struct SIPCorrelator {
         timeoutMicros = max(1, configuration.transactionTimeout.microsecondsClamped)
         inviteTimeoutMicros = max(1, configuration.inviteTransactionTimeout.microsecondsClamped)
         floodWindowMicros = max(1, configuration.floodWindow.microsecondsClamped)
+        outcomeTimeoutMicros = max(1, configuration.floodOutcomeTimeout.microsecondsClamped)
         scannerIntervalMicros = max(0, configuration.scannerEventInterval.microsecondsClamped)
         let size = min(max(configuration.maxMessageSize, 64), 1 << 20)
-        parseOptions = SIPParseOptions(maxMessageSize: size)
-        streamOptions = SIPParseOptions(maxMessageSize: size, requireContentLength: true)
+        // Lenient: a message the strict grammar rejects but a tolerant server would process
+        // is followed like any other, and malformed only if the server answers that it is.
+        parseOptions = SIPParseOptions(maxMessageSize: size, lenient: true)
+        streamOptions = SIPParseOptions(maxMessageSize: size, requireContentLength: true, lenient: true)
         transactions = TransactionTable(capacity: configuration.maxOpenTransactions)
         sources = GenerationalMap(capacity: max(2, configuration.maxTrackedSources))
         inferredServers = GenerationalMap(capacity: max(2, configuration.maxInferredServers))
+        completedExchanges = GenerationalMap(capacity: max(2, configuration.maxOpenTransactions))
         flows = GenerationalMap(capacity: max(2, configuration.maxTCPFlows))
     }
 
@@ -92,7 +99,7 @@ public struct SIPCorrelator {
     public mutating func ingest(_ payload: WirePayload, sensor: String, emit: (SecurityEvent) -> Void) {
         statistics.payloads += 1
         let now = payload.time.microseconds
-        expireTransactions(now: now)
+        expireTransactions(now: now, sensor: sensor, emit)
         let flow = payload.flow
         guard isSIPPort(flow.sourcePort) || isSIPPort(flow.destinationPort) else {
             statistics.ignoredPayloads += 1
@@ -102,7 +109,7 @@ public struct SIPCorrelator {
         switch flow.transport {
         case .udp:
             payload.bytes.withUnsafeBytes { raw in
-                guard let start = Self.messageStart(raw) else {
+                guard let start = Self.messageStart(raw), Self.claimsSIP(raw, at: start) else {
                     statistics.ignoredPayloads += 1
                     return
                 }
@@ -141,14 +148,17 @@ public struct SIPCorrelator {
         if let state = flows.take(flow) { bufferedTCPBytes -= state.buffered }
     }
 
-    /// Forgets transactions older than the transaction timeout at `now` (a payload clock
-    /// value). ``ingest(_:sensor:emit:)`` does this by itself with each payload's time;
-    /// call this when no traffic arrives for a while.
-    public mutating func expire(now: Timestamp) {
-        expireTransactions(now: now.microseconds)
+    /// Judges the requests whose outcome timeout has passed at `now` (a payload clock
+    /// value) for the flood rule, which can emit `flood` events, then forgets transactions
+    /// older than the transaction timeout. ``ingest(_:sensor:emit:)`` does this by itself
+    /// with each payload's time; call this when no traffic arrives for a while, and at the
+    /// end of a capture file with its last time plus ``CorrelatorConfiguration/floodOutcomeTimeout``.
+    public mutating func expire(now: Timestamp, sensor: String, emit: (SecurityEvent) -> Void) {
+        expireTransactions(now: now.microseconds, sensor: sensor, emit)
     }
 
-    private mutating func expireTransactions(now: Int64) {
+    private mutating func expireTransactions(now: Int64, sensor: String, _ emit: (SecurityEvent) -> Void) {
+        judgeOutcomes(now: now, sensor: sensor, emit)
         let (removed, open) = transactions.expire(now: now)
         if removed > 0 {
             statistics.transactionsExpired += open
@@ -181,6 +191,23 @@ public struct SIPCorrelator {
         while i < raw.count, raw[i] == 0x0d || raw[i] == 0x0a { i += 1 }
         guard i < raw.count, (raw[i] | 0x20) &- 0x61 < 26 else { return nil }
         return i
+    }
+
+    /// Whether the line at `start` claims to be a SIP start line: a status line
+    /// (`SIP/…`), or a request line whose last word is a `SIP/` version. Anything else on
+    /// a SIP port (`hello` and other keep-alives, HTTP, SSDP, junk) is not SIP at all: no
+    /// SIP server would answer it, and it is never malformed.
+    static func claimsSIP(_ raw: UnsafeRawBufferPointer, at start: Int) -> Bool {
+        func isSIPSlash(_ i: Int) -> Bool {
+            raw.count - i >= 4 && raw[i] | 0x20 == 0x73 && raw[i + 1] | 0x20 == 0x69 && raw[i + 2] | 0x20 == 0x70 && raw[i + 3] == 0x2f
+        }
+        if isSIPSlash(start) { return true }
+        var end = start
+        while end < raw.count, end - start < 8192, raw[end] != 0x0a { end += 1 }
+        while end > start, raw[end - 1] == 0x0d || raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
+        var word = end
+        while word > start, raw[word - 1] != 0x20, raw[word - 1] != 0x09 { word -= 1 }
+        return word > start && isSIPSlash(word)
     }
 
     // MARK: TCP
@@ -287,8 +314,12 @@ public struct SIPCorrelator {
     private mutating func streamFailed(_ error: SIPFramingError, _ context: Context, _ emit: (SecurityEvent) -> Void) {
         statistics.malformed += 1
         let flow = context.flow
+        // A message larger than this sensor's limit is the sensor's limit, not a broken
+        // message (SIP sets no size limit on streams): the stream is given up, unblamed.
+        if case .messageTooLarge = error { return }
         guard isSIPPort(flow.destinationPort), !isServer(flow.source, includeInferred: true) else { return }
-        _ = countRequest(context, emit) { nil }
+        countUnproductive(.malformed, source: flow.source, port: flow.sourcePort, transport: flow.transport,
+                          userAgent: nil, time: context.time, origin: context.origin, emit)
         send(
             SecurityEvent(
                 time: context.payload.time, source: flow.source, sourcePort: flow.sourcePort,
@@ -311,6 +342,7 @@ public struct SIPCorrelator {
             return
         }
         statistics.messagesParsed += 1
+        if message.deviation != nil { statistics.deviatingMessages += 1 }
         let view = SIPMessageView(message: message, bytes: raw)
         if message.isRequest {
             handleRequest(view, context, emit)
@@ -329,12 +361,15 @@ public struct SIPCorrelator {
     ) {
         statistics.malformed += 1
         let flow = context.flow
+        // Over this sensor's size limit: not evidence of anything (see streamFailed).
+        if case .messageTooLarge = error { return }
         guard isSIPPort(flow.destinationPort), !isServer(flow.source, includeInferred: true) else { return }
         let scan = RawHeaderScan(raw)
         let userAgent = scan.userAgent.map { Self.text(raw, $0) }
         if scan.isRequest {
-            let suppressed = countRequest(context, emit) { userAgent }
-            if !suppressed, let reason = scannerReason(raw, scan) {
+            countUnproductive(.malformed, source: flow.source, port: flow.sourcePort, transport: flow.transport,
+                              userAgent: userAgent, time: context.time, origin: context.origin, emit)
+            if !scannerSuppressed(flow.source, now: context.time), let reason = scannerReason(raw, scan) {
                 scannerEvent(reason: reason, user: nil, userAgent: userAgent, context, emit)
             }
         }
@@ -355,8 +390,7 @@ public struct SIPCorrelator {
         // trunk) are never blamed, and their transactions are not ours to judge.
         if let servers = configuration.serverAddresses, servers.contains(flow.source) { return }
 
-        let scannerCheckDue = !countRequest(context, emit) { view.userAgent }
-        if scannerCheckDue, let reason = scannerReason(view) {
+        if !scannerSuppressed(flow.source, now: context.time), let reason = scannerReason(view) {
             let user = view.toUser
             scannerEvent(reason: reason, user: user, userAgent: view.userAgent, context, emit)
         }
@@ -372,6 +406,9 @@ public struct SIPCorrelator {
             server: flow.destination, clientPort: flow.sourcePort, transport: flow.transport,
             method: method.rawValue, hasCredentials: hasCredentials
         )
+        if case .frame(let number) = context.payload.origin { record.frame = number }
+        record.exchange = Self.exchangeHash(view)
+        record.deviation = message.deviation
         switch method {
         case .register:
             record.user = hasCredentials ? (view.authorizationUsername.flatMap { $0.isEmpty ? nil : $0 } ?? view.toUser) : view.toUser
@@ -389,6 +426,10 @@ public struct SIPCorrelator {
         let expireAt = context.time &+ (isInvite ? inviteTimeoutMicros : timeoutMicros)
         if transactions.insert(key, record, lane: isInvite ? 1 : 0, expireAt: expireAt) {
             statistics.transactionsEvicted += 1
+        }
+        if configuration.floodThreshold > 0,
+           transactions.scheduleJudgement(key, at: context.time &+ outcomeTimeoutMicros) {
+            statistics.judgementsDropped += 1
         }
         statistics.transactionsOpen = transactions.count
     }
@@ -410,15 +451,50 @@ public struct SIPCorrelator {
         if configuration.serverAddresses == nil {
             _ = inferredServers.update(flow.source, default: { true }) { _ in () }
         }
-        guard code >= 200 else { return }
+        let exchange = ExchangeKey(client: key.client, exchange: record.exchange)
+        guard code >= 200 else {
+            // Any response means the request was not lost; a provisional one other than the
+            // hop-by-hop 100 to a credentialed request means its credentials were accepted.
+            record.answered = true
+            transactions[key] = record
+            if code > 100, record.hasCredentials { completedExchanges.put(exchange, true) }
+            return
+        }
         if record.completed {
             statistics.retransmissions += 1
             return
         }
         record.completed = true
+        record.answered = true
+        let method = SIPMethod(rawValue: record.method) ?? .extension
+        let stale = (code == 401 || code == 407) && Self.isStaleChallenge(view)
+        switch RequestOutcome.of(code: code, method: method, hasCredentials: record.hasCredentials, staleChallenge: stale) {
+        case .settled:
+            if record.hasCredentials { completedExchanges.put(exchange, true) }
+        case .challenge:
+            record.challenged = true
+        case .refused:
+            if !record.counted {
+                record.counted = true
+                countUnproductive(.refused, source: key.client, port: record.clientPort, transport: record.transport,
+                                  userAgent: record.userAgent, time: context.time, origin: context.origin, emit)
+            }
+        }
         transactions[key] = record
         statistics.transactionsCompleted += 1
 
+        if let deviation = record.deviation, Self.brokenRequestCodes.contains(code) {
+            // The server confirms what the grammar says: the request is broken.
+            let name = method.token ?? "request"
+            send(
+                SecurityEvent(
+                    time: context.payload.time, source: flow.destination, sourcePort: record.clientPort,
+                    transport: record.transport, kind: .malformed, user: record.user, userAgent: record.userAgent,
+                    reason: "\(code) to \(name): \(deviation.description)", dialect: .sip, origin: context.origin
+                ), emit
+            )
+            return
+        }
         guard let (kind, reason) = Self.classify(record, code: code, view: view) else { return }
         send(
             SecurityEvent(
@@ -428,6 +504,13 @@ public struct SIPCorrelator {
             ), emit
         )
     }
+
+    /// Final responses by which a server says the request itself is broken (RFC 3261
+    /// §21.4–21.5): 400 Bad Request (malformed syntax), 413 Request Entity Too Large, 414
+    /// Request-URI Too Long, 416 Unsupported URI Scheme, 505 Version Not Supported, 513
+    /// Message Too Large. Not 420 (a well-formed request for an extension the server lacks)
+    /// nor 481 (state the server lost).
+    static let brokenRequestCodes: Set<Int> = [400, 413, 414, 416, 505, 513]
 
     /// The event a final response makes of its transaction, if any (see docs/WIRE-DETECTION.md).
     static func classify(_ record: OpenTransaction, code: Int, view: SIPMessageView) -> (EventKind, String)? {
@@ -488,6 +571,14 @@ public struct SIPCorrelator {
         return false
     }
 
+    /// Call-ID and From tag: what a challenged request and its credentialed retry share.
+    static func exchangeHash(_ view: SIPMessageView) -> UInt64 {
+        var hasher = KeyHasher()
+        hasher.add(view.slice(view.message.callIDRange))
+        hasher.add(view.message.from.tag.map { view.slice($0) } ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        return hasher.h1 ^ (hasher.h2 &* 0x9e37_79b9_7f4a_7c15)
+    }
+
     static func transactionKey(_ view: SIPMessageView, client: IPAddress) -> TransactionKey {
         let message = view.message
         var hasher = KeyHasher()
@@ -507,38 +598,72 @@ public struct SIPCorrelator {
 
     // MARK: Per-source checks
 
-    /// Counts a request towards its source's rate, emitting `flood` when the threshold is
-    /// reached. Returns whether scanner events are currently suppressed for the source.
-    private mutating func countRequest(
-        _ context: Context, _ emit: (SecurityEvent) -> Void, userAgent: () -> String?
-    ) -> Bool {
-        let now = context.time
-        let window = floodWindowMicros
+    /// Why a request counts towards the flood rule.
+    enum Unproductive {
+        case refused, unanswered, abandonedChallenge, malformed
+    }
+
+    /// Judges every request whose outcome timeout has passed: unanswered, or challenged
+    /// without an accepted credentialed retry in its exchange, it counts as unproductive.
+    private mutating func judgeOutcomes(now: Int64, sensor: String, _ emit: (SecurityEvent) -> Void) {
+        while let (key, due) = transactions.popDueJudgement(now: now) {
+            guard var record = transactions[key], !record.counted else { continue }
+            let cause: Unproductive
+            if !record.answered {
+                cause = .unanswered
+            } else if record.challenged,
+                      !completedExchanges.contains(ExchangeKey(client: key.client, exchange: record.exchange)) {
+                cause = .abandonedChallenge
+            } else {
+                continue
+            }
+            record.counted = true
+            transactions[key] = record
+            let origin: EventOrigin = record.frame >= 0 ? .frame(file: sensor, number: record.frame) : .wire(sensor: sensor)
+            countUnproductive(cause, source: key.client, port: record.clientPort, transport: record.transport,
+                              userAgent: record.userAgent, time: due, origin: origin, emit)
+        }
+    }
+
+    /// Counts one unproductive request towards its source's rate, emitting `flood` when
+    /// the threshold is reached (once per source per window).
+    private mutating func countUnproductive(
+        _ cause: Unproductive, source: IPAddress, port: UInt16, transport: Evidence.Transport, userAgent: String?,
+        time now: Int64, origin: EventOrigin, _ emit: (SecurityEvent) -> Void
+    ) {
+        switch cause {
+        case .refused: statistics.refusedRequests += 1
+        case .unanswered: statistics.unansweredRequests += 1
+        case .abandonedChallenge: statistics.abandonedChallenges += 1
+        case .malformed: break
+        }
         let threshold = configuration.floodThreshold
-        let interval = scannerIntervalMicros
-        let ((flooded, count, suppressed), evicted) = sources.update(context.flow.source, default: { SourceState() }) { state in
+        guard threshold > 0 else { return }
+        let window = floodWindowMicros
+        let ((flooded, count), evicted) = sources.update(source, default: { SourceState() }) { state in
             if state.windowStart == .min || now &- state.windowStart >= window || now < state.windowStart {
                 state.windowStart = now
                 state.count = 0
             }
             if state.count < Int.max { state.count += 1 }
-            let suppressed = state.lastScannerEvent != .min && now >= state.lastScannerEvent && now &- state.lastScannerEvent < interval
-            return (threshold > 0 && state.count == threshold, state.count, suppressed)
+            return (state.count == threshold, state.count)
         }
         statistics.sourcesEvicted += evicted
-        if flooded {
-            let flow = context.flow
-            let agent = userAgent()
-            let seconds = Double(floodWindowMicros) / 1_000_000
-            send(
-                SecurityEvent(
-                    time: context.payload.time, source: flow.source, sourcePort: flow.sourcePort,
-                    transport: flow.transport, kind: .flood, userAgent: agent,
-                    reason: "\(count) requests within \(seconds) s", dialect: .sip, origin: context.origin
-                ), emit
-            )
-        }
-        return suppressed
+        guard flooded else { return }
+        let seconds = Double(window) / 1_000_000
+        send(
+            SecurityEvent(
+                time: Timestamp(microseconds: now), source: source, sourcePort: port, transport: transport,
+                kind: .flood, userAgent: userAgent,
+                reason: "\(count) unproductive requests within \(seconds) s", dialect: .sip, origin: origin
+            ), emit
+        )
+    }
+
+    /// Whether a `scanner` event was emitted for `source` less than `scannerEventInterval` ago.
+    private func scannerSuppressed(_ source: IPAddress, now: Int64) -> Bool {
+        guard let last = sources.value(source)?.lastScannerEvent, last != .min else { return false }
+        return now >= last && now &- last < scannerIntervalMicros
     }
 
     private mutating func scannerEvent(

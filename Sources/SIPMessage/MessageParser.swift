@@ -11,22 +11,27 @@ struct MessageParser {
     let s: ByteScanner
     let options: SIPParseOptions
 
-    // Results gathered while scanning headers.
+    // Results gathered while scanning headers (internal: the lenient fallbacks in
+    // LenientScan.swift fill them too).
     private var seen: UInt64 = 0
-    private var cseqNumber: UInt32 = 0
-    private var cseqMethod = SIPRange.empty
-    private var callID = SIPRange.empty
-    private var topVia: SIPViaInfo?
-    private var viaCount = 0
-    private var from: SIPAddressInfo?
-    private var to: SIPAddressInfo?
+    var cseqNumber: UInt32 = 0
+    var cseqMethod = SIPRange.empty
+    var callID = SIPRange.empty
+    var topVia: SIPViaInfo?
+    /// Where the value of the Via header that set `topVia` starts.
+    var topViaValueStart = -1
+    var viaCount = 0
+    var from: SIPAddressInfo?
+    var to: SIPAddressInfo?
     private var contact: SIPAddressInfo?
     private var contactIsWildcard = false
     private var contentLength: Int?
     private var maxForwards: Int?
     private var expires: UInt32?
     private var userAgent: SIPRange?
-    private var credentials: SIPCredentialsInfo?
+    var credentials: SIPCredentialsInfo?
+    /// The first grammar violation tolerated in lenient mode.
+    private var deviation: SIPParseError?
 
     init(p: UnsafePointer<UInt8>, n: Int, options: SIPParseOptions) {
         s = ByteScanner(p: p, n: n)
@@ -34,6 +39,12 @@ struct MessageParser {
     }
 
     private static func bit(_ name: SIPHeaderName) -> UInt64 { 1 << UInt64(name.rawValue) }
+
+    /// In lenient mode, records `error` as the message's first deviation; otherwise throws it.
+    private mutating func tolerate(_ error: SIPParseError) throws(SIPParseError) {
+        guard options.lenient else { throw error }
+        if deviation == nil { deviation = error }
+    }
 
     /// Headers that RFC 3261 §20 defines as single-valued and that the detector relies on.
     private static let singleValued: UInt64 =
@@ -111,7 +122,11 @@ struct MessageParser {
                 if lineEnd &- sp2 > 4, s.equalsIgnoringCase(sp2 &+ 1, sp2 &+ 5, "SIP/") { throw .badVersion }
                 throw .badStartLine
             }
-            if try s.validateURI(sp1 &+ 1, sp2, nil) != nil { throw .headersInRequestURI }
+            do throws(SIPParseError) {
+                if try s.validateURI(sp1 &+ 1, sp2, nil) != nil { try tolerate(.headersInRequestURI) }
+            } catch {
+                try tolerate(error)
+            }
             methodRange = SIPRange(lineStart, sp1)
             uriRange = SIPRange(sp1 &+ 1, sp2)
             kind = .request(SIPMethod(bytes: p + lineStart, count: sp1 &- lineStart))
@@ -130,7 +145,7 @@ struct MessageParser {
                 break
             }
             if c == CR {
-                guard i &+ 1 < n else { break }
+                guard i &+ 1 < n else { break } // a lone CR at the end: unterminated
                 guard p[i &+ 1] == LF else { throw .badHeaderLine }
                 i &+= 2
                 terminated = true
@@ -179,13 +194,21 @@ struct MessageParser {
             headers.append(SIPHeaderField(name: name, nameRange: SIPRange(ns, ne), valueRange: SIPRange(vs, ve)))
             if name != .other {
                 let bit = Self.bit(name)
-                if seen & bit != 0, Self.singleValued & bit != 0 { throw .duplicateHeader(name) }
-                seen |= bit
-                try validate(name, vs, ve)
+                if seen & bit != 0, Self.singleValued & bit != 0 {
+                    try tolerate(.duplicateHeader(name)) // lenient: the first one counts
+                } else {
+                    seen |= bit
+                    do throws(SIPParseError) {
+                        try validate(name, vs, ve)
+                    } catch {
+                        try tolerate(error)
+                        try scanLeniently(name, vs, ve, error)
+                    }
+                }
             }
             i = fieldEnd
         }
-        guard terminated else { throw .unterminatedHeaderSection }
+        if !terminated { try tolerate(.unterminatedHeaderSection) }
 
         // MARK: Cross-header rules
         guard let from else { throw .missingRequiredHeader(.from) }
@@ -193,16 +216,18 @@ struct MessageParser {
         guard seen & Self.bit(.callID) != 0 else { throw .missingRequiredHeader(.callID) }
         guard seen & Self.bit(.cseq) != 0 else { throw .missingRequiredHeader(.cseq) }
         guard let topVia else { throw .missingRequiredHeader(.via) }
-        if case .request = kind, !s.equals(methodRange, cseqMethod) { throw .cseqMethodMismatch }
+        if case .request = kind, !s.equals(methodRange, cseqMethod) { try tolerate(.cseqMethodMismatch) }
 
         // MARK: Body
         let available = n &- i
         let body: SIPRange
         if let contentLength {
-            guard contentLength <= available else {
-                throw .contentLengthMismatch(declared: contentLength, available: available)
+            if contentLength <= available {
+                body = SIPRange(i, i &+ contentLength)
+            } else {
+                try tolerate(.contentLengthMismatch(declared: contentLength, available: available))
+                body = SIPRange(i, n)
             }
-            body = SIPRange(i, i &+ contentLength)
         } else {
             guard !options.requireContentLength else { throw .missingRequiredHeader(.contentLength) }
             body = SIPRange(i, n)
@@ -213,7 +238,7 @@ struct MessageParser {
             cseqMethodRange: cseqMethod, callIDRange: callID, topVia: topVia, viaCount: viaCount,
             from: from, to: to, contact: contact, contactIsWildcard: contactIsWildcard,
             contentLength: contentLength, maxForwards: maxForwards, expires: expires,
-            userAgentRange: userAgent, credentials: credentials
+            userAgentRange: userAgent, credentials: credentials, deviation: deviation
         )
     }
 
@@ -354,6 +379,7 @@ struct MessageParser {
             viaCount &+= 1
             if topVia == nil {
                 topVia = SIPViaInfo(transport: transport, host: host, port: port, sentBy: SIPRange(hs, sentByEnd), branch: branch)
+                topViaValueStart = vs
             }
             if i == ve { return }
             guard p[i] == 0x2c else { throw bad }

@@ -109,6 +109,9 @@ public struct SIPMessage: Sendable, Hashable {
     public let userAgentRange: SIPRange?
     /// The first Authorization or Proxy-Authorization header, if any.
     public let credentials: SIPCredentialsInfo?
+    /// With ``SIPParseOptions/lenient``: the first way the message departs from the RFC 3261
+    /// grammar (what a strict parse would have thrown); nil when it conforms.
+    public let deviation: SIPParseError?
 
     /// Whether this is a request.
     public var isRequest: Bool {
@@ -154,7 +157,7 @@ public struct SIPMessage: Sendable, Hashable {
         cseqMethodRange: SIPRange, callIDRange: SIPRange, topVia: SIPViaInfo, viaCount: Int,
         from: SIPAddressInfo, to: SIPAddressInfo, contact: SIPAddressInfo?, contactIsWildcard: Bool,
         contentLength: Int?, maxForwards: Int?, expires: UInt32?, userAgentRange: SIPRange?,
-        credentials: SIPCredentialsInfo?
+        credentials: SIPCredentialsInfo?, deviation: SIPParseError? = nil
     ) {
         self.kind = kind
         self.methodRange = methodRange
@@ -177,6 +180,7 @@ public struct SIPMessage: Sendable, Hashable {
         self.expires = expires
         self.userAgentRange = userAgentRange
         self.credentials = credentials
+        self.deviation = deviation
     }
 }
 

@@ -95,17 +95,30 @@ public struct SIPParseOptions: Sendable, Hashable {
     /// Stream transports (TCP/TLS) require Content-Length (RFC 3261 §18.3); datagrams do
     /// not (the body then runs to the end of the datagram).
     public var requireContentLength: Bool
+    /// Accept what a tolerant SIP server would still process, recording the first
+    /// violation of the grammar in ``SIPMessage/deviation`` instead of throwing: header
+    /// values that do not match their grammar (an unbracketed IPv6 address in Via, a badly
+    /// escaped display name, …; the fields the message needs are then found by a plain
+    /// scan), a Request-URI with bad escapes or `?headers`, a repeated single-valued header
+    /// (the first is used), a CSeq method that differs from the request's, a bad or too
+    /// large Content-Length (the body is what is there), a missing final empty line. Still
+    /// rejected: anything that makes the message unusable for any server — a start line
+    /// that is not one, header lines without a name and colon, a missing Via, From, To,
+    /// Call-ID or CSeq (or a CSeq without number and method), the size limits.
+    public var lenient: Bool
 
     public init(
         maxMessageSize: Int = 65_535,
         maxHeaderCount: Int = 256,
         maxHeaderFieldLength: Int = 16_384,
-        requireContentLength: Bool = false
+        requireContentLength: Bool = false,
+        lenient: Bool = false
     ) {
         self.maxMessageSize = maxMessageSize
         self.maxHeaderCount = maxHeaderCount
         self.maxHeaderFieldLength = maxHeaderFieldLength
         self.requireContentLength = requireContentLength
+        self.lenient = lenient
     }
 
     /// Defaults for a UDP datagram.

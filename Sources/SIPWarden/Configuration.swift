@@ -97,6 +97,8 @@ public struct Configuration: Sendable, Hashable {
     public var nftablesConfiguration: NFTablesConfiguration {
         var floodGuard = floodGuard
         floodGuard?.exempt = detection.allowlist.networks
+        // A source stays a suspect for as long as its failures count.
+        floodGuard?.suspectTimeout = min(max(detection.threshold.findTime, FloodGuard.suspectTimeoutRange.lowerBound), FloodGuard.suspectTimeoutRange.upperBound)
         var nft = NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
         nft.managesFloodGuard = managesFloodGuard
         return nft

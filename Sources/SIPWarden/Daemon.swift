@@ -117,9 +117,16 @@ public final class Daemon {
             writer.flush()
             writer.stop()
         }
+        // Capture sensors drop already-banned hosts in their kernel filter (only when bans are real).
+        var bannedSources: BannedSourceFilter?
+        if !config.captures.isEmpty, config.firewall == .nftables {
+            do throws(BannedSourceFilterError) { bannedSources = try BannedSourceFilter() } catch {
+                logger.warning("capture will see banned floods too: \(error)")
+            }
+        }
         let pipeline = Pipeline(
             policy: config.detection, firewall: firewall, ledger: writer, logger: logger,
-            clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds
+            clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds, bannedSources: bannedSources
         )
         pipeline.restore(activeBans: active, offences: offences)
 
@@ -168,7 +175,7 @@ public final class Daemon {
             capture.priority = sensorPriority
             let name = capture.interface ?? "any"
             let sink = CorrelatingSink(sensor: "capture:\(name)", sipPorts: capture.ports.portNumbers, scannerSignatures: config.scannerSignatures, serverAddresses: ownAddresses, pipeline: pipeline, clock: systemClock)
-            let sensor = PacketCapture(configuration: capture, logger: logger)
+            let sensor = PacketCapture(configuration: capture, logger: logger, bannedSources: bannedSources)
             do {
                 try sensor.start { output in sink.handle(output) }
             } catch {
@@ -269,11 +276,21 @@ public final class Daemon {
             unmatchedReporter.tick(pipeline.unmatchedLines, now: systemClock(), stateDirectory: config.stateDirectory, logger: logger)
         }
         let stats = pipeline.statistics
-        logger.notice("stopped", metadata: [
+        var summary: Logger.Metadata = [
             "lines": "\(stats.pipeline.lines)", "events": "\(stats.pipeline.events)", "bans": "\(stats.pipeline.bans)",
             "merged": "\(stats.pipeline.mergedEvents)", "tracked": "\(stats.detector.trackedSources)",
             "evicted": "\(stats.detector.sourcesEvicted)",
-        ])
+        ]
+        if let inline = inlineQueue?.statistics {
+            summary["inline_dropped"] = "\(inline.dropped)"
+            summary["inline_overruns"] = "\(inline.receiveOverruns)"
+            summary["inline_dropped_budget"] = "\(inline.admission.droppedBudget)"
+            summary["inline_dropped_uncredentialed"] = "\(inline.admission.droppedUncredentialedLimit)"
+        }
+        if let suspects = (firewall as? NFTablesFirewall)?.suspectCounters {
+            summary["suspects_marked"] = "\(suspects.marked)"
+        }
+        logger.notice("stopped", metadata: summary)
     }
 }
 

@@ -7,11 +7,12 @@ public import Sensors
 /// Turns the flood guard's kernel reports (NFLOG, see `FloodGuard.reportGroup`) into
 /// `flood` events for the detector.
 public enum FloodGuardReports {
-    /// The event for one report: the packet's IP source, never anything it carried.
+    /// The event for one report: the packet's IP source, never anything it carried; the
+    /// reason states the threshold the kernel reported it for (`FloodGuard.reportReason`).
     public static func event(for report: FloodReport, guard floodGuard: FloodGuard, at now: Timestamp) -> SecurityEvent {
         SecurityEvent(
             time: now, source: report.source, transport: .udp, kind: .flood,
-            reason: "over \(floodGuard.packetsPerSecond) packets/s (burst \(floodGuard.burst)) to UDP \(floodGuard.ports.map(\.description).joined(separator: ","))",
+            reason: floodGuard.reportReason,
             dialect: .sip, origin: .wire(sensor: "flood-guard"))
     }
 

@@ -4,7 +4,7 @@ public import Evidence
 public import Firewall
 public import Logging
 public import NetworkAddress
-import Sensors
+public import Sensors
 public import Storage
 import Synchronization
 
@@ -17,7 +17,9 @@ public typealias Clock = @Sendable () -> Timestamp
 /// Called from each sensor's own thread. The detector is shared behind a mutex taken once
 /// per batch of lines; the kernel update happens on the caller's thread right after the
 /// batch is judged (no timer, no queue hop), and the ledger write is handed to the
-/// `LedgerWriter`'s own thread so disk I/O never delays a ban.
+/// `LedgerWriter`'s own thread so disk I/O never delays a ban. A failing source that is
+/// not banned is marked as a suspect for the kernel flood guard (`Firewall.markSuspect`:
+/// one netlink add at its first failure, after the verdict, never before a ban).
 public final class Pipeline: Sendable {
     private let detector: Mutex<Detector>
     /// Merges reports of one attempt from several sensors before the detector counts it.
@@ -29,11 +31,17 @@ public final class Pipeline: Sendable {
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
     private let unmatched = Mutex([String: UnmatchedLineCount]())
+    /// The capture sensors' kernel filter of banned hosts, kept equal to the kernel bans.
+    private let bannedSources: BannedSourceFilter?
 
+    /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
+    ///   also put there (same duration), and lifted ones taken out, so that capture sensors
+    ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
         policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
-        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0
+        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
     ) {
+        self.bannedSources = bannedSources
         detector = Mutex(Detector(policy: policy))
         merge = Mutex(SensorMerge())
         self.firewall = firewall
@@ -50,6 +58,11 @@ public final class Pipeline: Sendable {
         detector.withLock { d in
             for (network, o) in offences { d.restoreOffence(network, count: o.highestOffence, lastBan: o.lastBanAt) }
             for ban in activeBans { d.noteBan(ban.network, until: ban.expiresAt, offence: ban.offence, at: now) }
+        }
+        if let bannedSources {
+            for ban in activeBans where ban.network.isHost {
+                bannedSources.insert(ban.network.address, for: ban.expiresAt.map { $0 - now })
+            }
         }
     }
 
@@ -81,6 +94,8 @@ public final class Pipeline: Sendable {
             guard merge.withLock({ $0.admit(event, now: now) }) else { return }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
+            } else {
+                firewall.markSuspect(event.source)
             }
         }
         counters.withLock { $0.lines += lineCount; $0.events += eventCount }
@@ -108,6 +123,9 @@ public final class Pipeline: Sendable {
             guard merge.withLock({ $0.admit(event, now: now) }) else { continue }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
+            } else {
+                // Not banned (yet): the kernel flood guard meters it per address from now on.
+                firewall.markSuspect(event.source)
             }
         }
         counters.withLock { $0.events += events.count }
@@ -124,6 +142,11 @@ public final class Pipeline: Sendable {
             logger.error("kernel ban failed", metadata: ["error": "\(error)", "networks": "\(elements.map(\.network.description))"])
         }
         let done = clock()
+        if enforced, let bannedSources {
+            for element in elements where element.network.isHost {
+                bannedSources.insert(element.network.address, for: element.timeout)
+            }
+        }
         let latency = done.microseconds - received.microseconds
         let kernelLatency = done.microseconds - kernelStart.microseconds
         counters.withLock { c in
@@ -152,6 +175,15 @@ public final class Pipeline: Sendable {
     @discardableResult
     public func applyOperatorChanges(_ records: [BanRecord]) -> Int {
         let now = clock()
+        if let bannedSources {
+            for record in records where record.network.isHost {
+                if record.liftedAt != nil {
+                    bannedSources.remove(record.network.address)
+                } else if record.origin == "manual" {
+                    bannedSources.insert(record.network.address, for: record.expiresAt.map { $0 - now })
+                }
+            }
+        }
         return detector.withLock { d in
             var applied = 0
             for record in records {

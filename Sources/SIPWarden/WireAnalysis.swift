@@ -41,6 +41,10 @@ public enum WireAnalysis {
                 throw RuntimeFailure("\(file): \(error)")
             }
             decoder.finish(time: last) { output in correlator.ingest(output, sensor: file, emit: body) }
+            // The capture ended: requests still waiting for an outcome are judged as if the
+            // outcome timeout had passed (unanswered, abandoned challenges).
+            let end = last + correlator.configuration.floodOutcomeTimeout
+            correlator.expire(now: end, sensor: file, emit: body)
         }
     }
 

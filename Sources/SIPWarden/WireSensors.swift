@@ -60,8 +60,12 @@ final class CorrelatingSink: Sendable {
         handle(.payload(payload))
     }
 
+    /// Judges requests whose outcome is overdue (unanswered, abandoned challenges: the
+    /// flood rule) and forgets old transactions; call periodically.
     func expire() {
         let now = clock()
-        correlator.withLock { $0.expire(now: now) }
+        var events: [SecurityEvent] = []
+        correlator.withLock { $0.expire(now: now, sensor: sensor) { events.append($0) } }
+        if !events.isEmpty { pipeline.judge(events, received: now) }
     }
 }

@@ -8,6 +8,8 @@ import PacketDecoding
 /// that thread alone once started.
 final class CaptureLoop {
     private let socket: Int32
+    /// The attached eBPF program (-1: classic filter).
+    private let program: Int32
     private let stop: StopSignal
     private let published: PublishedCaptureStatistics
     private let logger: Logger
@@ -25,9 +27,11 @@ final class CaptureLoop {
     static let loopbackHardwareType: UInt16 = 772
     static let outgoing: UInt8 = 4
 
-    init(socket: Int32, configuration: PacketCaptureConfiguration, stop: StopSignal,
+    init(socket: Int32, program: Int32, configuration: PacketCaptureConfiguration, stop: StopSignal,
          published: PublishedCaptureStatistics, logger: Logger, onOutput: @escaping @Sendable (DecodedOutput) -> Void) {
         self.socket = socket
+        self.program = program
+        local.bannedSourceFilter = program >= 0
         self.stop = stop
         self.published = published
         self.logger = logger
@@ -41,7 +45,10 @@ final class CaptureLoop {
         buffer = [UInt8](repeating: 0, count: 256 << 10)
     }
 
-    deinit { close(socket) }
+    deinit {
+        close(socket)
+        if program >= 0 { close(program) }
+    }
 
     func run() {
         var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
@@ -145,6 +152,10 @@ final class CaptureLoop {
         if getsockopt(socket, PacketCapture.solPacket, PacketCapture.packetStatistics, &stats, &length) == 0 {
             local.kernelPackets += Int(stats.0)
             local.kernelDrops += Int(stats.1)
+        }
+        if let (nanoseconds, runs) = PacketCapture.programStatistics(program) {
+            local.filterRunNanoseconds = nanoseconds
+            local.filterRuns = runs
         }
     }
 

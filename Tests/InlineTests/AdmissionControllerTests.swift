@@ -181,6 +181,83 @@ struct AdmissionControllerTests {
         #expect(try c.request(SIPFixture(branch: "cred", credentials: true).request, from: attacker, at: at(1)) == .admit(.credentialed))
     }
 
+    /// One registration of a storm behind `nat`: credentialed request, 200.
+    private func succeed(_ c: inout AdmissionController, _ name: String, from nat: IPAddress, at t: Double) throws {
+        let f = SIPFixture(branch: name, credentials: true)
+        #expect(try c.request(f.request, from: nat, at: at(t)) == .admit(.credentialed))
+        #expect(try c.response(f.response(200), to: nat, at: at(t + 0.001)).isEmpty)
+    }
+
+    @Test func successesEarnABoundedCreditOfRequestsInFlight() throws {
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 20), seed: 42)
+        // Without a success: exactly the failure budget in flight.
+        var inFlight = 0
+        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 5)
+        for i in 0..<5 { _ = try c.response(SIPFixture(branch: "a\(i)", credentials: true).response(200), to: legit, at: at(0.01)) }
+        // Five successes: 5 + 5 in flight; thirty more: capped at 5 + 20.
+        inFlight = 0
+        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 10)
+        for i in 0..<10 { _ = try c.response(SIPFixture(branch: "b\(i)", credentials: true).response(200), to: legit, at: at(1.01)) }
+        for i in 0..<30 { try succeed(&c, "c\(i)", from: legit, at: 2 + Double(i) * 0.01) }
+        inFlight = 0
+        for i in 0..<100 where try c.request(SIPFixture(branch: "d\(i)", credentials: true).request, from: legit, at: at(3)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 25)
+        // Requests without credentials (the first REGISTER of each phone) get the credit too.
+        var first = 0
+        for i in 0..<100 where try c.request(SIPFixture(branch: "e\(i)").request, from: legit, at: at(3)).isAdmitted { first += 1 }
+        #expect(first == AdmissionPolicy().maxUncredentialedOutstanding + 20)
+    }
+
+    @Test func withACreditFailuresStillStopAtMaxRetryPlusTheCredit() throws {
+        // Someone behind the address holds a valid password and guesses others in parallel.
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 8), seed: 42)
+        for i in 0..<8 { try succeed(&c, "ok\(i)", from: attacker, at: Double(i) * 0.01) }
+        var admitted: [SIPFixture] = []
+        for i in 0..<200 {
+            let f = SIPFixture(branch: "g\(i)", credentials: true)
+            if try c.request(f.request, from: attacker, at: at(1)).isAdmitted { admitted.append(f) }
+        }
+        #expect(admitted.count == 5 + 8, "at most maxRetry + credit guesses can reach the PBX")
+        var events: [AdmissionEvent] = []
+        for f in admitted { events += try c.response(f.response(401), to: attacker, at: at(1.01)) }
+        #expect(events.count == 5)
+        guard case .exhausted = try #require(events.last) else {
+            Issue.record("the 5th failure does not exhaust: \(events)")
+            return
+        }
+        #expect(try c.request(SIPFixture(branch: "after", credentials: true).request, from: attacker, at: at(2)) == .drop(.exhausted))
+        // The credit is gone with the exhaustion: after the ban, the plain budget again.
+        var later = 0
+        for i in 0..<20 where try c.request(SIPFixture(branch: "h\(i)", credentials: true).request, from: attacker, at: at(602)).isAdmitted {
+            later += 1
+        }
+        #expect(later == 5)
+    }
+
+    @Test func theCreditLapsesFindTimeAfterTheLastSuccess() throws {
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 3, findTime: .seconds(60), successCredit: 10), seed: 42)
+        for i in 0..<10 { try succeed(&c, "s\(i)", from: legit, at: Double(i)) }
+        var inFlight = 0
+        for i in 0..<50 where try c.request(SIPFixture(branch: "x\(i)", credentials: true).request, from: legit, at: at(20)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 13)
+        for i in 0..<13 { _ = try c.response(SIPFixture(branch: "x\(i)", credentials: true).response(486), to: legit, at: at(20.5)) }
+        inFlight = 0
+        for i in 0..<50 where try c.request(SIPFixture(branch: "y\(i)", credentials: true).request, from: legit, at: at(70)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 3, "no success in the last 60 s: no credit")
+    }
+
     @Test func ackIsNeverTracked() throws {
         var c = controller(maxRetry: 1)
         for i in 0..<100 {

@@ -74,11 +74,21 @@ struct RequestSignalTests {
         }
     }
 
-    @Test("svmap's REGISTER is malformed (Contact: None) and still a scanner")
+    @Test("svmap's REGISTER (Contact: None) is a scanner; malformed only once the PBX answers 400")
     func malformedScanner() {
         var wire = Wire()
-        let events = wire.send(Sipvicious.stripped(Sipvicious.svmapRegister), from: Net.attacker, to: Net.pbx, at: 1)
-        #expect(Set(events.map(\.kind)) == [.scanner, .malformed])
+        let register = Sipvicious.stripped(Sipvicious.svmapRegister)
+        let events = wire.send(register, from: Net.attacker, to: Net.pbx, at: 1)
+        #expect(events.map(\.kind) == [.scanner])
+        #expect(wire.correlator.statistics.deviatingMessages == 1)
+        // The PBX's answer echoes Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2).
+        let echoed = register.split(separator: "\r\n", omittingEmptySubsequences: false)
+            .filter { ["Via:", "From:", "To:", "Call-ID:", "CSeq:", "v:", "f:", "t:", "i:"].contains(where: $0.hasPrefix) }
+        let answer = (["SIP/2.0 400 Bad Request"] + echoed + ["Content-Length: 0", "", ""]).joined(separator: "\r\n")
+        let confirmed = wire.send(answer, from: Net.pbx, to: Net.attacker, at: 1.01)
+        #expect(confirmed.map(\.kind) == [.malformed])
+        #expect(confirmed.first?.reason == "400 to REGISTER: malformed Contact value")
+        #expect(confirmed.first?.source == Net.attacker)
     }
 
     @Test("sipvicious signatures: one half alone is not enough")
@@ -120,35 +130,36 @@ struct RequestSignalTests {
         #expect(bytes.withUnsafeBytes { ScannerSignatures.isSipviciousBranch($0) } == expected)
     }
 
-    @Test("a request rate above the threshold makes one flood event per source per window")
+    @Test("unanswered requests above the threshold make one flood event per source per window")
     func flood() throws {
         var wire = Wire(CorrelatorConfiguration(floodThreshold: 200, floodWindow: .seconds(1)))
         var request = Request()
         request.method = "OPTIONS"
-        // 150 requests in one second from the phone: under the threshold.
+        // 150 unanswered requests in one second from the phone: under the threshold.
         for k in 0..<150 {
             request.branch = "z9hG4bKp\(k)"
             wire.send(request.text, from: Net.phone, to: Net.pbx, at: 1 + Double(k) / 200)
         }
-        #expect(wire.events.isEmpty)
-        // 250 requests within 0.5 s from the attacker: one event, at the 200th.
+        // 250 within 0.5 s from the attacker: one event, when the 200th is overdue.
         for k in 0..<250 {
             request.branch = "z9hG4bKa\(k)"
             wire.send(request.text, from: Net.attacker, 5080, to: Net.pbx, at: 10 + Double(k) / 500)
         }
-        let floods = wire.events.of(.flood)
-        #expect(floods.count == 1)
-        let event = try #require(floods.first)
-        #expect(event.source == Net.attacker)
-        #expect(event.sourcePort == 5080)
-        #expect(event.reason == "200 requests within 1.0 s")
-        #expect(event.origin == .frame(file: "test.pcap", number: 150 + 200))
-        // The next window floods again: another event.
+        // The next second floods again.
         for k in 0..<250 {
             request.branch = "z9hG4bKb\(k)"
             wire.send(request.text, from: Net.attacker, 5080, to: Net.pbx, at: 11 + Double(k) / 500)
         }
-        #expect(wire.events.of(.flood).count == 2)
+        #expect(wire.events.isEmpty)
+        wire.correlator.expire(now: Timestamp(seconds: 20), sensor: "test.pcap") { wire.events.append($0) }
+        let floods = wire.events.of(.flood)
+        #expect(floods.count == 2)
+        let event = try #require(floods.first)
+        #expect(event.source == Net.attacker)
+        #expect(event.sourcePort == 5080)
+        #expect(event.reason == "200 unproductive requests within 1.0 s")
+        #expect(event.origin == .frame(file: "test.pcap", number: 150 + 200))
+        #expect(event.time == Timestamp(microseconds: 10_000_000 + 199 * 2_000 + 4_000_000))
         #expect(wire.correlator.statistics.events(.flood) == 2)
     }
 

@@ -112,9 +112,13 @@ struct StreamAndBoundsTests {
         #expect(stats.requests == 1_000_000)
         #expect(stats.transactionsEvicted == 1_000_000 - cap)
         #expect(stats.transactionsOpen == cap)
-        #expect(stats.sourcesEvicted >= 1_000_000 - cap)
-        // Time passes: everything expires.
-        correlator.expire(now: Timestamp(seconds: 40))
+        #expect(stats.judgementsDropped == 1_000_000 - cap)
+        // Time passes: the requests still queued are judged unanswered (each source once,
+        // under the threshold), then everything expires.
+        correlator.expire(now: Timestamp(seconds: 40), sensor: "eth0") { _ in events += 1 }
+        #expect(events == 0)
+        #expect(correlator.statistics.unansweredRequests == cap)
+        #expect(correlator.memoryFootprint.sources <= cap)
         #expect(correlator.memoryFootprint.transactions == 0)
         #expect(correlator.statistics.transactionsExpired == cap)
     }
@@ -136,6 +140,7 @@ struct StreamAndBoundsTests {
             )
             correlator.ingest(payload, sensor: "live") { floods.append($0) }
         }
+        correlator.expire(now: Timestamp(seconds: 5), sensor: "live") { floods.append($0) }
         #expect(floods.map(\.kind) == [.flood])
         #expect(floods.first?.source == Net.attacker)
         #expect(correlator.memoryFootprint.sources <= 1_000)

@@ -196,9 +196,9 @@ struct TransactionTests {
         request.withCredentials()
         wire.send(request.text, from: Net.phone, to: Net.pbx, at: 100)
         #expect(wire.correlator.memoryFootprint.transactions == 1)
-        wire.correlator.expire(now: Timestamp(seconds: 131))
+        wire.correlator.expire(now: Timestamp(seconds: 131), sensor: "test.pcap") { wire.events.append($0) }
         #expect(wire.correlator.memoryFootprint.transactions == 1)
-        wire.correlator.expire(now: Timestamp(seconds: 132))
+        wire.correlator.expire(now: Timestamp(seconds: 132), sensor: "test.pcap") { wire.events.append($0) }
         #expect(wire.correlator.memoryFootprint.transactions == 0)
         #expect(wire.correlator.statistics.transactionsExpired == 1)
         wire.send(request.response(401), from: Net.pbx, to: Net.phone, at: 133)

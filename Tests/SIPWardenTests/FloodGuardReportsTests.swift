@@ -10,9 +10,10 @@ import Sensors
 import TestNamespaces
 import Testing
 
-/// The whole flood path in the kernel: a peer namespace (198.19.253.2) floods UDP 5062;
-/// the guard's meter drops what is over the rate and reports the peer once to NFLOG;
-/// the listener hands it to the pipeline, which bans the peer in the real ban set.
+/// The whole flood path in the kernel: a peer namespace (198.19.253.2) that failed once
+/// (a suspect) floods UDP; the guard's meter drops what is over the rate and reports the
+/// peer once to NFLOG; the listener hands it to the pipeline, which bans the peer in the
+/// real ban set. A source that never failed is never reported, however fast.
 @Suite("Flood guard reports → ban (real nftables and NFLOG, throwaway netns)", .serialized,
        .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct FloodGuardReportsTests {
@@ -28,7 +29,7 @@ struct FloodGuardReportsTests {
         let listener: FloodLogListener
         let port: UInt16
 
-        init(tag: String, local: String, peer peerAddress: String, port: UInt16, groups: ClosedRange<UInt16>, banBurst: Int, logger: Logger) throws {
+        init(tag: String, local: String, peer peerAddress: String, port: UInt16, groups: ClosedRange<UInt16>, banBurst: Int, suspect: Bool = true, logger: Logger) throws {
             try ThrowawayNamespace.check()
             peer = try ThrowawayNamespace.wirePeer(tag: tag, local: [local], peer: [peerAddress])
             self.port = port
@@ -38,6 +39,8 @@ struct FloodGuardReportsTests {
             do {
                 firewall = try NFTablesFirewall(configuration: .init(tableName: table, floodGuard: floodGuard))
                 try firewall.setUp()
+                // As the pipeline does at a source's first failure.
+                if suspect, let source = IPAddress(String(peerAddress.prefix { $0 != "/" })) { firewall.markSuspect(source) }
             } catch {
                 peer.cleanup()
                 throw error
@@ -121,12 +124,26 @@ struct FloodGuardReportsTests {
         #expect(try rig.firewall.list().isEmpty, "nobody banned")
     }
 
+    @Test func aSourceThatNeverFailedIsNeverReportedNorDroppedOverItsSockets() throws {
+        // 300 packets at once, each from its own socket (a storm behind one NAT): twice the
+        // ban burst, but the source never failed.
+        let rig = try Rig(tag: "v", local: "198.19.253.9/30", peer: "198.19.253.10/30", port: 5075, groups: 56_001...64_000, banBurst: 150, suspect: false, logger: logger)
+        defer { rig.close() }
+        try rig.blast(count: 300, to: "198.19.253.9")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(rig.listener.statistics.received == 0, "nothing reported")
+        #expect(try rig.firewall.dropCounters().floodPackets == 0, "nothing dropped")
+        #expect(try rig.firewall.list().isEmpty, "nobody banned")
+    }
+
     @Test func theEventCarriesOnlyThePacketSource() {
         let report = FloodReport(source: IPAddress("198.19.253.2")!, prefix: "sipwarden-flood")
         let event = FloodGuardReports.event(for: report, guard: .standard, at: Timestamp(seconds: 1))
         #expect(event.kind == .flood)
         #expect(event.source == IPAddress("198.19.253.2"))
         #expect(event.origin == .wire(sensor: "flood-guard"))
-        #expect(event.reason == "over 1000 packets/s (burst 20) to UDP 5060")
+        #expect(event.reason == "over 3000 packets/s sustained (burst 2000 packets) to UDP 5060 after failing", "the threshold the kernel reports at, not the drop ceiling")
+        let custom = FloodGuard(ports: [PortMatch(5070)], banPacketsPerSecond: 8_000, banBurst: 500)
+        #expect(FloodGuardReports.event(for: report, guard: custom, at: Timestamp(seconds: 1)).reason == custom.reportReason)
     }
 }

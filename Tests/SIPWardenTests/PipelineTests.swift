@@ -181,3 +181,41 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         #expect(verdicts.first.map(OfflineAnalysis.describe)?.contains("[\(path):6–10]") == true)
     }
 }
+
+/// The dry-run firewall, recording which sources the pipeline marks as suspects.
+private final class SuspectRecordingFirewall: Firewall {
+    let inner = DryRunFirewall(logger: Logger(label: "test"))
+    private let marked = Mutex<[IPAddress]>([])
+    var suspects: [IPAddress] { marked.withLock { $0 } }
+
+    func setUp() throws(FirewallError) { try inner.setUp() }
+    func ban(_ elements: [BanElement]) throws(FirewallError) { try inner.ban(elements) }
+    func unban(_ networks: [IPNetwork]) throws(FirewallError) { try inner.unban(networks) }
+    func list() throws(FirewallError) -> [BanElement] { try inner.list() }
+    func reconcile(with elements: [BanElement]) throws(FirewallError) { try inner.reconcile(with: elements) }
+    func tearDown() throws(FirewallError) { try inner.tearDown() }
+    func dropCounters() throws(FirewallError) -> DropCounters { try inner.dropCounters() }
+    func markSuspect(_ source: IPAddress) { marked.withLock { $0.append(source) } }
+}
+
+@Suite struct PipelineSuspectTests {
+    @Test func aFailingSourceIsMarkedAsASuspectUntilItIsBanned() throws {
+        let firewall = SuspectRecordingFirewall()
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: Logger(label: "test"), clock: ManualClock().clock)
+        process(pipeline, [kamailioLine("198.18.0.2"), "a line that is no failure", kamailioLine("198.18.0.3", kind: "unknown_user")])
+        #expect(firewall.suspects == [IPAddress("198.18.0.2")!, IPAddress("198.18.0.3")!], "every failure of any kind marks its source, nothing else does")
+        process(pipeline, (0..<4).map { _ in kamailioLine("198.18.0.2") })
+        #expect(try firewall.list().map(\.network) == [IPNetwork("198.18.0.2")!])
+        #expect(firewall.suspects.count == 5, "the failure that bans goes to the ban, not to the suspects")
+    }
+
+    @Test func wireEventsMarkTheirSourceToo() {
+        let firewall = SuspectRecordingFirewall()
+        let clock = ManualClock()
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: Logger(label: "test"), clock: clock.clock)
+        let event = SecurityEvent(time: clock.clock(), source: IPAddress("2001:2::9")!, transport: .udp, kind: .malformed,
+                                  reason: "test", dialect: .sip, origin: .wire(sensor: "test"))
+        pipeline.judge([event], received: clock.clock())
+        #expect(firewall.suspects == [IPAddress("2001:2::9")!])
+    }
+}

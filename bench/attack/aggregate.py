@@ -64,13 +64,15 @@ def main():
         sys.exit(f'no results in {d}')
     cols = ['defender', 'pace', 'rep', 'att_req_rate_per_s', 'fails_total', 'banned', 'ban_latency_us',
             'sw_latency_us', 'f2b_detect_ms', 'f2b_found_to_ban_ms', 'f2b_ban_to_nft_ms',
-            'legit_ok', 'legit_attempts', 'legit_failed', 'client_banned']
+            'legit_ok', 'legit_attempts', 'legit_failed', 'client_banned',
+            'attack_packets', 'defender_cpu_ms', 'defender_cpu_us_per_packet']
     (d / 'runs.tsv').write_text('\t'.join(cols) + '\n' + ''.join(
         '\t'.join(r.get(c, '') for c in cols) + '\n' for r in runs))
 
     print('| attack | defender | runs | attacker req/s | failures that reached Kamailio | '
-          'ban latency, 5th failure → kernel set (ms) | defender\'s own latency (ms) | banned | legit REGISTERs ok / tried |')
-    print('|---|---|---|---|---|---|---|---|---|')
+          'ban latency, 5th failure → kernel set (ms) | defender\'s own latency (ms) | banned | legit REGISTERs ok / tried | '
+          'attack packets sent | defender CPU (ms) | defender CPU per attack packet (µs) |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     order = {'sipwarden': 0, 'sipwarden-noguard': 1, 'sipwarden-capture': 2, 'sipwarden-inline': 3, 'fail2ban': 4}
     groups = {}
     for r in runs:
@@ -85,7 +87,8 @@ def main():
             own = 'Found#5→Ban ' + cell(g, 'f2b_found_to_ban_ms', ms=True) + ', Ban→nft ' + cell(g, 'f2b_ban_to_nft_ms', ms=True)
         print(f'| {PACE_NAME.get(pace, "-t " + pace)} | {defender} | {len(g)} | {cell(g, "att_req_rate_per_s")} | '
               f'{cell(g, "fails_total")} | {cell(g, "ban_latency_us", 1e-3, ms=True)} | {own} | {banned}/{len(g)} | '
-              f'{ok}/{tried} |')
+              f'{ok}/{tried} | {cell(g, "attack_packets")} | {cell(g, "defender_cpu_ms")} | '
+              f'{cell(g, "defender_cpu_us_per_packet", ms=True)} |')
 
 
 if __name__ == '__main__':

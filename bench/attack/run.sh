@@ -13,7 +13,11 @@
 # netfilter, requests until the ban), failures that reached Kamailio, ban latency =
 # (nft monitor in netns swlab-pbx reports the address in the ban set) - (Kamailio
 # ts= of the 5th failure line), legit client (user 101, a REGISTER every 0.2 s)
-# ok/failed, and sipwarden's own `latency_us=` when it logs one.
+# ok/failed, sipwarden's own `latency_us=` when it logs one, and the defender's CPU per
+# attack packet: the defender process's utime + stime (/proc/PID/stat, all threads)
+# from just before the attack to the end of the run, divided by the packets the
+# attacker's interface sent meanwhile (kernel work in softirq — nftables drops — is not
+# in it; NFQUEUE verdicts and capture are, being the process's own).
 # Prints a markdown table of median [min–max]; everything is kept in
 # $BENCH_OUT (default bench-results/attack-<time>/): summary.md, runs.tsv, per-run dirs.
 # Env: REPS=3, DEFENDERS="sipwarden sipwarden-noguard sipwarden-capture sipwarden-inline fail2ban", PACES="0.005 0", WORDS=2000.
@@ -79,7 +83,7 @@ for rep in $(seq 1 "$REPS"); do
             esac
             if SW_ARGS=$args PCAP=1 POST=2 lab_run "$rd" "$ldef" "$fmt" svcrack "$pace" "$WORDS" 2>>"$OUT/stderr.log"; then
                 echo "rep=$rep" >> "$rd/result.txt"
-                grep -E '^(fails_total|ban_latency_us|att_req_rate_per_s|legit_ok|legit_attempts|sw_latency_us)=' "$rd/result.txt" \
+                grep -E '^(fails_total|ban_latency_us|att_req_rate_per_s|legit_ok|legit_attempts|sw_latency_us|attack_packets|defender_cpu_ms|defender_cpu_us_per_packet)=' "$rd/result.txt" \
                     | tr '\n' ' ' >&2; echo >&2
             else
                 log "run failed to start (see $OUT/stderr.log)"

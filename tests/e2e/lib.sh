@@ -237,6 +237,15 @@ wordlist() {
 #      SW_EXTRA_ARGS (array name not supported; use SW_ARGS string, word-split).
 # Records in RD/meta.env attacker_in_set / client_in_set (kernel set at the end,
 # sipwarden only) and prints nothing; returns non-zero if the defender did not start.
+# proc_cpu_ticks PID: utime + stime of a process (all its threads), clock ticks; empty
+# when PID is empty or gone. Fields after "(comm)": state is 1st, utime 12th, stime 13th.
+proc_cpu_ticks() {
+    [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 0
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+# att_tx_packets: packets the attacker namespace's interface has sent so far.
+att_tx_packets() { ip netns exec $NS_ATT cat /sys/class/net/eth0/statistics/tx_packets 2>/dev/null; }
+
 LAB_BG=()
 lab_bg_stop() { local p; for p in "${LAB_BG[@]}"; do kill_pid "$p" 3; done; LAB_BG=(); }
 
@@ -283,6 +292,9 @@ lab_run() {
         --csv "$rd/legit.csv" >/dev/null 2>&1 &
     LAB_BG+=($!)
     sleep 0.6
+    local dpid="" cpu0 tx0
+    case "$def" in sipwarden) dpid=$SW_PID ;; fail2ban) dpid=$(f2b_pid) ;; esac
+    cpu0=$(proc_cpu_ticks "$dpid"); tx0=$(att_tx_packets)
     echo "t_attack_start=$(date +%s.%N)" >> "$rd/meta.env"
     mkdir -p "$rd/svhome"
     local trc=0
@@ -300,6 +312,12 @@ lab_run() {
     echo "tool_exit=$trc" >> "$rd/meta.env"
     echo "t_attack_end=$(date +%s.%N)" >> "$rd/meta.env"
     sleep "${POST:-1}"
+    # The defender's CPU (utime + stime of the process, all threads) from just before the
+    # attack to the end of POST, and what the attacker's interface sent meanwhile.
+    local cpu1 tx1; cpu1=$(proc_cpu_ticks "$dpid"); tx1=$(att_tx_packets)
+    if [ -n "$cpu0" ] && [ -n "$cpu1" ] && [ -n "$tx0" ] && [ -n "$tx1" ]; then
+        printf '%s\n' "defender_cpu_ticks=$((cpu1 - cpu0))" "clk_tck=$(getconf CLK_TCK)" "attack_packets=$((tx1 - tx0))" >> "$rd/meta.env"
+    fi
     if [ "$def" = sipwarden ]; then
         in_set "$ATT_IP" && echo "attacker_in_set=yes" >> "$rd/meta.env" || echo "attacker_in_set=no" >> "$rd/meta.env"
         in_set "$CLI_IP" && echo "client_in_set=yes" >> "$rd/meta.env" || echo "client_in_set=no" >> "$rd/meta.env"
@@ -310,7 +328,75 @@ lab_run() {
     cp "$KAM_LOG" "$rd/kamailio.log"
     [ "$fmt" = asterisk ] && cp "$AST_LOG" "$rd/asterisk.log"
     "$PY" "$E2E/tools/analyze.py" "$rd" > "$rd/result.txt"
+    local ticks hz pk
+    ticks=$(sed -n 's/^defender_cpu_ticks=//p' "$rd/meta.env"); hz=$(sed -n 's/^clk_tck=//p' "$rd/meta.env")
+    pk=$(sed -n 's/^attack_packets=//p' "$rd/meta.env")
+    if [ -n "$ticks" ] && [ -n "$pk" ]; then
+        awk -v t="$ticks" -v hz="$hz" -v p="$pk" 'BEGIN {
+            printf "defender_cpu_ms=%.0f\nattack_packets=%d\n", t * 1000 / hz, p
+            if (p > 0) printf "defender_cpu_us_per_packet=%.2f\n", t * 1e6 / hz / p }' >> "$rd/result.txt"
+    fi
     [ "${KEEP_PCAP:-0}" = 1 ] || rm -f "$rd/attack.pcap"
     rm -rf "$rd/svhome"
     return 0
+}
+
+# ---- a legitimate registration storm (SIPp) ------------------------------------
+# storm_run RD MODE RATE COUNT: COUNT phones behind one address (netns swlab-cli,
+# $CLI_IP, each phone its own socket) register with the right password at RATE per
+# second (REGISTER, 401, REGISTER with credentials, 200: conf/sipp/register-storm.xml)
+# against a fresh Kamailio, with MODE = none | log | capture | inline | journal
+# (sipwarden on its defaults, fresh state and tables). SIPp is bounded by -m, its
+# own -timeout and `timeout`. Writes RD/storm.env: ok, failed (SIPp's counts),
+# kam_ok (Kamailio's SWLAB-REGISTER-OK lines from the NAT address), nat_banned
+# (yes/no: in a ban set at the end), ban_reason, guard_dropped (the flood guard's
+# drop counter), inline_dropped, seconds.
+STORM_SIPP_DIR="$E2E/conf/sipp"
+storm_run() {
+    local rd=$1 mode=$2 rate=$3 count=$4 spec=none wire=() t0 rc=0
+    mkdir -p "$rd"; : > "$rd/storm.env"
+    if [ "$mode" = journal ] && declare -F kam_start_journal >/dev/null; then kam_start_journal; else kam_start kamailio; fi
+    pbx_nft delete table inet sipwarden 2>/dev/null || true
+    pbx_nft delete table inet sipwarden_guard 2>/dev/null || true
+    case "$mode" in
+        none) ;;
+        log) spec="kamailio:$KAM_LOG" ;;
+        capture) wire=(--capture eth0:5060) ;;
+        inline) wire=(--inline 7) ;;
+        # shellcheck disable=SC2206
+        journal) wire=(${JOURNAL_SW_ARGS:-}) ;;
+        *) die "storm_run: unknown mode $mode" ;;
+    esac
+    if [ "$mode" != none ]; then
+        rm -rf "$rd/state"
+        sw_start "$SIPWARDEN_BIN" "$rd/state" "$rd/defender.log" "$spec" "${wire[@]}" || rc=1
+    fi
+    if [ $rc = 0 ]; then
+        t0=$(date +%s.%N)
+        # -max_retrans 5: a phone gives up after 500 ms + 1 + 2 + 4 + 4 s of retransmissions.
+        (cd "$rd" && timeout -k 5 60 ip netns exec $NS_CLI sipp "$PBX_IP:5060" -sf "$STORM_SIPP_DIR/register-storm.xml" \
+            -inf "$STORM_SIPP_DIR/users.csv" -r "$rate" -m "$count" -l "$count" -t un -i "$CLI_IP" \
+            -max_socket $((count + 1000)) -max_retrans 5 -nostdin -timeout 45s </dev/null >"$rd/sipp.out" 2>&1)
+        echo "sipp_exit=$?" >> "$rd/storm.env"
+        echo "seconds=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')" >> "$rd/storm.env"
+        sleep 1
+    fi
+    local ok failed kam_ok banned=no reason=none dropped=off idrop=
+    ok=$(grep "Successful call" "$rd/sipp.out" 2>/dev/null | tail -1 | awk -F'|' '{gsub(/ /, "", $3); print $3}')
+    failed=$(grep "Failed call" "$rd/sipp.out" 2>/dev/null | tail -1 | awk -F'|' '{gsub(/ /, "", $3); print $3}')
+    kam_ok=$(grep -c "SWLAB-REGISTER-OK .*src=$CLI_IP " "$KAM_LOG" 2>/dev/null)
+    if [ "$mode" != none ]; then
+        in_set "$CLI_IP" "$SW_SETS4" && banned=yes
+        grep -q "ban $CLI_IP " "$rd/defender.log" 2>/dev/null && banned=yes \
+            && reason=$(grep -o "ban $CLI_IP [^\[]*" "$rd/defender.log" | head -1 | tr ' ' '_')
+        dropped=$(pbx_nft list counter inet sipwarden_guard flood4 2>/dev/null | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+        sw_stop
+        idrop=$(grep -o 'inline_dropped=[0-9]*' "$rd/defender.log" | tail -1 | cut -d= -f2)
+        local iover; iover=$(grep -o "inline_overruns=[0-9]*" "$rd/defender.log" | tail -1 | cut -d= -f2)
+        [ -n "$idrop" ] && idrop=$((idrop + ${iover:-0}))
+    fi
+    printf '%s\n' "ok=${ok:-0}" "failed=${failed:-0}" "kam_ok=${kam_ok:-0}" "nat_banned=$banned" "ban_reason=$reason" \
+        "guard_dropped=${dropped:-off}" "inline_dropped=${idrop:-}" "defender_started=$([ $rc = 0 ] && echo yes || echo no)" >> "$rd/storm.env"
+    cp "$KAM_LOG" "$rd/kamailio.log" 2>/dev/null
+    return $rc
 }

@@ -86,14 +86,15 @@ def ast_failures(d, src):
 
 
 def ban_time(d, addr):
-    """first nft monitor 'add element' containing addr (read time), or None"""
+    """first nft monitor 'add element' containing addr (read time) in a ban set, or None.
+    The flood guard's own table (inet sipwarden_guard: suspects, meters) holds no bans."""
     p = d / 'nftmon.txt'
     if not p.exists():
         return None
     tok = re.compile(r'[{ ,]' + re.escape(addr) + r'(?=[ ,}/])')
     for line in p.read_text(errors='replace').splitlines():
         ts, _, body = line.partition(' ')
-        if body.startswith('add element') and tok.search(body):
+        if body.startswith('add element') and not body.startswith('add element inet sipwarden_guard ') and tok.search(body):
             try:
                 return float(ts)
             except ValueError:
