@@ -58,6 +58,8 @@ public struct DetectionPolicy: Hashable, Sendable {
     /// Granularity of a ban: /128 for IPv6 by default, /64 is a common choice.
     public var ipv6PrefixLength: Int
     /// Hard cap on sources tracked at once; beyond it the least threatening are evicted.
+    /// Every bound of the detector's memory derives from it (`DetectorMemory`: at most
+    /// about 175 bytes per tracked source).
     public var maxTrackedSources: Int
 
     /// The embedded defaults: 5 failures in 10 minutes ban for 10 minutes, doubling per

@@ -56,25 +56,36 @@ public struct DetectorStatistics: Hashable, Sendable {
 /// The decision core: per-source sliding windows, enumeration, escalation, allowlist.
 ///
 /// Pure and synchronous: the caller passes the current time with each event, so replays
-/// run on the logs' own timestamps and tests need no real clock. Memory is bounded by
-/// `DetectionPolicy.maxTrackedSources`; past it the least threatening sources are evicted.
+/// run on the logs' own timestamps and tests need no real clock.
+///
+/// Memory is bounded by `DetectionPolicy.maxTrackedSources` (N) in three tiers, sized
+/// from N (see ``DetectorMemory``): every tracked source is a fixed 56-byte record in a
+/// flat open-addressing table, which is all a source with a single failure needs (its
+/// evidence waits in a byte-bounded ring); at its second failure a source gets a detail
+/// (windows, users tried, evidence) from a pool bounded in count and bytes. Past either
+/// bound the least threatening sources (not banned, fewest failures, oldest) are evicted,
+/// so a flood of spoofed one-shot sources cannot push out a source about to be banned.
 public struct Detector: Sendable {
     public let policy: DetectionPolicy
     /// Counters since start.
     public var statistics: DetectorStatistics {
         var s = counters
-        s.trackedSources = sources.count
+        s.trackedSources = table.count
         return s
     }
     private var counters = DetectorStatistics()
 
-    private var sources: [IPNetwork: SourceState] = [:]
+    private var table: SourceTable
+    private var details: DetailStore
+    private var ring: EvidenceRing
     private var offenders: [IPNetwork: OffenceRecord] = [:]
-    /// Which window each kind is counted in (index into `SourceState.windows`).
+    /// Which window each kind is counted in (index into `SourceDetail.windows`).
     private let windowIndex: [Int]
     private let windowThresholds: [Threshold]
     private let windowRules: [BanRule]
     private let evidenceCapacity: Int
+    /// The sizes every bound is derived from.
+    public let memory: DetectorMemory
 
     /// Attacker-written text kept as evidence is cut to this many UTF-8 bytes.
     public static let maxEvidenceFieldBytes = 256
@@ -94,7 +105,17 @@ public struct Detector: Sendable {
         windowIndex = index
         windowThresholds = thresholds
         windowRules = rules
-        evidenceCapacity = min(32, max(thresholds.map(\.maxRetry).max() ?? 1, policy.enumeration?.distinctUsers ?? 1))
+        evidenceCapacity = Self.evidenceCapacity(maxRetries: thresholds.map(\.maxRetry), policy: policy)
+        memory = DetectorMemory(policy: policy)
+        table = SourceTable(capacity: memory.maxTrackedSources)
+        details = DetailStore(capacity: memory.detailCapacity, byteBudget: memory.detailByteBudget)
+        ring = EvidenceRing(capacity: memory.ringCapacity, textBudget: memory.ringTextBudget)
+    }
+
+    /// Evidence events a detail keeps: enough for the largest window or the enumeration
+    /// rule, at most 32.
+    static func evidenceCapacity(maxRetries: [Int], policy: DetectionPolicy) -> Int {
+        min(32, max(maxRetries.max() ?? 1, policy.enumeration?.distinctUsers ?? 1))
     }
 
     /// Judges one event observed at `now`. Returns a verdict when this event completes a
@@ -105,57 +126,106 @@ public struct Detector: Sendable {
             counters.eventsAllowlisted += 1
             return nil
         }
-        let key = policy.banNetwork(for: event.source)
-        if sources.count >= policy.maxTrackedSources, sources[key] == nil { evict(now: now) }
-        // Take the state out so it is mutated in place (no copy-on-write of its arrays).
-        var state = sources.removeValue(forKey: key) ?? SourceState(windowCount: windowThresholds.count)
-        defer { sources[key] = state }
-        state.lastSeen = now
-        if let until = state.bannedUntil, now < until {
-            counters.eventsWhileBanned += 1
-            return nil
+        let network = policy.banNetwork(for: event.source)
+        let key = NetworkKey(network)
+        var slot: Int
+        if let found = table.find(key) {
+            slot = found
+        } else {
+            if table.count >= memory.maxTrackedSources { evict(now: now) }
+            slot = table.insert(key)
         }
-        state.bannedUntil = nil
-        state.remember(Self.trimmed(event), capacity: evidenceCapacity)
+        var r = table[slot]
+        r.lastSeen = now.microseconds
+        if r.banned {
+            if now.microseconds < r.stamp {
+                counters.eventsWhileBanned += 1
+                table[slot] = r
+                return nil
+            }
+            r.banned = false
+            r.stamp = 0
+        }
+        let trimmedEvent = Self.trimmed(event)
         let w = windowIndex[event.kind.index]
         let threshold = windowThresholds[w]
-        var fired: (BanRule, Int)?
-        if state.windows[w].record(now, threshold: threshold) {
-            fired = (windowRules[w], threshold.maxRetry)
+        let userHash = enumerationUserHash(event)
+
+        // A source's first failure lives in its record alone.
+        if r.detail == 0 && !r.hasFirst {
+            if threshold.maxRetry > 1 {
+                r.hasFirst = true
+                r.stamp = now.microseconds
+                r.firstWindow = UInt8(w)
+                r.firstUser = userHash
+                r.score = 1
+                r.evidenceTag = ring.push(trimmedEvent)
+                r.hasEvidence = true
+                table[slot] = r
+                return nil
+            }
+            return ban(slot: slot, record: r, network: network, rule: windowRules[w], count: 1, evidence: [trimmedEvent], now: now)
         }
-        if fired == nil, let rule = policy.enumeration, let user = event.user, !user.isEmpty,
-           event.kind == .unknownUser || event.kind == .authFailed {
-            let distinct = state.users.record(user: user, at: now, rule: rule)
-            if distinct >= rule.distinctUsers { fired = (.enumeration, distinct) }
+
+        // From the second on, it is counted in a detail.
+        if r.detail == 0 {
+            table[slot] = r
+            if details.isFull { evictDetails(now: now, sparing: key) }
+            slot = table.find(key)!
+            r = table[slot]
+            r.detail = details.add(promote(r))
+            r.hasFirst = false
+            r.hasEvidence = false
+            r.firstUser = 0
         }
-        guard let (rule, count) = fired else { return nil }
-        let offence = nextOffence(for: key, now: now)
-        let banTime = policy.banDuration(offence: offence)
-        let evidence = Array(state.evidence.suffix(rule == .enumeration ? evidenceCapacity : count))
-        let verdict = Verdict(
-            network: key, rule: rule, time: now, banTime: banTime, offence: offence,
-            reason: Self.describe(rule: rule, count: count, evidence: evidence, offence: offence),
-            evidence: evidence
-        )
-        state.bannedUntil = now + banTime
-        state.reset()
-        counters.verdicts += 1
-        offenders[key] = OffenceRecord(count: verdict.offence, lastBan: now)
-        return verdict
+        let evidenceCapacity = self.evidenceCapacity
+        let enumeration = policy.enumeration
+        let (fired, score, evidence): ((BanRule, Int)?, Int, [SecurityEvent]) = details.update(r.detail) { d in
+            _ = d.remember(trimmedEvent, capacity: evidenceCapacity)
+            var fired: (BanRule, Int)?
+            if d.windows[w].record(now, threshold: threshold) {
+                fired = (windowRules[w], threshold.maxRetry)
+            }
+            if fired == nil, let rule = enumeration, userHash != 0 {
+                let distinct = d.users.record(hash: userHash, at: now, rule: rule)
+                if distinct >= rule.distinctUsers { fired = (.enumeration, distinct) }
+            }
+            guard let (rule, count) = fired else { return (nil, d.threatScore, []) }
+            return (fired, d.threatScore, Array(d.evidence.suffix(rule == .enumeration ? evidenceCapacity : count)))
+        }
+        if let (rule, count) = fired {
+            return ban(slot: slot, record: r, network: network, rule: rule, count: count, evidence: evidence, now: now)
+        }
+        r.score = UInt16(clamping: score)
+        table[slot] = r
+        if details.overBudget {
+            evictDetails(now: now, sparing: key)
+        }
+        return nil
     }
 
     /// Records a ban made elsewhere (operator, restored ledger) so that events from the
     /// prefix are not judged again until `until`, and escalation knows the history.
     public mutating func noteBan(_ network: IPNetwork, until: Timestamp?, offence: Int, at time: Timestamp) {
-        let key = network.isHost ? policy.banNetwork(for: network.address) : network
-        if sources.count >= policy.maxTrackedSources, sources[key] == nil { evict(now: time) }
-        var state = sources.removeValue(forKey: key) ?? SourceState(windowCount: windowThresholds.count)
-        state.bannedUntil = until ?? Timestamp(microseconds: .max)
-        state.lastSeen = time
-        state.reset()
-        sources[key] = state
-        let previous = offenders[key]?.count ?? 0
-        offenders[key] = OffenceRecord(count: max(previous, offence), lastBan: time)
+        let keyNetwork = network.isHost ? policy.banNetwork(for: network.address) : network
+        let key = NetworkKey(keyNetwork)
+        let slot: Int
+        if let found = table.find(key) {
+            slot = found
+        } else {
+            if table.count >= memory.maxTrackedSources { evict(now: time) }
+            slot = table.insert(key)
+        }
+        var r = table[slot]
+        if r.detail != 0 { details.remove(r.detail) }
+        r.detail = 0
+        r.banned = true
+        r.stamp = until?.microseconds ?? .max
+        r.lastSeen = time.microseconds
+        r.clearFailures()
+        table[slot] = r
+        let previous = offenders[keyNetwork]?.count ?? 0
+        offenders[keyNetwork] = OffenceRecord(count: max(previous, offence), lastBan: time)
     }
 
     /// Restores escalation history (e.g. from the ledger after a restart).
@@ -165,17 +235,19 @@ public struct Detector: Sendable {
 
     /// Forgets everything about a prefix (operator lifted its ban).
     public mutating func forget(_ network: IPNetwork) {
-        sources[network] = nil
+        if let r = table.remove(NetworkKey(network)), r.detail != 0 { details.remove(r.detail) }
         offenders[network] = nil
     }
 
     /// Drops state that can no longer contribute to a verdict. Call periodically.
     public mutating func expire(now: Timestamp) {
-        let horizon = maxFindTime
-        sources = sources.filter { _, state in
-            if let until = state.bannedUntil, now < until { return true }
-            return now - state.lastSeen <= horizon
+        let horizon = maxFindTime.microsecondsClamped
+        var stale: [NetworkKey] = []
+        for r in table.slots where !r.isEmpty {
+            if r.banned, now.microseconds < r.stamp { continue }
+            if now.microseconds - r.lastSeen > horizon { stale.append(r.key) }
         }
+        for key in stale { drop(key) }
         let memory = policy.escalation.memory
         offenders = offenders.filter { now - $0.value.lastBan <= memory }
     }
@@ -194,26 +266,56 @@ public struct Detector: Sendable {
         let sameGranularity = policy.ipv4PrefixLength == self.policy.ipv4PrefixLength
             && policy.ipv6PrefixLength == self.policy.ipv6PrefixLength
         let sameWindows = sameGranularity && next.windowIndex == windowIndex
-        for (key, old) in sources {
-            var state = SourceState(windowCount: next.windowThresholds.count)
-            state.lastSeen = old.lastSeen
-            state.bannedUntil = old.bannedUntil
-            if sameWindows {
-                for i in state.windows.indices {
-                    state.windows[i] = old.windows[i].keepingMostRecent(next.windowThresholds[i].maxRetry - 1)
+        var oldRing = ring
+        for old in table.slots where !old.isEmpty {
+            let banned = old.banned
+            if !sameWindows && !banned { continue } // nothing worth carrying over
+            if next.table.count >= next.memory.maxTrackedSources { next.evict(now: Timestamp(microseconds: old.lastSeen)) }
+            let slot = next.table.insert(old.key)
+            var r = next.table[slot]
+            r.lastSeen = old.lastSeen
+            r.banned = banned
+            if banned { r.stamp = old.stamp }
+            if sameWindows, !banned {
+                if old.hasFirst, next.windowThresholds[Int(old.firstWindow)].maxRetry > 1 {
+                    r.hasFirst = true
+                    r.stamp = old.stamp
+                    r.firstWindow = old.firstWindow
+                    r.firstUser = old.firstUser
+                    r.score = 1
+                    if old.hasEvidence, let e = oldRing.take(old.evidenceTag) {
+                        r.evidenceTag = next.ring.push(e)
+                        r.hasEvidence = true
+                    }
+                } else if old.detail != 0, let d = details[old.detail], !next.details.isFull {
+                    var carried = SourceDetail(owner: old.key, windowCount: next.windowThresholds.count)
+                    for i in carried.windows.indices {
+                        carried.windows[i] = d.windows[i].keepingMostRecent(next.windowThresholds[i].maxRetry - 1)
+                    }
+                    carried.users = d.users
+                    for e in d.evidence.suffix(next.evidenceCapacity) { _ = carried.remember(e, capacity: next.evidenceCapacity) }
+                    r.score = UInt16(clamping: carried.threatScore)
+                    r.detail = next.details.add(carried)
                 }
-                state.users = old.users
-                state.evidence = Array(old.evidence.suffix(next.evidenceCapacity))
-            } else if old.bannedUntil == nil {
-                continue // nothing worth carrying over
             }
-            next.sources[key] = state
+            next.table[slot] = r
         }
         return next
     }
 
     /// Number of prefixes currently tracked.
-    public var trackedSourceCount: Int { sources.count }
+    public var trackedSourceCount: Int { table.count }
+
+    /// Heap and table bytes the detector's per-source state holds now (structural: the
+    /// table's slots, the evidence ring's slots and text, the details' arrays at their
+    /// allocated capacity and their text). Never more than ``DetectorMemory/boundBytes``.
+    public var heldBytes: Int {
+        memory.tableBytes(slots: table.slotCount) + memory.ringSlotBytes + ring.textBytes
+            + memory.detailSlotBytes + details.bytes
+    }
+
+    /// Sources currently holding a detail (more than one failure in their windows).
+    public var detailedSourceCount: Int { details.count }
 
     // MARK: Internals
 
@@ -223,29 +325,115 @@ public struct Detector: Sendable {
         return m
     }
 
+    /// Hash of the user for the enumeration rule, 0 when the event does not count.
+    private func enumerationUserHash(_ event: SecurityEvent) -> UInt32 {
+        guard policy.enumeration != nil, let user = event.user, !user.isEmpty,
+              event.kind == .unknownUser || event.kind == .authFailed else { return 0 }
+        var h = Hasher()
+        h.combine(user)
+        let v = UInt32(truncatingIfNeeded: h.finalize())
+        return v == 0 ? 1 : v
+    }
+
+    /// A new detail holding the record's inline failure, its user and its evidence.
+    private mutating func promote(_ r: SourceRecord) -> SourceDetail {
+        var d = SourceDetail(owner: r.key, windowCount: windowThresholds.count)
+        guard r.hasFirst else { return d }
+        let first = Timestamp(microseconds: r.stamp)
+        let w = Int(r.firstWindow)
+        _ = d.windows[w].record(first, threshold: windowThresholds[w])
+        if r.firstUser != 0, let rule = policy.enumeration {
+            _ = d.users.record(hash: r.firstUser, at: first, rule: rule)
+        }
+        if r.hasEvidence, let e = ring.take(r.evidenceTag), NetworkKey(policy.banNetwork(for: e.source)) == r.key {
+            _ = d.remember(e, capacity: evidenceCapacity)
+        }
+        return d
+    }
+
+    private mutating func ban(
+        slot: Int, record: SourceRecord, network: IPNetwork, rule: BanRule, count: Int, evidence: [SecurityEvent], now: Timestamp
+    ) -> Verdict {
+        var r = record
+        let offence = nextOffence(for: network, now: now)
+        let banTime = policy.banDuration(offence: offence)
+        let verdict = Verdict(
+            network: network, rule: rule, time: now, banTime: banTime, offence: offence,
+            reason: Self.describe(rule: rule, count: count, evidence: evidence, offence: offence),
+            evidence: evidence
+        )
+        if r.detail != 0 { details.remove(r.detail) }
+        r.detail = 0
+        r.banned = true
+        r.stamp = (now + banTime).microseconds
+        r.clearFailures()
+        table[slot] = r
+        counters.verdicts += 1
+        offenders[network] = OffenceRecord(count: verdict.offence, lastBan: now)
+        return verdict
+    }
+
     private mutating func nextOffence(for key: IPNetwork, now: Timestamp) -> Int {
         guard let record = offenders[key], now - record.lastBan <= policy.escalation.memory else { return 1 }
         return record.count + 1
+    }
+
+    /// Removes a source and its detail.
+    private mutating func drop(_ key: NetworkKey) {
+        if let r = table.remove(key), r.detail != 0 { details.remove(r.detail) }
     }
 
     /// Evicts down to 90 % of capacity: sources not banned and with the fewest recent
     /// failures go first, oldest first among equals. O(n log n) once per n/10 insertions.
     private mutating func evict(now: Timestamp) {
         expire(now: now)
-        let target = policy.maxTrackedSources * 9 / 10
-        guard sources.count > target else { return }
-        let ranked = sources.map { key, state in
-            (key: key, banned: state.bannedUntil.map { now < $0 } ?? false, score: state.threatScore, seen: state.lastSeen)
-        }.sorted { a, b in
-            if a.banned != b.banned { return !a.banned }
-            if a.score != b.score { return a.score < b.score }
-            return a.seen < b.seen
+        let target = memory.maxTrackedSources * 9 / 10
+        guard table.count > target else { return }
+        var ranked: [(key: NetworkKey, banned: Bool, score: UInt16, seen: Int64)] = []
+        ranked.reserveCapacity(table.count)
+        for r in table.slots where !r.isEmpty {
+            ranked.append((r.key, r.banned && now.microseconds < r.stamp, r.score, r.lastSeen))
         }
-        let excess = sources.count - target
-        for entry in ranked.prefix(excess) {
-            sources[entry.key] = nil
+        ranked.sort(by: Self.lessThreatening)
+        var evicted = 0
+        for entry in ranked.prefix(table.count - target) where !entry.banned {
+            drop(entry.key)
+            evicted += 1
         }
-        counters.sourcesEvicted += excess
+        counters.sourcesEvicted += evicted
+    }
+
+    /// Frees details (and forgets their sources) until the pool is at 90 % of its count
+    /// and byte bounds: fewest failures first, oldest first among equals. `sparing` (the
+    /// source being judged) is never chosen.
+    private mutating func evictDetails(now: Timestamp, sparing: NetworkKey) {
+        var ranked: [(key: NetworkKey, banned: Bool, score: UInt16, seen: Int64)] = []
+        ranked.reserveCapacity(details.count)
+        for handle in details.handles {
+            guard let owner = details[handle]?.owner, owner != sparing, let slot = table.find(owner) else { continue }
+            let r = table[slot]
+            ranked.append((owner, false, r.score, r.lastSeen))
+        }
+        ranked.sort(by: Self.lessThreatening)
+        let countTarget = details.capacity * 9 / 10
+        let byteTarget = details.byteBudget * 9 / 10
+        var evicted = 0
+        for entry in ranked {
+            if details.count <= countTarget && details.bytes <= byteTarget { break }
+            drop(entry.key)
+            evicted += 1
+        }
+        counters.sourcesEvicted += evicted
+    }
+
+    private static func lessThreatening(
+        _ a: (key: NetworkKey, banned: Bool, score: UInt16, seen: Int64),
+        _ b: (key: NetworkKey, banned: Bool, score: UInt16, seen: Int64)
+    ) -> Bool {
+        if a.banned != b.banned { return !a.banned }
+        if a.score != b.score { return a.score < b.score }
+        if a.seen != b.seen { return a.seen < b.seen }
+        return NetworkKey.precedes(a.key, b.key)
     }
 
     private static func trimmed(_ event: SecurityEvent) -> SecurityEvent {
@@ -293,88 +481,4 @@ public struct Detector: Sendable {
 struct OffenceRecord: Hashable, Sendable {
     var count: Int
     var lastBan: Timestamp
-}
-
-/// The last `maxRetry` failure times of one window, in a ring.
-struct FailureWindow: Sendable {
-    private var times: [Int64] = []
-    private var next = 0
-
-    /// Records a failure; true when it is the `maxRetry`-th within `findTime`.
-    mutating func record(_ now: Timestamp, threshold: Threshold) -> Bool {
-        let n = threshold.maxRetry
-        if times.count < n {
-            times.append(now.microseconds)
-            if times.count < n { return false }
-            next = 0
-        } else {
-            times[next] = now.microseconds
-            next = (next + 1) % n
-        }
-        // The oldest of the last n failures sits at `next`.
-        let oldest = times[next]
-        return now.microseconds - oldest <= threshold.findTime.microsecondsClamped
-    }
-
-    var count: Int { times.count }
-
-    mutating func reset() {
-        times.removeAll(keepingCapacity: true)
-        next = 0
-    }
-
-    /// A window holding at most the `limit` most recent failures, oldest first.
-    func keepingMostRecent(_ limit: Int) -> FailureWindow {
-        // Oldest first: the ring starts at `next` once full (and `next` is 0 until then).
-        let ordered = Array(times[next...]) + Array(times[..<next])
-        var window = FailureWindow()
-        window.times = Array(ordered.suffix(max(0, limit)))
-        return window
-    }
-}
-
-/// Distinct users tried, with the time each was last tried.
-struct UserWindow: Sendable {
-    private var users: [(hash: Int, time: Int64)] = []
-
-    /// Records a user; returns how many distinct users fall inside the rule's window.
-    mutating func record(user: String, at now: Timestamp, rule: EnumerationRule) -> Int {
-        let horizon = now.microseconds - rule.findTime.microsecondsClamped
-        users.removeAll { $0.time < horizon }
-        let h = user.hashValue
-        if let i = users.firstIndex(where: { $0.hash == h }) {
-            users[i].time = now.microseconds
-        } else {
-            if users.count >= rule.distinctUsers { users.removeFirst() }
-            users.append((h, now.microseconds))
-        }
-        return users.count
-    }
-
-    mutating func reset() { users.removeAll(keepingCapacity: false) }
-}
-
-struct SourceState: Sendable {
-    var windows: [FailureWindow]
-    var users = UserWindow()
-    var evidence: [SecurityEvent] = []
-    var lastSeen = Timestamp(microseconds: 0)
-    var bannedUntil: Timestamp?
-
-    init(windowCount: Int) {
-        windows = Array(repeating: FailureWindow(), count: windowCount)
-    }
-
-    mutating func remember(_ event: SecurityEvent, capacity: Int) {
-        if evidence.count >= capacity { evidence.removeFirst(evidence.count - capacity + 1) }
-        evidence.append(event)
-    }
-
-    mutating func reset() {
-        for i in windows.indices { windows[i].reset() }
-        users.reset()
-        evidence.removeAll(keepingCapacity: false)
-    }
-
-    var threatScore: Int { windows.reduce(0) { $0 + $1.count } }
 }

@@ -16,6 +16,8 @@ private let chanSIPReasons: [Phrase] = [
     Phrase(text: "Not a local domain", kind: .unknownUser, reason: "Not a local domain"),
     Phrase(text: "Peer is not supposed to register", kind: .unknownUser, reason: "Peer is not supposed to register"),
     Phrase(text: "Device does not match ACL", kind: .aclDenied, reason: "Device does not match ACL"),
+    // Asterisk 1.4–1.6 wording of the ACL failure.
+    Phrase(text: "ACL error (permit/deny)", kind: .aclDenied, reason: "ACL error (permit/deny)"),
     Phrase(
         text: "Device not configured to use this transport type", kind: .aclDenied,
         reason: "Device not configured to use this transport type"
@@ -70,26 +72,38 @@ private let securityEvents: [SecurityEventName] = [
 enum AsteriskDialect {
     // MARK: Prefix
 
-    /// `[date] LEVEL[lwp][C-xxxxxxxx] file: msg` (file channel),
-    /// `[date] LEVEL[lwp][C-…]: file:line function: msg` (plain formatter), or
-    /// `date [host] tag: LEVEL[lwp][C-…]: file:line in function: msg` (syslog).
-    static func prefix(_ b: Bytes) -> LinePrefix? {
-        var i = 0
+    /// The PBX's own prefix, starting at `s` (after any syslog/journal wrapper):
+    /// `[DATE] LEVEL[LWP][C-xxxxxxxx] file: msg` (file channel),
+    /// `[DATE] LEVEL[LWP][C-…]: file:line [in ]function: msg` (plain formatter, syslog, journal),
+    /// each part optional where the channels omit it: no date (journal, console), a space
+    /// before `[LWP]`, `:` after the call tag or not; console copies `  -- msg` / `  == msg`.
+    /// Dialplan `Log()` lines (`Ext. EXTEN: …`, `Ext. EXTEN:PRIO in @ CONTEXT: …`) set
+    /// `dialplan`; a context tag `[ctx] ` before the message is skipped.
+    static func prefix(_ b: Bytes, from s: Int = 0) -> LinePrefix? {
+        var i = s
         var time: LogTime? = nil
-        if b.at(0) == UInt8(ascii: "[") {
-            guard let close = b.findByte(UInt8(ascii: "]"), from: 1, to: min(b.count, 48)) else { return nil }
-            if let (t, end) = b.dateTime(1), end == close { time = t }
+        if b.at(i) == UInt8(ascii: "[") {
+            guard let close = b.findByte(UInt8(ascii: "]"), from: i + 1, to: min(b.count, i + 48)) else { return nil }
+            if let (t, end) = b.dateTime(i + 1), end == close { time = t }
             i = close + 1
             guard b.at(i) == 0x20 else { return nil }
-            i += 1
-        } else {
-            guard let (t, j) = syslogHeader(b) else { return nil }
+            while b.at(i) == 0x20 { i += 1 }
+        } else if let (t, end) = b.dateTime(i), b.at(end) == 0x20 {
+            // Asterisk 1.4 wrote the date unbracketed: `Jan 18 17:39:50 NOTICE[1] chan_sip.c: `.
             time = t
-            i = j
+            i = end + 1
+        } else if b.at(i) == 0x20 || b.at(i) == UInt8(ascii: "-") || b.at(i) == UInt8(ascii: "=") {
+            // Console copy of a verbose message: `    -- text`, `  == text`.
+            while b.at(i) == 0x20, i - s < 12 { i += 1 }
+            if let c = b.at(i), c == UInt8(ascii: "-") || c == UInt8(ascii: "="), b.at(i + 1) == c, b.at(i + 2) == 0x20 {
+                return LinePrefix(time: nil, message: i + 3, start: s)
+            }
         }
         let ls = i
         while let c = b.at(i), isUpper(c) { i += 1 }
-        guard i > ls, i - ls <= 12, b.at(i) == UInt8(ascii: "[") else { return nil }
+        guard i > ls, i - ls <= 12 else { return nil }
+        if b.at(i) == 0x20, b.at(i + 1) == UInt8(ascii: "[") { i += 1 } // `NOTICE [pid]`
+        guard b.at(i) == UInt8(ascii: "[") else { return nil }
         let ds = i + 1
         i = b.skipDigits(ds)
         guard i > ds, i - ds <= 10, b.at(i) == UInt8(ascii: "]") else { return nil }
@@ -100,45 +114,43 @@ enum AsteriskDialect {
             guard j > hs, j - hs <= 16, b.at(j) == UInt8(ascii: "]") else { return nil }
             i = j + 1
         }
-        if b.at(i) == 0x20 {
-            // File channel: "file: message".
-            i += 1
-            let fs = i
-            while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20 { i += 1 }
-            guard i > fs, b.at(i) == UInt8(ascii: ":"), b.at(i + 1) == 0x20 else { return nil }
-            return LinePrefix(time: time, message: i + 2)
+        if b.at(i) == UInt8(ascii: ":") { i += 1 }
+        guard b.at(i) == 0x20 else { return nil }
+        i += 1
+        if b.has("Ext. ", at: i) {
+            return LinePrefix(time: time, message: i, start: s, dialplan: true)
         }
-        guard let fs = b.skip(": ", at: i) else { return nil }
-        // "file:line [in ]function: message"
-        i = fs
+        // `file: message` or `file:line [in ]function: message`.
+        let fs = i
         while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20 { i += 1 }
         guard i > fs, b.at(i) == UInt8(ascii: ":") else { return nil }
-        let ln = i + 1
-        i = b.skipDigits(ln)
-        guard i > ln, b.at(i) == 0x20 else { return nil }
-        i += 1
-        if let j = b.skip("in ", at: i) { i = j }
-        let fn = i
-        while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20 { i += 1 }
-        guard i > fn, b.at(i) == UInt8(ascii: ":"), b.at(i + 1) == 0x20 else { return nil }
-        return LinePrefix(time: time, message: i + 2)
+        if b.at(i + 1) == 0x20 {
+            i += 2
+        } else {
+            let ln = i + 1
+            i = b.skipDigits(ln)
+            guard i > ln, b.at(i) == 0x20 else { return nil }
+            i += 1
+            if let j = b.skip("in ", at: i) { i = j }
+            let fn = i
+            while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20 { i += 1 }
+            guard i > fn, b.at(i) == UInt8(ascii: ":"), b.at(i + 1) == 0x20 else { return nil }
+            i += 2
+        }
+        return LinePrefix(time: time, message: skipContextTag(b, i), start: s)
     }
 
-    /// `date [host] tag: ` of a syslog line; returns the time and the index after the tag.
-    static func syslogHeader(_ b: Bytes) -> (LogTime?, Int)? {
-        guard let (t, end) = b.dateTime(0), b.at(end) == 0x20 else { return nil }
-        var i = end + 1
-        for _ in 0..<2 {
-            let ts = i
-            while let c = b.at(i), c != 0x20 {
-                i += 1
-                if i - ts > 128 { return nil }
-            }
-            guard i > ts, b.at(i) == 0x20 else { return nil }
-            if b.at(i - 1) == UInt8(ascii: ":") { return (t, i + 1) }
-            i += 1
+    /// Skips a dialplan-context tag `[ctx] ` (letters, digits, `-_.+@`) at `i`.
+    static func skipContextTag(_ b: Bytes, _ i: Int) -> Int {
+        guard b.at(i) == UInt8(ascii: "[") else { return i }
+        var j = i + 1
+        while let c = b.at(j), j - i <= 80,
+              isDigit(c) || isUpper(c) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+                || c == UInt8(ascii: ".") || c == UInt8(ascii: "+") || c == UInt8(ascii: "@") {
+            j += 1
         }
-        return nil
+        guard j > i + 1, b.at(j) == UInt8(ascii: "]"), b.at(j + 1) == 0x20 else { return i }
+        return j + 2
     }
 
     // MARK: Messages
@@ -148,6 +160,11 @@ enum AsteriskDialect {
         let e = b.trimmedEnd()
         guard m < e else { return nil }
         var f: LogFinding?
+        if prefix.dialplan {
+            f = dialplanLog(b, m, e)
+            if f != nil { f?.time = prefix.time }
+            return f
+        }
         switch b.p[m] {
         case UInt8(ascii: "R"):
             if let s = b.skip("Registration from '", at: m) {
@@ -157,12 +174,14 @@ enum AsteriskDialect {
             } else if let s = b.skip("Request from '", at: m) {
                 f = pjsipRequest(b, s, e, hasMethod: false)
             } else if let s = b.skip("Rejecting unknown SIP connection from ", at: m) {
-                if let (ip, port) = b.hostPort(span(s, e)) {
-                    f = LogFinding(
-                        kind: .unknownUser, source: ip, sourcePort: port,
-                        reason: "Rejecting unknown SIP connection", dialect: .asterisk
-                    )
-                }
+                f = rejectingUnknown(b, s, e, quoted: false)
+            }
+        case dq:
+            if let s = b.skip("\"Rejecting unknown SIP connection from ", at: m) { f = rejectingUnknown(b, s, e, quoted: true) }
+        case UInt8(ascii: "h"):
+            if let s = b.skip("hacking attempt detected '", at: m), e - 1 > s, b.p[e - 1] == q,
+               let (ip, port) = b.hostPort(s..<(e - 1)) {
+                f = LogFinding(kind: .authFailed, source: ip, sourcePort: port, reason: "hacking attempt detected", dialect: .asterisk)
             }
         case UInt8(ascii: "C"):
             if let s = b.skip("Call from '", at: m) { f = callFrom(b, s, e) }
@@ -183,6 +202,32 @@ enum AsteriskDialect {
         }
         if f != nil, f?.time == nil { f?.time = prefix.time }
         return f
+    }
+
+    /// FreePBX: `Rejecting unknown SIP connection from ADDR`, in a dialplan `Log()` quoted.
+    /// The address ends the line.
+    static func rejectingUnknown(_ b: Bytes, _ s: Int, _ e: Int, quoted: Bool) -> LogFinding? {
+        var end = e
+        if quoted {
+            guard e - 1 > s, b.p[e - 1] == dq else { return nil }
+            end = e - 1
+        }
+        guard let (ip, port) = b.hostPort(span(s, end)) else { return nil }
+        return LogFinding(
+            kind: .unknownUser, source: ip, sourcePort: port, reason: "Rejecting unknown SIP connection", dialect: .asterisk
+        )
+    }
+
+    /// Dialplan `Log()` (app_verbose): `Ext. EXTEN: MSG` or `Ext. EXTEN:PRIO [in ]@ CONTEXT: MSG`.
+    /// EXTEN is what the caller dialled, so the message counts only when it starts at the FIRST
+    /// `: ` after `Ext. ` (an EXTEN holding `: ` hides the line, never forges one) and is one of
+    /// the messages whose PBX-written address ends the line.
+    static func dialplanLog(_ b: Bytes, _ m: Int, _ e: Int) -> LogFinding? {
+        guard let k = b.find(": ", from: m + 5, to: e) else { return nil }
+        let s = k + 2
+        if let a = b.skip("\"Rejecting unknown SIP connection from ", at: s) { return rejectingUnknown(b, a, e, quoted: true) }
+        if let a = b.skip("Rejecting unknown SIP connection from ", at: s) { return rejectingUnknown(b, a, e, quoted: false) }
+        return nil
     }
 
     /// chan_sip: `Registration from 'TO' failed for 'ADDR' - REASON`. Only fixed text follows

@@ -166,12 +166,13 @@ struct Bytes {
 
     /// An `address[:port]` as Asterisk's `ast_sockaddr_stringify` and pjsip's
     /// `pj_sockaddr_print` write it: `1.2.3.4`, `1.2.3.4:5060`, `[2001:db8::1]:5060`,
-    /// `[2001:db8::1]`, or a bare IPv6 address without port.
+    /// `[2001:db8::1]`, or a bare IPv6 address without port; res_pjsip_session also brackets
+    /// IPv4 (`[1.2.3.4]:5060`).
     func hostPort(_ r: Range<Int>) -> (IPAddress, UInt16?)? {
         guard !r.isEmpty, r.count <= 60, r.lowerBound >= 0, r.upperBound <= p.count else { return nil }
         if p[r.lowerBound] == UInt8(ascii: "[") {
             guard let close = findByte(UInt8(ascii: "]"), from: r.lowerBound, to: r.upperBound),
-                  let addr = ip(r.lowerBound..<(close + 1))
+                  close > r.lowerBound + 1, let addr = ip((r.lowerBound + 1)..<close)
             else { return nil }
             if close + 1 == r.upperBound { return (addr, nil) }
             guard p[close + 1] == UInt8(ascii: ":"), let port = port((close + 2)..<r.upperBound) else { return nil }

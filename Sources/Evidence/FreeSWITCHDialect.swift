@@ -19,19 +19,22 @@ private let clauseIts: StaticString = "and you must configure your device to use
 private let clauseIt_s: StaticString = "and you must configure your device to use the proper domain in it's authentication credentials."
 
 enum FreeSWITCHDialect {
-    /// `[UUID ]YYYY-MM-DD HH:MM:SS.ffffff [NN.NN% ][LEVEL] file.c:line message`; the date may be
-    /// missing (journald captures start at `[LEVEL]`).
-    static func prefix(_ b: Bytes) -> LinePrefix? {
-        var i = 0
-        if b.count > 37, b.at(8) == UInt8(ascii: "-"), b.at(13) == UInt8(ascii: "-"), b.at(18) == UInt8(ascii: "-"),
-           b.at(23) == UInt8(ascii: "-"), b.at(36) == 0x20 {
+    /// `[UUID ]DATE [NN.NN% ][LEVEL] [[MODULE] ]LOCATION MESSAGE`, starting at `s` (after any
+    /// syslog/journal wrapper). DATE is `YYYY-MM-DD HH:MM:SS.ffffff`, `MM-DD HH:MM:SS.ffffff` or
+    /// missing (journal captures start at `[LEVEL]`); the CPU-idle column is written by
+    /// 1.10.7 and later; LOCATION is `file.c:LINE` or, in the bracketed layout, `[file.c:LINE]`
+    /// after a `[MODULE]` tag such as `[SOFIA]`.
+    static func prefix(_ b: Bytes, from s: Int = 0) -> LinePrefix? {
+        var i = s
+        if b.count - s > 37, b.at(s + 8) == UInt8(ascii: "-"), b.at(s + 13) == UInt8(ascii: "-"), b.at(s + 18) == UInt8(ascii: "-"),
+           b.at(s + 23) == UInt8(ascii: "-"), b.at(s + 36) == 0x20 {
             for k in 0..<36 where k != 8 && k != 13 && k != 18 && k != 23 {
-                guard isHex(b.p[k]) else { return nil }
+                guard isHex(b.p[s + k]) else { return nil }
             }
-            i = 37
+            i = s + 37
         }
         var time: LogTime?
-        if let (t, end) = b.dateTime(i, allowZone: false), b.at(end) == 0x20 {
+        if let (t, end) = b.dateTime(i, allowZone: false) ?? b.monthDayTime(i), b.at(end) == 0x20 {
             time = t
             i = end + 1
             // CPU idle percentage column of newer versions: "97.27% ".
@@ -42,19 +45,37 @@ enum FreeSWITCHDialect {
                 if k > j + 1, b.at(k) == UInt8(ascii: "%"), b.at(k + 1) == 0x20 { i = k + 2 }
             }
         }
-        guard b.at(i) == UInt8(ascii: "[") else { return nil }
-        let ls = i + 1
-        i = ls
-        while let c = b.at(i), isUpper(c) { i += 1 }
-        guard i > ls, i - ls <= 10, b.at(i) == UInt8(ascii: "]"), b.at(i + 1) == 0x20 else { return nil }
-        i += 2
+        guard let (_, afterLevel) = bracketTag(b, i), b.at(afterLevel) == 0x20 else { return nil }
+        i = afterLevel + 1
+        // Module tags of the bracketed layout: `[SOFIA] `.
+        var tags = 0
+        while tags < 2, let (_, end) = bracketTag(b, i), b.at(end) == 0x20 {
+            i = end + 1
+            tags += 1
+        }
+        let bracketed = b.at(i) == UInt8(ascii: "[")
+        if bracketed { i += 1 }
         let fs = i
-        while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20 { i += 1 }
+        while let c = b.at(i), c != UInt8(ascii: ":"), c != 0x20, c != UInt8(ascii: "]") { i += 1 }
         guard i > fs, b.at(i) == UInt8(ascii: ":") else { return nil }
         let ln = i + 1
         i = b.skipDigits(ln)
-        guard i > ln, b.at(i) == 0x20 else { return nil }
-        return LinePrefix(time: time, message: i + 1)
+        guard i > ln else { return nil }
+        if bracketed {
+            guard b.at(i) == UInt8(ascii: "]") else { return nil }
+            i += 1
+        }
+        guard b.at(i) == 0x20 else { return nil }
+        return LinePrefix(time: time, message: i + 1, start: s)
+    }
+
+    /// `[UPPER]` at `i` (1–10 capitals): returns the range of the name and the index after `]`.
+    static func bracketTag(_ b: Bytes, _ i: Int) -> (Range<Int>, Int)? {
+        guard b.at(i) == UInt8(ascii: "[") else { return nil }
+        var j = i + 1
+        while let c = b.at(j), isUpper(c) { j += 1 }
+        guard j > i + 1, j - i - 1 <= 10, b.at(j) == UInt8(ascii: "]") else { return nil }
+        return ((i + 1)..<j, j + 1)
     }
 
     static func message(_ b: Bytes, prefix: LinePrefix) -> LogFinding? {
@@ -191,6 +212,7 @@ enum FreeSWITCHDialect {
         let r = sp + 1
         let reason: String
         let ns: Int
+        if let f = aclNameless(ip, b, r, e) { return f }
         if let j = b.skip("Rejected by acl \"", at: r) {
             ns = j; reason = "Rejected by acl"
         } else if let j = b.skip("Rejected by register acl \"", at: r) {
@@ -199,6 +221,13 @@ enum FreeSWITCHDialect {
             return nil
         }
         guard e - 1 >= ns, b.p[e - 1] == UInt8(ascii: "\""), !b.contains(UInt8(ascii: "\""), in: ns..<(e - 1)) else { return nil }
+        return LogFinding(kind: .aclDenied, source: ip, reason: reason, dialect: .freeswitch)
+    }
+
+    /// `IP ADDR Rejected by register acl` with the ACL name cut off (as some collectors show it).
+    static func aclNameless(_ ip: IPAddress, _ b: Bytes, _ r: Int, _ e: Int) -> LogFinding? {
+        guard b.equals(r..<e, "Rejected by register acl") || b.equals(r..<e, "Rejected by acl") else { return nil }
+        let reason = e - r == 15 ? "Rejected by acl" : "Rejected by register acl"
         return LogFinding(kind: .aclDenied, source: ip, reason: reason, dialect: .freeswitch)
     }
 }

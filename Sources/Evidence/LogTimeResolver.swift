@@ -135,6 +135,13 @@ extension Bytes {
     /// Three-letter English month at `i` (1...12).
     func monthName(_ i: Int) -> Int? {
         guard i >= 0, i + 3 <= count else { return nil }
+        switch p[i] {
+        case UInt8(ascii: "J"), UInt8(ascii: "F"), UInt8(ascii: "M"), UInt8(ascii: "A"), UInt8(ascii: "S"), UInt8(ascii: "O"),
+             UInt8(ascii: "N"), UInt8(ascii: "D"):
+            break
+        default:
+            return nil
+        }
         for (k, name) in monthNames.enumerated() where has(name, at: i) { return k + 1 }
         return nil
     }
@@ -177,5 +184,14 @@ extension Bytes {
             return (.clock(LogClockTime(year: year, month: mo, day: d, hour: t.h, minute: t.m, second: t.s, microsecond: t.us)), t.end)
         }
         return nil
+    }
+
+    /// `MM-DD HH:MM:SS[.f]` at `i` (a year-less date some FreeSWITCH log layouts write).
+    func monthDayTime(_ i: Int) -> (LogTime, Int)? {
+        guard let mo = digits(i, 2), at(i + 2) == UInt8(ascii: "-"), let d = digits(i + 3, 2),
+              at(i + 5) == UInt8(ascii: " "), (1...12).contains(mo), (1...31).contains(d),
+              let t = clockOfDay(i + 6)
+        else { return nil }
+        return (.clock(LogClockTime(year: nil, month: mo, day: d, hour: t.h, minute: t.m, second: t.s, microsecond: t.us)), t.end)
     }
 }

@@ -23,8 +23,8 @@ public import SIPMessage
 /// ``AdmissionPolicy/maxSources`` and, per source, by `maxRetry` and
 /// ``AdmissionPolicy/maxUncredentialedOutstanding``.
 public struct AdmissionController: Sendable {
-    /// The rules in force.
-    public let policy: AdmissionPolicy
+    /// The rules in force (changed only by ``reconfigure(with:)``).
+    public private(set) var policy: AdmissionPolicy
 
     /// Counters since start.
     public var statistics: AdmissionStatistics {
@@ -40,9 +40,9 @@ public struct AdmissionController: Sendable {
     private var index: [IPAddress: Int] = [:]
     private var random: SplitMix64
     private var sweepCursor = 0
-    private let findTimeUS: Int64
-    private let banTimeUS: Int64
-    private let timeoutUS: Int64
+    private var findTimeUS: Int64
+    private var banTimeUS: Int64
+    private var timeoutUS: Int64
 
     /// Entries examined per eviction.
     static let evictionSample = 8
@@ -53,15 +53,50 @@ public struct AdmissionController: Sendable {
     /// ``AdmissionPolicy/validationErrors()``; out-of-range values are clamped).
     /// `seed` drives eviction sampling only; pass a fixed one for reproducible tests.
     public init(policy: AdmissionPolicy, seed: UInt64 = UInt64.random(in: UInt64.min...UInt64.max)) {
-        var p = policy
-        p.maxRetry = min(max(p.maxRetry, 1), 1000)
-        p.maxUncredentialedOutstanding = min(max(p.maxUncredentialedOutstanding, 1), 10_000)
-        p.maxSources = max(p.maxSources, 16)
+        let p = Self.clamped(policy)
         self.policy = p
         random = SplitMix64(seed: seed)
         findTimeUS = max(p.findTime.microsecondsClamped, 1)
         banTimeUS = max(p.banTime.microsecondsClamped, 1)
         timeoutUS = max(p.transactionTimeout.microsecondsClamped, 1)
+    }
+
+    /// Decides from now on under `policy` (a configuration reload), keeping what it knows
+    /// where that still means the same thing: failures in the window, requests in
+    /// flight and exhaustions stay, and are judged against the new budget at the next
+    /// request (a lower `maxRetry` can leave a source with no budget: its credentialed
+    /// requests are then dropped until failures leave the window). Sources that the new
+    /// allowlist covers are forgotten. A change of prefix length re-keys every source,
+    /// so all state is dropped then (nothing is admitted that the old state would not
+    /// have been: the detector still holds the failures and bans). Past a lower
+    /// `maxSources`, entries are evicted at once.
+    public mutating func reconfigure(with policy: AdmissionPolicy) {
+        let p = Self.clamped(policy)
+        if p.ipv4PrefixLength != self.policy.ipv4PrefixLength || p.ipv6PrefixLength != self.policy.ipv6PrefixLength {
+            slots.removeAll()
+            index.removeAll()
+            sweepCursor = 0
+        }
+        self.policy = p
+        findTimeUS = max(p.findTime.microsecondsClamped, 1)
+        banTimeUS = max(p.banTime.microsecondsClamped, 1)
+        timeoutUS = max(p.transactionTimeout.microsecondsClamped, 1)
+        var i = 0
+        while i < slots.count {
+            if p.allowlist.contains(slots[i].key) { remove(i) } else { i += 1 }
+        }
+        // No clock here: rank as if now were the newest activity seen.
+        let newest = slots.lazy.map(\.lastSeen).max() ?? 0
+        while slots.count > p.maxSources { evictOne(now: newest) }
+    }
+
+    /// `policy` with out-of-range values brought into range.
+    private static func clamped(_ policy: AdmissionPolicy) -> AdmissionPolicy {
+        var p = policy
+        p.maxRetry = min(max(p.maxRetry, 1), 1000)
+        p.maxUncredentialedOutstanding = min(max(p.maxUncredentialedOutstanding, 1), 10_000)
+        p.maxSources = max(p.maxSources, 16)
+        return p
     }
 
     /// A controller with the default policy except for the three usual knobs.
@@ -100,7 +135,7 @@ public struct AdmissionController: Sendable {
                 return .admit(.retransmission)
             }
             let budget = policy.maxRetry - slots[slot].failureTimes.count
-            guard slots[slot].credentialed.count < budget else {
+            guard budget > 0, slots[slot].credentialed.count < budget else {
                 counters.droppedBudget += 1
                 return .drop(.budget)
             }

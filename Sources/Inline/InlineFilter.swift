@@ -49,6 +49,11 @@ public struct InlineFilter: Sendable {
         self.controller = controller
     }
 
+    /// Judges from now on under `policy` (see ``AdmissionController/reconfigure(with:)``).
+    public mutating func reconfigure(with policy: AdmissionPolicy) {
+        controller.reconfigure(with: policy)
+    }
+
     /// Judges one IP packet (starting at the IP header, as NFQUEUE delivers it) and
     /// appends any admission events to `events`. Never traps, whatever the bytes.
     public mutating func judge(

@@ -122,7 +122,7 @@ public final class InlineQueue: Sendable {
         let problems = configuration.policy.validationErrors()
         guard problems.isEmpty else { throw .invalidPolicy(problems) }
         self.configuration = configuration
-        let shared = SharedCounters()
+        let shared = SharedCounters(policy: configuration.policy)
         self.shared = shared
 
         guard let h = nfq_open() else { throw .open(errno: errno) }
@@ -173,6 +173,27 @@ public final class InlineQueue: Sendable {
     }
 
     deinit { stop() }
+
+    /// The admission rules in force: the configuration's, or the last one given to
+    /// ``replacePolicy(_:)``.
+    public var policy: AdmissionPolicy {
+        shared.policy.withLock { $0.current }
+    }
+
+    /// Judges every packet from the next one on under `policy` (a configuration reload).
+    /// The verdict thread takes it over before it reads the next batch of packets (within
+    /// a second when the queue is idle); what the admission core knows is kept where it
+    /// still applies (``AdmissionController/reconfigure(with:)``). An invalid policy
+    /// changes nothing.
+    public func replacePolicy(_ policy: AdmissionPolicy) throws(InlineQueueError) {
+        let problems = policy.validationErrors()
+        guard problems.isEmpty else { throw .invalidPolicy(problems) }
+        shared.policy.withLock {
+            $0.current = policy
+            $0.pending = policy
+        }
+        shared.policyPending.store(true, ordering: .releasing)
+    }
 
     /// Starts the verdict thread.
     public func start() throws(InlineQueueError) {
@@ -246,6 +267,15 @@ private final class SharedCounters: Sendable {
     let overruns = Atomic<Int>(0)
     let verdictErrors = Atomic<Int>(0)
     let snapshot = Mutex(InlineQueueStatistics())
+    /// A policy handed over by ``InlineQueue/replacePolicy(_:)`` and not yet taken by the
+    /// worker (`pending`), and the one in force once it is (`current`).
+    let policy: Mutex<(current: AdmissionPolicy, pending: AdmissionPolicy?)>
+    /// Set with `policy.pending`: the worker's per-batch check is one atomic load.
+    let policyPending = Atomic<Bool>(false)
+
+    init(policy: AdmissionPolicy) {
+        self.policy = Mutex((current: policy, pending: nil))
+    }
 }
 
 /// The netlink callback (a C function pointer: no captures).
@@ -295,6 +325,7 @@ private final class Worker {
                 break
             }
             if fds[1].revents != 0 { break }
+            takePendingPolicy()
             if ready <= 0 { publish(); continue }
             // Drain: one netlink message per queued packet.
             var budget = 65_536
@@ -355,6 +386,18 @@ private final class Worker {
         sincePublish += 1
         if sincePublish >= 4_096 { publish() }
         return 0
+    }
+
+    /// Applies a policy handed over since the last batch, before any packet of the next.
+    private func takePendingPolicy() {
+        guard shared.policyPending.exchange(false, ordering: .acquiring) else { return }
+        if let next = shared.policy.withLock({ state -> AdmissionPolicy? in
+            defer { state.pending = nil }
+            return state.pending
+        }) {
+            filter.reconfigure(with: next)
+            logger.notice("inline: admission policy replaced", metadata: ["max_retry": "\(next.maxRetry)"])
+        }
     }
 
     private func publish() {

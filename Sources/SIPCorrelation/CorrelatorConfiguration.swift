@@ -47,6 +47,12 @@ public struct CorrelatorConfiguration: Sendable, Hashable {
     /// Most inferred server addresses remembered.
     public var maxInferredServers: Int
 
+    /// Default ``maxOpenTransactions``: 98 304 = ¾ × 2¹⁷, the most a Swift dictionary holds
+    /// in 2¹⁷ buckets (its load factor is ¾); 100 000 took 2¹⁸, twice the memory.
+    public static let defaultMaxOpenTransactions = 98_304
+    /// Default ``maxTrackedSources``: two generations of 49 152 = ¾ × 2¹⁶ (see above).
+    public static let defaultMaxTrackedSources = 98_304
+
     /// The attack-tool User-Agent substrings looked for by default.
     public static let defaultScannerUserAgents = [
         "friendly-scanner", "sipvicious", "sipcli/", "VaxSIPUserAgent", "pplsip", "sundayddr",
@@ -61,8 +67,8 @@ public struct CorrelatorConfiguration: Sendable, Hashable {
         floodWindow: Duration = .seconds(1),
         transactionTimeout: Duration = .seconds(32),
         inviteTransactionTimeout: Duration = .seconds(180),
-        maxOpenTransactions: Int = 100_000,
-        maxTrackedSources: Int = 100_000,
+        maxOpenTransactions: Int = CorrelatorConfiguration.defaultMaxOpenTransactions,
+        maxTrackedSources: Int = CorrelatorConfiguration.defaultMaxTrackedSources,
         maxTCPFlows: Int = 10_000,
         maxBufferedTCPBytes: Int = 64 << 20,
         maxMessageSize: Int = 65_535,

@@ -153,6 +153,7 @@ public struct Administration {
             throw RuntimeFailure("cannot read the ledger: \(error)")
         }
         out.append("state:         \(configuration.stateDirectory)")
+        if let unmatched = UnmatchedSummary.load(stateDirectory: configuration.stateDirectory) { out += unmatched.describe() }
         switch configuration.firewall {
         case .dryRun:
             out.append("firewall:      dry-run")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
 public import Firewall
+public import Inline
 public import Sensors
 public import Evidence
 import NetworkAddress
@@ -99,6 +100,19 @@ public struct Configuration: Sendable, Hashable {
         var nft = NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
         nft.managesFloodGuard = managesFloodGuard
         return nft
+    }
+
+    /// The inline admission rules these settings describe: the detector's threshold for
+    /// `auth_failed` (what a failure inline is), its ban time, prefix lengths and
+    /// allowlist. The one place they are derived, at start-up and on every reload, so the
+    /// admission core never judges with a copy the detector no longer has.
+    public var admissionPolicy: AdmissionPolicy {
+        let d = detection
+        let threshold = d.threshold(for: .authFailed)
+        return AdmissionPolicy(
+            maxRetry: threshold.maxRetry, findTime: threshold.findTime, banTime: d.banTime,
+            ipv4PrefixLength: d.ipv4PrefixLength, ipv6PrefixLength: d.ipv6PrefixLength, allowlist: d.allowlist
+        )
     }
 
     /// Parses the `--flood-guard` value: `off`, `RATE` or `RATE/BURST` (packets per

@@ -204,12 +204,7 @@ public final class Daemon {
             }
         }
         if let inline = config.inline {
-            let d = config.detection
-            let policy = AdmissionPolicy(
-                maxRetry: d.threshold.maxRetry, findTime: d.threshold.findTime, banTime: d.banTime,
-                ipv4PrefixLength: d.ipv4PrefixLength, ipv6PrefixLength: d.ipv6PrefixLength, allowlist: d.allowlist
-            )
-            let queueConfiguration = InlineQueueConfiguration(queue: inline.queue, failMode: inline.failMode, policy: policy)
+            let queueConfiguration = InlineQueueConfiguration(queue: inline.queue, failMode: inline.failMode, policy: config.admissionPolicy)
             do {
                 // Failures seen inline go to the same detector, on the verdict thread: the
                 // kernel ban is as fast as on every other path.
@@ -256,6 +251,7 @@ public final class Daemon {
         ])
 
         var operatorSync = OperatorSync(ledger: ledger, since: now)
+        var unmatchedReporter = UnmatchedReporter()
         var timeout = timespec(tv_sec: 10, tv_nsec: 0)
         while true {
             let sig = sigtimedwait(&signals, nil, &timeout)
@@ -264,16 +260,19 @@ public final class Daemon {
                 break
             }
             if sig == SIGHUP {
-                reload(running: &config, ownAddresses: ownAddresses, pipeline: pipeline)
+                reload(running: &config, ownAddresses: ownAddresses, pipeline: pipeline, inlineQueue: inlineQueue)
             }
             // `sipwarden bans add|remove` send SIGUSR1; the timeout is the safety net.
             operatorSync.apply(to: pipeline, logger: logger)
             pipeline.housekeeping()
             for sink in sinks { sink.expire() }
+            unmatchedReporter.tick(pipeline.unmatchedLines, now: systemClock(), stateDirectory: config.stateDirectory, logger: logger)
         }
         let stats = pipeline.statistics
         logger.notice("stopped", metadata: [
             "lines": "\(stats.pipeline.lines)", "events": "\(stats.pipeline.events)", "bans": "\(stats.pipeline.bans)",
+            "merged": "\(stats.pipeline.mergedEvents)", "tracked": "\(stats.detector.trackedSources)",
+            "evicted": "\(stats.detector.sourcesEvicted)",
         ])
     }
 }
@@ -308,10 +307,10 @@ extension Daemon {
     }
 
     /// SIGHUP: applies what can change while running — detection (thresholds, windows,
-    /// ban times, escalation, allowlist), the flood guard and the ban ports — and names
-    /// what needs a restart. A configuration that does not load or validate changes
-    /// nothing.
-    private func reload(running config: inout Configuration, ownAddresses: IPNetworkSet, pipeline: Pipeline) {
+    /// ban times, escalation, allowlist) in the detector and in inline admission, the
+    /// flood guard and the ban ports — and names what needs a restart. A configuration
+    /// that does not load or validate changes nothing.
+    private func reload(running config: inout Configuration, ownAddresses: IPNetworkSet, pipeline: Pipeline, inlineQueue: InlineQueue?) {
         guard let loader else {
             logger.notice("SIGHUP: started without --config, nothing to reload")
             return
@@ -355,6 +354,11 @@ extension Daemon {
         if !needsRestart.isEmpty {
             logger.warning("SIGHUP: these settings changed but apply only after a restart: \(needsRestart.joined(separator: ", "))")
         }
+        let admission = next.admissionPolicy
+        if inlineQueue != nil, case let problems = admission.validationErrors(), !problems.isEmpty {
+            logger.error("SIGHUP: configuration not reloaded, inline admission cannot use it", metadata: ["error": "\(problems.joined(separator: "; "))"])
+            return
+        }
         if next.firewall == .nftables, next.nftablesConfiguration != config.nftablesConfiguration {
             // The same table, rebuilt in one transaction: the ban sets keep their elements,
             // the chains get the new ports and the guard its new limits and exemptions.
@@ -364,6 +368,12 @@ extension Daemon {
                 logger.error("SIGHUP: the nftables rules could not be rebuilt; configuration not reloaded", metadata: ["error": "\(error)"])
                 return
             }
+        }
+        do {
+            try inlineQueue?.replacePolicy(admission)
+        } catch {
+            // Validated above: unreachable, but never silent.
+            logger.error("SIGHUP: inline admission kept its policy", metadata: ["error": "\(error)"])
         }
         pipeline.replacePolicy(next.detection)
         config = next

@@ -63,14 +63,93 @@ public enum OfflineAnalysis {
         return count
     }
 
-    /// Runs detection over the events of `files` on their own timestamps (merged across
-    /// files in time order) and returns the verdicts it would have reached.
+    /// Prints, as `FILE:LINE: text`, every line of `files` that looks like a security failure
+    /// but matches no known form (control characters escaped). Returns how many.
+    @discardableResult
+    public static func printUnmatched(files: [String], selection: DialectSelection) throws(RuntimeFailure) -> Int {
+        let out = OutputStream(fd: 1)
+        var text = ""
+        var count = 0
+        for file in files {
+            do {
+                try forEachLine(inFile: file) { line, number in
+                    guard LogDialects.parse(line, selection: selection) == nil, UnmatchedLines.looksLikeFailure(line) else { return }
+                    count += 1
+                    text += "\(file):\(number): \(UnmatchedLineCount.escaped(UnmatchedLineCount.sample(line)))\n"
+                    if text.utf8.count >= 1 << 16 {
+                        try out.write(text)
+                        text = ""
+                    }
+                }
+            } catch let error as RuntimeFailure {
+                throw error
+            } catch let error as SystemCallError {
+                throw RuntimeFailure("\(error)")
+            } catch {
+                throw RuntimeFailure("\(file): \(error)")
+            }
+        }
+        try out.write(text)
+        return count
+    }
+
+    /// Runs detection over the events of `files` on their own timestamps and returns the
+    /// verdicts it would have reached.
+    ///
+    /// Streams in constant memory whatever the files' size: each file is read line by line
+    /// and the files are merged by time (a log is written in time order; equal times keep
+    /// the order of `files`). Reports of one attempt in two files (Asterisk `messages` and
+    /// `security`) count once (``SensorMerge``).
     public static func replay(
         files: [String], selection: DialectSelection, policy: DetectionPolicy, reference: Timestamp, utcOffsetSeconds: Int = 0
     ) throws(RuntimeFailure) -> [Verdict] {
-        var events: [SecurityEvent] = []
-        try decode(files: files, selection: selection, reference: reference, utcOffsetSeconds: utcOffsetSeconds) { events.append($0) }
-        return judge(events, policy: policy)
+        let resolver = LogTimeResolver(utcOffsetSeconds: utcOffsetSeconds)
+        var judge = ReplayJudge(policy: policy)
+        var cursors: [LineCursor] = []
+        var heads: [SecurityEvent?] = []
+        func nextEvent(_ cursor: LineCursor) throws(RuntimeFailure) -> SecurityEvent? {
+            var found: SecurityEvent?
+            do {
+                while found == nil {
+                    let more = try cursor.next { line, number in
+                        guard let f = LogDialects.parse(line, selection: selection) else { return }
+                        found = SecurityEvent(
+                            time: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
+                            source: f.source, sourcePort: f.sourcePort, transport: f.transport, kind: f.kind,
+                            user: f.user, userAgent: f.userAgent, reason: f.reason, dialect: f.dialect,
+                            origin: .logLine(file: cursor.path, line: number)
+                        )
+                    }
+                    if !more { break }
+                }
+            } catch let error as SystemCallError {
+                throw RuntimeFailure("\(error)")
+            } catch {
+                throw RuntimeFailure("\(cursor.path): \(error)")
+            }
+            return found
+        }
+        for file in files {
+            let cursor: LineCursor
+            do throws(SystemCallError) {
+                cursor = try LineCursor(path: file)
+            } catch {
+                throw RuntimeFailure("\(error)")
+            }
+            cursors.append(cursor)
+            heads.append(try nextEvent(cursor))
+        }
+        while true {
+            var pick = -1
+            for i in heads.indices {
+                guard let e = heads[i] else { continue }
+                if pick < 0 || e.time < heads[pick]!.time { pick = i }
+            }
+            guard pick >= 0, let event = heads[pick] else { break }
+            judge.observe(event)
+            heads[pick] = try nextEvent(cursors[pick])
+        }
+        return judge.verdicts
     }
 
     /// Runs a detector over `events` on their own timestamps, merged in time order.
@@ -79,12 +158,9 @@ public enum OfflineAnalysis {
         let ordered = events.enumerated().sorted { a, b in
             a.element.time == b.element.time ? a.offset < b.offset : a.element.time < b.element.time
         }.map(\.element)
-        var detector = Detector(policy: policy)
-        var verdicts: [Verdict] = []
-        for e in ordered {
-            if let v = detector.observe(e, now: e.time) { verdicts.append(v) }
-        }
-        return verdicts
+        var judge = ReplayJudge(policy: policy)
+        for e in ordered { judge.observe(e) }
+        return judge.verdicts
     }
 
     /// One human-readable line per verdict.
@@ -132,6 +208,25 @@ public enum OfflineAnalysis {
             w.raw(String(decoding: inner.bytes.dropLast(), as: UTF8.self))
         }
         w.raw("]}\n")
+    }
+}
+
+/// The detector of a replay, on the events' own clock, behind the same merge of
+/// several sensors' reports as the daemon's pipeline.
+public struct ReplayJudge {
+    private var detector: Detector
+    private var merge = SensorMerge()
+    /// Verdicts reached so far, in order.
+    public private(set) var verdicts: [Verdict] = []
+
+    public init(policy: DetectionPolicy) {
+        detector = Detector(policy: policy)
+    }
+
+    /// Judges one event at its own time.
+    public mutating func observe(_ event: SecurityEvent) {
+        guard merge.admit(event, now: event.time) else { return }
+        if let v = detector.observe(event, now: event.time) { verdicts.append(v) }
     }
 }
 

@@ -20,18 +20,22 @@ public typealias Clock = @Sendable () -> Timestamp
 /// `LedgerWriter`'s own thread so disk I/O never delays a ban.
 public final class Pipeline: Sendable {
     private let detector: Mutex<Detector>
+    /// Merges reports of one attempt from several sensors before the detector counts it.
+    private let merge: Mutex<SensorMerge>
     private let firewall: any Firewall
     private let ledger: LedgerWriter?
     private let logger: Logger
     private let clock: Clock
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
+    private let unmatched = Mutex([String: UnmatchedLineCount]())
 
     public init(
         policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
         clock: @escaping Clock, logUTCOffsetSeconds: Int = 0
     ) {
         detector = Mutex(Detector(policy: policy))
+        merge = Mutex(SensorMerge())
         self.firewall = firewall
         self.ledger = ledger
         self.logger = logger
@@ -62,7 +66,10 @@ public final class Pipeline: Sendable {
         var lineCount = 0
         TailedLines.forEachLine(in: lines, firstLineNumber: firstLineNumber) { line, lineNumber in
             lineCount += 1
-            guard let finding = LogDialects.parse(line, selection: source.dialect) else { return }
+            guard let finding = LogDialects.parse(line, selection: source.dialect) else {
+                if UnmatchedLines.looksLikeFailure(line) { noteUnmatched(line, file: source.path) }
+                return
+            }
             eventCount += 1
             let now = clock()
             let event = SecurityEvent(
@@ -71,6 +78,7 @@ public final class Pipeline: Sendable {
                 kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
                 dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
             )
+            guard merge.withLock({ $0.admit(event, now: now) }) else { return }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
             }
@@ -78,11 +86,27 @@ public final class Pipeline: Sendable {
         counters.withLock { $0.lines += lineCount; $0.events += eventCount }
     }
 
+    /// Counts a line that looks like a failure but matched no known form; keeps the first as sample.
+    private func noteUnmatched(_ line: UnsafeBufferPointer<UInt8>, file: String) {
+        unmatched.withLock { u in
+            if u[file] != nil {
+                u[file]?.count += 1
+            } else {
+                u[file] = UnmatchedLineCount(count: 1, sample: UnmatchedLineCount.sample(line))
+            }
+        }
+    }
+
+    /// Per watched file: lines that looked like security failures but matched no known form.
+    public var unmatchedLines: [String: UnmatchedLineCount] { unmatched.withLock { $0 } }
+
     /// Judges already-decoded events (wire sensors, tests) and enforces any verdicts, each
     /// as soon as it is reached.
     public func judge(_ events: [SecurityEvent], received: Timestamp) {
         for event in events {
-            if let verdict = detector.withLock({ $0.observe(event, now: clock()) }) {
+            let now = clock()
+            guard merge.withLock({ $0.admit(event, now: now) }) else { continue }
+            if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
                 enforce([verdict], received: received)
             }
         }
@@ -156,7 +180,9 @@ public final class Pipeline: Sendable {
     }
 
     public var statistics: (pipeline: PipelineCounters, detector: DetectorStatistics) {
-        (counters.withLock { $0 }, detector.withLock { $0.statistics })
+        var pipeline = counters.withLock { $0 }
+        pipeline.mergedEvents = merge.withLock { $0.merged }
+        return (pipeline, detector.withLock { $0.statistics })
     }
 }
 
@@ -166,4 +192,7 @@ public struct PipelineCounters: Sendable, Hashable {
     public var events = 0
     public var bans = 0
     public var banFailures = 0
+    /// Events another sensor had already reported (same source, port and user): not
+    /// counted again.
+    public var mergedEvents = 0
 }

@@ -62,6 +62,12 @@ public enum WireAnalysis {
 
     /// Detection over the events of capture files, on the packets' own timestamps.
     public static func replay(files: [String], ports: String = "5060-5061", policy: DetectionPolicy) throws(RuntimeFailure) -> [Verdict] {
+        if files.count == 1 {
+            // One capture is in time order already: judge as it is decoded, in constant memory.
+            var judge = ReplayJudge(policy: policy)
+            try decode(files: files, ports: ports) { judge.observe($0) }
+            return judge.verdicts
+        }
         var events: [SecurityEvent] = []
         try decode(files: files, ports: ports) { events.append($0) }
         return OfflineAnalysis.judge(events, policy: policy)

@@ -299,7 +299,14 @@ struct EventsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00.", valueName: "OFFSET"))
     var utcOffset: String = "+00:00"
 
+    @Flag(name: .long, help: "Print the lines that look like security failures but match no known form (FILE:LINE: text).")
+    var unmatched = false
+
     func run() throws {
+        if unmatched, !input.pcap {
+            try OfflineAnalysis.printUnmatched(files: input.files, selection: try input.selection())
+            return
+        }
         if input.pcap {
             try WireAnalysis.printEvents(files: input.files, ports: input.ports)
             return

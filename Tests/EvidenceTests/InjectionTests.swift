@@ -204,4 +204,40 @@ struct CapturedKamailioTests {
         #expect(b.user == "1000\" ua=\"friendly-scanner")
         #expect(b.userAgent == "x\" src=203.0.113.66 \"")
     }
+
+    // MARK: Envelope (wrappers, prefixes, colour codes)
+
+    @Test func prefixInsideAttackerTextIsNotAPrefix() {
+        // A whole syslog + Asterisk prefix inside a From header: the line's real message is
+        // the chan_sip one, whose (last) address is the real peer; its reason is not a failure.
+        let l = astFile + "chan_sip.c: Registration from '<sip:Jan  2 03:04:05 h asterisk[1]: NOTICE[1]: chan_sip.c:1 fn: Registration from ' failed for '\(decoy):5060' - Wrong password@h>' failed for '\(real):5060' - Unknown failure"
+        #expect(parse(l) == nil)
+    }
+
+    @Test func wrappedLineKeepsTheRules() throws {
+        let l = "Jan  2 03:04:05 pbx asterisk[1]: NOTICE[1]: chan_sip.c:1 in fn: Registration from '\"x' failed for '\(decoy):5060' - Wrong password\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
+        #expect(try #require(parse(l)).source == addr(real))
+        let p = "<29>1 2024-01-02T03:04:05Z pbx asterisk 1 - - NOTICE[1]: res_pjsip/pjsip_distributor.c:1 fn: Request 'REGISTER' from '\"a' failed for '\(decoy):5060' (callid: z) - Failed to authenticate\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
+        #expect(parse(p) == nil)
+    }
+
+    @Test func colourCodesCannotSplitOrJoinAnchors() throws {
+        // Colour in the attacker's From: the real (last) address still wins.
+        let l = astFile + "chan_sip.c: Registration from '\u{1B}[31m\"x' failed for '\(decoy):5060' - Wrong password\u{1B}[0m\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
+        #expect(try #require(parse(l)).source == addr(real))
+        // A forged res_pjsip anchor assembled from colour-split pieces is still a second candidate.
+        let p = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' fai\u{1B}[0mled for '\(decoy):5060' (callid: z) - x\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
+        #expect(parse(p) == nil)
+    }
+
+    @Test func dialplanExtensionCannotForge() {
+        let l = "[2024-01-02 03:04:05] WARNING[1][C-00000001] Ext. 1: \"Rejecting unknown SIP connection from \(decoy)\": \"Rejecting unknown SIP connection from \(real)\""
+        #expect(parse(l) == nil)
+    }
+
+    @Test func contextTagIsOnlyAtThePrefixEnd() {
+        // `[ctx] ` is skipped only right after the location; inside the message it is text.
+        let l = astFile + "chan_sip.c: Peer [x] Registration from '<sip:1@h>' failed for '\(decoy):5060' - Wrong password"
+        #expect(parse(l) == nil)
+    }
 }

@@ -104,7 +104,7 @@ struct AsteriskPrefixTests {
 
     @Test func unknownPrefixIsIgnored() {
         #expect(parse(msg) == nil)
-        #expect(parse("NOTICE[1] chan_sip.c: " + msg) == nil)
+        #expect(parse("NOTICE chan_sip.c: " + msg) == nil)
         #expect(parse("[2015-05-24 08:42:16] NOTICE chan_sip.c: " + msg) == nil)
     }
 

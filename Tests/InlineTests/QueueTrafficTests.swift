@@ -181,4 +181,36 @@ struct QueueTrafficTests {
         #expect(stats.admission.droppedBudget + stats.admission.droppedExhausted >= 195)
         #expect(stats.receiveOverruns == 0)
     }
+
+    /// A reload's policy reaches the verdict thread: after `replacePolicy` the same burst
+    /// gets only the new max-retry guesses through, and an invalid policy changes nothing.
+    @Test func aReplacedPolicyJudgesTheNextPackets() throws {
+        try KernelGate.check()
+        let peer = try Self.wirePeer()
+        defer { peer.cleanup() }
+        let script = try Self.writeScript()
+        defer { unlink(script) }
+        let queueNumber = UInt16.random(in: 1000...9000)
+        _ = try InlineRules.install(queue: queueNumber, ports: [5060...5060])
+        defer { try? InlineRules.remove() }
+        let queue = try InlineQueue(
+            configuration: InlineQueueConfiguration(queue: queueNumber, policy: AdmissionPolicy(maxRetry: 5)),
+            logger: Logger(label: "inline-test"), onEvent: { _ in }
+        )
+        try queue.start()
+        defer { queue.stop() }
+        try queue.replacePolicy(AdmissionPolicy(maxRetry: 2))
+        #expect(throws: InlineQueueError.self) { try queue.replacePolicy(AdmissionPolicy(maxRetry: 0)) }
+        #expect(queue.policy.maxRetry == 2)
+
+        let pbx = try HelperProcess(["python3", "-u", script, "pbx", "30"])
+        usleep(300_000)
+        let attack = try shell(["ip", "netns", "exec", peer.name, "python3", script, "attack", "198.19.252.2", "100"], timeout: .seconds(20))
+        _ = try? shell(["python3", "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'STOP', ('\(Self.local)', 5060))"])
+        let pbxResult = pbx.finish(timeout: .seconds(10))
+        #expect(attack.status == 0, "\(attack.output)")
+        let counts = try Self.json(pbxResult.output, as: [String: Int].self)
+        #expect(counts["198.19.252.2 cred"] == 2, "PBX saw \(counts)")
+        #expect(queue.statistics.admission.exhaustions == 1)
+    }
 }

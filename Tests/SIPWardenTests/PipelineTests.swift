@@ -118,6 +118,18 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         #expect(try firewall.list().map(\.network) == [IPNetwork("198.18.0.2")!])
     }
 
+    @Test func unmatchedFailureLinesAreCountedPerFileWithTheFirstAsSample() throws {
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), ledger: nil, logger: logger, clock: ManualClock().clock)
+        let odd = "0(1) ERROR: <script>: auth rejected for 198.18.0.5:5060 (wrong password)"
+        process(pipeline, [odd, kamailioLine("198.18.0.2"), "0(1) INFO: <script>: REGISTER from 198.18.0.6 ok", odd + " again"], path: "/a.log")
+        process(pipeline, [odd], path: "/b.log")
+        let u = pipeline.unmatchedLines
+        #expect(u["/a.log"] == UnmatchedLineCount(count: 2, sample: odd))
+        #expect(u["/b.log"]?.count == 1)
+        #expect(u.count == 2)
+        #expect(pipeline.statistics.pipeline.events == 1)
+    }
+
     @Test func allowlistedSourceIsNeverBanned() throws {
         var policy = DetectionPolicy()
         policy.allowlist.insert(IPNetwork("198.18.0.0/24")!)

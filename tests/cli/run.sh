@@ -112,6 +112,26 @@ fail_lines
 check "live daemon: the same source is banned again at the 5th failure after the lift" wait_for in_set77
 kill -TERM "$LIVE_PID"; wait "$LIVE_PID" 2>/dev/null
 
+# --- lines that look like failures but match no known form --------------------------------
+{
+  echo "[2025-11-24 10:00:01] NOTICE[77] chan_sip.c: Registration from '<sip:1@h>' failed for '198.18.0.9:5060' - Wrong password"
+  printf '[2025-11-24 10:00:02] NOTICE[77] chan_sip.c: Registration from x failed for 198.18.0.10 \033[31m- a form nobody knows\n'
+  echo "[2025-11-24 10:00:03] NOTICE[77] chan_sip.c: Peer '100' is now Reachable. (5ms / 2000ms) from 198.18.0.11"
+} > "$DIR/um.log"
+check "events --unmatched: exit 0" exits 0 "$BIN" events --unmatched "$DIR/um.log"
+check "events --unmatched: only the unknown failure form" test "$(wc -l < "$DIR/o")" = 1
+check "events --unmatched: file, line, control characters escaped" contains "$DIR/um.log:2: [2025-11-24 10:00:02] NOTICE[77] chan_sip.c: Registration from x failed for 198.18.0.10 \x1B[31m- a form" "$DIR/o"
+UM="$DIR/unmatched"; : > "$DIR/um-live.log"
+ip netns exec "$NS" "$BIN" run --log "asterisk:$DIR/um-live.log" --firewall dry-run --state "$UM" > "$DIR/um.out" 2>&1 &
+UM_PID=$!
+wait_for grep -q "sipwarden ready" "$DIR/um.out"
+cat "$DIR/um.log" >> "$DIR/um-live.log"; cat "$DIR/um.log" >> "$DIR/um-live.log"
+wait_long() { local i; for i in $(seq 200); do "$@" && return 0; sleep 0.1; done; return 1; }
+check "daemon logs the unmatched lines of a file" wait_long grep -q "um-live.log: 2 lines look like security failures but match no known log form" "$DIR/um.out"
+check "status shows the unmatched count" wait_long bash -c "'$BIN' status --firewall dry-run --state '$UM' | grep -qF 'um-live.log: 2 lines that look like failures'"
+check "status shows one escaped sample" bash -c "'$BIN' status --firewall dry-run --state '$UM' | grep -qF 'sample:      [2025-11-24 10:00:02] NOTICE[77] chan_sip.c: Registration from x failed for 198.18.0.10 \\x1B[31m'"
+kill -TERM "$UM_PID"; wait "$UM_PID" 2>/dev/null
+
 # --- SIGHUP reloads what can change live; a broken file changes nothing ----------------------
 RL="$DIR/reload"; : > "$DIR/r.log"
 printf 'logs: ["kamailio:%s"]\nstate: %s\ndetection:\n  max-retry: 5\n' "$DIR/r.log" "$RL" > "$DIR/reload.yaml"
@@ -133,6 +153,17 @@ printf 'logs: ["kamailio:%s.other"]\nstate: %s\n' "$DIR/r.log" "$RL" > "$DIR/rel
 kill -HUP "$RL_PID"
 check "SIGHUP: names what needs a restart" wait_for grep -q "apply only after a restart: logs" "$DIR/reload.out"
 kill -TERM "$RL_PID"; wait "$RL_PID" 2>/dev/null
+
+# --- SIGHUP reaches inline admission too (it judges with the detector's new policy) ----------
+RI="$DIR/reload-inline"
+printf 'inline:\n  queue: 4711\nstate: %s\ndetection:\n  max-retry: 5\n' "$RI" > "$DIR/reload-inline.yaml"
+ip netns exec "$NS" "$BIN" run --config "$DIR/reload-inline.yaml" > "$DIR/reload-inline.out" 2>&1 &
+RI_PID=$!
+wait_for grep -q "sipwarden ready" "$DIR/reload-inline.out"
+printf 'inline:\n  queue: 4711\nstate: %s\ndetection:\n  max-retry: 2\n' "$RI" > "$DIR/reload-inline.yaml"
+kill -HUP "$RI_PID"
+check "SIGHUP: inline admission takes the new max-retry" wait_for grep -q "max_retry=2 .*inline: admission policy replaced" "$DIR/reload-inline.out"
+kill -TERM "$RI_PID"; wait "$RI_PID" 2>/dev/null
 
 # --- the README's first command: the daemon on its embedded defaults ---------------------
 in_ns timeout -s TERM 4 "$BIN" run --state "$DIR/defaults" > "$DIR/defaults.out" 2>&1
