@@ -67,6 +67,21 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
         #expect(e.origin == .logLine(file: "journal:asterisk.service", line: 0))
     }
 
+    @Test("a failure-looking message in no known form is reported as unmatched, under the journal's name")
+    func unmatchedReported() {
+        var seen: [(String, String)] = []
+        let text = "authentication failed for user 100 from 198.18.0.9: wrong password"
+        let events = JournalDecoding.events(in: entry(text, identifier: "kamailio", unit: "kamailio.service"), configured: .auto, now: now) { line, name in
+            seen.append((String(decoding: line, as: UTF8.self), name))
+        }
+        #expect(events.isEmpty)
+        #expect(seen.map(\.0) == [text])
+        #expect(seen.map(\.1) == ["journal:kamailio.service"])
+        var none = 0
+        _ = JournalDecoding.events(in: entry(kamailioMessage("198.18.0.5"), identifier: "kamailio"), configured: .auto, now: now) { _, _ in none += 1 }
+        #expect(none == 0)
+    }
+
     @Test("every line of a multi-line message is read; binary junk and overlong messages are not events")
     func boundedMessages() {
         let two = kamailioMessage("198.18.0.5") + "\r\n" + kamailioMessage("198.18.0.7") + "\n"
