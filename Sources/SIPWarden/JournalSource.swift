@@ -88,16 +88,25 @@ public enum JournalDecoding {
     /// `LogDialects.parse` as a line of a log file; the event's time is the entry's
     /// journal time (journald's own clock, with zone and year), not a time in the text;
     /// `now` only when the entry has none.
-    public static func events(in entry: JournalEntry, configured: DialectSelection, now: Timestamp) -> [SecurityEvent] {
+    /// `unmatched` is called with each line that looks like a security failure but matches
+    /// no known form (`UnmatchedLines`), and the name the journal source reports it under.
+    public static func events(
+        in entry: JournalEntry, configured: DialectSelection, now: Timestamp,
+        unmatched: (_ line: UnsafeBufferPointer<UInt8>, _ source: String) -> Void = { _, _ in }
+    ) -> [SecurityEvent] {
         let selection = selection(identifier: entry.identifier, unit: entry.unit, configured: configured)
         let time = entry.realtimeMicroseconds > 0 ? Timestamp(microseconds: entry.realtimeMicroseconds) : now
-        let origin = EventOrigin.logLine(file: "journal:\(entry.unit ?? entry.identifier ?? "?")", line: 0)
+        let name = "journal:\(entry.unit ?? entry.identifier ?? "?")"
+        let origin = EventOrigin.logLine(file: name, line: 0)
         var events: [SecurityEvent] = []
         entry.message.withUnsafeBufferPointer { message in
             TailedLines.forEachLine(in: message) { raw, _ in
                 var line = raw
                 if let last = line.last, last == 0x0D { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
-                guard let finding = LogDialects.parse(line, selection: selection) else { return }
+                guard let finding = LogDialects.parse(line, selection: selection) else {
+                    if UnmatchedLines.looksLikeFailure(line) { unmatched(line, name) }
+                    return
+                }
                 events.append(SecurityEvent(
                     time: time, source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
                     kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
@@ -125,7 +134,9 @@ public struct JournalSink: Sendable {
     public func handle(_ batch: [JournalEntry]) {
         let received = clock()
         for entry in batch {
-            let events = JournalDecoding.events(in: entry, configured: settings.dialect, now: received)
+            let events = JournalDecoding.events(in: entry, configured: settings.dialect, now: received) { line, name in
+                pipeline.noteUnmatched(line, file: name)
+            }
             if !events.isEmpty { pipeline.judge(events, received: received) }
         }
     }

@@ -101,8 +101,9 @@ public final class Pipeline: Sendable {
         counters.withLock { $0.lines += lineCount; $0.events += eventCount }
     }
 
-    /// Counts a line that looks like a failure but matched no known form; keeps the first as sample.
-    private func noteUnmatched(_ line: UnsafeBufferPointer<UInt8>, file: String) {
+    /// Counts a line that looks like a failure but matched no known form; keeps the first as
+    /// sample. (Also used by the journal source, whose "file" is `journal:UNIT`.)
+    func noteUnmatched(_ line: UnsafeBufferPointer<UInt8>, file: String) {
         unmatched.withLock { u in
             if u[file] != nil {
                 u[file]?.count += 1

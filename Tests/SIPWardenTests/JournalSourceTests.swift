@@ -56,6 +56,32 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
         #expect(f.origin == .logLine(file: "journal:kamailio.service", line: 0))
     }
 
+    @Test("Asterisk's syslog message (no timestamp: LEVEL[lwp]: file:line in function: text) from the journal")
+    func asteriskSyslogForm() throws {
+        // Asterisk's logger writes "%s[%d]%s: %s:%d in %s: %s" (level, lwp, call id, file, line, function, message) to syslog.
+        let message = "NOTICE[12345]: chan_sip.c:28100 in handle_request_register: Registration from '\"100\" <sip:100@198.18.0.1>' failed for '198.18.0.9:5060' - Wrong password"
+        let e = try #require(JournalDecoding.events(in: entry(message, time: 1_700_000_000_000_001, identifier: "asterisk", unit: "asterisk.service"), configured: .auto, now: now).first)
+        #expect(e.source == IPAddress("198.18.0.9"))
+        #expect(e.kind == .authFailed)
+        #expect(e.time == Timestamp(microseconds: 1_700_000_000_000_001))
+        #expect(e.origin == .logLine(file: "journal:asterisk.service", line: 0))
+    }
+
+    @Test("a failure-looking message in no known form is reported as unmatched, under the journal's name")
+    func unmatchedReported() {
+        var seen: [(String, String)] = []
+        let text = "authentication failed for user 100 from 198.18.0.9: wrong password"
+        let events = JournalDecoding.events(in: entry(text, identifier: "kamailio", unit: "kamailio.service"), configured: .auto, now: now) { line, name in
+            seen.append((String(decoding: line, as: UTF8.self), name))
+        }
+        #expect(events.isEmpty)
+        #expect(seen.map(\.0) == [text])
+        #expect(seen.map(\.1) == ["journal:kamailio.service"])
+        var none = 0
+        _ = JournalDecoding.events(in: entry(kamailioMessage("198.18.0.5"), identifier: "kamailio"), configured: .auto, now: now) { _, _ in none += 1 }
+        #expect(none == 0)
+    }
+
     @Test("every line of a multi-line message is read; binary junk and overlong messages are not events")
     func boundedMessages() {
         let two = kamailioMessage("198.18.0.5") + "\r\n" + kamailioMessage("198.18.0.7") + "\n"
