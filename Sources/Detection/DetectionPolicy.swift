@@ -59,7 +59,7 @@ public struct DetectionPolicy: Hashable, Sendable {
     public var ipv6PrefixLength: Int
     /// Hard cap on sources tracked at once; beyond it the least threatening are evicted.
     /// Every bound of the detector's memory derives from it (`DetectorMemory`: at most
-    /// about 175 bytes per tracked source).
+    /// 174 bytes per tracked source under the default windows).
     public var maxTrackedSources: Int
 
     /// The embedded defaults: 5 failures in 10 minutes ban for 10 minutes, doubling per
