@@ -26,9 +26,9 @@ struct BannedSourceMirrorTests {
                                                 createdAt: clock.clock(), expiresAt: clock.clock() + .seconds(600), origin: "manual")],
                          offences: [:])
         #expect(filter.drops(restored) == 0)
-        let events = (0..<5).map { k in
+        let events = (0..<5).map { _ in
             SecurityEvent(time: clock.clock(), source: attacker, sourcePort: 5060, transport: .udp, kind: .authFailed,
-                          user: "100", reason: "401", dialect: .sip, origin: .wire(sensor: "test\(k)"))
+                          user: "100", reason: "401", dialect: .sip, origin: .wire(sensor: "test"))
         }
         pipeline.judge(Array(events.prefix(4)), received: clock.clock())
         #expect(filter.drops(attacker) == nil, "no ban yet")

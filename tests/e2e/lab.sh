@@ -47,6 +47,7 @@ down() {
     local ns pid
     f2b_stop
     kam_stop
+    journal_stop
     for ns in $NS_ATT $NS_CLI $NS_PBX $NS_SW; do
         ns_exists "$ns" || continue
         # anything still running in a lab namespace was started by the lab scripts

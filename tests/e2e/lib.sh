@@ -100,6 +100,39 @@ kam_start() {
     die "kamailio did not come up"
 }
 
+# kam_start_journal: (re)start Kamailio in swlab-pbx logging through syslog(3) into a
+# fresh private journald (tools/journal.sh: its own mount namespace, the root namespace's
+# /dev/log and journal untouched), as Kamailio on Debian logs by default. sipwarden then
+# reads it with JOURNAL_SW_ARGS inside the same mount namespace (SW_EXEC_PREFIX).
+JOURNAL_SH=$E2E/tools/journal.sh
+JOURNAL_DIR=$SWLAB_RUN/journald
+JOURNAL_SW_ARGS="--journal kamailio"
+kam_start_journal() {
+    local i
+    kam_stop
+    journal_stop
+    mkdir -p "$SWLAB_RUN/dbtext"
+    cp "$E2E/conf/dbtext/"* "$SWLAB_RUN/dbtext/"
+    : > "$KAM_LOG"
+    sed 's/^log_stderror=yes/log_stderror=no/' "$E2E/conf/kamailio.cfg" > "$SWLAB_RUN/kamailio-journal.cfg"
+    "$JOURNAL_SH" start "$JOURNAL_DIR" >/dev/null || die "the private journald did not start"
+    "$JOURNAL_SH" exec "$JOURNAL_DIR" ip netns exec $NS_PBX setsid kamailio -DD -f "$SWLAB_RUN/kamailio-journal.cfg" \
+        -P "$KAM_PIDF" -Y "$SWLAB_RUN" -m 64 -M 8 </dev/null >>"$KAM_LOG" 2>&1 &
+    for ((i = 0; i < 100; i++)); do
+        if [ -s "$KAM_PIDF" ] && ip netns exec $NS_PBX ss -lun | grep -qF "$PBX_IP:5060"; then
+            SW_EXEC_PREFIX="$JOURNAL_SH exec $JOURNAL_DIR"
+            return 0
+        fi
+        sleep 0.05
+    done
+    die "kamailio (journal) did not come up"
+}
+journal_stop() {
+    SW_EXEC_PREFIX=""
+    [ -s "$JOURNAL_DIR/journald.pid" ] && "$JOURNAL_SH" stop "$JOURNAL_DIR" >/dev/null 2>&1
+    return 0
+}
+
 # ---- fail2ban (netns swlab-pbx; private conf dir, socket, pid file, in-memory db) ---
 f2b_pid() { cat "$F2B_PIDF" 2>/dev/null || true; }
 
@@ -172,7 +205,8 @@ sw_start() {
     mkdir -p "$state"
     rm -f "$outf" "$outf.ready" "$outf.pid"
     [ "${SW_STOP_AT_READY:-0}" = 1 ] && stopflag=(--stop-at-ready)
-    ip netns exec $NS_PBX "$PY" "$E2E/tools/spawn.py" --out "$outf" --pidfile "$outf.pid" \
+    # SW_EXEC_PREFIX: e.g. the private journald's mount namespace (journal mode).
+    ${SW_EXEC_PREFIX:-} ip netns exec $NS_PBX "$PY" "$E2E/tools/spawn.py" --out "$outf" --pidfile "$outf.pid" \
         --ready 'sipwarden ready' "${stopflag[@]}" --max-seconds "${SW_MAX_SECONDS:-600}" -- \
         "$bin" run "${logargs[@]}" --firewall nftables --state "$state" \
         --max-retry "${SW_MAXRETRY:-5}" --find-time 60s --ban-time 10m "$@" </dev/null >/dev/null 2>&1 &
@@ -355,7 +389,7 @@ STORM_SIPP_DIR="$E2E/conf/sipp"
 storm_run() {
     local rd=$1 mode=$2 rate=$3 count=$4 spec=none wire=() t0 rc=0
     mkdir -p "$rd"; : > "$rd/storm.env"
-    if [ "$mode" = journal ] && declare -F kam_start_journal >/dev/null; then kam_start_journal; else kam_start kamailio; fi
+    if [ "$mode" = journal ]; then kam_start_journal; else journal_stop; kam_start kamailio; fi
     pbx_nft delete table inet sipwarden 2>/dev/null || true
     pbx_nft delete table inet sipwarden_guard 2>/dev/null || true
     case "$mode" in
