@@ -36,9 +36,8 @@ public enum DefaultSources {
     }
 
     /// Where each server's log is, in order of preference: the Debian packages' locations,
-    /// then source installs. One file per server: Asterisk's `messages` already has every
-    /// failure its `security` log has (watching both would count each twice), and `full`
-    /// repeats `messages`.
+    /// then source installs. One main file per server (`full` repeats `messages`), plus its
+    /// companions (``companions``).
     public static let candidates: [(dialect: Dialect, paths: [String])] = [
         (.asterisk, ["/var/log/asterisk/messages", "/var/log/asterisk/full", "/var/log/asterisk/security",
                      "/usr/local/var/log/asterisk/messages"]),
@@ -48,8 +47,15 @@ public enum DefaultSources {
         (.opensips, ["/var/log/opensips.log", "/var/log/opensips/opensips.log", "/usr/local/var/log/opensips.log"]),
     ]
 
+    /// Logs watched beside a server's main log when readable: Asterisk's security log has
+    /// events its `messages` lacks (IAX2, AMI, ACL and transport failures of some
+    /// versions), and a failure reported in both counts once (`SensorMerge`).
+    public static let companions: [Dialect: [String]] = [
+        .asterisk: ["/var/log/asterisk/security", "/usr/local/var/log/asterisk/security"],
+    ]
+
     /// Every candidate path.
-    public static var candidatePaths: [String] { candidates.flatMap(\.paths) }
+    public static var candidatePaths: [String] { candidates.flatMap(\.paths) + companions.values.flatMap { $0 } }
 
     /// The decision (pure): for each server, its first readable log file, else its journal
     /// entries; when no server is found at all, capture SIP (5060-5061, UDP and TCP) on
@@ -62,6 +68,10 @@ public enum DefaultSources {
             if let path = paths.first(where: inputs.readableFiles.contains) {
                 plan.logs.append(LogSource(path: path, dialect: .only(dialect)))
                 plan.reasons.append("\(name): watching its log \(path)\(snippetNote(dialect))")
+                for companion in companions[dialect] ?? [] where companion != path && inputs.readableFiles.contains(companion) {
+                    plan.logs.append(LogSource(path: companion, dialect: .only(dialect)))
+                    plan.reasons.append("\(name): also watching \(companion) (a failure reported in both logs counts once)")
+                }
             } else if inputs.journalNames.contains(name) {
                 journalNames.append(name)
                 plan.reasons.append("\(name): no readable log file, its entries are in the journal: reading unit \(name).service / identifier \(name) there\(snippetNote(dialect))")

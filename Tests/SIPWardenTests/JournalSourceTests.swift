@@ -138,11 +138,19 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
             readableFiles: ["/var/log/asterisk/full", "/var/log/asterisk/security", "/usr/local/freeswitch/log/freeswitch.log"],
             journalNames: ["asterisk"], interfaces: ["lo", "eth0"]))
         #expect(plan.logs == [LogSource(path: "/var/log/asterisk/full", dialect: .only(.asterisk)),
+                              LogSource(path: "/var/log/asterisk/security", dialect: .only(.asterisk)),
                               LogSource(path: "/usr/local/freeswitch/log/freeswitch.log", dialect: .only(.freeswitch))])
         #expect(plan.journal == nil)
         #expect(plan.captures.isEmpty)
-        #expect(plan.reasons.count == 2)
+        #expect(plan.reasons.count == 3)
         #expect(plan.reasons[0].contains("/var/log/asterisk/full"))
+        #expect(plan.reasons[1].contains("also watching /var/log/asterisk/security"))
+    }
+
+    @Test("Asterisk's security log alone is its main log, watched once")
+    func securityAlone() {
+        let plan = DefaultSources.plan(.init(readableFiles: ["/var/log/asterisk/security"]))
+        #expect(plan.logs == [LogSource(path: "/var/log/asterisk/security", dialect: .only(.asterisk))])
     }
 
     @Test("a server with no readable log but journal entries is read from the journal")
