@@ -128,13 +128,7 @@ public struct Detector: Sendable {
         }
         let network = policy.banNetwork(for: event.source)
         let key = NetworkKey(network)
-        var slot: Int
-        if let found = table.find(key) {
-            slot = found
-        } else {
-            if table.count >= memory.maxTrackedSources { evict(now: now) }
-            slot = table.insert(key)
-        }
+        var slot = slot(for: key, now: now)
         var r = table[slot]
         r.lastSeen = now.microseconds
         if r.banned {
@@ -204,18 +198,18 @@ public struct Detector: Sendable {
         return nil
     }
 
+    /// The table slot of `key`, inserting it (after an eviction when the table is full).
+    private mutating func slot(for key: NetworkKey, now: Timestamp) -> Int {
+        if let found = table.find(key) { return found }
+        if table.count >= memory.maxTrackedSources { evict(now: now) }
+        return table.insert(key)
+    }
+
     /// Records a ban made elsewhere (operator, restored ledger) so that events from the
     /// prefix are not judged again until `until`, and escalation knows the history.
     public mutating func noteBan(_ network: IPNetwork, until: Timestamp?, offence: Int, at time: Timestamp) {
         let keyNetwork = network.isHost ? policy.banNetwork(for: network.address) : network
-        let key = NetworkKey(keyNetwork)
-        let slot: Int
-        if let found = table.find(key) {
-            slot = found
-        } else {
-            if table.count >= memory.maxTrackedSources { evict(now: time) }
-            slot = table.insert(key)
-        }
+        let slot = slot(for: NetworkKey(keyNetwork), now: time)
         var r = table[slot]
         if r.detail != 0 { details.remove(r.detail) }
         r.detail = 0
