@@ -11,7 +11,7 @@ set -euo pipefail
 # journal-remote so the tests can write real journal files and run a private journald
 PKGS=(
   pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev
-  libnetfilter-queue-dev iptables
+  libnetfilter-queue-dev iptables linux-libc-dev
   iproute2 iputils-ping procps python3
   kamailio sipvicious sip-tester
   fail2ban python3-pyinotify tcpdump
