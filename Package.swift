@@ -46,6 +46,8 @@ let package = Package(
 
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
+        // The shared vocabulary: ban identity and origin (and, next, events and time).
+        .target(name: "WardenCore", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
