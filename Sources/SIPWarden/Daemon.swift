@@ -286,6 +286,12 @@ public final class Daemon {
             summary["inline_overruns"] = "\(inline.receiveOverruns)"
             summary["inline_dropped_budget"] = "\(inline.admission.droppedBudget)"
             summary["inline_dropped_uncredentialed"] = "\(inline.admission.droppedUncredentialedLimit)"
+            summary["inline_dropped_exhausted"] = "\(inline.admission.droppedExhausted)"
+            summary["inline_dropped_hold_expired"] = "\(inline.admission.droppedHoldExpired)"
+            summary["inline_dropped_unjudgeable"] = "\(inline.filter.unjudgeableDropped + inline.filter.fragmentsDropped)"
+            summary["inline_held"] = "\(inline.admission.held)"
+            summary["inline_absorbed"] = "\(inline.absorbed)"
+            summary["inline_verdict_errors"] = "\(inline.verdictErrors)"
         }
         if let suspects = (firewall as? NFTablesFirewall)?.suspectCounters {
             summary["suspects_marked"] = "\(suspects.marked)"

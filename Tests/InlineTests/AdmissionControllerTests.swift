@@ -182,8 +182,8 @@ struct AdmissionControllerTests {
     }
 
     /// One registration of a storm behind `nat`: credentialed request, 200.
-    private func succeed(_ c: inout AdmissionController, _ name: String, from nat: IPAddress, at t: Double) throws {
-        let f = SIPFixture(branch: name, credentials: true)
+    private func succeed(_ c: inout AdmissionController, _ name: String, from nat: IPAddress, at t: Double, user: String? = nil) throws {
+        let f = SIPFixture(branch: name, user: user ?? name, credentials: true)
         #expect(try c.request(f.request, from: nat, at: at(t)) == .admit(.credentialed))
         #expect(try c.response(f.response(200), to: nat, at: at(t + 0.001)).isEmpty)
     }
@@ -192,14 +192,14 @@ struct AdmissionControllerTests {
         var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 20), seed: 42)
         // Without a success: exactly the failure budget in flight.
         var inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted {
+        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", user: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted {
             inFlight += 1
         }
         #expect(inFlight == 5)
         for i in 0..<5 { _ = try c.response(SIPFixture(branch: "a\(i)", credentials: true).response(200), to: legit, at: at(0.01)) }
-        // Five successes: 5 + 5 in flight; thirty more: capped at 5 + 20.
+        // Five accounts succeeded: 5 + 5 in flight; thirty more: capped at 5 + 20.
         inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted {
+        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", user: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted {
             inFlight += 1
         }
         #expect(inFlight == 10)
@@ -214,6 +214,17 @@ struct AdmissionControllerTests {
         var first = 0
         for i in 0..<100 where try c.request(SIPFixture(branch: "e\(i)").request, from: legit, at: at(3)).isAdmitted { first += 1 }
         #expect(first == AdmissionPolicy().maxUncredentialedOutstanding + 20)
+    }
+
+    @Test func oneAccountEarnsOneRequestInFlightHoweverOftenItSucceeds() throws {
+        // An attacker with one stolen password registers with it over and over.
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 100), seed: 42)
+        for i in 0..<50 { try succeed(&c, "same\(i)", from: attacker, at: Double(i) * 0.01, user: "stolen") }
+        var inFlight = 0
+        for i in 0..<100 where try c.request(SIPFixture(branch: "g\(i)", user: "guess\(i)", credentials: true).request, from: attacker, at: at(1)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 5 + 1)
     }
 
     @Test func withACreditFailuresStillStopAtMaxRetryPlusTheCredit() throws {
