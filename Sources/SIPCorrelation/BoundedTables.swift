@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import NetworkAddress
 import SIPMessage
 
@@ -112,7 +112,7 @@ struct OpenTransaction {
     /// The request's IP destination: the response must come from there.
     var server: IPAddress
     var clientPort: UInt16
-    var transport: Evidence.Transport
+    var transport: WardenCore.Transport
     var method: UInt8 // SIPMethod raw value
     var hasCredentials: Bool
     var completed = false

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 import NetworkAddress
 public import PacketDecoding
 import SIPMessage
@@ -628,7 +628,7 @@ public struct SIPCorrelator {
     /// Counts one unproductive request towards its source's rate, emitting `flood` when
     /// the threshold is reached (once per source per window).
     private mutating func countUnproductive(
-        _ cause: Unproductive, source: IPAddress, port: UInt16, transport: Evidence.Transport, userAgent: String?,
+        _ cause: Unproductive, source: IPAddress, port: UInt16, transport: WardenCore.Transport, userAgent: String?,
         time now: Int64, origin: EventOrigin, _ emit: (SecurityEvent) -> Void
     ) {
         switch cause {

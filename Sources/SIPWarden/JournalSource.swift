@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import LogFormats
+public import WardenCore
 import Logging
 public import Sensors
 
@@ -122,9 +123,9 @@ public enum JournalDecoding {
 public struct JournalSink: Sendable {
     public let settings: JournalSettings
     let pipeline: Pipeline
-    let clock: Clock
+    let clock: TimeSource
 
-    public init(settings: JournalSettings, pipeline: Pipeline, clock: @escaping Clock) {
+    public init(settings: JournalSettings, pipeline: Pipeline, clock: @escaping TimeSource) {
         self.settings = settings
         self.pipeline = pipeline
         self.clock = clock

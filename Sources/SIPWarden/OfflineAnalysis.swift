@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
-public import Evidence
+public import LogFormats
+public import WardenCore
 import Sensors
 #if canImport(Glibc)
 import Glibc

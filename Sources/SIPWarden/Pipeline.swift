@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
-public import Evidence
+public import LogFormats
+public import WardenCore
 public import Firewall
 public import Logging
 public import NetworkAddress
 public import Sensors
 public import Storage
 import Synchronization
-
-/// A source of the current time; injected so the pipeline can be driven deterministically.
-public typealias Clock = @Sendable () -> Timestamp
 
 /// The hot path, from decoded lines to kernel bans:
 /// lines → dialect parser → `SecurityEvent` → `Detector` → `Verdict` → firewall, then ledger.
@@ -27,7 +25,7 @@ public final class Pipeline: Sendable {
     private let firewall: any Firewall
     private let ledger: LedgerWriter?
     private let logger: Logger
-    private let clock: Clock
+    private let clock: TimeSource
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
     private let unmatched = Mutex([String: UnmatchedLineCount]())
@@ -39,7 +37,7 @@ public final class Pipeline: Sendable {
     ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
         policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
-        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
+        clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
     ) {
         self.bannedSources = bannedSources
         detector = Mutex(Detector(policy: policy))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 //
 // Asterisk: chan_sip, res_pjsip, res_pjsip_session, res_security_log, chan_iax2, manager.c,
 // FreePBX. Formats and kind mapping: docs/LOG-FORMATS.md.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 public import NetworkAddress
 
 /// A wall-clock time as a log line wrote it. Log formats often omit the year and the
