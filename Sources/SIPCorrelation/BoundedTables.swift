@@ -111,6 +111,8 @@ struct KeyHasher {
 struct OpenTransaction {
     /// The request's IP destination: the response must come from there.
     var server: IPAddress
+    /// The request's destination port (the server's), for the events' destination.
+    var serverPort: UInt16
     var clientPort: UInt16
     var transport: WardenCore.Transport
     var method: UInt8 // SIPMethod raw value

@@ -108,10 +108,7 @@ public enum JournalDecoding {
                     if UnmatchedLines.looksLikeFailure(line) { unmatched(line, name) }
                     return
                 }
-                events.append(SecurityEvent(
-                    time: time, source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
-                    kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
-                    dialect: finding.dialect, origin: origin))
+                events.append(finding.event(at: time, origin: origin))
             }
         }
         return events

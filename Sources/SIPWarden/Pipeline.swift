@@ -83,11 +83,9 @@ public final class Pipeline: Sendable {
             }
             eventCount += 1
             let now = clock()
-            let event = SecurityEvent(
-                time: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
-                source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
-                kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
-                dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
+            let event = finding.event(
+                at: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
+                origin: .logLine(file: source.path, line: lineNumber)
             )
             guard merge.withLock({ $0.admit(event, now: now) }) else { return }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
