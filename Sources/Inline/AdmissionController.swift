@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 public import PacketDecoding
 public import SIPMessage
@@ -346,7 +346,9 @@ public struct AdmissionController: Sendable {
                 admitHeld(slot, now: now)
                 return []
             }
-            let events = recordFailure(slot: slot, client: client, pending: pending, status: status, response: response, now: now)
+            let events = recordFailure(
+                slot: slot, client: client, pending: pending, status: status, response: response, flow: flow, now: now
+            )
             admitHeld(slot, now: now)
             return events
         }
@@ -401,14 +403,17 @@ public struct AdmissionController: Sendable {
     }
 
     private mutating func recordFailure(
-        slot: Int, client: IPAddress, pending: Pending, status: Int, response: SIPMessageView, now: Int64
+        slot: Int, client: IPAddress, pending: Pending, status: Int, response: SIPMessageView, flow: FlowKey, now: Int64
     ) -> [AdmissionEvent] {
         counters.failures += 1
         let reason = "\(status) to a credentialed \(pending.method)"
         let event = SecurityEvent(
             time: Timestamp(microseconds: now), source: client, sourcePort: pending.sourcePort,
+            // The response's IP source is the PBX: where the request went.
+            destination: flow.source.unmapped, destinationPort: flow.sourcePort,
             transport: pending.transport, kind: .authFailed, user: pending.user ?? response.toUser.map(Self.clip),
-            userAgent: pending.userAgent, reason: reason, dialect: .sip, origin: .wire(sensor: policy.sensorName)
+            userAgent: pending.userAgent, reason: reason, callID: Self.callID(response),
+            dialect: .sip, origin: .wire(sensor: policy.sensorName)
         )
         slots[slot].failureTimes.append(now)
         let failures = slots[slot].failureTimes.count
@@ -518,6 +523,14 @@ public struct AdmissionController: Sendable {
         hasher.combine(bytes: message.slice(m.cseqMethodRange))
         hasher.combine(m.cseqNumber)
         return hasher.finalize()
+    }
+
+    /// The response's Call-ID (the request's, copied by the PBX; attacker-written) as
+    /// evidence, clipped; nil when empty.
+    private static func callID(_ response: SIPMessageView) -> String? {
+        let bytes = response.slice(response.message.callIDRange)
+        guard !bytes.isEmpty else { return nil }
+        return String(decoding: bytes.prefix(maxEvidenceFieldBytes), as: UTF8.self)
     }
 
     private static func clip(_ text: String) -> String {

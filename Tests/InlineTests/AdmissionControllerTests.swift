@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import Inline
 import NetworkAddress
 import Testing
@@ -361,5 +361,35 @@ struct AdmissionControllerTests {
         #expect(!AdmissionPolicy(findTime: .zero).validationErrors().isEmpty)
         #expect(!AdmissionPolicy(maxSources: 1).validationErrors().isEmpty)
         #expect(!AdmissionPolicy(ipv6PrefixLength: 8).validationErrors().isEmpty)
+    }
+}
+
+@Suite("AdmissionController: what a failure event says")
+struct AdmissionEventFieldsTests {
+    @Test("the failure names the PBX the request went to (the response's IP source) and the Call-ID")
+    func destinationAndCallID() throws {
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, findTime: .seconds(600), banTime: .seconds(600)), seed: 1)
+        let f = SIPFixture(branch: "d1", callID: "call-77@198.19.252.2", credentials: true)
+        #expect(try c.request(f.request, from: attacker, at: at(0)) == .admit(.credentialed))
+        let events = try c.response(f.response(403), to: attacker, at: at(0.1))
+        guard case let .failure(event) = try #require(events.first) else {
+            Issue.record("no failure: \(events)")
+            return
+        }
+        #expect(event.source == attacker && event.sourcePort == 5070)
+        #expect(event.destination == pbx && event.destinationPort == 5060)
+        #expect(event.callID == "call-77@198.19.252.2")
+    }
+
+    @Test("a long Call-ID is clipped like the other evidence fields")
+    func callIDClipped() throws {
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, findTime: .seconds(600), banTime: .seconds(600)), seed: 1)
+        let f = SIPFixture(branch: "d2", callID: String(repeating: "z", count: 500), credentials: true)
+        _ = try c.request(f.request, from: attacker, at: at(0))
+        guard case let .failure(event) = try #require(try c.response(f.response(401), to: attacker, at: at(0.1)).first) else {
+            Issue.record("no failure")
+            return
+        }
+        #expect(event.callID == String(repeating: "z", count: AdmissionController.maxEvidenceFieldBytes))
     }
 }
