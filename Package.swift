@@ -49,6 +49,8 @@ let package = Package(
         // The shared vocabulary: ban identity and origin (and, next, events and time).
         .target(name: "WardenCore", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
+        // Netlink: a pure codec (headers, attributes, batches, message walk) and a thin socket shell.
+        .target(name: "Netlink", swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
@@ -62,12 +64,12 @@ let package = Package(
         // MARK: I/O shells
         .target(
             name: "Firewall",
-            dependencies: ["CNFTables", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CNFTables", "Netlink", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
             name: "Sensors",
-            dependencies: ["CSystemd", "CBPF", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CBPF", "Netlink", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -118,6 +120,7 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
