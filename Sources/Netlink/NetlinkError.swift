@@ -24,19 +24,22 @@ public struct NetlinkError: Error, Sendable, Hashable, CustomStringConvertible {
     public let errno: Int32
     /// What failed, in words ("<strerror> (errno N)" for kernel refusals).
     public let message: String
+    /// The system call that failed, for `.system`.
+    public let call: String?
 
     /// An error with the given fields (prefer the factories below).
-    public init(kind: Kind, errno: Int32, message: String) {
+    public init(kind: Kind, errno: Int32, message: String, call: String? = nil) {
         self.kind = kind
         self.errno = errno
         self.message = message
+        self.call = call
     }
 
     public var description: String { message }
 
     /// A failed system call: "netlink CALL: <strerror> (errno N)".
     public static func system(_ call: String, errno code: Int32) -> NetlinkError {
-        NetlinkError(kind: .system, errno: code, message: "netlink \(call): \(describe(errno: code))")
+        NetlinkError(kind: .system, errno: code, message: "netlink \(call): \(describe(errno: code))", call: call)
     }
 
     /// A kernel refusal with positive errno `code`: "<strerror> (errno N)".
