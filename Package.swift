@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift6),
-        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
             name: "StorageTests",
