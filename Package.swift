@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift6),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
