@@ -12,6 +12,7 @@ public enum NetlinkDecodeError: Error, Sendable, Hashable, CustomStringConvertib
     /// A fixed-size payload (`nlmsgerr`, `nfgenmsg`, a u32 attribute, …) of the wrong size.
     case shortPayload(needed: Int, available: Int)
 
+    /// The error in words.
     public var description: String {
         switch self {
         case let .truncatedMessageHeader(offset, available):
@@ -33,6 +34,7 @@ public enum NetlinkEncodeError: Error, Sendable, Hashable, CustomStringConvertib
     /// A message longer than `nlmsg_len` (32 bits) can express.
     case messageTooLong(length: Int)
 
+    /// The error in words.
     public var description: String {
         switch self {
         case let .attributeTooLong(type, length): "netlink attribute \(type) of \(length) bytes exceeds 65535"

@@ -35,6 +35,7 @@ public struct NetlinkError: Error, Sendable, Hashable, CustomStringConvertible {
         self.call = call
     }
 
+    /// `message`.
     public var description: String { message }
 
     /// A failed system call: "netlink CALL: <strerror> (errno N)".
