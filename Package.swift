@@ -49,6 +49,8 @@ let package = Package(
         // The shared vocabulary: events, time, transport, ban identity and origin.
         .target(name: "WardenCore", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
+        // Netlink: a pure codec (headers, attributes, batches, message walk) and a thin socket shell.
+        .target(name: "Netlink", swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         // The PBX log dialects (only the targets that read logs depend on it).
         .target(name: "LogFormats", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
@@ -63,12 +65,12 @@ let package = Package(
         // MARK: I/O shells
         .target(
             name: "Firewall",
-            dependencies: ["CNFTables", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CNFTables", "Netlink", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
             name: "Sensors",
-            dependencies: ["CSystemd", "CBPF", "WardenCore", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CBPF", "Netlink", "WardenCore", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -119,7 +121,8 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
-        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
             name: "StorageTests",
