@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import Prometheus
+import Synchronization
+
+/// sipwarden's Prometheus metrics: one registry the daemon creates and owns (no global
+/// bootstrap, so tests and several daemons in one process never share state), the ban
+/// path's instruments, and the text exposition that `GET /metrics` serves.
+///
+/// Two ways in:
+/// - **push**, only on the ban path (a handful of operations per ban, never per line):
+///   ``recordBan(rule:origin:count:endToEnd:kernel:)`` counts the ban and observes the two
+///   latency histograms;
+/// - **pull**, for everything the daemon already counts (lines, events, sensor losses,
+///   kernel drops, tracked sources, …): collectors added with ``addCollector(_:)`` read
+///   those counters when a scrape asks, so the hot path pays nothing twice.
+///
+/// Libraries that speak swift-metrics can report into the same registry through
+/// ``factory`` (pass it as `factory:` to `CoreMetrics.Counter`, `Timer`, … or bootstrap
+/// `MetricsSystem` with it in the executable).
+public final class WardenMetrics: Sendable {
+    /// The Content-Type of ``exposition()`` (Prometheus text format 0.0.4).
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// The latency histograms' upper bounds: 10 µs to 1 s, about three per decade.
+    public static let latencyBuckets: [Duration] = [
+        .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
+        .microseconds(500), .milliseconds(1), .microseconds(2_500), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1),
+    ]
+
+    /// The registry every sipwarden metric lives in.
+    public let registry: PrometheusCollectorRegistry
+    /// A swift-metrics factory over ``registry`` (timers use ``latencyBuckets``).
+    public let factory: PrometheusMetricsFactory
+
+    private let banLatency: DurationHistogram
+    private let kernelBanDuration: DurationHistogram
+    private let banCounters = Mutex([BanKey: Prometheus.Counter]())
+    private let collectors = Mutex([@Sendable (inout MetricsCollection) -> Void]())
+    private let consumerQueues = Mutex([String: ConsumerQueueSample]())
+    /// The pulled series, by key; its lock also serialises scrapes.
+    private let pulled = Mutex([MetricsCollection.Key: PulledSeries]())
+
+    private struct BanKey: Hashable {
+        let rule: String
+        let origin: String
+    }
+
+    private enum PulledSeries {
+        case counter(Prometheus.Counter)
+        case gauge(Prometheus.Gauge)
+    }
+
+    /// A registry of its own, or `registry` (to share one with other instrumented code).
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.latencyBuckets
+        self.factory = factory
+        banLatency = registry.makeDurationHistogram(descriptor: MetricFamily.banLatency.descriptor, buckets: Self.latencyBuckets)
+        kernelBanDuration = registry.makeDurationHistogram(
+            descriptor: MetricFamily.kernelBanDuration.descriptor, buckets: Self.latencyBuckets)
+    }
+
+    // MARK: Push (the ban path)
+
+    /// Records `count` bans of one kernel call: counts them under `rule` and `origin` (both
+    /// from closed sets: a detector rule name, a ban origin) and observes the kernel call's
+    /// duration and, when the kernel applied the bans, the end-to-end latency.
+    ///
+    /// Cost: one short lock for the counter lookup, one atomic add, two histogram
+    /// observations (each a short lock); see docs/BENCHMARKS.md.
+    /// - Parameters:
+    ///   - endToEnd: from the line read (or packet seen) to the end of the kernel call;
+    ///     nil when the kernel did not apply the ban.
+    ///   - kernel: the kernel call alone.
+    public func recordBan(rule: String, origin: String, count: Int = 1, endToEnd: Duration?, kernel: Duration) {
+        banCounter(rule: rule, origin: origin).increment(by: Int64(max(0, count)))
+        kernelBanDuration.record(max(kernel, .zero))
+        if let endToEnd { banLatency.record(max(endToEnd, .zero)) }
+    }
+
+    /// Makes the series `sipwarden_bans_total{rule, origin}` exist (at 0) before the first
+    /// such ban, so rates over it start from a known zero.
+    public func prepareBans(rule: String, origin: String) {
+        _ = banCounter(rule: rule, origin: origin)
+    }
+
+    private func banCounter(rule: String, origin: String) -> Prometheus.Counter {
+        let key = BanKey(rule: rule, origin: origin)
+        return banCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(descriptor: MetricFamily.bans.descriptor, labels: [("rule", rule), ("origin", origin)])
+            counters[key] = counter
+            return counter
+        }
+    }
+
+    // MARK: Pull (read at scrape time)
+
+    /// Adds a collector: at every scrape it reads the daemon's own counters into the
+    /// collection. It runs on the scraping thread, one scrape at a time; keep it to reading
+    /// snapshots (never the ban path's lock).
+    public func addCollector(_ collect: @escaping @Sendable (inout MetricsCollection) -> Void) {
+        collectors.withLock { $0.append(collect) }
+    }
+
+    /// Notes a ban consumer's queue (verdict fan-out): messages waiting now and messages
+    /// dropped since start because it was full. Published at the next scrape; a consumer
+    /// may call it from any thread, as often as it likes (it only stores the values).
+    /// `name` is the consumer's fixed name (`ledger`, `log`, …), never data.
+    public func recordConsumerQueue(name: String, depth: Int, drops: Int) {
+        consumerQueues.withLock { $0[name] = ConsumerQueueSample(depth: depth, drops: drops) }
+    }
+
+    /// The Prometheus text exposition of every metric: runs the collectors, then renders
+    /// the registry.
+    public func exposition() -> String {
+        pulled.withLock { series in
+            var collection = MetricsCollection()
+            for collect in collectors.withLock({ $0 }) { collect(&collection) }
+            for (name, queue) in consumerQueues.withLock({ $0 }) {
+                collection.gauge(.consumerQueueDepth, name, value: Double(queue.depth))
+                collection.count(.consumerQueueDropped, name, value: queue.drops)
+            }
+            for (key, value) in collection.counters {
+                guard case let .counter(counter) = series[key] ?? makeSeries(key, into: &series) else { continue }
+                // The collected value is the source's running total: set, not add.
+                counter.reset()
+                counter.increment(by: value)
+            }
+            for (key, value) in collection.gauges {
+                guard case let .gauge(gauge) = series[key] ?? makeSeries(key, into: &series) else { continue }
+                gauge.set(to: value)
+            }
+            return registry.emitToString()
+        }
+    }
+
+    private func makeSeries(_ key: MetricsCollection.Key, into series: inout [MetricsCollection.Key: PulledSeries]) -> PulledSeries {
+        let labels = Array(zip(key.family.labelNames, key.labelValues))
+        let made: PulledSeries = key.family.kind == .gauge
+            ? .gauge(registry.makeGauge(descriptor: key.family.descriptor, labels: labels))
+            : .counter(registry.makeCounter(descriptor: key.family.descriptor, labels: labels))
+        series[key] = made
+        return made
+    }
+}
+
+/// What a ban consumer reported of its queue.
+struct ConsumerQueueSample: Sendable {
+    var depth: Int
+    var drops: Int
+}
