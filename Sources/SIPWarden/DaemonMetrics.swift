@@ -26,6 +26,8 @@ struct DaemonMetricsSources: Sendable {
     /// A second firewall on the same table, only for reading drop counters.
     var counterReader: (any Firewall)?
     var ledger: Ledger?
+    /// "Now" for the ledger's count of bans in force.
+    var clock: Clock = systemClock
 
     /// Registers the detector's ban series at zero, then this collector.
     func register(in metrics: WardenMetrics) {
@@ -73,7 +75,7 @@ struct DaemonMetricsSources: Sendable {
             c.count(.bannedDropped, "ipv6", value: drops.packetsV6)
             c.count(.floodGuardDropped, value: drops.floodPackets)
         }
-        if let active = try? ledger?.statistics().activeBans {
+        if let active = try? ledger?.statistics(at: clock()).activeBans {
             c.gauge(.activeBans, value: Double(active))
         }
     }

@@ -30,7 +30,7 @@ public struct MetricsCollection: Sendable {
 
     /// Adds `value` to the counter series `family{labels}` (label values in the family's order).
     public mutating func count(_ family: MetricFamily, labels labelValues: [String], value: some BinaryInteger) {
-        guard let key = key(family, labelValues, expected: .counter), value > 0 else { return }
+        guard let key = key(family, labelValues, expected: .counter), value >= 0 else { return }
         let clamped = Int64(clamping: value)
         counters[key, default: 0] = counters[key, default: 0].addingReportingOverflow(clamped).overflow
             ? Int64.max : counters[key, default: 0] + clamped
