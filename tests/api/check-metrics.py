@@ -99,7 +99,11 @@ def dashboard_expressions(dashboard):
             for target in panel.get("targets", []):
                 if "expr" in target:
                     yield panel.get("title", "?"), target["expr"]
-    return list(walk(dashboard.get("panels", [])))
+    variables = [
+        (f"variable {v.get('name', '?')}", v["definition"])
+        for v in dashboard.get("templating", {}).get("list", []) if v.get("definition")
+    ]
+    return list(walk(dashboard.get("panels", []))) + variables
 
 
 def main():
