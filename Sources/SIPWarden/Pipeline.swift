@@ -177,7 +177,7 @@ public final class Pipeline: Sendable {
         for v in verdicts {
             metrics?.recordBan(
                 rule: v.rule.description, origin: "detector",
-                endToEnd: enforced ? .microseconds(latency) : nil, kernel: .microseconds(kernelLatency))
+                endToEndMicroseconds: enforced ? latency : nil, kernelMicroseconds: kernelLatency)
             logger.notice("ban \(v.network) for \(DurationParser.format(v.banTime)): \(v.reason)", metadata: [
                 "rule": "\(v.rule)", "offence": "\(v.offence)", "latency_us": "\(latency)", "kernel_us": "\(kernelLatency)",
                 "enforced": "\(enforced)",

@@ -10,9 +10,9 @@ struct WardenMetricsTests {
     @Test("bans are counted by rule and origin")
     func bansByRuleAndOrigin() {
         let metrics = WardenMetrics()
-        for _ in 0..<3 { metrics.recordBan(rule: "failures", origin: "detector", endToEnd: .microseconds(90), kernel: .microseconds(60)) }
-        metrics.recordBan(rule: "scanner", origin: "detector", count: 2, endToEnd: .microseconds(80), kernel: .microseconds(50))
-        metrics.recordBan(rule: "manual", origin: "manual", endToEnd: nil, kernel: .microseconds(70))
+        for _ in 0..<3 { metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: 90, kernelMicroseconds: 60) }
+        metrics.recordBan(rule: "scanner", origin: "detector", count: 2, endToEndMicroseconds: 80, kernelMicroseconds: 50)
+        metrics.recordBan(rule: "manual", origin: "manual", endToEndMicroseconds: nil, kernelMicroseconds: 70)
         metrics.prepareBans(rule: "enumeration", origin: "detector")
 
         let samples = exposedSamples(metrics.exposition())
@@ -27,31 +27,36 @@ struct WardenMetricsTests {
     func histogramBuckets() throws {
         let metrics = WardenMetrics()
         // 5 fast bans, 2 slow ones, 1 over the last bucket, 1 the kernel refused.
-        for _ in 0..<5 { metrics.recordBan(rule: "failures", origin: "detector", endToEnd: .microseconds(30), kernel: .microseconds(20)) }
-        for _ in 0..<2 { metrics.recordBan(rule: "failures", origin: "detector", endToEnd: .milliseconds(2), kernel: .milliseconds(1)) }
-        metrics.recordBan(rule: "failures", origin: "detector", endToEnd: .seconds(2), kernel: .milliseconds(600))
-        metrics.recordBan(rule: "failures", origin: "detector", endToEnd: nil, kernel: .microseconds(5))
+        for _ in 0..<5 { metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: 30, kernelMicroseconds: 20) }
+        for _ in 0..<2 { metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: 2_000, kernelMicroseconds: 1_000) }
+        metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: 2_000_000, kernelMicroseconds: 600_000)
+        metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: nil, kernelMicroseconds: 5)
 
         let samples = exposedSamples(metrics.exposition())
         let e2e = "sipwarden_ban_latency_seconds"
-        func bucket(_ name: String, _ le: String) -> Double? { value(samples, name + "_bucket", ["le": le]) }
-        #expect(bucket(e2e, "0.00001") == 0)
-        #expect(bucket(e2e, "0.000025") == 0)
-        #expect(bucket(e2e, "0.00005") == 5)
-        #expect(bucket(e2e, "0.001") == 5)
-        #expect(bucket(e2e, "0.0025") == 7)
-        #expect(bucket(e2e, "1.0") == 7)
-        #expect(bucket(e2e, "+Inf") == 8)
+        // The bucket whose upper bound is `le` (compared as numbers: `1e-05` is 0.00001).
+        func bucket(_ name: String, _ le: Double) -> Double? {
+            let matching = samples.filter { $0.name == name + "_bucket" && $0.labels["le"].flatMap(Double.init) == le }
+            #expect(matching.count == 1, "\(name) le=\(le)")
+            return matching.first?.value
+        }
+        #expect(bucket(e2e, 0.00001) == 0)
+        #expect(bucket(e2e, 0.000025) == 0)
+        #expect(bucket(e2e, 0.00005) == 5)
+        #expect(bucket(e2e, 0.001) == 5)
+        #expect(bucket(e2e, 0.0025) == 7)
+        #expect(bucket(e2e, 1.0) == 7)
+        #expect(bucket(e2e, .infinity) == 8)
         #expect(value(samples, e2e + "_count") == 8)
         let sum = try #require(value(samples, e2e + "_sum"))
         #expect(abs(sum - (5 * 30e-6 + 2 * 2e-3 + 2)) < 1e-9)
 
         let kernel = "sipwarden_kernel_ban_duration_seconds"
-        #expect(bucket(kernel, "0.00001") == 1)
-        #expect(bucket(kernel, "0.000025") == 6)
-        #expect(bucket(kernel, "0.001") == 8)
-        #expect(bucket(kernel, "0.5") == 8)
-        #expect(bucket(kernel, "1.0") == 9)
+        #expect(bucket(kernel, 0.00001) == 1)
+        #expect(bucket(kernel, 0.000025) == 6)
+        #expect(bucket(kernel, 0.001) == 8)
+        #expect(bucket(kernel, 0.5) == 8)
+        #expect(bucket(kernel, 1.0) == 9)
         #expect(value(samples, kernel + "_count") == 9)
         // Every declared bucket (10 µs … 1 s) and +Inf.
         #expect(samples.filter { $0.name == kernel + "_bucket" }.count == WardenMetrics.latencyBuckets.count + 1)
@@ -131,6 +136,7 @@ struct WardenMetricsTests {
         #expect(value(samples, "sipwarden_test_requests_total", ["route": "metrics"]) == 4)
         #expect(value(samples, "sipwarden_test_request_seconds_bucket", ["le": "0.00005"]) == 1)
         #expect(value(samples, "sipwarden_test_request_seconds_bucket", ["le": "0.000025"]) == 0)
+        #expect(samples.filter { $0.name == "sipwarden_test_request_seconds_bucket" }.count == WardenMetrics.latencyBuckets.count + 1)
     }
 
     @Test(
@@ -168,7 +174,7 @@ struct WardenMetricsTests {
 /// A registry where every family has at least one series.
 func fullyRecorded() -> WardenMetrics {
     let metrics = WardenMetrics()
-    metrics.recordBan(rule: "failures", origin: "detector", endToEnd: .microseconds(120), kernel: .microseconds(70))
+    metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: 120, kernelMicroseconds: 70)
     metrics.recordConsumerQueue(name: "ledger", depth: 2, drops: 1)
     metrics.addCollector { c in
         for family in MetricFamily.all where family.kind != .histogram && family != .bans && family.name.hasPrefix("sipwarden_consumer_queue") == false {
