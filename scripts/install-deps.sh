@@ -41,6 +41,7 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   if python3 -m pip --version >/dev/null 2>&1; then
     python3 -m pip install -q prometheus-client
   else
+    apt-get -o DPkg::Lock::Timeout=600 update -q
     apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-prometheus-client
   fi
 fi

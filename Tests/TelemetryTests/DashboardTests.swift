@@ -72,13 +72,11 @@ struct DashboardTests {
 
     @Test(
         "the check script accepts the dashboard against a full exposition",
-        .enabled(if: pythonHasPrometheusClient, "needs python3 with prometheus_client: pip install prometheus-client (scripts/install-deps.sh)")
+        .enabled(if: pythonHasPrometheusClient, needsPrometheusClient)
     )
     func checkScriptAcceptsTheDashboard() throws {
-        let path = try writeTemporary(fullyRecorded().exposition(), name: "exposition.txt")
-        let script = packageRoot.appendingPathComponent("tests/api/check-metrics.py").path
         let dashboard = packageRoot.appendingPathComponent("contrib/grafana/sipwarden.json").path
-        let result = try run("python3", [script, path, "--dashboard", dashboard])
+        let result = try checkMetrics(fullyRecorded().exposition(), ["--dashboard", dashboard])
         #expect(result.status == 0, "\(result.output)")
     }
 
