@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import WardenCore
 import Firewall
 import Inline
 import Sensors
@@ -27,7 +27,7 @@ struct DaemonMetricsSources: Sendable {
     var counterReader: (any Firewall)?
     var ledger: Ledger?
     /// "Now" for the ledger's count of bans in force.
-    var clock: Clock = systemClock
+    var clock: TimeSource = systemClock
 
     /// Registers the detector's ban series at zero, then this collector.
     func register(in metrics: WardenMetrics) {

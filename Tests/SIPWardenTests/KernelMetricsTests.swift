@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import WardenCore
 import Firewall
 import Foundation
 import Logging
@@ -31,7 +31,7 @@ struct KernelMetricsTests {
         defer { try? firewall.tearDown() }
 
         let metrics = WardenMetrics()
-        let clock: Clock = { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)) }
+        let clock: TimeSource = { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)) }
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock, metrics: metrics)
         DaemonMetricsSources(
             pipeline: pipeline, firewall: firewall, counterReader: try NFTablesFirewall(configuration: configuration), clock: clock
