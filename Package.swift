@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries (Debian packages)
@@ -94,12 +96,22 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        // Prometheus metrics: the registry, the ban path's instruments, the text exposition.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
             dependencies: [
                 "WardenCore", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
-                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe",
+                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -134,6 +146,11 @@ let package = Package(
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"], swiftSettings: strictSwift6),
         .testTarget(name: "InlineTests", dependencies: ["Inline", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strictSwift6
+        ),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
     ]
 )

@@ -8,6 +8,7 @@ public import NetworkAddress
 public import Sensors
 public import Storage
 import Synchronization
+public import Telemetry
 
 /// The hot path, from decoded lines to kernel bans:
 /// lines → dialect parser → `SecurityEvent` → `Detector` → `Verdict` → firewall, then ledger.
@@ -31,15 +32,19 @@ public final class Pipeline: Sendable {
     private let unmatched = Mutex([String: UnmatchedLineCount]())
     /// The capture sensors' kernel filter of banned hosts, kept equal to the kernel bans.
     private let bannedSources: BannedSourceFilter?
+    /// Prometheus metrics: each ban is counted and its latencies observed (nil: none).
+    private let metrics: WardenMetrics?
 
     /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
     ///   also put there (same duration), and lifted ones taken out, so that capture sensors
     ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
         policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
-        clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
+        clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil,
+        metrics: WardenMetrics? = nil
     ) {
         self.bannedSources = bannedSources
+        self.metrics = metrics
         detector = Mutex(Detector(policy: policy))
         merge = Mutex(SensorMerge())
         self.firewall = firewall
@@ -75,6 +80,8 @@ public final class Pipeline: Sendable {
         let received = clock()
         var eventCount = 0
         var lineCount = 0
+        // Events per kind in this batch (metrics); added to the counters with the totals.
+        var kinds = InlineArray<8, Int>(repeating: 0)
         TailedLines.forEachLine(in: lines, firstLineNumber: firstLineNumber) { line, lineNumber in
             lineCount += 1
             guard let finding = LogDialects.parse(line, selection: source.dialect) else {
@@ -82,6 +89,7 @@ public final class Pipeline: Sendable {
                 return
             }
             eventCount += 1
+            kinds[finding.kind.index] += 1
             let now = clock()
             let event = finding.event(
                 at: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
@@ -94,7 +102,13 @@ public final class Pipeline: Sendable {
                 firewall.markSuspect(event.source)
             }
         }
-        counters.withLock { $0.lines += lineCount; $0.events += eventCount }
+        counters.withLock { c in
+            c.lines += lineCount
+            c.events += eventCount
+            for kind in EventKind.allCases where eventCount > 0 && kinds[kind.index] > 0 {
+                c.eventsBySource.add(kinds[kind.index], source: .file, kind: kind)
+            }
+        }
     }
 
     /// Counts a line that looks like a failure but matched no known form; keeps the first as
@@ -125,7 +139,13 @@ public final class Pipeline: Sendable {
                 firewall.markSuspect(event.source)
             }
         }
-        counters.withLock { $0.events += events.count }
+        guard let first = events.first else { return }
+        // One judge call carries one sensor's events (metrics: events by source and kind).
+        let source = EventSourceKind(origin: first.origin)
+        counters.withLock { c in
+            c.events += events.count
+            for event in events { c.eventsBySource.add(1, source: source, kind: event.kind) }
+        }
     }
 
     private func enforce(_ verdicts: [Verdict], received: Timestamp) {
@@ -151,6 +171,9 @@ public final class Pipeline: Sendable {
             if !enforced { c.banFailures += verdicts.count }
         }
         for v in verdicts {
+            metrics?.recordBan(
+                rule: v.rule.description, origin: "detector",
+                endToEndMicroseconds: enforced ? latency : nil, kernelMicroseconds: kernelLatency)
             logger.notice("ban \(v.network) for \(DurationParser.format(v.banTime)): \(v.reason)", metadata: [
                 "rule": "\(v.rule)", "offence": "\(v.offence)", "latency_us": "\(latency)", "kernel_us": "\(kernelLatency)",
                 "enforced": "\(enforced)",
@@ -224,4 +247,6 @@ public struct PipelineCounters: Sendable, Hashable {
     /// Events another sensor had already reported (same source, port and user): not
     /// counted again.
     public var mergedEvents = 0
+    /// Events decoded, by source kind and event kind (their sum is `events`).
+    public var eventsBySource = EventTally()
 }
