@@ -17,6 +17,7 @@ cleanup() {
   ip netns del "$NS" 2>/dev/null; ip netns del "$CLI" 2>/dev/null; rm -rf "$DIR"
 }
 trap cleanup EXIT
+[ -n "${SVC_KEEP_LOG:-}" ] && trap 'cp "$DIR/d.out" "$SVC_KEEP_LOG"; cleanup' EXIT
 ip netns add "$NS"; ip netns add "$CLI"
 ip -n "$NS" link set lo up; ip -n "$CLI" link set lo up
 ip link add "svc$$a" netns "$NS" type veth peer name "svc$$b" netns "$CLI"
