@@ -32,7 +32,7 @@ check() { # name, then a command that must succeed
 }
 contains() { grep -qE -- "$1" "$2" || { echo "missing /$1/ in $2:" >&2; tail -20 "$2" >&2; return 1; }; }
 wait_for() { local i; for i in $(seq 100); do "$@" 2>/dev/null && return 0; sleep 0.1; done; "$@"; }
-banned() { ip netns exec "$NS" nft list set inet sipwarden host4 | grep -qF "$1"; }
+banned() { ip netns exec "$NS" nft list set inet sipwarden host4 > "$DIR/set" 2>&1; grep -qF "$1" "$DIR/set" || { cat "$DIR/set" >&2; return 1; }; }
 not_banned() { ! banned "$1"; }
 received() { # source: credentialed REGISTERs the PBX saw from it
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$DIR/counts.json" "$1"; }
