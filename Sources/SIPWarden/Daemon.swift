@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Dispatch
-import Evidence
+public import WardenCore
 public import Firewall
 public import Logging
 import NetworkAddress
@@ -19,7 +19,7 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The current wall-clock time.
-public let systemClock: Clock = {
+public let systemClock: TimeSource = {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Timestamp(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
 import Dispatch
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 import Synchronization
 

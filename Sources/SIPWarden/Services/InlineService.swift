@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 public import Inline
 public import Logging
 import Synchronization
@@ -97,6 +97,12 @@ public final class InlineService: DaemonService {
             "inline_dropped": "\(inline.dropped)", "inline_overruns": "\(inline.receiveOverruns)",
             "inline_dropped_budget": "\(inline.admission.droppedBudget)",
             "inline_dropped_uncredentialed": "\(inline.admission.droppedUncredentialedLimit)",
+            "inline_dropped_exhausted": "\(inline.admission.droppedExhausted)",
+            "inline_dropped_hold_expired": "\(inline.admission.droppedHoldExpired)",
+            "inline_dropped_unjudgeable": "\(inline.filter.unjudgeableDropped + inline.filter.fragmentsDropped)",
+            "inline_held": "\(inline.admission.held)",
+            "inline_absorbed": "\(inline.absorbed)",
+            "inline_verdict_errors": "\(inline.verdictErrors)",
         ]
     }
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-public import Evidence
+public import WardenCore
 public import Logging
 public import NetworkAddress
 public import Storage
