@@ -152,7 +152,7 @@ public final class Daemon: Sendable {
         let plainServices: [any Service] = []
 
         let (events, continuation) = AsyncStream.makeStream(of: SupervisorEvent.self)
-        let order = StartOrder()
+        let order = StartOrder(count: services.count)
         var group: [ServiceGroupConfiguration.ServiceConfiguration] = services.enumerated().map { index, service in
             .init(service: ManagedService(service: service, index: index, order: order, events: continuation), serviceName: service.name)
         }

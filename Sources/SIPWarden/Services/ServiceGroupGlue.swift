@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// What the supervisor hears: a service is up, a signal, the periodic tick.
@@ -12,20 +11,26 @@ enum SupervisorEvent: Sendable {
 }
 
 /// Lets the services start one after the other, in the daemon's order, although the
-/// group runs them concurrently: service `i` starts when services `0..<i` are up.
+/// group runs them concurrently: service `i` starts when service `i - 1` is up. One gate
+/// per service, opened by the one before it (the first is open).
 final class StartOrder: Sendable {
-    private let started = Mutex(0)
+    private let gates: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
 
-    /// Waits until the services before `index` have started; throws when cancelled (a
-    /// service before it failed to start).
-    func waitTurn(_ index: Int) async throws {
-        while started.withLock({ $0 }) < index {
-            try await Task.sleep(for: .milliseconds(2))
-        }
+    init(count: Int) {
+        gates = (0...count).map { _ in AsyncStream.makeStream(of: Void.self) }
+        gates[0].continuation.yield()
+    }
+
+    /// Waits until the services before `index` have started; false when the group was
+    /// cancelled first (a service before it failed to start).
+    func waitTurn(_ index: Int) async -> Bool {
+        var gate = gates[index].stream.makeAsyncIterator()
+        return await gate.next() != nil
     }
 
     func markStarted(_ index: Int) {
-        started.withLock { $0 = max($0, index + 1) }
+        gates[index + 1].continuation.yield()
+        gates[index + 1].continuation.finish()
     }
 }
 
@@ -40,9 +45,7 @@ struct ManagedService: Service, CustomStringConvertible {
     var description: String { service.name }
 
     func run() async throws {
-        do {
-            try await order.waitTurn(index)
-        } catch {
+        guard await order.waitTurn(index) else {
             return // an earlier service failed: this one never started
         }
         let watching: [String]
