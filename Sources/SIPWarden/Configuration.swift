@@ -146,12 +146,9 @@ public struct Configuration: Sendable, Hashable {
         } catch {
             throw ConfigurationError(location: "nftables", message: error.message)
         }
-        if let problem = journal?.validationError() {
-            throw ConfigurationError(location: "journal", message: problem)
-        }
-        if stateDirectory.isEmpty {
-            throw ConfigurationError(location: "state", message: "state directory must not be empty")
-        }
+        // Each service's section validates itself (Services/ConfigurationSections.swift).
+        try sensorSettings.validate()
+        try ledgerSettings.validate()
     }
 }
 

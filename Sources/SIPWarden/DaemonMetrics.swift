@@ -2,8 +2,6 @@
 import Detection
 import WardenCore
 import Firewall
-import Inline
-import Sensors
 import Storage
 import Telemetry
 
@@ -15,12 +13,8 @@ import Telemetry
 /// collector's own (`counterReader`), with its own libnftables context.
 struct DaemonMetricsSources: Sendable {
     var pipeline: Pipeline
-    var journal: JournalReader?
-    /// Live captures and their interface names (`any` for all).
-    var captures: [(interface: String, sensor: PacketCapture)] = []
-    var hep: HEPListener?
-    var inline: InlineQueue?
-    var floodReports: FloodLogListener?
+    /// The running services: each adds what its sensors count (``DaemonService/collectMetrics(into:)``).
+    var services: [any DaemonService] = []
     /// The ban path's firewall, for its suspect counters (their own lock, not the ban lock).
     var firewall: (any Firewall)?
     /// A second firewall on the same table, only for reading drop counters.
@@ -51,21 +45,7 @@ struct DaemonMetricsSources: Sendable {
         c.count(.kernelFailures, "ban", value: counters.banFailures)
         c.gauge(.trackedSources, "detector", value: Double(detector.trackedSources))
 
-        if let journal { c.count(.linesRead, "journal", value: journal.statistics.entries) }
-        for capture in captures {
-            let statistics = capture.sensor.statistics
-            c.count(.packetsRead, "capture", value: statistics.received)
-            c.count(.captureDropped, capture.interface, value: statistics.kernelDrops)
-        }
-        if let hep { c.count(.packetsRead, "hep", value: hep.statistics.received) }
-        if let inline {
-            let statistics = inline.statistics
-            c.count(.packetsRead, "inline", value: statistics.verdicts)
-            c.count(.inlineDropped, value: statistics.dropped)
-            c.count(.inlineOverruns, value: statistics.receiveOverruns)
-            c.gauge(.trackedSources, "inline", value: Double(statistics.admission.trackedSources))
-        }
-        if let floodReports { c.count(.floodReports, value: floodReports.statistics.reported) }
+        for service in services { service.collectMetrics(into: &c) }
         if let suspects = (firewall as? NFTablesFirewall)?.suspectCounters {
             c.count(.suspectsMarked, value: suspects.marked)
             c.count(.kernelFailures, "suspect", value: suspects.failed)
