@@ -13,7 +13,9 @@ let package = Package(
     name: "sipwarden",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "sipwarden", targets: ["sipwarden"]),
+        // The binary keeps its name; the target is SIPWardenCLI so that no two source
+        // directories differ only in case (Sources/SIPWarden).
+        .executable(name: "sipwarden", targets: ["SIPWardenCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -121,7 +123,7 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .executableTarget(
-            name: "sipwarden",
+            name: "SIPWardenCLI",
             dependencies: [
                 "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -31,10 +31,3 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 }
-
-/// Which decoder produced an event.
-public enum Dialect: String, Sendable, Hashable, Codable, CaseIterable {
-    case asterisk, freeswitch, kamailio, opensips
-    /// SIP seen on the wire (capture, HEP, inline).
-    case sip
-}

@@ -3,9 +3,12 @@
 /// Microseconds since the Unix epoch, UTC. A plain integer keeps the hot path free of
 /// Foundation dates and makes clocks trivially injectable.
 public struct Timestamp: Hashable, Comparable, Sendable, Codable {
+    /// Microseconds since 1970-01-01T00:00:00Z (negative before).
     public var microseconds: Int64
 
+    /// The instant `microseconds` after the epoch.
     public init(microseconds: Int64) { self.microseconds = microseconds }
+    /// The instant `seconds` and `microseconds` after the epoch.
     public init(seconds: Int64, microseconds: Int64 = 0) { self.microseconds = seconds * 1_000_000 + microseconds }
 
     /// Whole seconds, rounded towards negative infinity (never traps).
@@ -14,9 +17,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
         return r < 0 ? q - 1 : q
     }
 
+    /// Earlier than.
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+    /// `a` moved later by `d` (in whole microseconds).
     public static func + (a: Timestamp, d: Duration) -> Timestamp { Timestamp(microseconds: a.microseconds + d.microsecondsClamped) }
+    /// `a` moved earlier by `d` (in whole microseconds).
     public static func - (a: Timestamp, d: Duration) -> Timestamp { Timestamp(microseconds: a.microseconds - d.microsecondsClamped) }
+    /// The time from `b` to `a`.
     public static func - (a: Timestamp, b: Timestamp) -> Duration { .microseconds(a.microseconds - b.microseconds) }
 }
 

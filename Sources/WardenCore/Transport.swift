@@ -2,5 +2,16 @@
 
 /// The transport the offending request arrived on, when the sensor knows it.
 public enum Transport: String, Sendable, Hashable, Codable {
-    case udp, tcp, tls, ws, wss, sctp
+    /// UDP.
+    case udp
+    /// TCP.
+    case tcp
+    /// TLS over TCP.
+    case tls
+    /// WebSocket (RFC 7118).
+    case ws
+    /// Secure WebSocket.
+    case wss
+    /// SCTP (RFC 4168).
+    case sctp
 }
