@@ -47,11 +47,13 @@ let package = Package(
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
         // The shared vocabulary: ban identity and origin (and, next, events and time).
-        .target(name: "WardenCore", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
+        .target(name: "WardenCore", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
+        // Enforced bans to every consumer: bounded per-consumer queues, never blocking the ban path.
+        .target(name: "BanFanOut", dependencies: ["WardenCore", "DedicatedThreads"], swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
-        .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+        .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .target(name: "PacketDecoding", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(
             name: "SIPCorrelation",
@@ -62,7 +64,7 @@ let package = Package(
         // MARK: I/O shells
         .target(
             name: "Firewall",
-            dependencies: ["CNFTables", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CNFTables", "NetworkAddress", "WardenCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -72,7 +74,7 @@ let package = Package(
         ),
         .target(
             name: "Storage",
-            dependencies: ["Detection", "Evidence", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Detection", "Evidence", "WardenCore", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift6
         ),
 
@@ -95,7 +97,7 @@ let package = Package(
         .target(
             name: "SIPWarden",
             dependencies: [
-                "Evidence", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
+                "Evidence", "WardenCore", "BanFanOut", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -118,11 +120,13 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Storage", "WardenCore", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"],
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden", "TestNamespaces"], swiftSettings: strictSwift6),

@@ -8,6 +8,7 @@ import NetworkAddress
 import PacketDecoding
 import Sensors
 import Storage
+import BanFanOut
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -124,8 +125,14 @@ public final class Daemon {
                 logger.warning("capture will see banned floods too: \(error)")
             }
         }
+        // Consumers of enforced bans (ledger, log line; metrics and others subscribe here too).
+        let consumers: BanConsumers
+        do throws(BanFanOutError) { consumers = try BanConsumers(ledger: writer, logger: logger) } catch {
+            throw DaemonError("\(error)")
+        }
+        defer { consumers.stop() }
         let pipeline = Pipeline(
-            policy: config.detection, firewall: firewall, ledger: writer, logger: logger,
+            policy: config.detection, firewall: firewall, fanOut: consumers.fanOut, logger: logger,
             clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds, bannedSources: bannedSources
         )
         pipeline.restore(activeBans: active, offences: offences)

@@ -3,6 +3,7 @@ import DedicatedThreads
 import Dispatch
 public import Evidence
 public import NetworkAddress
+public import WardenCore
 import Synchronization
 
 /// Writes to the ledger on a dedicated thread so the hot path never waits on disk.
@@ -34,6 +35,11 @@ public final class LedgerWriter: Sendable {
     /// Queues a ban and its evidence. Never blocks on I/O.
     public func enqueueBan(_ ban: BanRecord, evidence: [SecurityEvent]) {
         core.enqueue(.write(.ban(ban, evidence)))
+    }
+
+    /// Queues `ban` with its evidence. Never blocks on I/O.
+    public func enqueue(_ ban: Ban) {
+        core.enqueue(.write(.ban(BanRecord(ban), ban.evidence)))
     }
 
     /// Queues lifting the active bans of `network`. Never blocks on I/O.

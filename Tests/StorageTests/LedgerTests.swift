@@ -5,6 +5,7 @@ import GRDB
 import Glibc
 import NetworkAddress
 import Storage
+import WardenCore
 import Synchronization
 import Testing
 
@@ -24,10 +25,10 @@ func address(_ text: String) -> IPAddress {
 
 func makeBan(
     _ net: String, at: Timestamp = t0, for duration: Duration? = .seconds(3600), offence: Int = 1,
-    kind: String = "auth_failed", origin: String = "detector"
+    rule: BanRule = .kind(.authFailed), origin: BanOrigin = .detector
 ) -> BanRecord {
     BanRecord(
-        network: network(net), reason: "6 failed authentications in 60 s as \"a\u{0}b\"", kind: kind, createdAt: at,
+        network: network(net), reason: "6 failed authentications in 60 s as \"a\u{0}b\"", rule: rule, createdAt: at,
         expiresAt: duration.map { at + $0 }, offence: offence, origin: origin)
 }
 
@@ -142,7 +143,7 @@ struct LedgerTests {
         _ = try ledger.recordBan(makeBan("198.18.2.1", at: t0 - .seconds(10_000)), evidence: [])
         _ = try ledger.recordBan(makeBan("198.18.2.1", at: t0, offence: 2), evidence: [])
         _ = try ledger.recordBan(makeBan("198.18.2.1", at: t0 + .seconds(50), offence: 3), evidence: [])
-        _ = try ledger.recordBan(makeBan("198.18.2.0/24", at: t0 + .seconds(60), kind: "manual", origin: "manual"), evidence: [])
+        _ = try ledger.recordBan(makeBan("198.18.2.0/24", at: t0 + .seconds(60), rule: .manual, origin: .manual), evidence: [])
         let history = try ledger.offenceHistory(since: t0 - .seconds(100))
         #expect(history.count == 2)
         #expect(history[network("198.18.2.1")] == OffenceHistory(count: 2, lastBanAt: t0 + .seconds(50), highestOffence: 3))
