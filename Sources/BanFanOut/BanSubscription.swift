@@ -38,11 +38,13 @@ public final class BanSubscription: Sendable {
 
     deinit { stop() }
 
-    /// Queues `ban` for the consumer; false (and counted in `dropped`) when the queue is
-    /// full or stopped. Never blocks beyond a short lock; wakes the consumer's thread only
-    /// when it sleeps.
-    @discardableResult
-    func offer(_ ban: EnforcedBan) -> Bool { core.offer(ban) }
+    /// Queues `ban` for the consumer (counted in `dropped` when the queue is full or
+    /// stopped). Never blocks beyond a short lock and makes no system call: when the
+    /// consumer sleeps, the result says so and the fan-out's doorbell thread wakes it.
+    func offer(_ ban: EnforcedBan) -> Offer { core.offer(ban) }
+
+    /// Wakes the consumer's thread if an `offer` found it asleep (the doorbell's side).
+    func wakeIfNeeded() { core.wakeIfNeeded() }
 
     /// Waits until every ban queued before this call has been handled (tests, catch-up).
     /// Returns at once on the consumer's own thread and after `stop`.
@@ -89,6 +91,16 @@ public struct BanFanOutError: Error, Hashable, Sendable, CustomStringConvertible
     public var description: String { "cannot start the '\(subscription)' ban consumer's thread: errno \(errno)" }
 }
 
+/// What became of an offered ban.
+enum Offer {
+    /// Queued; the consumer is awake or already due to be woken.
+    case queued
+    /// Queued; the consumer sleeps and must be woken (`wakeIfNeeded`).
+    case queuedAsleep
+    /// Dropped (queue full or stopped) and counted.
+    case dropped
+}
+
 /// The queue shared by a subscription and its thread (apart, so the thread does not keep
 /// the subscription alive).
 final class SubscriptionCore: Sendable {
@@ -104,12 +116,14 @@ final class SubscriptionCore: Sendable {
 
     let delivered = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
-    /// Bans handled, counted once any catch-up they made necessary is done too (for `flush`).
+    /// Bans handled plus bans lost and reported to `onGap` (its catch-up done), for `flush`.
     private let settled = Atomic<Int>(0)
     /// Bans accepted into the ring (for `flush`).
     private let accepted = Atomic<Int>(0)
     private let ring: Mutex<Ring>
     private let wakeup = DispatchSemaphore(value: 0)
+    /// An offer found the consumer asleep; the doorbell has not woken it yet.
+    private let wakeDue = Atomic<Bool>(false)
     private let handler: @Sendable (EnforcedBan) -> Void
     private let onGap: @Sendable (Int) -> Void
 
@@ -121,7 +135,7 @@ final class SubscriptionCore: Sendable {
 
     var depth: Int { ring.withLock { $0.count } }
 
-    func offer(_ ban: EnforcedBan) -> Bool {
+    func offer(_ ban: EnforcedBan) -> Offer {
         let (ok, wake) = ring.withLock { r -> (Bool, Bool) in
             guard !r.stopping, r.count < r.slots.count else { return (false, false) }
             var tail = r.head + r.count
@@ -132,17 +146,22 @@ final class SubscriptionCore: Sendable {
             r.sleeping = false
             return (true, wake)
         }
-        if ok {
-            accepted.add(1, ordering: .relaxed)
-            if wake { wakeup.signal() }
-        } else {
+        guard ok else {
             dropped.add(1, ordering: .relaxed)
+            return .dropped
         }
-        return ok
+        accepted.add(1, ordering: .relaxed)
+        guard wake else { return .queued }
+        wakeDue.store(true, ordering: .releasing)
+        return .queuedAsleep
+    }
+
+    func wakeIfNeeded() {
+        if wakeDue.exchange(false, ordering: .acquiringAndReleasing) { wakeup.signal() }
     }
 
     func flush() {
-        let target = accepted.load(ordering: .relaxed)
+        let target = accepted.load(ordering: .relaxed) + dropped.load(ordering: .relaxed)
         // Off the hot path: poll, bounded by the thread's end.
         while settled.load(ordering: .acquiring) < target, !ring.withLock({ $0.stopping && $0.count == 0 }) {
             usleep(200)
@@ -188,7 +207,7 @@ final class SubscriptionCore: Sendable {
                     reportedDrops = drops
                 }
             }
-            settled.store(delivered.load(ordering: .relaxed), ordering: .releasing)
+            settled.store(delivered.load(ordering: .relaxed) + reportedDrops, ordering: .releasing)
             if stop { return }
             if wait { wakeup.wait() }
         }

@@ -25,7 +25,7 @@ public struct BanConsumers: Sendable {
     /// Subscribes the ledger (when given: the durable record) and the log line to a new
     /// fan-out.
     public init(ledger writer: LedgerWriter?, logger: Logger) throws(BanFanOutError) {
-        let fanOut = BanFanOut()
+        let fanOut = try BanFanOut()
         self.fanOut = fanOut
         self.writer = writer
         if let writer {

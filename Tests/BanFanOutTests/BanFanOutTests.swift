@@ -23,7 +23,7 @@ private final class Received: Sendable {
 
 @Suite struct BanFanOutTests {
     @Test func everyConsumerGetsEveryBanInOrder() throws {
-        let fanOut = BanFanOut()
+        let fanOut = try BanFanOut()
         defer { fanOut.stop() }
         let a = Received(), b = Received()
         try fanOut.subscribe("a", capacity: 64) { ban in a.bans.withLock { $0.append(ban) } }
@@ -38,7 +38,7 @@ private final class Received: Sendable {
     }
 
     @Test func aStuckConsumerDropsAndCountsWithoutBlockingThePublisherOrTheOthers() throws {
-        let fanOut = BanFanOut()
+        let fanOut = try BanFanOut()
         defer { fanOut.stop() }
         let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
@@ -71,7 +71,7 @@ private final class Received: Sendable {
     }
 
     @Test func stopHandsOverWhatIsQueuedThenRefuses() throws {
-        let fanOut = BanFanOut()
+        let fanOut = try BanFanOut()
         let got = Received()
         let subscription = try fanOut.subscribe("c", capacity: 8) { ban in got.bans.withLock { $0.append(ban) } }
         for n in 1...5 { fanOut.publish(enforced(n)) }
