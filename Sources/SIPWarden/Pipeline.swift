@@ -7,7 +7,7 @@ public import Logging
 import NetworkAddress
 public import Sensors
 import Synchronization
-import WardenCore
+public import WardenCore
 
 /// A source of the current time; injected so the pipeline can be driven deterministically.
 public typealias Clock = @Sendable () -> Timestamp
@@ -121,8 +121,21 @@ public final class Pipeline: Sendable {
         counters.withLock { $0.events += events.count }
     }
 
+    /// Enforces a ban decided outside the detector (an operator through the API; later a
+    /// feed, a provider policy, another node) on the caller's thread, exactly as a verdict
+    /// is: the kernel, then the fan-out (so the ledger records it and every consumer sees
+    /// it). The detector notes it, so the source's events are not judged twice. Returns
+    /// whether the kernel applied it.
+    @discardableResult
+    public func enforce(_ ban: Ban) -> Bool {
+        let received = clock()
+        detector.withLock { $0.noteBan(ban.network, until: ban.expires, offence: ban.offence, at: received) }
+        return enforce(ban, received: received)
+    }
+
     /// The kernel call, on the sensor's thread, then the fan-out.
-    private func enforce(_ ban: Ban, received: Timestamp) {
+    @discardableResult
+    private func enforce(_ ban: Ban, received: Timestamp) -> Bool {
         let element = BanElement(ban)
         var applied = true
         let kernelStart = clock()
@@ -141,6 +154,7 @@ public final class Pipeline: Sendable {
             if !applied { c.banFailures += 1 }
         }
         fanOut?.publish(EnforcedBan(ban: ban, applied: applied, latency: done - received, kernelLatency: done - kernelStart))
+        return applied
     }
 
     /// Judges from now on under `policy` (configuration reload): bans in force and the

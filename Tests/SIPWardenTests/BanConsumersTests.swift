@@ -97,6 +97,29 @@ private func enforcedBan(_ n: Int) -> EnforcedBan {
         #expect(stats.allSatisfy { $0.delivered == 1 && $0.dropped == 0 })
     }
 
+    @Test func aBanFromOutsideTheDetectorTakesTheSamePath() throws {
+        let ledger = try Ledger(inMemory: ())
+        let rig = try LedgeredConsumers(ledger: ledger, logger: logger)
+        defer { rig.stop() }
+        let firewall = DryRunFirewall(logger: logger)
+        let clock = ManualClock()
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: rig.consumers.fanOut, logger: logger, clock: clock.clock)
+        let ban = Ban(network: IPNetwork("198.18.6.9")!, rule: .manual, origin: .manual, created: clock.clock(),
+                      duration: .seconds(3_600), reason: "abuse case 7")
+        #expect(pipeline.enforce(ban))
+        rig.flush()
+        #expect(try firewall.list().map(\.network) == [ban.network])
+        #expect(try ledger.ban(banID: ban.id)?.ban == ban)
+        // Its events are not judged again while it stands.
+        let events = (0..<5).map { i in
+            SecurityEvent(time: clock.clock(), source: IPAddress("198.18.6.9")!, kind: .authFailed, user: "u\(i)",
+                          dialect: .kamailio, origin: .wire(sensor: "lo"))
+        }
+        pipeline.judge(events, received: clock.clock())
+        rig.flush()
+        #expect(try ledger.bans(afterRow: 0, limit: 10).count == 1)
+    }
+
     @Test func aStateDirectoryOf94142ecIsReconciledIntoTheKernelSets() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../StorageTests/Fixtures/state-94142ec/ledger.sqlite")
