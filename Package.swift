@@ -46,18 +46,19 @@ let package = Package(
 
         // MARK: Pure cores (no I/O)
         .target(name: "NetworkAddress", swiftSettings: strictSwift6),
-        // The shared vocabulary: ban identity and origin (and, next, events and time).
-        .target(name: "WardenCore", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+        // The shared vocabulary: events, time, transport, ban identity and origin.
+        .target(name: "WardenCore", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
         // Enforced bans to every consumer: bounded per-consumer queues, never blocking the ban path.
         .target(name: "BanFanOut", dependencies: ["WardenCore", "DedicatedThreads"], swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
-        .target(name: "Evidence", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
-        .target(name: "Detection", dependencies: ["Evidence", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
-        .target(name: "PacketDecoding", dependencies: ["Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+        // The PBX log dialects (only the targets that read logs depend on it).
+        .target(name: "LogFormats", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        .target(name: "Detection", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        .target(name: "PacketDecoding", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(
             name: "SIPCorrelation",
-            dependencies: ["SIPMessage", "PacketDecoding", "Evidence", "NetworkAddress"],
+            dependencies: ["SIPMessage", "PacketDecoding", "WardenCore", "NetworkAddress"],
             swiftSettings: strictSwift6
         ),
 
@@ -69,19 +70,19 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["CSystemd", "CBPF", "Evidence", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "CBPF", "WardenCore", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
             name: "Storage",
-            dependencies: ["Detection", "Evidence", "WardenCore", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Detection", "WardenCore", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift6
         ),
 
         .target(
             name: "Inline",
             dependencies: [
-                "CNetfilterQueue", "SIPMessage", "PacketDecoding", "Evidence", "NetworkAddress",
+                "CNetfilterQueue", "SIPMessage", "PacketDecoding", "WardenCore", "NetworkAddress",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift6
@@ -97,7 +98,7 @@ let package = Package(
         .target(
             name: "SIPWarden",
             dependencies: [
-                "Evidence", "WardenCore", "BanFanOut", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
+                "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -107,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "sipwarden",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "Evidence", "Probe", "Sensors", "Inline",
+                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,9 +119,9 @@ let package = Package(
         // Shared by the test targets that touch the kernel (not shipped in the product).
         .target(name: "TestNamespaces", path: "Sources/TestNamespaces", swiftSettings: strictSwift6),
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
-        .testTarget(name: "EvidenceTests", dependencies: ["Evidence"], swiftSettings: strictSwift6),
+        .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
-        .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "Evidence", "NetworkAddress"], swiftSettings: strictSwift6),
+        .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(

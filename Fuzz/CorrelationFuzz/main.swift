@@ -8,7 +8,7 @@
 // of four clients (two IPv4, two IPv6), bits 4–7 how many 2-second steps the clock
 // advances first (so transaction timeouts fire). The correlator gets tiny caps so that
 // every eviction path runs.
-import Evidence
+import WardenCore
 import NetworkAddress
 import PacketDecoding
 import SIPCorrelation

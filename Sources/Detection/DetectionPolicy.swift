@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 
 /// How many failures within which span of time make a ban.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
-public import NetworkAddress
 public import WardenCore
+public import NetworkAddress
 
 /// A decision of the detector to ban a prefix, with the facts that justified it: a
 /// `Ban` of origin `.detector`, whose `id` is made with the decision.

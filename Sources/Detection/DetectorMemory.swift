@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 
 /// The sizes of the detector's per-source state, all derived from
 /// `DetectionPolicy.maxTrackedSources` (N), and the byte bound they add up to.

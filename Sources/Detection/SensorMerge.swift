@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 
 /// Counts one attempt once when several sensors report it: the Asterisk `messages` and
 /// `security` logs both log a failed registration, a log and a wire sensor of the same PBX

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 
 /// The last `maxRetry` failure times of one window, in a ring.
 struct FailureWindow: Sendable {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import NetworkAddress
 
 /// A ban prefix packed into two words and a tag (the table's key).

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 import NetworkAddress
 import PacketDecoding
 import SIPMessage
@@ -27,6 +27,9 @@ public struct InlineFilterStatistics: Hashable, Sendable {
     public var fragmentsDropped = 0
     public var admitted = 0
     public var dropped = 0
+    /// Requests whose verdict was deferred (``AdmissionDecision/hold``); each is later
+    /// counted as admitted or dropped by the admission core (`heldAdmitted`, `heldDropped`).
+    public var held = 0
 
     public init() {}
 }
@@ -56,17 +59,46 @@ public struct InlineFilter: Sendable {
 
     /// Judges one IP packet (starting at the IP header, as NFQUEUE delivers it) and
     /// appends any admission events to `events`. Never traps, whatever the bytes.
+    ///
+    /// With a `ticket` (a number unique among held packets, e.g. the NFQUEUE packet id), a
+    /// request that finds no room may be held (`.hold`): its verdict then comes from
+    /// ``takeReleases(into:)``, and ``expireHeld(time:)`` must be called while
+    /// ``heldRequests`` > 0 (see ``AdmissionController/inbound(_:flow:time:ticket:)``).
     public mutating func judge(
-        packet: UnsafeRawBufferPointer, direction: InlineDirection, time: Timestamp, events: inout [AdmissionEvent]
+        packet: UnsafeRawBufferPointer, direction: InlineDirection, time: Timestamp, events: inout [AdmissionEvent],
+        ticket: UInt32? = nil
     ) -> AdmissionDecision {
         statistics.packets += 1
-        let decision = decide(packet: packet, direction: direction, time: time, events: &events)
-        if decision.isAdmitted { statistics.admitted += 1 } else { statistics.dropped += 1 }
+        let decision = decide(packet: packet, direction: direction, time: time, events: &events, ticket: ticket)
+        switch decision {
+        case .admit: statistics.admitted += 1
+        case .drop: statistics.dropped += 1
+        case .hold: statistics.held += 1
+        }
         return decision
     }
 
+    /// Requests held now.
+    public var heldRequests: Int { controller.heldRequests }
+
+    /// Moves the deferred verdicts decided so far into `buffer` (appending); they count
+    /// in ``statistics`` as admitted or dropped.
+    public mutating func takeReleases(into buffer: inout [AdmissionRelease]) {
+        let start = buffer.count
+        controller.takeReleases(into: &buffer)
+        for release in buffer[start...] {
+            if release.decision.isAdmitted { statistics.admitted += 1 } else { statistics.dropped += 1 }
+        }
+    }
+
+    /// Decides the held requests whose hold time has passed.
+    public mutating func expireHeld(time: Timestamp) {
+        controller.expireHeld(time: time)
+    }
+
     private mutating func decide(
-        packet: UnsafeRawBufferPointer, direction: InlineDirection, time: Timestamp, events: inout [AdmissionEvent]
+        packet: UnsafeRawBufferPointer, direction: InlineDirection, time: Timestamp, events: inout [AdmissionEvent],
+        ticket: UInt32?
     ) -> AdmissionDecision {
         let parsed: UDPDatagram
         switch UDPDatagram.parse(packet) {
@@ -97,7 +129,7 @@ public struct InlineFilter: Sendable {
         let view = SIPMessageView(message: message, bytes: payload)
         switch direction {
         case .inbound:
-            return controller.inbound(view, flow: parsed.flow, time: time)
+            return controller.inbound(view, flow: parsed.flow, time: time, ticket: ticket)
         case .outbound:
             let produced = controller.outbound(view, flow: parsed.flow, time: time)
             if !produced.isEmpty { events.append(contentsOf: produced) }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import CNetfilterQueue
-import Evidence
+import WardenCore
 import Glibc
 public import Logging
 import Synchronization
@@ -88,7 +88,11 @@ public struct InlineQueueStatistics: Hashable, Sendable {
     /// Packets received from the kernel and given a verdict.
     public var verdicts = 0
     public var accepted = 0
+    /// Packets refused (dropped for a reason of the admission rules or the packet layer).
     public var dropped = 0
+    /// Retransmissions of held requests, dropped because the held original goes on
+    /// (``AdmissionDropReason/retransmissionOfHeld``): not refusals.
+    public var absorbed = 0
     /// `recv` reported ENOBUFS: the socket buffer overflowed and the kernel dropped (or,
     /// fail-open, accepted) packets we never saw.
     public var receiveOverruns = 0
@@ -106,8 +110,11 @@ public struct InlineQueueStatistics: Hashable, Sendable {
 
 /// The inline shell: binds an NFQUEUE, reads every queued packet on a dedicated thread,
 /// judges it with an ``InlineFilter`` and gives the verdict at once (`NF_ACCEPT` /
-/// `NF_DROP`). Failures and exhaustions go to `onEvent` on that thread, after the
-/// verdict — keep the callback short (e.g. yield into an `AsyncStream`).
+/// `NF_DROP`) — or, for a request that waits for room in flight
+/// (``AdmissionPolicy/holdTime``), later, by packet id, as soon as the PBX's answers make
+/// room or the hold time passes (checked every few milliseconds while anything is held).
+/// Failures and exhaustions go to `onEvent` on that thread, after the verdict — keep the
+/// callback short (e.g. yield into an `AsyncStream`).
 public final class InlineQueue: Sendable {
     public let configuration: InlineQueueConfiguration
     private let shared: SharedCounters
@@ -240,6 +247,7 @@ public final class InlineQueue: Sendable {
         s.verdicts = shared.verdicts.load(ordering: .relaxed)
         s.accepted = shared.accepted.load(ordering: .relaxed)
         s.dropped = shared.dropped.load(ordering: .relaxed)
+        s.absorbed = shared.absorbed.load(ordering: .relaxed)
         s.receiveOverruns = shared.overruns.load(ordering: .relaxed)
         s.verdictErrors = shared.verdictErrors.load(ordering: .relaxed)
         return s
@@ -264,6 +272,7 @@ private final class SharedCounters: Sendable {
     let verdicts = Atomic<Int>(0)
     let accepted = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
+    let absorbed = Atomic<Int>(0)
     let overruns = Atomic<Int>(0)
     let verdictErrors = Atomic<Int>(0)
     let snapshot = Mutex(InlineQueueStatistics())
@@ -298,8 +307,9 @@ private final class Worker {
     var fd: Int32 = -1
     var wakeFD: Int32 = -1
     private var events: [AdmissionEvent] = []
+    private var releases: [AdmissionRelease] = []
     private var sincePublish = 0
-    private var verdicts = 0, accepted = 0, dropped = 0
+    private var verdicts = 0, accepted = 0, dropped = 0, absorbed = 0
 
     init(filter: InlineFilter, shared: SharedCounters, logger: Logger, onEvent: @escaping @Sendable (AdmissionEvent) -> Void) {
         self.filter = filter
@@ -319,13 +329,18 @@ private final class Worker {
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
-            let ready = poll(&fds, 2, 1_000)
+            // Held requests need their hold time checked even when no packet arrives.
+            let ready = poll(&fds, 2, filter.heldRequests > 0 ? Self.holdTickMilliseconds : 1_000)
             if ready < 0, errno != EINTR {
                 logger.error("inline: poll failed: \(String(cString: strerror(errno)))")
                 break
             }
             if fds[1].revents != 0 { break }
             takePendingPolicy()
+            if filter.heldRequests > 0 {
+                filter.expireHeld(time: Self.now())
+                giveDeferredVerdicts()
+            }
             if ready <= 0 { publish(); continue }
             // Drain: one netlink message per queued packet.
             var budget = 65_536
@@ -354,7 +369,40 @@ private final class Worker {
             }
             publish()
         }
+        releaseHeldAtStop()
         publish()
+    }
+
+    /// How often held requests are checked for their hold time while some are held.
+    static let holdTickMilliseconds: Int32 = 5
+
+    /// Gives the verdicts the admission core decided for held packets.
+    private func giveDeferredVerdicts() {
+        filter.takeReleases(into: &releases)
+        guard !releases.isEmpty, let queueHandle else {
+            releases.removeAll(keepingCapacity: true)
+            return
+        }
+        for release in releases {
+            let admitted = release.decision.isAdmitted
+            if nfq_set_verdict(queueHandle, release.ticket, UInt32(admitted ? NF_ACCEPT : NF_DROP), 0, nil) < 0 {
+                shared.verdictErrors.add(1, ordering: .relaxed)
+            }
+            verdicts += 1
+            if admitted { accepted += 1 } else { dropped += 1 }
+        }
+        releases.removeAll(keepingCapacity: true)
+    }
+
+    /// At stop, packets still held are decided as at the end of their hold time: admitted
+    /// if they fit, else dropped (a verdict for each, rather than leaving them to the
+    /// kernel when the queue goes away).
+    private func releaseHeldAtStop() {
+        let count = filter.heldRequests
+        guard count > 0 else { return }
+        filter.expireHeld(time: Timestamp(microseconds: .max))
+        giveDeferredVerdicts()
+        logger.notice("inline: stopping with \(count) requests held: their hold ended at stop")
     }
 
     /// One queued packet: judge, verdict, then report.
@@ -367,18 +415,30 @@ private final class Worker {
         var payload: UnsafeMutablePointer<UInt8>?
         let length = nfq_get_payload(nfad, &payload)
         var verdict = UInt32(NF_ACCEPT)
+        var held = false
+        var absorbed = false
         if length > 0, let payload {
             // NF_INET_LOCAL_OUT = 3 (the PBX's own packets); everything else is towards it.
             let direction: InlineDirection = hook == 3 ? .outbound : .inbound
             let bytes = UnsafeRawBufferPointer(start: payload, count: Int(length))
-            let decision = filter.judge(packet: bytes, direction: direction, time: Self.now(), events: &events)
-            if !decision.isAdmitted { verdict = UInt32(NF_DROP) }
+            let decision = filter.judge(packet: bytes, direction: direction, time: Self.now(), events: &events, ticket: id)
+            switch decision {
+            case .admit: break
+            case let .drop(reason):
+                verdict = UInt32(NF_DROP)
+                absorbed = !reason.isRefusal
+            case .hold: held = true
+            }
         }
-        if nfq_set_verdict(qh, id, verdict, 0, nil) < 0 {
-            shared.verdictErrors.add(1, ordering: .relaxed)
+        if !held {
+            if nfq_set_verdict(qh, id, verdict, 0, nil) < 0 {
+                shared.verdictErrors.add(1, ordering: .relaxed)
+            }
+            verdicts += 1
+            if verdict == UInt32(NF_ACCEPT) { accepted += 1 } else if absorbed { self.absorbed += 1 } else { dropped += 1 }
         }
-        verdicts += 1
-        if verdict == UInt32(NF_ACCEPT) { accepted += 1 } else { dropped += 1 }
+        // An answer from the PBX may have made room for held requests.
+        giveDeferredVerdicts()
         if !events.isEmpty {
             for event in events { onEvent(event) }
             events.removeAll(keepingCapacity: true)
@@ -405,6 +465,7 @@ private final class Worker {
         shared.verdicts.store(verdicts, ordering: .relaxed)
         shared.accepted.store(accepted, ordering: .relaxed)
         shared.dropped.store(dropped, ordering: .relaxed)
+        shared.absorbed.store(absorbed, ordering: .relaxed)
         let f = filter.statistics
         let a = filter.controller.statistics
         shared.snapshot.withLock {

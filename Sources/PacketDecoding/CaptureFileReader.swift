@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 
 /// Why a capture file could not be read (further). Frames delivered before the error
 /// remain valid: a capture cut short by a crash still yields its complete frames.

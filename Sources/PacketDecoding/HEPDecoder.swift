@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 
 /// Generic (vendor 0) HEPv3 chunk type ids used by sipwarden.

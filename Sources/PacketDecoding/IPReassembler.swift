@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 
 /// Reassembles fragmented IPv4 and IPv6 datagrams with bounded memory.

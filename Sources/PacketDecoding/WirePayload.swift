@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 
 /// The addressing of one transport flow, as the IP and UDP/TCP headers state it.

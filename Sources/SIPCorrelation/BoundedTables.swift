@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import NetworkAddress
 import SIPMessage
 
@@ -111,8 +111,10 @@ struct KeyHasher {
 struct OpenTransaction {
     /// The request's IP destination: the response must come from there.
     var server: IPAddress
+    /// The request's destination port (the server's), for the events' destination.
+    var serverPort: UInt16
     var clientPort: UInt16
-    var transport: Evidence.Transport
+    var transport: WardenCore.Transport
     var method: UInt8 // SIPMethod raw value
     var hasCredentials: Bool
     var completed = false

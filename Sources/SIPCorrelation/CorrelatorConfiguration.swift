@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import NetworkAddress
 
 /// Settings of a ``SIPCorrelator``: which ports carry SIP, what counts as an attack tool

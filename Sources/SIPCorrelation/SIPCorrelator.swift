@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 import NetworkAddress
 public import PacketDecoding
 import SIPMessage
@@ -318,11 +318,11 @@ public struct SIPCorrelator {
         // message (SIP sets no size limit on streams): the stream is given up, unblamed.
         if case .messageTooLarge = error { return }
         guard isSIPPort(flow.destinationPort), !isServer(flow.source, includeInferred: true) else { return }
-        countUnproductive(.malformed, source: flow.source, port: flow.sourcePort, transport: flow.transport,
-                          userAgent: nil, time: context.time, origin: context.origin, emit)
+        countUnproductive(.malformed, request: flow, userAgent: nil, time: context.time, origin: context.origin, emit)
         send(
             SecurityEvent(
                 time: context.payload.time, source: flow.source, sourcePort: flow.sourcePort,
+                destination: flow.destination, destinationPort: flow.destinationPort,
                 transport: flow.transport, kind: .malformed, reason: "TCP stream: \(error.description)",
                 dialect: .sip, origin: context.origin
             ), emit
@@ -367,16 +367,15 @@ public struct SIPCorrelator {
         let scan = RawHeaderScan(raw)
         let userAgent = scan.userAgent.map { Self.text(raw, $0) }
         if scan.isRequest {
-            countUnproductive(.malformed, source: flow.source, port: flow.sourcePort, transport: flow.transport,
-                              userAgent: userAgent, time: context.time, origin: context.origin, emit)
+            countUnproductive(.malformed, request: flow, userAgent: userAgent, time: context.time, origin: context.origin, emit)
             if !scannerSuppressed(flow.source, now: context.time), let reason = scannerReason(raw, scan) {
-                scannerEvent(reason: reason, user: nil, userAgent: userAgent, context, emit)
+                scannerEvent(reason: reason, user: nil, userAgent: userAgent, callID: nil, context, emit)
             }
         }
         send(
             SecurityEvent(
                 time: context.payload.time, source: flow.source, sourcePort: flow.sourcePort,
-                transport: flow.transport, kind: .malformed, userAgent: userAgent, reason: error.description,
+                destination: flow.destination, destinationPort: flow.destinationPort, transport: flow.transport, kind: .malformed, userAgent: userAgent, reason: error.description,
                 dialect: .sip, origin: context.origin
             ), emit
         )
@@ -392,7 +391,7 @@ public struct SIPCorrelator {
 
         if !scannerSuppressed(flow.source, now: context.time), let reason = scannerReason(view) {
             let user = view.toUser
-            scannerEvent(reason: reason, user: user, userAgent: view.userAgent, context, emit)
+            scannerEvent(reason: reason, user: user, userAgent: view.userAgent, callID: Self.callID(view), context, emit)
         }
 
         guard let method = message.method, method != .ack else { return }
@@ -403,7 +402,7 @@ public struct SIPCorrelator {
         }
         let hasCredentials = message.hasCredentials
         var record = OpenTransaction(
-            server: flow.destination, clientPort: flow.sourcePort, transport: flow.transport,
+            server: flow.destination, serverPort: flow.destinationPort, clientPort: flow.sourcePort, transport: flow.transport,
             method: method.rawValue, hasCredentials: hasCredentials
         )
         if case .frame(let number) = context.payload.origin { record.frame = number }
@@ -476,8 +475,7 @@ public struct SIPCorrelator {
         case .refused:
             if !record.counted {
                 record.counted = true
-                countUnproductive(.refused, source: key.client, port: record.clientPort, transport: record.transport,
-                                  userAgent: record.userAgent, time: context.time, origin: context.origin, emit)
+                countUnproductive(.refused, key.client, record, time: context.time, origin: context.origin, emit)
             }
         }
         transactions[key] = record
@@ -489,8 +487,10 @@ public struct SIPCorrelator {
             send(
                 SecurityEvent(
                     time: context.payload.time, source: flow.destination, sourcePort: record.clientPort,
+                    destination: flow.source, destinationPort: flow.sourcePort,
                     transport: record.transport, kind: .malformed, user: record.user, userAgent: record.userAgent,
-                    reason: "\(code) to \(name): \(deviation.description)", dialect: .sip, origin: context.origin
+                    reason: "\(code) to \(name): \(deviation.description)", callID: Self.callID(view),
+                    dialect: .sip, origin: context.origin
                 ), emit
             )
             return
@@ -499,8 +499,9 @@ public struct SIPCorrelator {
         send(
             SecurityEvent(
                 time: context.payload.time, source: flow.destination, sourcePort: record.clientPort,
+                destination: flow.source, destinationPort: flow.sourcePort,
                 transport: record.transport, kind: kind, user: record.user, userAgent: record.userAgent,
-                reason: reason, dialect: .sip, origin: context.origin
+                reason: reason, callID: Self.callID(view), dialect: .sip, origin: context.origin
             ), emit
         )
     }
@@ -620,17 +621,29 @@ public struct SIPCorrelator {
             record.counted = true
             transactions[key] = record
             let origin: EventOrigin = record.frame >= 0 ? .frame(file: sensor, number: record.frame) : .wire(sensor: sensor)
-            countUnproductive(cause, source: key.client, port: record.clientPort, transport: record.transport,
-                              userAgent: record.userAgent, time: due, origin: origin, emit)
+            countUnproductive(cause, key.client, record, time: due, origin: origin, emit)
         }
     }
 
-    /// Counts one unproductive request towards its source's rate, emitting `flood` when
-    /// the threshold is reached (once per source per window).
+    /// `countUnproductive` for the request of an open transaction from `client`.
     private mutating func countUnproductive(
-        _ cause: Unproductive, source: IPAddress, port: UInt16, transport: Evidence.Transport, userAgent: String?,
-        time now: Int64, origin: EventOrigin, _ emit: (SecurityEvent) -> Void
+        _ cause: Unproductive, _ client: IPAddress, _ record: OpenTransaction, time now: Int64, origin: EventOrigin,
+        _ emit: (SecurityEvent) -> Void
     ) {
+        let request = FlowKey(
+            source: client, sourcePort: record.clientPort, destination: record.server,
+            destinationPort: record.serverPort, transport: record.transport
+        )
+        countUnproductive(cause, request: request, userAgent: record.userAgent, time: now, origin: origin, emit)
+    }
+
+    /// Counts one unproductive request (addressed as `request`) towards its source's rate,
+    /// emitting `flood` when the threshold is reached (once per source per window).
+    private mutating func countUnproductive(
+        _ cause: Unproductive, request: FlowKey, userAgent: String?, time now: Int64, origin: EventOrigin,
+        _ emit: (SecurityEvent) -> Void
+    ) {
+        let source = request.source
         switch cause {
         case .refused: statistics.refusedRequests += 1
         case .unanswered: statistics.unansweredRequests += 1
@@ -653,7 +666,8 @@ public struct SIPCorrelator {
         let seconds = Double(window) / 1_000_000
         send(
             SecurityEvent(
-                time: Timestamp(microseconds: now), source: source, sourcePort: port, transport: transport,
+                time: Timestamp(microseconds: now), source: source, sourcePort: request.sourcePort,
+                destination: request.destination, destinationPort: request.destinationPort, transport: request.transport,
                 kind: .flood, userAgent: userAgent,
                 reason: "\(count) unproductive requests within \(seconds) s", dialect: .sip, origin: origin
             ), emit
@@ -667,7 +681,8 @@ public struct SIPCorrelator {
     }
 
     private mutating func scannerEvent(
-        reason: String, user: String?, userAgent: String?, _ context: Context, _ emit: (SecurityEvent) -> Void
+        reason: String, user: String?, userAgent: String?, callID: String?, _ context: Context,
+        _ emit: (SecurityEvent) -> Void
     ) {
         let now = context.time
         _ = sources.update(context.flow.source, default: { SourceState() }) { $0.lastScannerEvent = now }
@@ -675,8 +690,9 @@ public struct SIPCorrelator {
         send(
             SecurityEvent(
                 time: context.payload.time, source: flow.source, sourcePort: flow.sourcePort,
+                destination: flow.destination, destinationPort: flow.destinationPort,
                 transport: flow.transport, kind: .scanner, user: user, userAgent: userAgent, reason: reason,
-                dialect: .sip, origin: context.origin
+                callID: callID, dialect: .sip, origin: context.origin
             ), emit
         )
     }
@@ -722,6 +738,15 @@ public struct SIPCorrelator {
     private mutating func send(_ event: SecurityEvent, _ emit: (SecurityEvent) -> Void) {
         statistics.eventsByKind[event.kind.index] += 1
         emit(event)
+    }
+
+    /// The message's Call-ID as evidence (attacker-written): at most
+    /// `SecurityEvent.maximumFieldLength` bytes, nil when empty.
+    static func callID(_ view: SIPMessageView) -> String? {
+        let range = view.message.callIDRange
+        let bytes = view.slice(range)
+        guard !bytes.isEmpty else { return nil }
+        return String(decoding: bytes.prefix(SecurityEvent.maximumFieldLength), as: UTF8.self)
     }
 
     static func text(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {

@@ -3,7 +3,8 @@ public import Detection
 public import Firewall
 public import Inline
 public import Sensors
-public import Evidence
+public import LogFormats
+import WardenCore
 import NetworkAddress
 
 /// Which firewall backend enforces verdicts.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import LogFormats
+import WardenCore
 import Firewall
 import Inline
 import Sensors

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import LogFormats
+public import WardenCore
 public import Firewall
 import Inline
 public import Logging
@@ -21,7 +22,7 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The current wall-clock time.
-public let systemClock: Clock = {
+public let systemClock: TimeSource = {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Timestamp(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
@@ -293,6 +294,12 @@ public final class Daemon {
             summary["inline_overruns"] = "\(inline.receiveOverruns)"
             summary["inline_dropped_budget"] = "\(inline.admission.droppedBudget)"
             summary["inline_dropped_uncredentialed"] = "\(inline.admission.droppedUncredentialedLimit)"
+            summary["inline_dropped_exhausted"] = "\(inline.admission.droppedExhausted)"
+            summary["inline_dropped_hold_expired"] = "\(inline.admission.droppedHoldExpired)"
+            summary["inline_dropped_unjudgeable"] = "\(inline.filter.unjudgeableDropped + inline.filter.fragmentsDropped)"
+            summary["inline_held"] = "\(inline.admission.held)"
+            summary["inline_absorbed"] = "\(inline.absorbed)"
+            summary["inline_verdict_errors"] = "\(inline.verdictErrors)"
         }
         if let suspects = (firewall as? NFTablesFirewall)?.suspectCounters {
             summary["suspects_marked"] = "\(suspects.marked)"

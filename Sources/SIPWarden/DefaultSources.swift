@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 import PacketDecoding
 public import Sensors
 #if canImport(Glibc)

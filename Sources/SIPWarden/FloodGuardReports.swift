@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 public import Firewall
 public import Logging
 public import Sensors
@@ -19,7 +19,7 @@ public enum FloodGuardReports {
     /// Starts a listener on the guard's report group whose reports the pipeline judges
     /// on the listener's own thread; nil when the guard reports nothing.
     public static func start(
-        _ floodGuard: FloodGuard, pipeline: Pipeline, clock: @escaping Clock, priority: SensorPriority, logger: Logger
+        _ floodGuard: FloodGuard, pipeline: Pipeline, clock: @escaping TimeSource, priority: SensorPriority, logger: Logger
     ) throws(FloodLogError) -> FloodLogListener? {
         guard let group = floodGuard.reportGroup else { return nil }
         let listener = FloodLogListener(group: group, priority: priority, logger: logger)

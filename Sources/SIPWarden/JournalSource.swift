@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import LogFormats
+public import WardenCore
 import Logging
 public import Sensors
 
@@ -107,10 +108,7 @@ public enum JournalDecoding {
                     if UnmatchedLines.looksLikeFailure(line) { unmatched(line, name) }
                     return
                 }
-                events.append(SecurityEvent(
-                    time: time, source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
-                    kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
-                    dialect: finding.dialect, origin: origin))
+                events.append(finding.event(at: time, origin: origin))
             }
         }
         return events
@@ -122,9 +120,9 @@ public enum JournalDecoding {
 public struct JournalSink: Sendable {
     public let settings: JournalSettings
     let pipeline: Pipeline
-    let clock: Clock
+    let clock: TimeSource
 
-    public init(settings: JournalSettings, pipeline: Pipeline, clock: @escaping Clock) {
+    public init(settings: JournalSettings, pipeline: Pipeline, clock: @escaping TimeSource) {
         self.settings = settings
         self.pipeline = pipeline
         self.clock = clock

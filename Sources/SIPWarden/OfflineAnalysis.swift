@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
-public import Evidence
+public import LogFormats
+public import WardenCore
 import Sensors
 #if canImport(Glibc)
 import Glibc
@@ -27,10 +28,8 @@ public enum OfflineAnalysis {
             do {
                 try forEachLine(inFile: file) { line, number in
                     guard let f = LogDialects.parse(line, selection: selection) else { return }
-                    body(SecurityEvent(
-                        time: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
-                        source: f.source, sourcePort: f.sourcePort, transport: f.transport, kind: f.kind,
-                        user: f.user, userAgent: f.userAgent, reason: f.reason, dialect: f.dialect,
+                    body(f.event(
+                        at: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
                         origin: .logLine(file: file, line: number)
                     ))
                 }
@@ -113,10 +112,8 @@ public enum OfflineAnalysis {
                 while found == nil {
                     let more = try cursor.next { line, number in
                         guard let f = LogDialects.parse(line, selection: selection) else { return }
-                        found = SecurityEvent(
-                            time: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
-                            source: f.source, sourcePort: f.sourcePort, transport: f.transport, kind: f.kind,
-                            user: f.user, userAgent: f.userAgent, reason: f.reason, dialect: f.dialect,
+                        found = f.event(
+                            at: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
                             origin: .logLine(file: cursor.path, line: number)
                         )
                     }

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import BanFanOut
 public import Detection
-public import Evidence
+public import LogFormats
 public import Firewall
 public import Logging
 import NetworkAddress
 public import Sensors
 import Synchronization
 public import WardenCore
-
-/// A source of the current time; injected so the pipeline can be driven deterministically.
-public typealias Clock = @Sendable () -> Timestamp
 
 /// The hot path, from decoded lines to kernel bans:
 /// lines → dialect parser → `SecurityEvent` → `Detector` → `Ban` → firewall → fan-out.
@@ -30,7 +27,7 @@ public final class Pipeline: Sendable {
     private let firewall: any Firewall
     private let fanOut: BanFanOut?
     private let logger: Logger
-    let clock: Clock
+    let clock: TimeSource
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
     private let unmatched = Mutex([String: UnmatchedLineCount]())
@@ -43,7 +40,7 @@ public final class Pipeline: Sendable {
     ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
         policy: DetectionPolicy, firewall: any Firewall, fanOut: BanFanOut?, logger: Logger,
-        clock: @escaping Clock, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
+        clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
     ) {
         self.bannedSources = bannedSources
         detector = Mutex(Detector(policy: policy))
@@ -74,11 +71,9 @@ public final class Pipeline: Sendable {
             }
             eventCount += 1
             let now = clock()
-            let event = SecurityEvent(
-                time: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
-                source: finding.source, sourcePort: finding.sourcePort, transport: finding.transport,
-                kind: finding.kind, user: finding.user, userAgent: finding.userAgent, reason: finding.reason,
-                dialect: finding.dialect, origin: .logLine(file: source.path, line: lineNumber)
+            let event = finding.event(
+                at: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
+                origin: .logLine(file: source.path, line: lineNumber)
             )
             guard merge.withLock({ $0.admit(event, now: now) }) else { return }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {

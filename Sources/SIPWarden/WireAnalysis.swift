@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
-public import Evidence
+public import WardenCore
 import PacketDecoding
 import SIPCorrelation
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 public import NetworkAddress
 import PacketDecoding
 import SIPCorrelation
@@ -28,11 +28,11 @@ final class CorrelatingSink: Sendable {
     let sensor: String
     private let correlator: Mutex<SIPCorrelator>
     private let pipeline: Pipeline
-    private let clock: Clock
+    private let clock: TimeSource
 
     init(
         sensor: String, sipPorts: Set<UInt16>, scannerSignatures: Bool, serverAddresses: IPNetworkSet,
-        pipeline: Pipeline, clock: @escaping Clock
+        pipeline: Pipeline, clock: @escaping TimeSource
     ) {
         self.sensor = sensor
         var configuration = CorrelatorConfiguration(sipPorts: sipPorts)

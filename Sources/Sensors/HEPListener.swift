@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
-import Evidence
+import WardenCore
 import Glibc
 public import Logging
 public import NetworkAddress

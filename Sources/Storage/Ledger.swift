@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
+public import WardenCore
 import Foundation
 import GRDB
 import Glibc
 public import NetworkAddress
-public import WardenCore
 
 /// The ban ledger: every ban, its evidence, and when it ended, in an SQLite file.
 ///
@@ -183,7 +182,8 @@ public final class Ledger: Sendable {
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, time, source, sourcePort, transport, kind, CAST(user AS BLOB),
                        CAST(userAgent AS BLOB), CAST(reason AS BLOB), dialect, originKind,
-                       CAST(originName AS BLOB), originNumber
+                       CAST(originName AS BLOB), originNumber, destination, destinationPort,
+                       CAST(callID AS BLOB)
                 FROM event WHERE banId = ? ORDER BY seq
                 """, arguments: [id])
             var events: [SecurityEvent] = []
@@ -387,8 +387,9 @@ public final class Ledger: Sendable {
         let id = db.lastInsertedRowID
         let statement = try db.cachedStatement(sql: """
             INSERT INTO event (banId, seq, time, source, sourcePort, transport, kind, user, userAgent,
-                               reason, dialect, originKind, originName, originNumber)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               reason, dialect, originKind, originName, originNumber, destination,
+                               destinationPort, callID)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (seq, event) in evidence.suffix(maxEvidencePerBan).enumerated() {
             let origin: (kind: String, name: String, number: Int)
@@ -401,6 +402,7 @@ public final class Ledger: Sendable {
                 id, seq, event.time.microseconds, event.source.description, event.sourcePort.map { Int($0) },
                 event.transport?.rawValue, event.kind.rawValue, bytes(event.user), bytes(event.userAgent),
                 bytes(event.reason), event.dialect.rawValue, origin.kind, bytes(origin.name), origin.number,
+                event.destination?.description, event.destinationPort.map { Int($0) }, bytes(event.callID),
             ])
         }
         return id
@@ -462,6 +464,18 @@ public final class Ledger: Sendable {
             guard let p = UInt16(exactly: port) else { throw bad("port \(port)") }
             sourcePort = p
         }
+        let destinationText: String? = try optionalColumn(row, 13, table: "event", id: id)
+        var destination: IPAddress?
+        if let destinationText {
+            guard let d = IPAddress(destinationText) else { throw bad("destination '\(destinationText)'") }
+            destination = d
+        }
+        let destinationPortValue: Int64? = try optionalColumn(row, 14, table: "event", id: id)
+        var destinationPort: UInt16?
+        if let destinationPortValue {
+            guard let p = UInt16(exactly: destinationPortValue) else { throw bad("destination port \(destinationPortValue)") }
+            destinationPort = p
+        }
         let transportText: String? = try optionalColumn(row, 4, table: "event", id: id)
         var transport: Transport?
         if let transportText {
@@ -484,10 +498,12 @@ public final class Ledger: Sendable {
         }
         return SecurityEvent(
             time: Timestamp(microseconds: try column(row, 1, table: "event", id: id)),
-            source: source, sourcePort: sourcePort, transport: transport, kind: kind,
+            source: source, sourcePort: sourcePort, destination: destination, destinationPort: destinationPort,
+            transport: transport, kind: kind,
             user: try textColumn(row, 6, table: "event", id: id),
             userAgent: try textColumn(row, 7, table: "event", id: id),
             reason: try textColumn(row, 8, table: "event", id: id),
+            callID: try textColumn(row, 15, table: "event", id: id),
             dialect: dialect, origin: origin)
     }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
-public import NetworkAddress
 public import WardenCore
+public import NetworkAddress
 
 /// One ban as the ledger records it: the `Ban` (without its evidence, which is stored and
 /// read apart) with its row id and when it was lifted.

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
 import Dispatch
-public import Evidence
-public import NetworkAddress
 public import WardenCore
+public import NetworkAddress
 import Synchronization
 
 /// Writes to the ledger on a dedicated thread so the hot path never waits on disk.

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Evidence
 public import NetworkAddress
 
 /// Why a ban was decided: the detector rule that fired, or `manual`.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import ArgumentParser
-import Evidence
+import LogFormats
+import WardenCore
 import NetworkAddress
 import Probe
 import Logging

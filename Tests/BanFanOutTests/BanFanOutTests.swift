@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import BanFanOut
 import Dispatch
-import Evidence
 import NetworkAddress
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import Inline
 import NetworkAddress
 import Testing
@@ -182,8 +182,8 @@ struct AdmissionControllerTests {
     }
 
     /// One registration of a storm behind `nat`: credentialed request, 200.
-    private func succeed(_ c: inout AdmissionController, _ name: String, from nat: IPAddress, at t: Double) throws {
-        let f = SIPFixture(branch: name, credentials: true)
+    private func succeed(_ c: inout AdmissionController, _ name: String, from nat: IPAddress, at t: Double, user: String? = nil) throws {
+        let f = SIPFixture(branch: name, user: user ?? name, credentials: true)
         #expect(try c.request(f.request, from: nat, at: at(t)) == .admit(.credentialed))
         #expect(try c.response(f.response(200), to: nat, at: at(t + 0.001)).isEmpty)
     }
@@ -192,14 +192,14 @@ struct AdmissionControllerTests {
         var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 20), seed: 42)
         // Without a success: exactly the failure budget in flight.
         var inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted {
+        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", user: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted {
             inFlight += 1
         }
         #expect(inFlight == 5)
         for i in 0..<5 { _ = try c.response(SIPFixture(branch: "a\(i)", credentials: true).response(200), to: legit, at: at(0.01)) }
-        // Five successes: 5 + 5 in flight; thirty more: capped at 5 + 20.
+        // Five accounts succeeded: 5 + 5 in flight; thirty more: capped at 5 + 20.
         inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted {
+        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", user: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted {
             inFlight += 1
         }
         #expect(inFlight == 10)
@@ -214,6 +214,17 @@ struct AdmissionControllerTests {
         var first = 0
         for i in 0..<100 where try c.request(SIPFixture(branch: "e\(i)").request, from: legit, at: at(3)).isAdmitted { first += 1 }
         #expect(first == AdmissionPolicy().maxUncredentialedOutstanding + 20)
+    }
+
+    @Test func oneAccountEarnsOneRequestInFlightHoweverOftenItSucceeds() throws {
+        // An attacker with one stolen password registers with it over and over.
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 100), seed: 42)
+        for i in 0..<50 { try succeed(&c, "same\(i)", from: attacker, at: Double(i) * 0.01, user: "stolen") }
+        var inFlight = 0
+        for i in 0..<100 where try c.request(SIPFixture(branch: "g\(i)", user: "guess\(i)", credentials: true).request, from: attacker, at: at(1)).isAdmitted {
+            inFlight += 1
+        }
+        #expect(inFlight == 5 + 1)
     }
 
     @Test func withACreditFailuresStillStopAtMaxRetryPlusTheCredit() throws {
@@ -350,5 +361,35 @@ struct AdmissionControllerTests {
         #expect(!AdmissionPolicy(findTime: .zero).validationErrors().isEmpty)
         #expect(!AdmissionPolicy(maxSources: 1).validationErrors().isEmpty)
         #expect(!AdmissionPolicy(ipv6PrefixLength: 8).validationErrors().isEmpty)
+    }
+}
+
+@Suite("AdmissionController: what a failure event says")
+struct AdmissionEventFieldsTests {
+    @Test("the failure names the PBX the request went to (the response's IP source) and the Call-ID")
+    func destinationAndCallID() throws {
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, findTime: .seconds(600), banTime: .seconds(600)), seed: 1)
+        let f = SIPFixture(branch: "d1", callID: "call-77@198.19.252.2", credentials: true)
+        #expect(try c.request(f.request, from: attacker, at: at(0)) == .admit(.credentialed))
+        let events = try c.response(f.response(403), to: attacker, at: at(0.1))
+        guard case let .failure(event) = try #require(events.first) else {
+            Issue.record("no failure: \(events)")
+            return
+        }
+        #expect(event.source == attacker && event.sourcePort == 5070)
+        #expect(event.destination == pbx && event.destinationPort == 5060)
+        #expect(event.callID == "call-77@198.19.252.2")
+    }
+
+    @Test("a long Call-ID is clipped like the other evidence fields")
+    func callIDClipped() throws {
+        var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, findTime: .seconds(600), banTime: .seconds(600)), seed: 1)
+        let f = SIPFixture(branch: "d2", callID: String(repeating: "z", count: 500), credentials: true)
+        _ = try c.request(f.request, from: attacker, at: at(0))
+        guard case let .failure(event) = try #require(try c.response(f.response(401), to: attacker, at: at(0.1)).first) else {
+            Issue.record("no failure")
+            return
+        }
+        #expect(event.callID == String(repeating: "z", count: AdmissionController.maxEvidenceFieldBytes))
     }
 }

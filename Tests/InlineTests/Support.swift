@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import Foundation
 import Inline
 import NetworkAddress
@@ -57,14 +57,21 @@ struct ParseFailure: Error { var error: SIPParseError }
 
 extension AdmissionController {
     /// A request from `source` (port 5070) to the PBX.
-    mutating func request(_ bytes: [UInt8], from source: IPAddress, at time: Timestamp) throws -> AdmissionDecision {
+    mutating func request(_ bytes: [UInt8], from source: IPAddress, at time: Timestamp, ticket: UInt32? = nil) throws -> AdmissionDecision {
         let flow = FlowKey(source: source, sourcePort: 5070, destination: pbx, destinationPort: 5060, transport: .udp)
         return try bytes.withUnsafeBytes { raw in
             do throws(SIPParseError) {
                 let view = try SIPMessageView(parsing: raw)
-                return inbound(view, flow: flow, time: time)
+                return inbound(view, flow: flow, time: time, ticket: ticket)
             } catch { throw ParseFailure(error: error) }
         }
+    }
+
+    /// The deferred verdicts decided so far.
+    mutating func releases() -> [AdmissionRelease] {
+        var buffer: [AdmissionRelease] = []
+        takeReleases(into: &buffer)
+        return buffer
     }
 
     /// A response from the PBX to `client`.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import Foundation
 import NetworkAddress
 import PacketDecoding

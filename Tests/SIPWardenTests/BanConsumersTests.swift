@@ -2,7 +2,6 @@
 import BanFanOut
 import Detection
 import Dispatch
-import Evidence
 import Firewall
 import Foundation
 import Logging

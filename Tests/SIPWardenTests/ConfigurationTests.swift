@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import WardenCore
 import Firewall
 import NetworkAddress
 import SIPWarden

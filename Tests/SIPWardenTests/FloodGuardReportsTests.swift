@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import WardenCore
 import Firewall
 import Foundation
 import Logging
@@ -45,7 +45,7 @@ struct FloodGuardReportsTests {
                 peer.cleanup()
                 throw error
             }
-            let clock: Clock = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+            let clock: TimeSource = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
             pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock)
             do {
                 listener = try #require(try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: clock, priority: .normal, logger: logger))

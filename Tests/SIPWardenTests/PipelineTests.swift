@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import Evidence
+import LogFormats
+import WardenCore
 import Firewall
 import Logging
 import NetworkAddress
@@ -13,7 +14,7 @@ import Testing
 final class ManualClock: Sendable {
     private let now = Mutex(Timestamp(seconds: 1_764_072_000))
     func advance(_ d: Duration) { now.withLock { $0 = $0 + d } }
-    var clock: Clock { { [self] in now.withLock { $0 } } }
+    var clock: TimeSource { { [self] in now.withLock { $0 } } }
 }
 
 private func kamailioLine(_ ip: String, kind: String = "auth_failed", user: String = "100", ua: String = "friendly-scanner") -> String {

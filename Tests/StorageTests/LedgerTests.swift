@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import WardenCore
 import Foundation
 import GRDB
 import Glibc
@@ -35,16 +35,18 @@ func makeBan(
 func sampleEvents(_ source: String = "198.18.0.7") -> [SecurityEvent] {
     [
         SecurityEvent(
-            time: t0 - .seconds(30), source: address(source), sourcePort: 5060, transport: .udp, kind: .authFailed,
-            user: "1001", userAgent: "friendly-scanner", reason: "Wrong password", dialect: .asterisk,
+            time: t0 - .seconds(30), source: address(source), sourcePort: 5060, destination: address("198.18.100.1"),
+            destinationPort: 5060, transport: .udp, kind: .authFailed,
+            user: "1001", userAgent: "friendly-scanner", reason: "Wrong password", callID: "a84b4c76e66710@pc33", dialect: .asterisk,
             origin: .logLine(file: "/var/log/asterisk/security", line: 4242)),
         SecurityEvent(
             time: t0 - .seconds(20), source: address(source), kind: .unknownUser, user: "", userAgent: "",
             dialect: .sip, origin: .frame(file: "attack.pcap", number: 17)),
         SecurityEvent(
             time: Timestamp(microseconds: t0.microseconds - 1), source: address(source), sourcePort: 65535,
+            destination: address("2001:2::5060"), destinationPort: 65535,
             transport: .wss, kind: .scanner, user: "é'; DROP TABLE ban; --", userAgent: "sipvicious\u{0}\n",
-            reason: "403 Forbidden", dialect: .kamailio, origin: .wire(sensor: "eth0")),
+            reason: "403 Forbidden", callID: "x\u{0}'; DROP TABLE event; --", dialect: .kamailio, origin: .wire(sensor: "eth0")),
     ]
 }
 

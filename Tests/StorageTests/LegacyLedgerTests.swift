@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
 import Foundation
 import NetworkAddress
 import Storage

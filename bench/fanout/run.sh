@@ -8,9 +8,9 @@ out="$root/.build-fanoutbench"
 src="$out/src"
 rm -rf "$src"
 mkdir -p "$src"
-for m in NetworkAddress Evidence WardenCore DedicatedThreads BanFanOut; do
+for m in NetworkAddress WardenCore DedicatedThreads BanFanOut; do
     for f in "$root"/Sources/$m/*.swift; do
-        sed -E 's/^(public )?import (NetworkAddress|Evidence|WardenCore|DedicatedThreads|BanFanOut)$//' "$f" > "$src/${m}_$(basename "$f")"
+        sed -E 's/^(public )?import (NetworkAddress|WardenCore|DedicatedThreads|BanFanOut)$//' "$f" > "$src/${m}_$(basename "$f")"
     done
 done
 cp "$root/bench/fanout/main.swift" "$src/main.swift"

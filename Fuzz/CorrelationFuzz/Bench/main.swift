@@ -2,7 +2,7 @@
 // Throughput of SIPCorrelator.ingest (release build): `Fuzz/correlation-build.sh bench`
 // then `.build-correlationfuzz/correlation-bench`. Three workloads of pre-built UDP
 // payloads; prints messages per second for each (best of three runs).
-import Evidence
+import WardenCore
 import NetworkAddress
 import PacketDecoding
 import SIPCorrelation

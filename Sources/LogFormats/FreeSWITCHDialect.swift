@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 //
 // FreeSWITCH mod_sofia (sofia_reg.c, sofia.c) and mod_event_socket ACL lines.
 // Formats and kind mapping: docs/LOG-FORMATS.md.

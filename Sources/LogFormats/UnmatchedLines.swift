@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 import NetworkAddress
 
 /// Lines that look like a security failure but match no known form (issue 8, item 2): the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 public import NetworkAddress
 
 /// A wall-clock time as a log line wrote it. Log formats often omit the year and the
@@ -45,10 +46,17 @@ public struct LogFinding: Hashable, Sendable {
     public var kind: EventKind
     public var source: IPAddress
     public var sourcePort: UInt16?
+    /// The PBX's local address the request reached (Asterisk's security log
+    /// `LocalAddress`), when the line states it.
+    public var destination: IPAddress?
+    /// The PBX's local port, when the line states it.
+    public var destinationPort: UInt16?
     public var transport: Transport?
     public var user: String?
     public var userAgent: String?
     public var reason: String?
+    /// The SIP Call-ID when the line carries one (attacker-written, clipped).
+    public var callID: String?
     /// The best time the line states (see `LogDialects.parse`); nil when it states none
     /// (a journal `MESSAGE`, a console copy): the caller supplies one — the journal entry's
     /// timestamp, or the time the line was read.
@@ -56,19 +64,35 @@ public struct LogFinding: Hashable, Sendable {
     public var dialect: Dialect
 
     public init(
-        kind: EventKind, source: IPAddress, sourcePort: UInt16? = nil, transport: Transport? = nil,
-        user: String? = nil, userAgent: String? = nil, reason: String? = nil, time: LogTime? = nil,
-        dialect: Dialect
+        kind: EventKind, source: IPAddress, sourcePort: UInt16? = nil,
+        destination: IPAddress? = nil, destinationPort: UInt16? = nil, transport: Transport? = nil,
+        user: String? = nil, userAgent: String? = nil, reason: String? = nil, callID: String? = nil,
+        time: LogTime? = nil, dialect: Dialect
     ) {
         self.kind = kind
         self.source = source
         self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
         self.transport = transport
         self.user = user
         self.userAgent = userAgent
         self.reason = reason
+        self.callID = callID
         self.time = time
         self.dialect = dialect
+    }
+}
+
+extension LogFinding {
+    /// The event this finding reports, at `time` (the finding's own time resolved by the
+    /// caller, or the time it supplies), found at `origin`.
+    public func event(at time: Timestamp, origin: EventOrigin) -> SecurityEvent {
+        SecurityEvent(
+            time: time, source: source, sourcePort: sourcePort, destination: destination,
+            destinationPort: destinationPort, transport: transport, kind: kind, user: user,
+            userAgent: userAgent, reason: reason, callID: callID, dialect: dialect, origin: origin
+        )
     }
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 //
 // Asterisk: chan_sip, res_pjsip, res_pjsip_session, res_security_log, chan_iax2, manager.c,
 // FreePBX. Formats and kind mapping: docs/LOG-FORMATS.md.
@@ -272,14 +273,14 @@ enum AsteriskDialect {
             }
             guard b.equals(j..<e, " ms") else { return nil }
         }
-        var found: (k: Int, ip: IPAddress, port: UInt16?)?
+        var found: (k: Int, ip: IPAddress, port: UInt16?, callID: Int)?
         var cursor = s
         while let k = b.find("' failed for '", from: cursor, to: dash) {
             let a = k + 14
             if let qe = b.findByte(q, from: a, to: min(dash, a + 62)), b.has("' (callid: ", at: qe),
                let (ip, port) = b.hostPort(a..<qe) {
                 if found != nil { return nil } // ambiguous: a forged copy in FROM or CALLID
-                found = (k, ip, port)
+                found = (k, ip, port, qe + 11)
             }
             cursor = k + 1
         }
@@ -289,9 +290,11 @@ enum AsteriskDialect {
             guard let fm = b.find("' from '", from: s, to: hit.k) else { return nil }
             fromStart = fm + 8
         }
+        // CALLID runs to the `) - ` before the reason (attacker text; evidence only).
+        let callID = hit.callID < dash - 1 ? b.text(hit.callID..<(dash - 1)) : nil
         return LogFinding(
             kind: kind, source: hit.ip, sourcePort: hit.port, user: b.sipUser(fromStart..<hit.k),
-            reason: ph.reason, dialect: .asterisk
+            reason: ph.reason, callID: callID, dialect: .asterisk
         )
     }
 
@@ -486,6 +489,7 @@ enum AsteriskDialect {
         var i = ne + 1
         var time: LogTime?
         var account: Int?
+        var pjsip = false
         for _ in 0..<10 {
             guard b.at(i) == UInt8(ascii: ","), let eq = b.find("=\"", from: i + 1, to: min(e, i + 40)),
                   b.skipWord(i + 1, to: eq) == eq
@@ -497,20 +501,22 @@ enum AsteriskDialect {
             }
             guard let ve = b.findByte(dq, from: eq + 2, to: e) else { return nil }
             if b.equals(key, "EventTV") { time = securityTime(b, (eq + 2)..<ve) }
+            if b.equals(key, "Service") { pjsip = b.equals((eq + 2)..<ve, "PJSIP") }
             i = ve + 1
         }
         guard let acc = account else { return nil }
         // Candidate address blocks: `",LocalAddress="ADDR",RemoteAddress="ADDR"` then `,` or end.
+        typealias Block = (k: Int, ip: IPAddress, port: UInt16?, t: Transport?, local: IPAddress, localPort: UInt16?)
         var structural = 0
-        var only: (k: Int, ip: IPAddress, port: UInt16?, t: Transport?)?
+        var only: Block?
         var tailValid = 0
-        var tailPick: (k: Int, ip: IPAddress, port: UInt16?, t: Transport?)?
+        var tailPick: Block?
         var cursor = acc
         while let k = b.find("\",LocalAddress=\"", from: cursor, to: e) {
             cursor = k + 1
             let la = k + 16
             guard let le = b.findByte(dq, from: la, to: min(e, la + 80)), b.has("\",RemoteAddress=\"", at: le),
-                  securityAddress(b, la..<le) != nil
+                  let (local, localPort, _) = securityAddress(b, la..<le)
             else { continue }
             let ra = le + 17
             guard let re = b.findByte(dq, from: ra, to: min(e, ra + 80)),
@@ -518,14 +524,14 @@ enum AsteriskDialect {
                   let (ip, port, t) = securityAddress(b, ra..<re)
             else { continue }
             structural += 1
-            only = (k, ip, port, t)
+            only = (k, ip, port, t, local, localPort)
             if let allowed = ev.pbxTail, pbxTailValid(b, re + 1, e, allowed: allowed) {
                 tailValid += 1
-                tailPick = (k, ip, port, t)
+                tailPick = (k, ip, port, t, local, localPort)
             }
             if structural > 16 { return nil }
         }
-        let pick: (k: Int, ip: IPAddress, port: UInt16?, t: Transport?)
+        let pick: Block
         if structural == 1, let o = only {
             pick = o
         } else if structural > 1, ev.pbxTail != nil, tailValid == 1, let t = tailPick {
@@ -534,10 +540,16 @@ enum AsteriskDialect {
             return nil
         }
         var user: String?
-        if let se = b.find("\",SessionID=\"", from: acc, to: pick.k), se > acc { user = b.text(acc..<se) }
+        var callID: String?
+        if let se = b.find("\",SessionID=\"", from: acc, to: pick.k), se > acc {
+            user = b.text(acc..<se)
+            // res_pjsip reports the request's Call-ID as the SessionID (chan_sip an
+            // internal pointer, `0x…`, which is no Call-ID).
+            if pjsip, se + 13 < pick.k { callID = b.text((se + 13)..<pick.k) }
+        }
         return LogFinding(
-            kind: kind, source: pick.ip, sourcePort: pick.port, transport: pick.t, user: user,
-            reason: ev.reason, time: time, dialect: .asterisk
+            kind: kind, source: pick.ip, sourcePort: pick.port, destination: pick.local, destinationPort: pick.localPort,
+            transport: pick.t, user: user, reason: ev.reason, callID: callID, time: time, dialect: .asterisk
         )
     }
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 //
 // The wrappers a logging pipeline puts around a PBX's own line: an RFC 3164 or RFC 5424
 // syslog header, or the header journalctl prints. Peeled positionally from the start of the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 //
 // The line our Kamailio and OpenSIPS snippets (contrib/) emit with xlog:
 //   SIPWARDEN event=<kind> ts=<epoch>.<usec> src=<ip> sport=<port> proto=<p> method=<M> user="<u>" ua="<ua>"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-import Evidence
+import LogFormats
+import WardenCore
 import NetworkAddress
 import Testing
 
