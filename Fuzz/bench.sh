@@ -9,8 +9,8 @@ out="$root/.build-dialectfuzz"
 src="$out/bench-src"
 rm -rf "$src"
 mkdir -p "$src"
-for f in "$root"/Sources/NetworkAddress/*.swift "$root"/Sources/Evidence/*.swift; do
-    sed -e 's/^public import NetworkAddress$//' -e 's/^import NetworkAddress$//' "$f" > "$src/$(basename "$(dirname "$f")")_$(basename "$f")"
+for f in "$root"/Sources/NetworkAddress/*.swift "$root"/Sources/WardenCore/*.swift "$root"/Sources/LogFormats/*.swift; do
+    sed -E -e 's/^(public )?import (NetworkAddress|WardenCore|LogFormats)$//' "$f" > "$src/$(basename "$(dirname "$f")")_$(basename "$f")"
 done
 cp "$here/DialectBench/main.swift" "$src/main.swift"
 ${SWIFTC:-swiftc} -O -wmo -swift-version 6 -enable-upcoming-feature ExistentialAny -module-name DialectBench \

@@ -8,13 +8,13 @@ root=$(cd "$here/.." && pwd)
 out="$root/.build-dialectfuzz"
 mkdir -p "$out"
 SWIFTC=${SWIFTC:-swiftc}
-# NetworkAddress and Evidence become one module here, so `public import NetworkAddress`
-# lines must go: strip module imports of our own modules into a temporary copy.
+# NetworkAddress, WardenCore and LogFormats become one module here, so the imports of our
+# own modules must go: strip them into a temporary copy.
 src="$out/src"
 rm -rf "$src"
 mkdir -p "$src"
-for f in "$root"/Sources/NetworkAddress/*.swift "$root"/Sources/Evidence/*.swift; do
-    sed -e 's/^public import NetworkAddress$//' -e 's/^import NetworkAddress$//' "$f" > "$src/$(basename "$(dirname "$f")")_$(basename "$f")"
+for f in "$root"/Sources/NetworkAddress/*.swift "$root"/Sources/WardenCore/*.swift "$root"/Sources/LogFormats/*.swift; do
+    sed -E -e 's/^(public )?import (NetworkAddress|WardenCore|LogFormats)$//' "$f" > "$src/$(basename "$(dirname "$f")")_$(basename "$f")"
 done
 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld \
     -swift-version 6 -enable-upcoming-feature ExistentialAny \

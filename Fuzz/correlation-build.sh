@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the SIPCorrelation libFuzzer target (no SwiftPM): NetworkAddress, SIPMessage,
-# Evidence, PacketDecoding and SIPCorrelation each compiled as a static module with
+# WardenCore, PacketDecoding and SIPCorrelation each compiled as a static module with
 # libFuzzer coverage and AddressSanitizer, then Fuzz/CorrelationFuzz/main.swift on top.
 # Output: .build-correlationfuzz/correlation-fuzz
 # `correlation-build.sh bench` instead builds the release throughput benchmark
@@ -28,10 +28,10 @@ build_module() {
 }
 build_module NetworkAddress
 build_module SIPMessage
-build_module Evidence
+build_module WardenCore
 build_module PacketDecoding
 build_module SIPCorrelation
 swiftc "${flags[@]}" -module-name CorrelationMain -use-ld=lld "$main" \
-    -lSIPCorrelation -lPacketDecoding -lEvidence -lSIPMessage -lNetworkAddress \
+    -lSIPCorrelation -lPacketDecoding -lWardenCore -lSIPMessage -lNetworkAddress \
     -o "$out/$product"
 echo "built $out/$product"

@@ -9,14 +9,14 @@ root=$(cd "$here/.." && pwd)
 out="$root/.build-packetfuzz"
 mkdir -p "$out"
 SWIFTC=${SWIFTC:-swiftc}
-# NetworkAddress, Evidence and PacketDecoding become one module here: drop the imports of
+# NetworkAddress, WardenCore and PacketDecoding become one module here: drop the imports of
 # our own modules in a temporary copy. (The HEP files belong to another fuzz target.)
 src="$out/src${1:+-$1}"
 rm -rf "$src"
 mkdir -p "$src"
-for f in "$root"/Sources/NetworkAddress/*.swift "$root"/Sources/Evidence/*.swift "$root"/Sources/PacketDecoding/*.swift; do
+for f in "$root"/Sources/NetworkAddress/*.swift "$root"/Sources/WardenCore/*.swift "$root"/Sources/PacketDecoding/*.swift; do
     case "$(basename "$f")" in (HEP*) continue;; esac
-    sed -E -e 's/^(public )?import (NetworkAddress|Evidence)$//' "$f" > "$src/$(basename "$(dirname "$f")")_$(basename "$f")"
+    sed -E -e 's/^(public )?import (NetworkAddress|WardenCore)$//' "$f" > "$src/$(basename "$(dirname "$f")")_$(basename "$f")"
 done
 if [ "${1:-}" = bench ]; then
     "$SWIFTC" -O -wmo -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \

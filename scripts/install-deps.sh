@@ -35,4 +35,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 update -q
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi
+# The Prometheus text-format parser, for the /metrics checks (tests/api/check-metrics.py),
+# into the python3 on PATH (PyPI; Debian's python3-prometheus-client when pip is absent).
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  if python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m pip install -q prometheus-client
+  else
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-prometheus-client
+  fi
+fi
 echo "install-deps: ok (${#missing[@]} installed)"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for SIPCorrelator. Built by Fuzz/correlation-build.sh, which compiles
-// NetworkAddress, SIPMessage, Evidence, PacketDecoding and SIPCorrelation as modules with
+// NetworkAddress, SIPMessage, WardenCore, PacketDecoding and SIPCorrelation as modules with
 // coverage and AddressSanitizer, then this file against them.
 //
 // Input: chunks separated by two NUL bytes. Each chunk's first byte chooses how its other

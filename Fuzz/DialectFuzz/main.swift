@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // libFuzzer target for the log dialect parsers. Built by Fuzz/build.sh together with the
-// sources of NetworkAddress and Evidence (one module), run by Fuzz/run.sh.
+// sources of NetworkAddress, WardenCore and LogFormats (one module), run by Fuzz/run.sh.
 
 private let selections: [DialectSelection] = [
     .auto, .only(.asterisk), .only(.freeswitch), .only(.kamailio), .only(.opensips), .only(.sip),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
 // libFuzzer target for HEPDecoder. Built by Fuzz/hep-build.sh together with the sources of
-// NetworkAddress, Evidence and the HEP files of PacketDecoding (one module), run by
+// NetworkAddress, WardenCore and the HEP files of PacketDecoding (one module), run by
 // Fuzz/hep-run.sh. Besides "never traps", it checks that every accepted packet survives
 // a re-encode/decode round trip unchanged and that the payload lies inside the input.
 

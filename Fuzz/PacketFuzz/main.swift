@@ -2,7 +2,7 @@
 //
 // libFuzzer target for the capture path: the pcap/pcapng reader and the PacketDecoder
 // (link layers, IP, fragment reassembly, TCP stream tracking). Built by Fuzz/packet-build.sh
-// together with the sources of NetworkAddress, Evidence and PacketDecoding (one module),
+// together with the sources of NetworkAddress, WardenCore and PacketDecoding (one module),
 // run by Fuzz/packet-run.sh.
 //
 // The first input byte picks the mode:

@@ -401,6 +401,7 @@ public struct Detector: Sendable {
         e.user = e.user.map(trim)
         e.userAgent = e.userAgent.map(trim)
         e.reason = e.reason.map(trim)
+        e.callID = e.callID.map(trim)
         return e
     }
 

@@ -31,9 +31,10 @@ public struct DetectorMemory: Sendable, Hashable {
     public static var ringSlotStride: Int { MemoryLayout<SecurityEvent?>.stride }
     /// Bytes of one slot of the detail pool, with its free-list entry.
     public static var detailSlotStride: Int { MemoryLayout<SourceDetail?>.stride + MemoryLayout<Int>.stride }
-    /// Attacker text one event can hold: three fields of at most
-    /// `Detector.maxEvidenceFieldBytes` (+ the 3-byte ellipsis), each in its own allocation.
-    public static var maxEventTextBytes: Int { 3 * (32 + Detector.maxEvidenceFieldBytes + 3) }
+    /// Attacker text one event can hold: four fields (user, user agent, reason, Call-ID) of
+    /// at most `Detector.maxEvidenceFieldBytes` (+ the 3-byte ellipsis), each in its own
+    /// allocation.
+    public static var maxEventTextBytes: Int { 4 * (32 + Detector.maxEvidenceFieldBytes + 3) }
     /// Most heap bytes one detail can reach: every window ring, the users and the evidence
     /// at twice their element bound (array growth), and full evidence text.
     public static func maxDetailBytes(windowMaxRetries: [Int], distinctUsers: Int, evidenceCapacity: Int) -> Int {

@@ -214,6 +214,6 @@ extension SecurityEvent {
             let n = s.utf8.count
             return n <= 15 ? 0 : 32 + n
         }
-        return cost(user) + cost(userAgent) + cost(reason)
+        return cost(user) + cost(userAgent) + cost(reason) + cost(callID)
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Logging
+import Netlink
 public import NetworkAddress
 import Synchronization
 

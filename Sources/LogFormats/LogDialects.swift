@@ -10,8 +10,9 @@ import WardenCore
 /// taken from an attacker-written field. When attacker text makes that ambiguous, the
 /// line is ignored (nil) rather than guessed.
 public enum LogDialects {
-    /// Attacker-written fields (user, user agent) are cut to this many bytes.
-    public static let maximumFieldLength = 256
+    /// Attacker-written fields (user, user agent, Call-ID) are cut to this many bytes
+    /// (the vocabulary's limit for every sensor).
+    public static let maximumFieldLength = SecurityEvent.maximumFieldLength
 
     /// Asterisk and FreeSWITCH lines longer than this are ignored. In these formats the
     /// PBX-written address can follow attacker text; a log pipeline that truncates long lines

@@ -107,7 +107,6 @@ public struct Administration {
             for b in bans.prefix(limit) {
                 w.raw("{")
                 w.key("network", first: true); w.string(b.network.description)
-                w.key("ban_id"); w.string(b.banID.description)
                 w.key("kind"); w.string(b.rule.description)
                 w.key("reason"); w.string(b.reason)
                 w.key("origin"); w.string(b.origin.rawValue)
@@ -115,6 +114,7 @@ public struct Administration {
                 w.key("created"); w.string(RFC3339.format(b.createdAt))
                 if let e = b.expiresAt { w.key("expires"); w.string(RFC3339.format(e)) }
                 if let l = b.liftedAt { w.key("lifted"); w.string(RFC3339.format(l)) }
+                w.key("ban_id"); w.string(b.banID.description)
                 if let k = inKernel { w.key("in_kernel"); w.raw(k.contains(b.network) ? "true" : "false") }
                 w.raw("}\n")
             }

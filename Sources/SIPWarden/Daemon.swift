@@ -10,6 +10,7 @@ import PacketDecoding
 import Sensors
 import Storage
 import BanFanOut
+public import Telemetry
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,6 +55,8 @@ public final class Daemon {
     /// Re-reads the configuration (file and flags) on SIGHUP; nil = nothing to reload.
     public typealias ConfigurationLoader = () throws(ConfigurationError) -> Configuration
     private let loader: ConfigurationLoader?
+    /// The daemon's Prometheus metrics; `metrics.exposition` is what `GET /metrics` serves.
+    public let metrics = WardenMetrics()
 
     public init(configuration: Configuration, logger: Logger, reload loader: ConfigurationLoader? = nil) {
         self.configuration = configuration
@@ -134,7 +137,8 @@ public final class Daemon {
         defer { consumers.stop() }
         let pipeline = Pipeline(
             policy: config.detection, firewall: firewall, fanOut: consumers.fanOut, logger: logger,
-            clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds, bannedSources: bannedSources
+            clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds, bannedSources: bannedSources,
+            metrics: metrics
         )
         pipeline.restore(activeBans: active, offences: offences)
 
@@ -257,6 +261,13 @@ public final class Daemon {
                 logger.warning("flood guard reports unavailable: over-rate sources are dropped but not banned", metadata: ["error": "\(error)"])
             }
         }
+        // MARK: metrics (read at scrape time from the counters above)
+        DaemonMetricsSources(
+            pipeline: pipeline, journal: journalReader,
+            captures: Array(zip(config.captures.map { $0.interface ?? "any" }, captures)), hep: hepListener,
+            inline: inlineQueue, floodReports: floodReports, firewall: firewall,
+            counterReader: config.firewall == .nftables ? try? makeFirewall(config, logger: logger) : nil, ledger: ledger
+        ).register(in: metrics)
         if chosen.isEmpty {
             logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --journal, --capture, --hep or --inline)")
         }

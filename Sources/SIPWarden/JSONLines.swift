@@ -24,6 +24,14 @@ public struct JSONLineWriter: Sendable {
             key("port")
             number(Int64(port))
         }
+        if let destination = e.destination {
+            key("destination")
+            address(destination)
+        }
+        if let port = e.destinationPort {
+            key("destination_port")
+            number(Int64(port))
+        }
         if let t = e.transport {
             key("transport")
             string(t.rawValue)
@@ -41,6 +49,10 @@ public struct JSONLineWriter: Sendable {
         if let reason = e.reason {
             key("reason")
             string(reason)
+        }
+        if let callID = e.callID {
+            key("call_id")
+            string(callID)
         }
         key("dialect")
         string(e.dialect.rawValue)

@@ -8,6 +8,7 @@ import NetworkAddress
 public import Sensors
 import Synchronization
 public import WardenCore
+public import Telemetry
 
 /// The hot path, from decoded lines to kernel bans:
 /// lines → dialect parser → `SecurityEvent` → `Detector` → `Ban` → firewall → fan-out.
@@ -33,6 +34,8 @@ public final class Pipeline: Sendable {
     private let unmatched = Mutex([String: UnmatchedLineCount]())
     /// The capture sensors' kernel filter of banned hosts, kept equal to the kernel bans.
     let bannedSources: BannedSourceFilter?
+    /// Prometheus metrics: each ban is counted and its latencies observed (nil: none).
+    private let metrics: WardenMetrics?
 
     /// - Parameter fanOut: where enforced bans go (nil: nowhere, for tests and dry runs).
     /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
@@ -40,9 +43,11 @@ public final class Pipeline: Sendable {
     ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
         policy: DetectionPolicy, firewall: any Firewall, fanOut: BanFanOut?, logger: Logger,
-        clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil
+        clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil,
+        metrics: WardenMetrics? = nil
     ) {
         self.bannedSources = bannedSources
+        self.metrics = metrics
         detector = Mutex(Detector(policy: policy))
         merge = Mutex(SensorMerge())
         self.firewall = firewall
@@ -63,6 +68,8 @@ public final class Pipeline: Sendable {
         let received = clock()
         var eventCount = 0
         var lineCount = 0
+        // Events per kind in this batch (metrics); added to the counters with the totals.
+        var kinds = InlineArray<8, Int>(repeating: 0)
         TailedLines.forEachLine(in: lines, firstLineNumber: firstLineNumber) { line, lineNumber in
             lineCount += 1
             guard let finding = LogDialects.parse(line, selection: source.dialect) else {
@@ -70,6 +77,7 @@ public final class Pipeline: Sendable {
                 return
             }
             eventCount += 1
+            kinds[finding.kind.index] += 1
             let now = clock()
             let event = finding.event(
                 at: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
@@ -82,7 +90,13 @@ public final class Pipeline: Sendable {
                 firewall.markSuspect(event.source)
             }
         }
-        counters.withLock { $0.lines += lineCount; $0.events += eventCount }
+        counters.withLock { c in
+            c.lines += lineCount
+            c.events += eventCount
+            for kind in EventKind.allCases where eventCount > 0 && kinds[kind.index] > 0 {
+                c.eventsBySource.add(kinds[kind.index], source: .file, kind: kind)
+            }
+        }
     }
 
     /// Counts a line that looks like a failure but matched no known form; keeps the first as
@@ -113,7 +127,13 @@ public final class Pipeline: Sendable {
                 firewall.markSuspect(event.source)
             }
         }
-        counters.withLock { $0.events += events.count }
+        guard let first = events.first else { return }
+        // One judge call carries one sensor's events (metrics: events by source and kind).
+        let source = EventSourceKind(origin: first.origin)
+        counters.withLock { c in
+            c.events += events.count
+            for event in events { c.eventsBySource.add(1, source: source, kind: event.kind) }
+        }
     }
 
     /// Enforces a ban decided outside the detector (an operator through the API; later a
@@ -148,6 +168,10 @@ public final class Pipeline: Sendable {
             c.bans += 1
             if !applied { c.banFailures += 1 }
         }
+        metrics?.recordBan(
+            rule: ban.rule.description, origin: ban.origin.rawValue,
+            endToEndMicroseconds: applied ? (done - received).microsecondsClamped : nil,
+            kernelMicroseconds: (done - kernelStart).microsecondsClamped)
         fanOut?.publish(EnforcedBan(ban: ban, applied: applied, latency: done - received, kernelLatency: done - kernelStart))
         return applied
     }
@@ -180,4 +204,6 @@ public struct PipelineCounters: Sendable, Hashable {
     /// Events another sensor had already reported (same source, port and user): not
     /// counted again.
     public var mergedEvents = 0
+    /// Events decoded, by source kind and event kind (their sum is `events`).
+    public var eventsBySource = EventTally()
 }

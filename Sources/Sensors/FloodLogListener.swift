@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
 import Glibc
+import Netlink
 public import Logging
 public import NetworkAddress
 import Synchronization
@@ -189,195 +190,6 @@ final class FloodLogCounters: Sendable {
     let value = Mutex(FloodLogStatistics())
 }
 
-// MARK: - The netlink socket
-
-/// A `NETLINK_NETFILTER` socket bound to one NFLOG group. Used by `start` (configuration),
-/// then only by the receive thread. Closes the descriptor on deinit.
-final class NFLogSocket {
-    let descriptor: Int32
-    let group: UInt16
-    private var sequence: UInt32
-    /// Receive buffer: nfnetlink_log batches into datagrams of at most its buffer size
-    /// (4 KiB by default); 64 KiB leaves room for any kernel setting.
-    static let bufferSize = 64 * 1_024
-    let buffer: UnsafeMutableRawBufferPointer
-
-    init(group: UInt16, receiveBufferSize: Int32) throws(FloodLogError) {
-        self.group = group
-        let fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NFLogConstant.netlinkNetfilter)
-        guard fd >= 0 else { throw .socketFailed(call: "socket", errno: errno) }
-        var address = Self.kernelAddress()
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, Self.addressLength) }
-        }
-        guard bound == 0 else {
-            let code = errno
-            close(fd)
-            throw .socketFailed(call: "bind", errno: code)
-        }
-        // A large buffer absorbs a burst of new flooders while the handler runs (best effort:
-        // SO_RCVBUFFORCE needs CAP_NET_ADMIN, SO_RCVBUF is capped by rmem_max).
-        var size = receiveBufferSize
-        let sizeLength = socklen_t(MemoryLayout<Int32>.size)
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeLength) != 0 {
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeLength)
-        }
-        descriptor = fd
-        sequence = UInt32(truncatingIfNeeded: time(nil))
-        buffer = .allocate(byteCount: Self.bufferSize, alignment: 8)
-    }
-
-    deinit {
-        close(descriptor)
-        buffer.deallocate()
-    }
-
-    /// Binds the group and sets its mode, waiting for each acknowledgement. Returns the
-    /// packets that arrived meanwhile (the group is live as soon as it is bound).
-    func configure(copyRange: UInt32, timeout: Duration) throws(FloodLogError) -> [NFLogPacket] {
-        var early: [NFLogPacket] = []
-        sequence &+= 1
-        let bindSequence = sequence
-        let bindError = try exchange(NFLogMessage.bind(group: group, sequence: bindSequence), sequence: bindSequence,
-                                     step: "bind", timeout: timeout, early: &early)
-        switch bindError {
-        case 0:
-            break
-        case EBUSY:
-            throw .groupInUse(group: group)
-        case EPERM:
-            // nfnetlink answers EPERM both without CAP_NET_ADMIN and when another socket
-            // owns the group; our capabilities tell the two apart.
-            throw Self.hasNetAdminCapability() == false ? .permissionDenied(group: group) : .groupInUse(group: group)
-        default:
-            throw .configurationRefused(group: group, step: "bind", errno: bindError)
-        }
-        sequence &+= 1
-        let modeSequence = sequence
-        // Queue threshold 1: each logged packet is sent at once; the 10 ms timeout is moot then.
-        let request = NFLogMessage.mode(group: group, sequence: modeSequence, copyRange: copyRange,
-                                        queueThreshold: 1, flushTimeout: 1)
-        let modeError = try exchange(request, sequence: modeSequence, step: "configure", timeout: timeout, early: &early)
-        guard modeError == 0 else { throw .configurationRefused(group: group, step: "configure", errno: modeError) }
-        return early
-    }
-
-    /// Releases the group (best effort: closing the socket releases it too).
-    func unbind() {
-        sequence &+= 1
-        _ = send(NFLogMessage.unbind(group: group, sequence: sequence))
-    }
-
-    /// Sends one request and waits for its acknowledgement; returns its errno (0 = success).
-    private func exchange(_ request: [UInt8], sequence: UInt32, step: String, timeout: Duration,
-                          early: inout [NFLogPacket]) throws(FloodLogError) -> Int32 {
-        if let code = send(request) { throw .socketFailed(call: "sendto", errno: code) }
-        let deadline = ContinuousClock.now + timeout
-        // Each round reads one datagram or waits; bounded by the deadline and a count.
-        for _ in 0..<10_000 {
-            let (count, code) = receive()
-            if let code {
-                if code == EINTR || code == ENOBUFS { continue }
-                guard code == EAGAIN || code == EWOULDBLOCK else { throw .socketFailed(call: "recv", errno: code) }
-                let left = ContinuousClock.now.duration(to: deadline)
-                guard left > .zero else { throw .noAcknowledgement(group: group, step: step) }
-                let milliseconds = Int32(clamping: left.components.seconds * 1_000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
-                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                if poll(&poller, 1, milliseconds) < 0, errno != EINTR { throw .socketFailed(call: "poll", errno: errno) }
-                continue
-            }
-            guard let count else { continue } // not from the kernel
-            let datagram = NFLogMessage.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<min(count, buffer.count)]))
-            var result: Int32?
-            for element in datagram.elements {
-                switch element {
-                case let .acknowledgement(sequence: replied, errno: code) where replied == sequence:
-                    result = code
-                case let .packet(packet) where packet.group == group:
-                    early.append(packet)
-                default:
-                    break
-                }
-            }
-            if let result { return result }
-        }
-        throw .noAcknowledgement(group: group, step: step)
-    }
-
-    /// Sends one request to the kernel; returns nil or the errno.
-    private func send(_ request: [UInt8]) -> Int32? {
-        var kernel = Self.kernelAddress()
-        for _ in 0..<100 {
-            let sent = request.withUnsafeBytes { raw in
-                withUnsafePointer(to: &kernel) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(descriptor, raw.baseAddress, raw.count, 0, $0, Self.addressLength)
-                    }
-                }
-            }
-            if sent == request.count { return nil }
-            if sent < 0, errno == EINTR { continue }
-            return sent < 0 ? errno : EMSGSIZE
-        }
-        return EINTR
-    }
-
-    /// Reads one datagram into `buffer` without blocking. Returns its full length (which may
-    /// exceed the buffer: `MSG_TRUNC`), or a nil length for a datagram not sent by the
-    /// kernel (dropped), or the errno.
-    func receive() -> (count: Int?, errno: Int32?) {
-        var sender = sockaddr_storage()
-        var senderLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let count = withUnsafeMutablePointer(to: &sender) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC), $0, &senderLength)
-            }
-        }
-        guard count >= 0 else { return (nil, errno) }
-        // struct sockaddr_nl: u16 family, u16 pad, u32 pid (0 = the kernel), u32 groups.
-        let fromKernel = withUnsafeBytes(of: &sender) { raw in
-            senderLength >= Self.addressLength
-                && raw.load(fromByteOffset: 0, as: sa_family_t.self) == sa_family_t(AF_NETLINK)
-                && raw.load(fromByteOffset: 4, as: UInt32.self) == 0
-        }
-        return (fromKernel ? count : nil, nil)
-    }
-
-    private static let addressLength = socklen_t(12) // sizeof(struct sockaddr_nl)
-
-    /// A `struct sockaddr_nl` (<linux/netlink.h>) for port 0 (the kernel, or "assign one" at bind).
-    private static func kernelAddress() -> sockaddr_storage {
-        var storage = sockaddr_storage()
-        withUnsafeMutableBytes(of: &storage) { raw in
-            raw.storeBytes(of: sa_family_t(AF_NETLINK), toByteOffset: 0, as: sa_family_t.self)
-        }
-        return storage
-    }
-
-    /// Whether the effective capabilities hold `CAP_NET_ADMIN` (bit 12, <linux/capability.h>),
-    /// from the `CapEff:` line of /proc/self/status; nil when it cannot be read.
-    static func hasNetAdminCapability() -> Bool? {
-        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 8_192)
-        var filled = 0
-        for _ in 0..<16 where filled < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
-            filled += n
-        }
-        let text = String(decoding: bytes[0..<filled], as: UTF8.self)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.hasPrefix("CapEff:") {
-            let hex = line.dropFirst("CapEff:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" })
-            guard let mask = UInt64(hex, radix: 16) else { return nil }
-            return mask & (1 << 12) != 0
-        }
-        return nil
-    }
-}
-
 // MARK: - The receive thread
 
 /// The receive thread's state. Used only by that thread once started.
@@ -425,26 +237,31 @@ final class FloodLogLoop {
             }
             for _ in 0..<Self.readsPerWakeup {
                 if signal.isSet { return }
-                let (count, code) = socket.receive()
-                if let code {
-                    if code == EINTR { continue }
-                    if code == EAGAIN || code == EWOULDBLOCK { break }
-                    noteReceiveError(code)
+                let receipt: NetlinkReceipt
+                do throws(NetlinkError) {
+                    receipt = try socket.netlink.receive()
+                } catch {
+                    noteReceiveError(error.errno)
                     // ENOBUFS reports a loss and clears. Any other error (none is expected
                     // on a netlink socket): back to poll after a pause, so that a sticky
                     // error cannot make the thread spin.
-                    if code == ENOBUFS { continue }
+                    if error.errno == ENOBUFS { continue }
                     usleep(10_000)
                     break
                 }
-                guard let count else {
+                switch receipt {
+                case .wouldBlock:
+                    break
+                case .foreignSender:
                     counters.value.withLock { $0.foreignSenders += 1 }
                     continue
+                case let .datagram(bytes, truncated):
+                    var datagram = NFLogMessage.parse(bytes)
+                    if truncated { datagram.truncated = true }
+                    deliver(datagram)
+                    continue
                 }
-                let usable = min(count, socket.buffer.count)
-                var datagram = NFLogMessage.parse(UnsafeRawBufferPointer(rebasing: socket.buffer[0..<usable]))
-                if count > usable { datagram.truncated = true }
-                deliver(datagram)
+                break // nothing queued: back to poll
             }
         }
     }

@@ -4,10 +4,12 @@ import WardenCore
 import NetworkAddress
 import Testing
 
-private func failure(_ address: IPAddress, at seconds: Double, user: String? = "100", kind: EventKind = .authFailed) -> SecurityEvent {
+private func failure(
+    _ address: IPAddress, at seconds: Double, user: String? = "100", callID: String? = nil, kind: EventKind = .authFailed
+) -> SecurityEvent {
     SecurityEvent(
         time: Timestamp(microseconds: Int64(seconds * 1_000_000)), source: address, sourcePort: 5060,
-        kind: kind, user: user, userAgent: "friendly-scanner", dialect: .asterisk,
+        kind: kind, user: user, userAgent: "friendly-scanner", callID: callID, dialect: .asterisk,
         origin: .logLine(file: "/var/log/asterisk/messages", line: 1)
     )
 }
@@ -55,7 +57,7 @@ private func spoofed(_ i: Int) -> IPAddress {
             let a = spoofed(i)
             let repeats = i % 10 == 0 ? 4 : (i % 3 == 0 ? 2 : 1)
             for _ in 0..<repeats {
-                _ = d.observe(failure(a, at: t, user: long + "\(i)"), now: Timestamp(microseconds: Int64(t * 1_000_000)))
+                _ = d.observe(failure(a, at: t, user: long + "\(i)", callID: long), now: Timestamp(microseconds: Int64(t * 1_000_000)))
             }
             if i % 997 == 0 {
                 #expect(d.heldBytes <= d.memory.boundBytes)

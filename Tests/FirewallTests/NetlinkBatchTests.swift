@@ -215,47 +215,6 @@ struct NetlinkBatchTests {
         #expect(NetlinkSetElementBatch.key(v6, family: .v6) == [0x20, 0x01, 0x00, 0x02] + [UInt8](repeating: 0, count: 11) + [0xFF])
     }
 
-    // MARK: Replies
-
-    /// An NLMSG_ERROR as the kernel sends it with NETLINK_CAP_ACK: header, error, echoed header.
-    private func errorMessage(sequence: UInt32, portID: UInt32, error: Int32) -> [UInt8] {
-        le32(36) + le16(2) + le16(0x0100) + le32(sequence) + le32(portID)
-            + le32(UInt32(bitPattern: error)) + le32(72) + le16(0x0A0C) + le16(0x0405) + le32(sequence) + le32(portID)
-    }
-
-    @Test func repliesAcksErrorsAndOthers() throws {
-        try #require(littleEndianHost)
-        let done = le32(20) + le16(3) + le16(2) + le32(9) + le32(77) + le32(0)
-        let datagram = errorMessage(sequence: 5, portID: 77, error: 0) + errorMessage(sequence: 6, portID: 77, error: -2) + done
-        let (replies, malformed) = NetlinkReply.parse(datagram)
-        #expect(!malformed)
-        #expect(replies == [
-            NetlinkReply(sequence: 5, portID: 77, kind: .acknowledged),
-            NetlinkReply(sequence: 6, portID: 77, kind: .failed(errno: 2)),
-            NetlinkReply(sequence: 9, portID: 77, kind: .other(type: 3)),
-        ])
-    }
-
-    @Test func malformedRepliesNeverTrap() throws {
-        try #require(littleEndianHost)
-        let good = errorMessage(sequence: 1, portID: 1, error: -1)
-        // Truncated at every length; a zero length header; a length past the end; an
-        // error message too short for its error code; Int32.min as error.
-        for cut in 0..<good.count {
-            let (replies, malformed) = NetlinkReply.parse(good[0..<cut])
-            #expect(replies.isEmpty)
-            #expect(malformed == (cut > 0))
-        }
-        #expect(NetlinkReply.parse(le32(0) + [UInt8](repeating: 0, count: 12)).malformed)
-        #expect(NetlinkReply.parse(le32(400) + [UInt8](repeating: 0, count: 12)).malformed)
-        #expect(NetlinkReply.parse(le32(16) + le16(2) + le16(0) + le32(1) + le32(1)).malformed)
-        let minimum = NetlinkReply.parse(errorMessage(sequence: 1, portID: 1, error: .min))
-        #expect(minimum.replies.first?.kind == .failed(errno: .max))
-        // Good message followed by garbage: the good one is kept, the rest flagged.
-        let (replies, malformed) = NetlinkReply.parse(good + [1, 2, 3])
-        #expect(replies.count == 1 && malformed)
-    }
-
     // MARK: What the firewall sends
 
     @Test(arguments: [true, false])

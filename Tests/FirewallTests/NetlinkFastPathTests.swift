@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 @testable import Firewall
+import Netlink
 import NetworkAddress
 
 /// The nfnetlink fast path of `NFTablesFirewall.ban` against the real kernel. Each test uses

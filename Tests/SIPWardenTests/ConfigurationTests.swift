@@ -207,6 +207,18 @@ import Testing
         #expect(text == #"{"time":"2025-11-25T12:00:00.000005Z","source":"2001:2::2","port":5060,"transport":"udp","kind":"auth_failed","user":"a\"b\\c\n\u0001é","user_agent":"friendly-scanner","dialect":"asterisk","file":"/var/log/x","line":42}"# + "\n")
     }
 
+    @Test func destinationAndCallIDWhenKnown() {
+        var w = JSONLineWriter()
+        let e = SecurityEvent(
+            time: Timestamp(seconds: 1_764_072_000), source: IPAddress("198.18.1.66")!, sourcePort: 5071,
+            destination: IPAddress("198.18.0.10")!, destinationPort: 5060, transport: .udp, kind: .authFailed,
+            reason: "403 to REGISTER with credentials", callID: "c\"1@h", dialect: .sip, origin: .wire(sensor: "capture:eth0")
+        )
+        w.append(e)
+        let text = String(decoding: w.bytes, as: UTF8.self)
+        #expect(text == #"{"time":"2025-11-25T12:00:00Z","source":"198.18.1.66","port":5071,"destination":"198.18.0.10","destination_port":5060,"transport":"udp","kind":"auth_failed","reason":"403 to REGISTER with credentials","call_id":"c\"1@h","dialect":"sip","sensor":"capture:eth0"}"# + "\n")
+    }
+
     @Test(arguments: [
         (Int64(0), "1970-01-01T00:00:00Z"), (951_782_400, "2000-02-29T00:00:00Z"), (-1, "1969-12-31T23:59:59Z"),
         (4_102_444_799, "2099-12-31T23:59:59Z"),
