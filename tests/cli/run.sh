@@ -117,7 +117,7 @@ LEG="$DIR/legacy"; mkdir -p "$LEG"
 cp "$(dirname "$0")/../../Tests/StorageTests/Fixtures/state-94142ec/ledger.sqlite" "$LEG/"
 check "legacy state: bans list --all" exits 0 "$BIN" bans list --all --json --firewall dry-run --state "$LEG"
 check "legacy state: six bans, each with its ban id" test "$(grep -c '"ban_id":"[0-9a-f-]\{36\}"' "$DIR/o")" = 6
-# Its timed bans are lifted first: nft refuses a timeout of 30 days or more when the table
+# Its timed bans are lifted first: nft refused their timeouts (30 and 365 days) when the table
 # is reconciled ("value too large"), a limit older than this test (see the fanout report).
 for a in 198.18.7.0/24 198.18.3.1 198.18.3.2 2001:2::3; do "$BIN" bans remove "$a" --firewall dry-run --state "$LEG" > /dev/null; done
 ip netns exec "$NS" nft flush set inet sipwarden host6
