@@ -54,6 +54,8 @@ let package = Package(
         // The shared vocabulary: events, time, transport, ban identity and origin.
         .target(name: "WardenCore", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "DedicatedThreads", swiftSettings: strictSwift6),
+        // Enforced bans to every consumer: bounded per-consumer queues, never blocking the ban path.
+        .target(name: "BanFanOut", dependencies: ["WardenCore", "DedicatedThreads"], swiftSettings: strictSwift6),
         // Netlink: a pure codec (headers, attributes, batches, message walk) and a thin socket shell.
         .target(name: "Netlink", swiftSettings: strictSwift6),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
@@ -70,7 +72,7 @@ let package = Package(
         // MARK: I/O shells
         .target(
             name: "Firewall",
-            dependencies: ["CNFTables", "Netlink", "NetworkAddress", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CNFTables", "Netlink", "NetworkAddress", "WardenCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -113,7 +115,7 @@ let package = Package(
         .target(
             name: "SIPWarden",
             dependencies: [
-                "WardenCore", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
+                "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -138,12 +140,14 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Storage", "WardenCore", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"],
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden", "TestNamespaces"], swiftSettings: strictSwift6),

@@ -2,43 +2,9 @@
 public import WardenCore
 public import NetworkAddress
 
-/// Why a verdict was reached.
-public enum BanRule: Hashable, Sendable, CustomStringConvertible {
-    /// Too many failures in the shared window (every kind without an override).
-    case failures
-    /// Too many failures of one kind judged on its own (e.g. `scanner`).
-    case kind(EventKind)
-    /// Too many distinct users tried.
-    case enumeration
-    /// Banned by an operator.
-    case manual
-
-    public var description: String {
-        switch self {
-        case .failures: "failures"
-        case let .kind(k): k.rawValue
-        case .enumeration: "enumeration"
-        case .manual: "manual"
-        }
-    }
-}
-
-/// A decision to ban a prefix, with the facts that justified it.
-public struct Verdict: Hashable, Sendable {
-    public var network: IPNetwork
-    public var rule: BanRule
-    /// When the decision was made (the detector's clock).
-    public var time: Timestamp
-    public var banTime: Duration
-    /// 1 for a first ban; higher for repeat offenders (the ban was escalated).
-    public var offence: Int
-    /// One line for humans: what happened and how often.
-    public var reason: String
-    /// The events inside the window that fired, oldest first.
-    public var evidence: [SecurityEvent]
-
-    public var expires: Timestamp { time + banTime }
-}
+/// A decision of the detector to ban a prefix, with the facts that justified it: a
+/// `Ban` of origin `.detector`, whose `id` is made with the decision.
+public typealias Verdict = Ban
 
 /// Counters for status output and metrics.
 public struct DetectorStatistics: Hashable, Sendable {
@@ -352,7 +318,7 @@ public struct Detector: Sendable {
         let offence = nextOffence(for: network, now: now)
         let banTime = policy.banDuration(offence: offence)
         let verdict = Verdict(
-            network: network, rule: rule, time: now, banTime: banTime, offence: offence,
+            network: network, rule: rule, origin: .detector, offence: offence, created: now, duration: banTime,
             reason: Self.describe(rule: rule, count: count, evidence: evidence, offence: offence),
             evidence: evidence
         )

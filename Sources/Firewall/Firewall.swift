@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import NetworkAddress
+public import WardenCore
 
 /// One entry of the kernel's ban sets: a source prefix and how long it stays banned.
 public struct BanElement: Hashable, Sendable {
@@ -114,5 +115,12 @@ public struct FirewallError: Error, CustomStringConvertible, Hashable, Sendable 
             text += " [command: \(shown)]"
         }
         return text
+    }
+}
+
+extension BanElement {
+    /// The kernel element of a ban just decided: its network for its whole duration.
+    public init(_ ban: Ban) {
+        self.init(network: ban.network, timeout: ban.duration)
     }
 }

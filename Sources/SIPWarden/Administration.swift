@@ -5,6 +5,7 @@ import Firewall
 public import Logging
 public import NetworkAddress
 import Storage
+import WardenCore
 import Glibc
 
 /// `sipwarden bans …` and `sipwarden status`: operator actions on the ledger and the kernel.
@@ -50,17 +51,14 @@ public struct Administration {
         let ledger = try openLedger()
         let fw = try firewall()
         let now = systemClock()
+        let ban = Ban(network: network, rule: .manual, origin: .manual, created: now, duration: banTime, reason: reason)
         do {
-            try fw.ban([BanElement(network: network, timeout: banTime)])
+            try fw.ban([BanElement(ban)])
         } catch {
             throw RuntimeFailure("kernel ban failed: \(error)")
         }
         do {
-            _ = try ledger.recordBan(
-                BanRecord(id: nil, network: network, reason: reason, kind: "manual", createdAt: now,
-                          expiresAt: banTime.map { now + $0 }, offence: 1, liftedAt: nil, origin: "manual"),
-                evidence: []
-            )
+            _ = try ledger.recordBan(BanRecord(ban), evidence: [])
         } catch {
             throw RuntimeFailure("banned in the kernel, but the ledger write failed (the ban will not survive a restart): \(error)")
         }
@@ -109,13 +107,14 @@ public struct Administration {
             for b in bans.prefix(limit) {
                 w.raw("{")
                 w.key("network", first: true); w.string(b.network.description)
-                w.key("kind"); w.string(b.kind)
+                w.key("kind"); w.string(b.rule.description)
                 w.key("reason"); w.string(b.reason)
-                w.key("origin"); w.string(b.origin)
+                w.key("origin"); w.string(b.origin.rawValue)
                 w.key("offence"); w.number(Int64(b.offence))
                 w.key("created"); w.string(RFC3339.format(b.createdAt))
                 if let e = b.expiresAt { w.key("expires"); w.string(RFC3339.format(e)) }
                 if let l = b.liftedAt { w.key("lifted"); w.string(RFC3339.format(l)) }
+                w.key("ban_id"); w.string(b.banID.description)
                 if let k = inKernel { w.key("in_kernel"); w.raw(k.contains(b.network) ? "true" : "false") }
                 w.raw("}\n")
             }
@@ -128,7 +127,7 @@ public struct Administration {
             let kernel = inKernel.map { $0.contains(b.network) ? "yes" : "no" } ?? "-"
             lines.append(
                 pad(b.network.description, 42) + pad(expires, 25) + pad(kernel, 8) + pad("\(b.offence)", 9)
-                    + pad(b.kind, 13) + b.reason
+                    + pad(b.rule.description, 13) + b.reason
             )
         }
         return lines.joined(separator: "\n")

@@ -7,6 +7,8 @@ import NetworkAddress
 import ServiceLifecycle
 import Sensors
 import Synchronization
+import Storage
+import BanFanOut
 public import Telemetry
 #if canImport(Glibc)
 import Glibc
@@ -133,8 +135,15 @@ public final class Daemon: Sendable {
                 logger.warning("capture will see banned floods too: \(error)")
             }
         }
+        // Consumers of enforced bans (ledger, log line; cases, fleet … subscribe here too).
+        let consumers: BanConsumers
+        do throws(BanFanOutError) { consumers = try BanConsumers(ledger: ledger.writer, logger: logger) } catch {
+            pidFile.remove()
+            ledger.stop()
+            throw DaemonError("\(error)")
+        }
         let pipeline = Pipeline(
-            policy: config.detection, firewall: firewall, ledger: ledger.writer, logger: logger,
+            policy: config.detection, firewall: firewall, fanOut: consumers.fanOut, logger: logger,
             clock: systemClock, logUTCOffsetSeconds: config.logUTCOffsetSeconds, bannedSources: bannedSources,
             metrics: metrics
         )
@@ -143,6 +152,7 @@ public final class Daemon: Sendable {
         // The start order; the group stops them in reverse. A new service is one line here.
         let services: [any DaemonService] = [
             ledger,
+            BanConsumersService(consumers: consumers),
             EnforcerService(configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now, logger: logger),
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: config.stateDirectory, logger: logger),
             SensorService.journal(sensors, stateDirectory: config.stateDirectory, pipeline: pipeline, logger: logger),

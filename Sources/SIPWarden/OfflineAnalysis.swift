@@ -176,22 +176,25 @@ public enum OfflineAnalysis {
             }
             where_ += "]"
         }
-        return "\(RFC3339.format(v.time)) ban \(v.network) for \(DurationParser.format(v.banTime)) rule=\(v.rule) offence=\(v.offence): \(v.reason)\(where_)"
+        let span = v.duration.map { "for \(DurationParser.format($0))" } ?? "permanently"
+        return "\(RFC3339.format(v.created)) ban \(v.network) \(span) rule=\(v.rule) offence=\(v.offence): \(v.reason)\(where_)"
     }
 
     /// One JSON object per verdict.
     public static func json(_ v: Verdict, into w: inout JSONLineWriter) {
         w.raw("{")
         w.key("time", first: true)
-        w.string(RFC3339.format(v.time))
+        w.string(RFC3339.format(v.created))
         w.key("network")
         w.string(v.network.description)
         w.key("rule")
         w.string(v.rule.description)
-        w.key("ban_seconds")
-        w.number(v.banTime.components.seconds)
-        w.key("expires")
-        w.string(RFC3339.format(v.expires))
+        if let duration = v.duration, let expires = v.expires {
+            w.key("ban_seconds")
+            w.number(duration.components.seconds)
+            w.key("expires")
+            w.string(RFC3339.format(expires))
+        }
         w.key("offence")
         w.number(Int64(v.offence))
         w.key("reason")

@@ -1,45 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+public import BanFanOut
 public import Detection
 public import LogFormats
-public import WardenCore
 public import Firewall
 public import Logging
-public import NetworkAddress
+import NetworkAddress
 public import Sensors
-public import Storage
 import Synchronization
+public import WardenCore
 public import Telemetry
 
 /// The hot path, from decoded lines to kernel bans:
-/// lines → dialect parser → `SecurityEvent` → `Detector` → `Verdict` → firewall, then ledger.
+/// lines → dialect parser → `SecurityEvent` → `Detector` → `Ban` → firewall → fan-out.
 ///
 /// Called from each sensor's own thread. The detector is shared behind a mutex taken once
 /// per batch of lines; the kernel update happens on the caller's thread right after the
-/// batch is judged (no timer, no queue hop), and the ledger write is handed to the
-/// `LedgerWriter`'s own thread so disk I/O never delays a ban. A failing source that is
+/// batch is judged (no timer, no queue hop). Then the `EnforcedBan` is published to the
+/// `BanFanOut`: every consumer (ledger, log line, metrics, …) has its own bounded queue and
+/// thread, so neither disk I/O nor a slow consumer ever delays a ban. The pipeline knows
+/// no consumer; the daemon subscribes them (`BanConsumers`). A failing source that is
 /// not banned is marked as a suspect for the kernel flood guard (`Firewall.markSuspect`:
 /// one netlink add at its first failure, after the verdict, never before a ban).
 public final class Pipeline: Sendable {
-    private let detector: Mutex<Detector>
+    let detector: Mutex<Detector>
     /// Merges reports of one attempt from several sensors before the detector counts it.
     private let merge: Mutex<SensorMerge>
     private let firewall: any Firewall
-    private let ledger: LedgerWriter?
+    private let fanOut: BanFanOut?
     private let logger: Logger
-    private let clock: TimeSource
+    let clock: TimeSource
     private let timeResolver: LogTimeResolver
     private let counters = Mutex(PipelineCounters())
     private let unmatched = Mutex([String: UnmatchedLineCount]())
     /// The capture sensors' kernel filter of banned hosts, kept equal to the kernel bans.
-    private let bannedSources: BannedSourceFilter?
+    let bannedSources: BannedSourceFilter?
     /// Prometheus metrics: each ban is counted and its latencies observed (nil: none).
     private let metrics: WardenMetrics?
 
+    /// - Parameter fanOut: where enforced bans go (nil: nowhere, for tests and dry runs).
     /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
     ///   also put there (same duration), and lifted ones taken out, so that capture sensors
     ///   stop seeing banned floods (see docs/BENCHMARKS.md).
     public init(
-        policy: DetectionPolicy, firewall: any Firewall, ledger: LedgerWriter?, logger: Logger,
+        policy: DetectionPolicy, firewall: any Firewall, fanOut: BanFanOut?, logger: Logger,
         clock: @escaping TimeSource, logUTCOffsetSeconds: Int = 0, bannedSources: BannedSourceFilter? = nil,
         metrics: WardenMetrics? = nil
     ) {
@@ -48,25 +51,10 @@ public final class Pipeline: Sendable {
         detector = Mutex(Detector(policy: policy))
         merge = Mutex(SensorMerge())
         self.firewall = firewall
-        self.ledger = ledger
+        self.fanOut = fanOut
         self.logger = logger
         self.clock = clock
         timeResolver = LogTimeResolver(utcOffsetSeconds: logUTCOffsetSeconds)
-    }
-
-    /// Restores state after a restart: bans still active are re-noted (and must already be
-    /// in the kernel), and the escalation history is known again.
-    public func restore(activeBans: [BanRecord], offences: [IPNetwork: OffenceHistory]) {
-        let now = clock()
-        detector.withLock { d in
-            for (network, o) in offences { d.restoreOffence(network, count: o.highestOffence, lastBan: o.lastBanAt) }
-            for ban in activeBans { d.noteBan(ban.network, until: ban.expiresAt, offence: ban.offence, at: now) }
-        }
-        if let bannedSources {
-            for ban in activeBans where ban.network.isHost {
-                bannedSources.insert(ban.network.address, for: ban.expiresAt.map { $0 - now })
-            }
-        }
     }
 
     /// Judges a batch of complete log lines from one file and enforces any verdicts.
@@ -97,7 +85,7 @@ public final class Pipeline: Sendable {
             )
             guard merge.withLock({ $0.admit(event, now: now) }) else { return }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
-                enforce([verdict], received: received)
+                enforce(verdict, received: received)
             } else {
                 firewall.markSuspect(event.source)
             }
@@ -133,7 +121,7 @@ public final class Pipeline: Sendable {
             let now = clock()
             guard merge.withLock({ $0.admit(event, now: now) }) else { continue }
             if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
-                enforce([verdict], received: received)
+                enforce(verdict, received: received)
             } else {
                 // Not banned (yet): the kernel flood guard meters it per address from now on.
                 firewall.markSuspect(event.source)
@@ -148,75 +136,44 @@ public final class Pipeline: Sendable {
         }
     }
 
-    private func enforce(_ verdicts: [Verdict], received: Timestamp) {
-        let elements = verdicts.map { BanElement(network: $0.network, timeout: $0.banTime) }
-        var enforced = true
-        let kernelStart = clock()
-        do {
-            try firewall.ban(elements)
-        } catch {
-            enforced = false
-            logger.error("kernel ban failed", metadata: ["error": "\(error)", "networks": "\(elements.map(\.network.description))"])
-        }
-        let done = clock()
-        if enforced, let bannedSources {
-            for element in elements where element.network.isHost {
-                bannedSources.insert(element.network.address, for: element.timeout)
-            }
-        }
-        let latency = done.microseconds - received.microseconds
-        let kernelLatency = done.microseconds - kernelStart.microseconds
-        counters.withLock { c in
-            c.bans += verdicts.count
-            if !enforced { c.banFailures += verdicts.count }
-        }
-        for v in verdicts {
-            metrics?.recordBan(
-                rule: v.rule.description, origin: "detector",
-                endToEndMicroseconds: enforced ? latency : nil, kernelMicroseconds: kernelLatency)
-            logger.notice("ban \(v.network) for \(DurationParser.format(v.banTime)): \(v.reason)", metadata: [
-                "rule": "\(v.rule)", "offence": "\(v.offence)", "latency_us": "\(latency)", "kernel_us": "\(kernelLatency)",
-                "enforced": "\(enforced)",
-            ])
-            ledger?.enqueueBan(
-                BanRecord(
-                    id: nil, network: v.network, reason: v.reason, kind: v.rule.description,
-                    createdAt: v.time, expiresAt: v.expires, offence: v.offence, liftedAt: nil, origin: "detector"
-                ),
-                evidence: v.evidence
-            )
-        }
+    /// Enforces a ban decided outside the detector (an operator through the API; later a
+    /// feed, a provider policy, another node) on the caller's thread, exactly as a verdict
+    /// is: the kernel, then the fan-out (so the ledger records it and every consumer sees
+    /// it). The detector notes it, so the source's events are not judged twice. Returns
+    /// whether the kernel applied it.
+    @discardableResult
+    public func enforce(_ ban: Ban) -> Bool {
+        let received = clock()
+        detector.withLock { $0.noteBan(ban.network, until: ban.expires, offence: ban.offence, at: received) }
+        return enforce(ban, received: received)
     }
 
-    /// Applies what an operator changed in the ledger while the daemon ran: a lifted ban
-    /// makes the detector forget the prefix (its next failures are judged afresh, so a
-    /// source unbanned by mistake is banned again at `max-retry`), a manual ban is noted so
-    /// its events are not judged twice. Returns how many records changed the detector.
+    /// The kernel call, on the sensor's thread, then the fan-out.
     @discardableResult
-    public func applyOperatorChanges(_ records: [BanRecord]) -> Int {
-        let now = clock()
-        if let bannedSources {
-            for record in records where record.network.isHost {
-                if record.liftedAt != nil {
-                    bannedSources.remove(record.network.address)
-                } else if record.origin == "manual" {
-                    bannedSources.insert(record.network.address, for: record.expiresAt.map { $0 - now })
-                }
-            }
+    private func enforce(_ ban: Ban, received: Timestamp) -> Bool {
+        let element = BanElement(ban)
+        var applied = true
+        let kernelStart = clock()
+        do {
+            try firewall.ban([element])
+        } catch {
+            applied = false
+            logger.error("kernel ban failed", metadata: ["error": "\(error)", "network": "\(element.network)"])
         }
-        return detector.withLock { d in
-            var applied = 0
-            for record in records {
-                if record.liftedAt != nil {
-                    d.forget(record.network)
-                    applied += 1
-                } else if record.origin == "manual", record.expiresAt.map({ $0 > now }) ?? true {
-                    d.noteBan(record.network, until: record.expiresAt, offence: record.offence, at: now)
-                    applied += 1
-                }
-            }
-            return applied
+        let done = clock()
+        if applied, let bannedSources, element.network.isHost {
+            bannedSources.insert(element.network.address, for: element.timeout)
         }
+        counters.withLock { c in
+            c.bans += 1
+            if !applied { c.banFailures += 1 }
+        }
+        metrics?.recordBan(
+            rule: ban.rule.description, origin: ban.origin.rawValue,
+            endToEndMicroseconds: applied ? (done - received).microsecondsClamped : nil,
+            kernelMicroseconds: (done - kernelStart).microsecondsClamped)
+        fanOut?.publish(EnforcedBan(ban: ban, applied: applied, latency: done - received, kernelLatency: done - kernelStart))
+        return applied
     }
 
     /// Judges from now on under `policy` (configuration reload): bans in force and the

@@ -147,6 +147,28 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Bans recorded after row `afterRow` (a cursor: the last row id a consumer has seen),
+    /// in row order (the order they were recorded), at most `limit`.
+    public func bans(afterRow: Int64, limit: Int) throws(LedgerError) -> [BanRecord] {
+        try read { db in
+            try Self.fetchBans(db, sql: "SELECT \(Self.banColumns) FROM ban WHERE id > ? ORDER BY id LIMIT ?",
+                               arguments: [afterRow, max(0, limit)])
+        }
+    }
+
+    /// The newest row id (0 for an empty ledger): where a new consumer's cursor starts.
+    public func lastRow() throws(LedgerError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM ban") ?? 0 }
+    }
+
+    /// One ban by its identity.
+    public func ban(banID: BanID) throws(LedgerError) -> BanRecord? {
+        try read { db in
+            try Self.fetchBans(db, sql: "SELECT \(Self.banColumns) FROM ban WHERE banUUID = ?",
+                               arguments: [banID.description]).first
+        }
+    }
+
     /// One ban by id.
     public func ban(id: Int64) throws(LedgerError) -> BanRecord? {
         try read { db in
@@ -160,7 +182,8 @@ public final class Ledger: Sendable {
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, time, source, sourcePort, transport, kind, CAST(user AS BLOB),
                        CAST(userAgent AS BLOB), CAST(reason AS BLOB), dialect, originKind,
-                       CAST(originName AS BLOB), originNumber
+                       CAST(originName AS BLOB), originNumber, destination, destinationPort,
+                       CAST(callID AS BLOB)
                 FROM event WHERE banId = ? ORDER BY seq
                 """, arguments: [id])
             var events: [SecurityEvent] = []
@@ -271,6 +294,7 @@ public final class Ledger: Sendable {
                 CREATE INDEX event_by_ban ON event(banId, seq);
                 """)
         }
+        migrator.registerMigration("v2-ban-identity-and-destination", migrate: LedgerMigrations.banIdentityAndDestination)
         return migrator
     }
 
@@ -322,14 +346,13 @@ public final class Ledger: Sendable {
 
     /// Free text is read back as BLOB: SQLite's text accessors stop at a NUL byte, and
     /// attacker-written text may contain one.
-    static let banColumns = "id, network, CAST(reason AS BLOB), kind, createdAt, expiresAt, offence, liftedAt, origin"
+    static let banColumns = "id, network, CAST(reason AS BLOB), kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID"
 
     private static func validate(_ ban: BanRecord) throws(LedgerError) {
         guard ban.offence >= 1 else { throw .invalidRecord("offence must be at least 1, got \(ban.offence)") }
         if let expiresAt = ban.expiresAt, expiresAt < ban.createdAt {
             throw .invalidRecord("ban of \(ban.network) expires before it starts")
         }
-        guard !ban.kind.isEmpty, !ban.origin.isEmpty else { throw .invalidRecord("ban kind and origin must not be empty") }
     }
 
     /// Canonical `ADDR/LEN` text (host prefixes included), so equal networks compare equal.
@@ -354,17 +377,19 @@ public final class Ledger: Sendable {
 
     private static func insert(_ ban: BanRecord, evidence: [SecurityEvent], _ db: Database) throws -> Int64 {
         try db.execute(sql: """
-            INSERT INTO ban (network, reason, kind, createdAt, expiresAt, offence, liftedAt, origin)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ban (network, reason, kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
-                text(ban.network), bytes(ban.reason), clip(ban.kind), ban.createdAt.microseconds,
-                ban.expiresAt?.microseconds, ban.offence, ban.liftedAt?.microseconds, clip(ban.origin),
+                text(ban.network), bytes(ban.reason), ban.rule.description, ban.createdAt.microseconds,
+                ban.expiresAt?.microseconds, ban.offence, ban.liftedAt?.microseconds, ban.origin.rawValue,
+                ban.banID.description,
             ])
         let id = db.lastInsertedRowID
         let statement = try db.cachedStatement(sql: """
             INSERT INTO event (banId, seq, time, source, sourcePort, transport, kind, user, userAgent,
-                               reason, dialect, originKind, originName, originNumber)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               reason, dialect, originKind, originName, originNumber, destination,
+                               destinationPort, callID)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (seq, event) in evidence.suffix(maxEvidencePerBan).enumerated() {
             let origin: (kind: String, name: String, number: Int)
@@ -377,6 +402,7 @@ public final class Ledger: Sendable {
                 id, seq, event.time.microseconds, event.source.description, event.sourcePort.map { Int($0) },
                 event.transport?.rawValue, event.kind.rawValue, bytes(event.user), bytes(event.userAgent),
                 bytes(event.reason), event.dialect.rawValue, origin.kind, bytes(origin.name), origin.number,
+                event.destination?.description, event.destinationPort.map { Int($0) }, bytes(event.callID),
             ])
         }
         return id
@@ -402,15 +428,27 @@ public final class Ledger: Sendable {
             let offence: Int64 = try column(row, 6, table: "ban", id: id)
             let expires: Int64? = try optionalColumn(row, 5, table: "ban", id: id)
             let lifted: Int64? = try optionalColumn(row, 7, table: "ban", id: id)
+            let ruleText: String = try column(row, 3, table: "ban", id: id)
+            guard let rule = BanRule(ruleText) else {
+                throw LedgerError.corruptRow(table: "ban", id: id, detail: "rule '\(ruleText.prefix(64))'")
+            }
+            let originText: String = try column(row, 8, table: "ban", id: id)
+            guard let origin = BanOrigin(rawValue: originText) else {
+                throw LedgerError.corruptRow(table: "ban", id: id, detail: "origin '\(originText.prefix(64))'")
+            }
+            let uuidText: String = try column(row, 9, table: "ban", id: id)
+            guard let banID = BanID(uuidText) else {
+                throw LedgerError.corruptRow(table: "ban", id: id, detail: "ban id '\(uuidText.prefix(64))'")
+            }
             bans.append(BanRecord(
-                id: id, network: network,
+                id: id, banID: banID, network: network,
                 reason: try textColumn(row, 2, table: "ban", id: id) ?? "",
-                kind: try column(row, 3, table: "ban", id: id),
+                rule: rule,
                 createdAt: Timestamp(microseconds: try column(row, 4, table: "ban", id: id)),
                 expiresAt: expires.map { Timestamp(microseconds: $0) },
                 offence: Int(clamping: offence),
                 liftedAt: lifted.map { Timestamp(microseconds: $0) },
-                origin: try column(row, 8, table: "ban", id: id)))
+                origin: origin))
         }
         return bans
     }
@@ -425,6 +463,18 @@ public final class Ledger: Sendable {
         if let port {
             guard let p = UInt16(exactly: port) else { throw bad("port \(port)") }
             sourcePort = p
+        }
+        let destinationText: String? = try optionalColumn(row, 13, table: "event", id: id)
+        var destination: IPAddress?
+        if let destinationText {
+            guard let d = IPAddress(destinationText) else { throw bad("destination '\(destinationText)'") }
+            destination = d
+        }
+        let destinationPortValue: Int64? = try optionalColumn(row, 14, table: "event", id: id)
+        var destinationPort: UInt16?
+        if let destinationPortValue {
+            guard let p = UInt16(exactly: destinationPortValue) else { throw bad("destination port \(destinationPortValue)") }
+            destinationPort = p
         }
         let transportText: String? = try optionalColumn(row, 4, table: "event", id: id)
         var transport: Transport?
@@ -448,10 +498,12 @@ public final class Ledger: Sendable {
         }
         return SecurityEvent(
             time: Timestamp(microseconds: try column(row, 1, table: "event", id: id)),
-            source: source, sourcePort: sourcePort, transport: transport, kind: kind,
+            source: source, sourcePort: sourcePort, destination: destination, destinationPort: destinationPort,
+            transport: transport, kind: kind,
             user: try textColumn(row, 6, table: "event", id: id),
             userAgent: try textColumn(row, 7, table: "event", id: id),
             reason: try textColumn(row, 8, table: "event", id: id),
+            callID: try textColumn(row, 15, table: "event", id: id),
             dialect: dialect, origin: origin)
     }
 

@@ -2,16 +2,21 @@
 public import WardenCore
 public import NetworkAddress
 
-/// One ban as the ledger records it.
+/// One ban as the ledger records it: the `Ban` (without its evidence, which is stored and
+/// read apart) with its row id and when it was lifted.
 public struct BanRecord: Sendable, Hashable, Codable {
-    /// Row id; nil until recorded.
+    /// Row id; nil until recorded. Increases with every ban recorded: the cursor a
+    /// consumer of the fan-out catches up by (see `LedgerFollower`).
     public var id: Int64?
+    /// The ban's identity, made with the decision (old ledgers' rows got a fresh one when
+    /// migrated).
+    public var banID: BanID
     /// The banned address or prefix.
     public var network: IPNetwork
     /// Human-readable reason (e.g. "6 failed authentications in 60 s").
     public var reason: String
-    /// The rule that fired, e.g. `auth_failed`, `enumeration`, `manual`.
-    public var kind: String
+    /// The rule that fired (`failures`, `auth_failed`, `enumeration`, `manual`, …).
+    public var rule: BanRule
     public var createdAt: Timestamp
     /// When the ban ends by itself; nil for a permanent ban.
     public var expiresAt: Timestamp?
@@ -19,22 +24,37 @@ public struct BanRecord: Sendable, Hashable, Codable {
     public var offence: Int
     /// When the ban was lifted early (by an operator or an unban), if it was.
     public var liftedAt: Timestamp?
-    /// Who decided: `detector`, `manual`, later `fleet`.
-    public var origin: String
+    /// Who decided.
+    public var origin: BanOrigin
 
     public init(
-        id: Int64? = nil, network: IPNetwork, reason: String, kind: String, createdAt: Timestamp,
-        expiresAt: Timestamp?, offence: Int = 1, liftedAt: Timestamp? = nil, origin: String
+        id: Int64? = nil, banID: BanID = BanID(), network: IPNetwork, reason: String, rule: BanRule,
+        createdAt: Timestamp, expiresAt: Timestamp?, offence: Int = 1, liftedAt: Timestamp? = nil, origin: BanOrigin
     ) {
         self.id = id
+        self.banID = banID
         self.network = network
         self.reason = reason
-        self.kind = kind
+        self.rule = rule
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.offence = offence
         self.liftedAt = liftedAt
         self.origin = origin
+    }
+
+    /// The record of `ban` (not yet stored).
+    public init(_ ban: Ban) {
+        self.init(
+            banID: ban.id, network: ban.network, reason: ban.reason, rule: ban.rule, createdAt: ban.created,
+            expiresAt: ban.expires, offence: ban.offence, origin: ban.origin)
+    }
+
+    /// The ban, without its evidence (read it with `Ledger.evidence(forBan:)`).
+    public var ban: Ban {
+        Ban(
+            id: banID, network: network, rule: rule, origin: origin, offence: offence, created: createdAt,
+            duration: expiresAt.map { $0 - createdAt }, reason: reason)
     }
 
     /// True when the ban is in force at `now`: not lifted and not expired.

@@ -36,6 +36,11 @@ public final class LedgerWriter: Sendable {
         core.enqueue(.write(.ban(ban, evidence)))
     }
 
+    /// Queues `ban` with its evidence. Never blocks on I/O.
+    public func enqueue(_ ban: Ban) {
+        core.enqueue(.write(.ban(BanRecord(ban), ban.evidence)))
+    }
+
     /// Queues lifting the active bans of `network`. Never blocks on I/O.
     public func enqueueLift(network: IPNetwork, at: Timestamp) {
         core.enqueue(.write(.lift(network, at)))

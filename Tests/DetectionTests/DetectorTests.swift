@@ -27,7 +27,7 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         #expect(v?.network == IPNetwork("198.18.0.2"))
         #expect(v?.rule == .failures)
         #expect(v?.evidence.count == 5)
-        #expect(v?.banTime == .seconds(600))
+        #expect(v?.duration == .seconds(600))
         #expect(v?.offence == 1)
     }
 
@@ -100,8 +100,8 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         var times: [Duration] = []
         for _ in 0..<4 {
             let v = feed(&d, event("198.18.0.2", at: t))
-            times.append(v?.banTime ?? .zero)
-            t += Double(v?.banTime.components.seconds ?? 0) + 1
+            times.append(v?.duration ?? .zero)
+            t += Double(v?.duration?.components.seconds ?? 0) + 1
         }
         #expect(times == [.seconds(100), .seconds(300), .seconds(900), .seconds(1000)])
     }
@@ -227,7 +227,7 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         for i in 0..<3 { verdict = feed(&d, event("198.18.0.2", at: 700 + Double(i))) }
         #expect(verdict?.offence == 2)
         #expect(verdict?.evidence.count == 3)
-        #expect(verdict?.banTime == .seconds(120), "60 s × escalation factor 2")
+        #expect(verdict?.duration == .seconds(120), "60 s × escalation factor 2")
     }
 
     @Test func windowsKeepRecentFailuresButNeverBanOnReload() {

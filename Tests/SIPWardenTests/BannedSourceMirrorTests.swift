@@ -19,11 +19,11 @@ struct BannedSourceMirrorTests {
         try ThrowawayNamespace.check(root: true)
         let clock = ManualClock()
         let filter = try BannedSourceFilter(capacity: 64)
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: Logger(label: "test")), ledger: nil,
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: Logger(label: "test")), fanOut: nil,
                                 logger: Logger(label: "test"), clock: clock.clock, bannedSources: filter)
         let attacker = IPAddress("198.18.9.66")!, restored = IPAddress("198.18.9.67")!
-        pipeline.restore(activeBans: [BanRecord(id: 1, network: IPNetwork(host: restored), reason: "r", kind: "manual",
-                                                createdAt: clock.clock(), expiresAt: clock.clock() + .seconds(600), origin: "manual")],
+        pipeline.restore(activeBans: [BanRecord(id: 1, network: IPNetwork(host: restored), reason: "r", rule: .manual,
+                                                createdAt: clock.clock(), expiresAt: clock.clock() + .seconds(600), origin: .manual)],
                          offences: [:])
         #expect(filter.drops(restored) == 0)
         let events = (0..<5).map { _ in
@@ -34,8 +34,8 @@ struct BannedSourceMirrorTests {
         #expect(filter.drops(attacker) == nil, "no ban yet")
         pipeline.judge([events[4]], received: clock.clock())
         #expect(filter.drops(attacker) == 0, "banned: in the map")
-        pipeline.applyOperatorChanges([BanRecord(id: 2, network: IPNetwork(host: attacker), reason: "r", kind: "failures",
-                                                 createdAt: clock.clock(), expiresAt: nil, liftedAt: clock.clock(), origin: "detector")])
+        pipeline.applyOperatorChanges([BanRecord(id: 2, network: IPNetwork(host: attacker), reason: "r", rule: .failures,
+                                                 createdAt: clock.clock(), expiresAt: nil, liftedAt: clock.clock(), origin: .detector)])
         #expect(filter.drops(attacker) == nil, "lifted: out of the map")
     }
 }

@@ -33,11 +33,11 @@ private func sample(_ text: String, _ series: String) -> Double? {
     @Test func theExpositionCountsWhatThePipelineSawByKindAndNeverNamesAnAddress() throws {
         let clock = ManualClock()
         let ledger = try Ledger(inMemory: ())
-        let writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
+        let writer = try LedgeredConsumers(ledger: ledger, logger: logger)
         defer { writer.stop() }
         let metrics = WardenMetrics()
         let pipeline = Pipeline(
-            policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), ledger: writer, logger: logger,
+            policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: writer.consumers.fanOut, logger: logger,
             clock: clock.clock, metrics: metrics)
         DaemonMetricsSources(pipeline: pipeline, ledger: ledger, clock: clock.clock).register(in: metrics)
 

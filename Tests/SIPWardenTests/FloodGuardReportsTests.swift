@@ -46,7 +46,7 @@ struct FloodGuardReportsTests {
                 throw error
             }
             let clock: TimeSource = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
-            pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock)
+            pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock)
             do {
                 listener = try #require(try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: clock, priority: .normal, logger: logger))
             } catch {

@@ -203,7 +203,7 @@ struct JournalPipelineTests {
         let logger = Logger(label: "test")
         let firewall = DryRunFirewall(logger: logger)
         let clock = ManualClock()
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock.clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock.clock)
         let settings = JournalSettings(names: ["kamailio"], directory: dir)
         let reader = JournalReader(configuration: JournalReaderConfiguration(
             matches: settings.matches, directory: dir, cursorPath: dir + "/cursor", fromStart: true), logger: logger)

@@ -32,7 +32,7 @@ struct KernelMetricsTests {
 
         let metrics = WardenMetrics()
         let clock: TimeSource = { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)) }
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock, metrics: metrics)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock, metrics: metrics)
         DaemonMetricsSources(
             pipeline: pipeline, firewall: firewall, counterReader: try NFTablesFirewall(configuration: configuration), clock: clock
         ).register(in: metrics)

@@ -53,7 +53,7 @@ private func securityLine(_ second: Int, port: Int = 5062) -> String {
     @Test func thePipelineMergesTwoWatchedLogs() throws {
         let clock = ManualClock()
         let firewall = DryRunFirewall(logger: Logger(label: "test"))
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: Logger(label: "test"), clock: clock.clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: clock.clock)
         func feed(_ line: String, _ path: String) {
             var text = line + "\n"
             text.withUTF8 { pipeline.process(lines: $0, firstLineNumber: 1, source: LogSource(path: path, dialect: .only(.asterisk))) }

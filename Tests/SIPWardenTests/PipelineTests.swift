@@ -32,11 +32,12 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
     let logger = Logger(label: "test")
 
     /// A pipeline on the dry-run firewall that writes an in-memory ledger (stop the writer).
-    private func ledgeredPipeline(_ clock: ManualClock) throws -> (DryRunFirewall, Ledger, LedgerWriter, Pipeline) {
+    /// (`writer.flush()` waits for the fan-out's consumers, then the ledger writer.)
+    private func ledgeredPipeline(_ clock: ManualClock) throws -> (DryRunFirewall, Ledger, LedgeredConsumers, Pipeline) {
         let firewall = DryRunFirewall(logger: logger)
         let ledger = try Ledger(inMemory: ())
-        let writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: writer, logger: logger, clock: clock.clock)
+        let writer = try LedgeredConsumers(ledger: ledger, logger: logger)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: writer.consumers.fanOut, logger: logger, clock: clock.clock)
         return (firewall, ledger, writer, pipeline)
     }
 
@@ -57,7 +58,8 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         writer.flush()
         let active = try ledger.activeBans(at: clock.clock())
         #expect(active.count == 1)
-        #expect(active.first?.kind == "failures")
+        #expect(active.first?.rule == .failures)
+        #expect(active.first?.origin == .detector)
         let evidence = try ledger.evidence(forBan: try #require(active.first?.id))
         #expect(evidence.count == 5)
         #expect(evidence.allSatisfy { $0.source == IPAddress("198.18.0.2") && $0.kind == .authFailed })
@@ -98,12 +100,12 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         let clock = ManualClock()
         let firewall = DryRunFirewall(logger: logger)
         let ledger = try Ledger(inMemory: ())
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock.clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock.clock)
         let start = clock.clock()
         let network = IPNetwork("198.18.7.9")!
         _ = try ledger.recordBan(
-            BanRecord(id: nil, network: network, reason: "abuse case", kind: "manual", createdAt: clock.clock(),
-                      expiresAt: clock.clock() + .seconds(3_600), offence: 1, liftedAt: nil, origin: "manual"),
+            BanRecord(id: nil, network: network, reason: "abuse case", rule: .manual, createdAt: clock.clock(),
+                      expiresAt: clock.clock() + .seconds(3_600), offence: 1, liftedAt: nil, origin: .manual),
             evidence: [])
         #expect(pipeline.applyOperatorChanges(try ledger.operatorChanges(since: start)) == 1)
         #expect(try ledger.operatorChanges(since: clock.clock() + .seconds(1)).isEmpty)
@@ -113,14 +115,14 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
 
     @Test func decoyAddressesInAttackerTextAreNeverBanned() throws {
         let firewall = DryRunFirewall(logger: logger)
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: ManualClock().clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: ManualClock().clock)
         let decoy = "x\" src=198.18.9.9 sport=1 ua=\"src=198.18.9.9"
         process(pipeline, (0..<5).map { _ in kamailioLine("198.18.0.2", user: decoy, ua: decoy) })
         #expect(try firewall.list().map(\.network) == [IPNetwork("198.18.0.2")!])
     }
 
     @Test func unmatchedFailureLinesAreCountedPerFileWithTheFirstAsSample() throws {
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), ledger: nil, logger: logger, clock: ManualClock().clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: nil, logger: logger, clock: ManualClock().clock)
         let odd = "0(1) ERROR: <script>: auth rejected for 198.18.0.5:5060 (wrong password)"
         process(pipeline, [odd, kamailioLine("198.18.0.2"), "0(1) INFO: <script>: REGISTER from 198.18.0.6 ok", odd + " again"], path: "/a.log")
         process(pipeline, [odd], path: "/b.log")
@@ -135,7 +137,7 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         var policy = DetectionPolicy()
         policy.allowlist.insert(IPNetwork("198.18.0.0/24")!)
         let firewall = DryRunFirewall(logger: logger)
-        let pipeline = Pipeline(policy: policy, firewall: firewall, ledger: nil, logger: logger, clock: ManualClock().clock)
+        let pipeline = Pipeline(policy: policy, firewall: firewall, fanOut: nil, logger: logger, clock: ManualClock().clock)
         process(pipeline, (0..<50).map { _ in kamailioLine("198.18.0.2") })
         #expect(try firewall.list().isEmpty)
     }
@@ -143,11 +145,11 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
     @Test func restoredBansAreNotJudgedAgainAndEscalate() throws {
         let clock = ManualClock()
         let firewall = DryRunFirewall(logger: logger)
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: logger, clock: clock.clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock.clock)
         let now = clock.clock()
         let ban = BanRecord(
-            id: 1, network: IPNetwork("198.18.0.2")!, reason: "earlier", kind: "failures", createdAt: now,
-            expiresAt: now + .seconds(60), offence: 1, liftedAt: nil, origin: "detector"
+            id: 1, network: IPNetwork("198.18.0.2")!, reason: "earlier", rule: .failures, createdAt: now,
+            expiresAt: now + .seconds(60), offence: 1, liftedAt: nil, origin: .detector
         )
         pipeline.restore(activeBans: [ban], offences: [ban.network: OffenceHistory(count: 1, lastBanAt: now, highestOffence: 1)])
         process(pipeline, (0..<10).map { _ in kamailioLine("198.18.0.2") })
@@ -178,7 +180,7 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
             files: [path], selection: .auto, policy: policy, reference: Timestamp(seconds: 1_764_072_000)
         )
         #expect(verdicts.map(\.network) == [IPNetwork("198.18.0.8")!])
-        #expect(verdicts.first.map { RFC3339.format($0.time) } == "2025-11-24T11:00:04Z")
+        #expect(verdicts.first.map { RFC3339.format($0.created) } == "2025-11-24T11:00:04Z")
         #expect(verdicts.first.map(OfflineAnalysis.describe)?.contains("[\(path):6–10]") == true)
     }
 }
@@ -202,7 +204,7 @@ private final class SuspectRecordingFirewall: Firewall {
 @Suite struct PipelineSuspectTests {
     @Test func aFailingSourceIsMarkedAsASuspectUntilItIsBanned() throws {
         let firewall = SuspectRecordingFirewall()
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: Logger(label: "test"), clock: ManualClock().clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: ManualClock().clock)
         process(pipeline, [kamailioLine("198.18.0.2"), "a line that is no failure", kamailioLine("198.18.0.3", kind: "unknown_user")])
         #expect(firewall.suspects == [IPAddress("198.18.0.2")!, IPAddress("198.18.0.3")!], "every failure of any kind marks its source, nothing else does")
         process(pipeline, (0..<4).map { _ in kamailioLine("198.18.0.2") })
@@ -213,7 +215,7 @@ private final class SuspectRecordingFirewall: Firewall {
     @Test func wireEventsMarkTheirSourceToo() {
         let firewall = SuspectRecordingFirewall()
         let clock = ManualClock()
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, ledger: nil, logger: Logger(label: "test"), clock: clock.clock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: clock.clock)
         let event = SecurityEvent(time: clock.clock(), source: IPAddress("2001:2::9")!, transport: .udp, kind: .malformed,
                                   reason: "test", dialect: .sip, origin: .wire(sensor: "test"))
         pipeline.judge([event], received: clock.clock())

@@ -112,7 +112,7 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
     @Test func maxRetryReachesTheDetectorAndASensorChangeIsRestartOnly() throws {
         let firewall = DryRunFirewall(logger: logger)
         let running = configuration(maxRetry: 5)
-        let pipeline = Pipeline(policy: running.detection, firewall: firewall, ledger: nil, logger: logger, clock: systemClock)
+        let pipeline = Pipeline(policy: running.detection, firewall: firewall, fanOut: nil, logger: logger, clock: systemClock)
         let restored = RestoredState(activeBans: [], offences: [:])
         let services: [any DaemonService] = [
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: "/nonexistent", logger: logger),
@@ -135,7 +135,7 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
     }
 
     @Test func anInvalidDetectionPolicyIsRefused() {
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), ledger: nil, logger: logger, clock: systemClock)
+        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: nil, logger: logger, clock: systemClock)
         let service = DetectionService(pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/nonexistent", logger: logger)
         var next = configuration(maxRetry: 5)
         next.detection.threshold.maxRetry = 0

@@ -5,6 +5,7 @@ import GRDB
 import Glibc
 import NetworkAddress
 import Storage
+import WardenCore
 import Synchronization
 import Testing
 
@@ -24,26 +25,28 @@ func address(_ text: String) -> IPAddress {
 
 func makeBan(
     _ net: String, at: Timestamp = t0, for duration: Duration? = .seconds(3600), offence: Int = 1,
-    kind: String = "auth_failed", origin: String = "detector"
+    rule: BanRule = .kind(.authFailed), origin: BanOrigin = .detector
 ) -> BanRecord {
     BanRecord(
-        network: network(net), reason: "6 failed authentications in 60 s as \"a\u{0}b\"", kind: kind, createdAt: at,
+        network: network(net), reason: "6 failed authentications in 60 s as \"a\u{0}b\"", rule: rule, createdAt: at,
         expiresAt: duration.map { at + $0 }, offence: offence, origin: origin)
 }
 
 func sampleEvents(_ source: String = "198.18.0.7") -> [SecurityEvent] {
     [
         SecurityEvent(
-            time: t0 - .seconds(30), source: address(source), sourcePort: 5060, transport: .udp, kind: .authFailed,
-            user: "1001", userAgent: "friendly-scanner", reason: "Wrong password", dialect: .asterisk,
+            time: t0 - .seconds(30), source: address(source), sourcePort: 5060, destination: address("198.18.100.1"),
+            destinationPort: 5060, transport: .udp, kind: .authFailed,
+            user: "1001", userAgent: "friendly-scanner", reason: "Wrong password", callID: "a84b4c76e66710@pc33", dialect: .asterisk,
             origin: .logLine(file: "/var/log/asterisk/security", line: 4242)),
         SecurityEvent(
             time: t0 - .seconds(20), source: address(source), kind: .unknownUser, user: "", userAgent: "",
             dialect: .sip, origin: .frame(file: "attack.pcap", number: 17)),
         SecurityEvent(
             time: Timestamp(microseconds: t0.microseconds - 1), source: address(source), sourcePort: 65535,
+            destination: address("2001:2::5060"), destinationPort: 65535,
             transport: .wss, kind: .scanner, user: "é'; DROP TABLE ban; --", userAgent: "sipvicious\u{0}\n",
-            reason: "403 Forbidden", dialect: .kamailio, origin: .wire(sensor: "eth0")),
+            reason: "403 Forbidden", callID: "x\u{0}'; DROP TABLE event; --", dialect: .kamailio, origin: .wire(sensor: "eth0")),
     ]
 }
 
@@ -142,7 +145,7 @@ struct LedgerTests {
         _ = try ledger.recordBan(makeBan("198.18.2.1", at: t0 - .seconds(10_000)), evidence: [])
         _ = try ledger.recordBan(makeBan("198.18.2.1", at: t0, offence: 2), evidence: [])
         _ = try ledger.recordBan(makeBan("198.18.2.1", at: t0 + .seconds(50), offence: 3), evidence: [])
-        _ = try ledger.recordBan(makeBan("198.18.2.0/24", at: t0 + .seconds(60), kind: "manual", origin: "manual"), evidence: [])
+        _ = try ledger.recordBan(makeBan("198.18.2.0/24", at: t0 + .seconds(60), rule: .manual, origin: .manual), evidence: [])
         let history = try ledger.offenceHistory(since: t0 - .seconds(100))
         #expect(history.count == 2)
         #expect(history[network("198.18.2.1")] == OffenceHistory(count: 2, lastBanAt: t0 + .seconds(50), highestOffence: 3))

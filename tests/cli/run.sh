@@ -112,6 +112,22 @@ fail_lines
 check "live daemon: the same source is banned again at the 5th failure after the lift" wait_for in_set77
 kill -TERM "$LIVE_PID"; wait "$LIVE_PID" 2>/dev/null
 
+# --- a state directory written by 94142ec (ledger v1) is migrated and reconciled ----------
+LEG="$DIR/legacy"; mkdir -p "$LEG"
+cp "$(dirname "$0")/../../Tests/StorageTests/Fixtures/state-94142ec/ledger.sqlite" "$LEG/"
+check "legacy state: bans list --all" exits 0 "$BIN" bans list --all --json --firewall dry-run --state "$LEG"
+check "legacy state: six bans, each with its ban id" test "$(grep -c '"ban_id":"[0-9a-f-]\{36\}"' "$DIR/o")" = 6
+# Its timed bans are lifted first: nft refused their timeouts (30 and 365 days) when the table
+# is reconciled ("value too large"), a limit older than this test (see the fanout report).
+for a in 198.18.7.0/24 198.18.3.1 198.18.3.2 2001:2::3; do "$BIN" bans remove "$a" --firewall dry-run --state "$LEG" > /dev/null; done
+ip netns exec "$NS" nft flush set inet sipwarden host6
+: > "$DIR/leg.log"
+ip netns exec "$NS" "$BIN" run --log "kamailio:$DIR/leg.log" --state "$LEG" > "$DIR/leg.out" 2>&1 &
+LEG_PID=$!
+check "legacy state: the daemon starts on it" wait_for grep -q "sipwarden ready" "$DIR/leg.out"
+check "legacy state: its permanent ban is reconciled into the kernel" bash -c "ip netns exec $NS nft list set inet sipwarden host6 | grep -qF 2001:2::66"
+kill -TERM "$LEG_PID"; wait "$LEG_PID" 2>/dev/null
+
 # --- lines that look like failures but match no known form --------------------------------
 {
   echo "[2025-11-24 10:00:01] NOTICE[77] chan_sip.c: Registration from '<sip:1@h>' failed for '198.18.0.9:5060' - Wrong password"

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import BanFanOut
+import Dispatch
+import NetworkAddress
+import Synchronization
+import Testing
+import WardenCore
+
+private func enforced(_ n: Int) -> EnforcedBan {
+    let ban = Ban(
+        network: IPNetwork("198.18.1.\(n)")!, rule: .failures, origin: .detector,
+        created: Timestamp(seconds: 1_764_072_000 + Int64(n)), duration: .seconds(600), reason: "test \(n)")
+    return EnforcedBan(ban: ban, applied: true, latency: .microseconds(100), kernelLatency: .microseconds(40))
+}
+
+/// Collects what a consumer received, from its thread.
+private final class Received: Sendable {
+    let bans = Mutex<[EnforcedBan]>([])
+    let gaps = Mutex<[Int]>([])
+    var all: [EnforcedBan] { bans.withLock { $0 } }
+}
+
+@Suite struct BanFanOutTests {
+    @Test func everyConsumerGetsEveryBanInOrder() throws {
+        let fanOut = try BanFanOut()
+        defer { fanOut.stop() }
+        let a = Received(), b = Received()
+        try fanOut.subscribe("a", capacity: 64) { ban in a.bans.withLock { $0.append(ban) } }
+        try fanOut.subscribe("b", capacity: 64) { ban in b.bans.withLock { $0.append(ban) } }
+        let published = (1...20).map(enforced)
+        for ban in published { fanOut.publish(ban) }
+        fanOut.flush()
+        #expect(a.all == published)
+        #expect(b.all == published)
+        #expect(fanOut.statistics.map(\.name) == ["a", "b"])
+        #expect(fanOut.statistics.allSatisfy { $0.delivered == 20 && $0.dropped == 0 && $0.depth == 0 })
+    }
+
+    @Test func aStuckConsumerDropsAndCountsWithoutBlockingThePublisherOrTheOthers() throws {
+        let fanOut = try BanFanOut()
+        defer { fanOut.stop() }
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let slow = Received(), fast = Received()
+        let first = Atomic<Bool>(true)
+        try fanOut.subscribe("slow", capacity: 2, onGap: { lost in slow.gaps.withLock { $0.append(lost) } }) { ban in
+            if first.exchange(false, ordering: .relaxed) {
+                entered.signal()
+                release.wait()
+            }
+            slow.bans.withLock { $0.append(ban) }
+        }
+        try fanOut.subscribe("fast", capacity: 64) { ban in fast.bans.withLock { $0.append(ban) } }
+
+        fanOut.publish(enforced(1))
+        entered.wait()  // the slow consumer holds ban 1 and is stuck in its handler
+        // Nine more: two fit in the slow queue, seven are dropped; publishing never waits.
+        for n in 2...10 { fanOut.publish(enforced(n)) }
+        let stuck = try #require(fanOut.statistics.first { $0.name == "slow" })
+        #expect(stuck.depth == 2)
+        #expect(stuck.dropped == 7)
+
+        release.signal()
+        fanOut.flush()
+        #expect(slow.all.map(\.ban.reason) == ["test 1", "test 2", "test 3"])
+        #expect(slow.gaps.withLock { $0 } == [7], "the consumer is told once how many it lost")
+        #expect(fast.all.count == 10, "the stuck consumer cost the others nothing")
+        let after = try #require(fanOut.statistics.first { $0.name == "slow" })
+        #expect(after.delivered == 3 && after.dropped == 7 && after.depth == 0)
+    }
+
+    @Test func stopHandsOverWhatIsQueuedThenRefuses() throws {
+        let fanOut = try BanFanOut()
+        let got = Received()
+        let subscription = try fanOut.subscribe("c", capacity: 8) { ban in got.bans.withLock { $0.append(ban) } }
+        for n in 1...5 { fanOut.publish(enforced(n)) }
+        fanOut.stop()
+        #expect(got.all.count == 5)
+        fanOut.publish(enforced(6))
+        #expect(subscription.statistics.dropped == 1, "a ban published after stop is counted as lost")
+        fanOut.stop()  // idempotent
+    }
+
+    @Test func banIdentityTravelsWithTheBan() {
+        let a = enforced(1), b = enforced(1)
+        #expect(a.ban.id != b.ban.id, "each decision gets its own id")
+        #expect(a.ban.expires == a.ban.created + .seconds(600))
+        #expect(BanRule("auth_failed") == .kind(.authFailed))
+        #expect(BanRule("enumeration") == .enumeration && BanRule("nonsense") == nil)
+        for rule in [BanRule.failures, .enumeration, .manual, .kind(.scanner)] { #expect(BanRule(rule.description) == rule) }
+    }
+}
