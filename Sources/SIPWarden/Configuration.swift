@@ -90,6 +90,8 @@ public struct Configuration: Sendable, Hashable {
     public var logUTCOffsetSeconds = 0
     /// Run sensor threads at a low real-time priority so a busy PBX cannot delay a ban.
     public var realtimeSensors = true
+    /// The HTTP API (docs/CONTROL-PLANE.md).
+    public var controlPlane = ControlPlaneSettings()
 
     public init() {}
 
@@ -150,6 +152,9 @@ public struct Configuration: Sendable, Hashable {
         }
         if stateDirectory.isEmpty {
             throw ConfigurationError(location: "state", message: "state directory must not be empty")
+        }
+        if let problem = controlPlane.validationError() {
+            throw ConfigurationError(location: "control-plane", message: problem)
         }
     }
 }

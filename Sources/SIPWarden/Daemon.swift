@@ -52,6 +52,8 @@ public final class Daemon {
     /// Re-reads the configuration (file and flags) on SIGHUP; nil = nothing to reload.
     public typealias ConfigurationLoader = () throws(ConfigurationError) -> Configuration
     private let loader: ConfigurationLoader?
+    /// Prometheus text for the control plane's `GET /metrics` (nil: 404).
+    public var metricsText: (@Sendable () -> String)?
 
     public init(configuration: Configuration, logger: Logger, reload loader: ConfigurationLoader? = nil) {
         self.configuration = configuration
@@ -249,6 +251,13 @@ public final class Daemon {
                 logger.warning("flood guard reports unavailable: over-rate sources are dropped but not banned", metadata: ["error": "\(error)"])
             }
         }
+        // MARK: control plane (until the daemon is a ServiceGroup: then `ControlPlaneServer` is one of its services)
+        let appliedByAPI = AppliedOperatorChanges()
+        let controlPlane = DaemonControlPlane(configuration: config, firewall: firewall, ledger: ledger, pipeline: pipeline, applied: appliedByAPI, logger: logger)
+        let api = try startControlPlane(config, controlPlane, logger: logger)
+        defer { api?.stop() }
+        // MARK: end of control plane
+
         if chosen.isEmpty {
             logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --journal, --capture, --hep or --inline)")
         }
@@ -256,8 +265,9 @@ public final class Daemon {
             "firewall": "\(config.firewall.rawValue)", "sources": "\(chosen.count)", "watching": "\(chosen.joined(separator: " "))",
             "max_retry": "\(config.detection.threshold.maxRetry)",
         ])
+        controlPlane.markReady()
 
-        var operatorSync = OperatorSync(ledger: ledger, since: now)
+        var operatorSync = OperatorSync(ledger: ledger, since: now, appliedElsewhere: appliedByAPI)
         var unmatchedReporter = UnmatchedReporter()
         var timeout = timespec(tv_sec: 10, tv_nsec: 0)
         while true {
@@ -268,6 +278,7 @@ public final class Daemon {
             }
             if sig == SIGHUP {
                 reload(running: &config, ownAddresses: ownAddresses, pipeline: pipeline, inlineQueue: inlineQueue)
+                controlPlane.update(config)
             }
             // `sipwarden bans add|remove` send SIGUSR1; the timeout is the safety net.
             operatorSync.apply(to: pipeline, logger: logger)
@@ -359,6 +370,7 @@ extension Daemon {
         keepRunning("scanner-signatures", \.scannerSignatures)
         keepRunning("log-utc-offset", \.logUTCOffsetSeconds)
         keepRunning("ignore-self", \.ignoreSelf)
+        keepRunning("control-plane", \.controlPlane)
         next.logsAreDefaults = config.logsAreDefaults
         // The NFLOG listener is bound at start: the kernel rule keeps reporting to it.
         if next.floodGuard != nil, next.floodGuard?.reportGroup != config.floodGuard?.reportGroup {
@@ -413,11 +425,14 @@ struct OperatorSync {
     /// Ban ids already applied (lifted or manual), with their change time, pruned as
     /// `since` moves on.
     private var applied: [Int64: Timestamp] = [:]
+    /// Changes the control plane made and applied already.
+    private let appliedElsewhere: AppliedOperatorChanges?
     private static let overlap = Duration.seconds(30)
 
-    init(ledger: Ledger, since: Timestamp) {
+    init(ledger: Ledger, since: Timestamp, appliedElsewhere: AppliedOperatorChanges? = nil) {
         self.ledger = ledger
         self.since = since
+        self.appliedElsewhere = appliedElsewhere
     }
 
     mutating func apply(to pipeline: Pipeline, logger: Logger) {
@@ -433,6 +448,7 @@ struct OperatorSync {
         for record in records {
             guard let id = record.id, applied[id] == nil else { continue }
             applied[id] = record.liftedAt ?? record.createdAt
+            if appliedElsewhere?.take(id) == true { continue }
             fresh.append(record)
         }
         if !fresh.isEmpty {
