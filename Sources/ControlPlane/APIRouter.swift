@@ -38,13 +38,13 @@ public enum APIRouter {
             snapshots.isReady ? json(.ok, HealthBody(status: "ready")) : json(.serviceUnavailable, HealthBody(status: "starting"))
         }
         router.get("/v1/status") { _, _ in
-            do { return json(.ok, try snapshots.status()) } catch { return failure(error) }
+            do throws(AdministrationError) { return json(.ok, try snapshots.status()) } catch { return failure(error) }
         }
         router.get("/v1/bans") { request, _ in
             let query = request.uri.queryParameters
             var all = false
             if let text = query["all"] {
-                guard let value = Bool(String(text)) else { return problem(.badRequest, "all: expected true or false") }
+                guard let value = Bool(text.lowercased()) else { return problem(.badRequest, "all: expected true or false") }
                 all = value
             }
             var limit = 1_000
@@ -54,7 +54,7 @@ public enum APIRouter {
                 }
                 limit = value
             }
-            do { return json(.ok, BanList(bans: try snapshots.bans(includeInactive: all, limit: limit))) } catch { return failure(error) }
+            do throws(AdministrationError) { return json(.ok, BanList(bans: try snapshots.bans(includeInactive: all, limit: limit))) } catch { return failure(error) }
         }
         router.post("/v1/bans") { request, _ in
             let body: BanRequestBody
@@ -64,19 +64,19 @@ public enum APIRouter {
             } catch {
                 return problem(.badRequest, "expected a JSON object {\"network\": CIDR, \"ban_seconds\": N or null, \"reason\": text}")
             }
-            let request: BanRequest
+            let ban: BanRequest
             switch banRequest(body) {
-            case let .success(r): request = r
+            case let .success(r): ban = r
             case let .failure(message): return problem(.badRequest, message.text)
             }
-            do { return json(.created, try administration.ban(request)) } catch { return failure(error) }
+            do throws(AdministrationError) { return json(.created, try administration.ban(ban)) } catch { return failure(error) }
         }
         router.delete("/v1/bans") { request, _ in
             guard let text = request.uri.queryParameters["network"] else { return problem(.badRequest, "network: required") }
             guard let network = IPNetwork(text, strict: true) else {
                 return problem(.badRequest, "network: expected an address or CIDR prefix with clear host bits")
             }
-            do { return json(.ok, try administration.lift(network)) } catch { return failure(error) }
+            do throws(AdministrationError) { return json(.ok, try administration.lift(network)) } catch { return failure(error) }
         }
         router.get("/metrics") { _, _ in
             guard let metricsText else { return problem(.notFound, "metrics are not enabled in this daemon") }

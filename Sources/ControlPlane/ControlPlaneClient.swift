@@ -118,7 +118,7 @@ public struct ControlPlaneClient: Sendable {
     private func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(ControlPlaneClientError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .protocolError("sending to \(socketPath): \(String(cString: strerror(errno)))")

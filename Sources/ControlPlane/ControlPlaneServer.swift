@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Hummingbird
-public import Logging
+import Logging
 public import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
@@ -25,6 +25,11 @@ public struct ControlPlaneServer: Service {
         self.administration = administration
         self.snapshots = snapshots
         self.onListening = onListening
+    }
+
+    /// The same server, calling `onListening` for each listener that accepts connections.
+    func announcing(_ onListening: @escaping @Sendable (String) -> Void) -> ControlPlaneServer {
+        ControlPlaneServer(configuration: configuration, administration: administration, snapshots: snapshots, onListening: onListening)
     }
 
     public func run() async throws {
@@ -54,6 +59,7 @@ public struct ControlPlaneServer: Service {
                 onServerRunning: { _ in announce("tcp:\(tcp)") },
                 logger: c.logger))
         }
+        defer { if let path = c.socketPath { unlink(path) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for application in applications {
                 group.addTask { try await application.run() }
@@ -61,7 +67,6 @@ public struct ControlPlaneServer: Service {
             // One listener failing (its address in use, …) stops the others.
             for try await _ in group { group.cancelAll() }
         }
-        if let path = c.socketPath { unlink(path) }
     }
 }
 
@@ -69,7 +74,7 @@ public struct ControlPlaneServer: Service {
 /// daemon is a `ServiceGroup`: `start` waits until every listener accepts connections or
 /// one failed; `stop` cancels it and waits for it to end.
 public final class RunningControlPlane: Sendable {
-    private let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
+    private let group: Mutex<ServiceGroup?> = Mutex(nil)
     private let finished = Gate()
 
     private init() {}
@@ -80,43 +85,43 @@ public final class RunningControlPlane: Sendable {
         let running = RunningControlPlane()
         let expected = (server.configuration.socketPath == nil ? 0 : 1) + (server.configuration.tcp == nil ? 0 : 1)
         let listening = Gate()
-        let count = Mutex(0)
-        let failure = Mutex<String?>(nil)
-        let wrapped = ControlPlaneServer(
-            configuration: server.configuration, administration: server.administrationForStart,
-            snapshots: server.snapshotsForStart,
-            onListening: { _ in if count.withLock({ $0 += 1; return $0 }) == expected { listening.open() } })
+        let progress = StartProgress()
+        let wrapped = server.announcing { _ in
+            if progress.count.withLock({ $0 += 1; return $0 }) == expected { listening.open() }
+        }
         let finished = running.finished
-        running.task.withLock {
-            $0 = Task {
-                defer { finished.open(); listening.open() }
-                do { try await wrapped.run() } catch {
-                    failure.withLock { $0 = "\(error)" }
-                    throw error
-                }
+        // A group of one, so that `stop` is a graceful shutdown (open requests finish).
+        let group = ServiceGroup(configuration: .init(services: [wrapped], logger: server.configuration.logger))
+        running.group.withLock { $0 = group }
+        Task {
+            defer { finished.open(); listening.open() }
+            do { try await group.run() } catch {
+                progress.failure.withLock { $0 = "\(error)" }
             }
         }
         guard listening.wait(timeout: timeout) else {
             running.stop()
             throw ControlPlaneStartError(message: "not listening after \(timeout)")
         }
-        if finished.isOpen || count.withLock({ $0 }) < expected {
+        if finished.isOpen || progress.count.withLock({ $0 }) < expected {
             running.stop()
-            throw ControlPlaneStartError(message: failure.withLock { $0 } ?? "stopped at start")
+            throw ControlPlaneStartError(message: progress.failure.withLock { $0 } ?? "stopped at start")
         }
         return running
     }
 
-    /// Stops serving (open connections are closed) and waits for it.
+    /// Stops serving (gracefully: requests in progress are answered) and waits for it.
     public func stop() {
-        task.withLock { $0?.cancel() }
+        guard let group = group.withLock({ $0 }) else { return }
+        Task { await group.triggerGracefulShutdown() }
         _ = finished.wait(timeout: .seconds(10))
     }
 }
 
-extension ControlPlaneServer {
-    fileprivate var administrationForStart: any BanAdministration { administration }
-    fileprivate var snapshotsForStart: any DaemonSnapshots { snapshots }
+/// What `RunningControlPlane.start` learns from the server's task.
+private final class StartProgress: Sendable {
+    let count = Mutex(0)
+    let failure = Mutex<String?>(nil)
 }
 
 /// The control plane could not start listening.

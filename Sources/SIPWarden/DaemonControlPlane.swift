@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import ControlPlane
+import ControlPlane
 import Detection
 import Evidence
 import Firewall
 import Logging
-public import NetworkAddress
+import NetworkAddress
 import Storage
 import Synchronization
 #if canImport(Glibc)
@@ -104,7 +104,7 @@ final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
             throw AdministrationError(.failed, "cannot read the ledger: \(error)")
         }
         let inKernel: Set<IPNetwork>? = firewallListsElements ? (try? Set(firewall.list().map(\.network))) : nil
-        return records.map { Self.view($0, inKernel: inKernel.map { set in set.contains($0.network) }) }
+        return records.map { record in Self.view(record, inKernel: inKernel.map { $0.contains(record.network) }) }
     }
 
     func status() throws(AdministrationError) -> StatusView {
