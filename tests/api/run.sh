@@ -30,6 +30,7 @@ check() { # name, then a command that must succeed
   if "$@" >"$DIR/out" 2>"$DIR/err"; then pass=$((pass + 1)); echo "ok   $name"
   else fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/     | /' "$DIR/out" "$DIR/err" | head -30; fi
 }
+saved() { "$@" >"$DIR/o" 2>"$DIR/e"; local rc=$?; cat "$DIR/o"; cat "$DIR/e" >&2; return $rc; } # keeps the output in $DIR/o
 contains() { grep -qF -- "$1" "$2" || { echo "missing '$1' in $2:" >&2; head -5 "$2" >&2; return 1; }; }
 wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 # api METHOD PATH [BODY] [TOKEN]: curl on the Unix socket; body in $DIR/body, status printed
@@ -40,7 +41,7 @@ api() {
   curl "${args[@]}" "http://localhost$2"
 }
 status_is() { local want=$1; shift; local got; got=$(api "$@"); [ "$got" = "$want" ] || { echo "HTTP $got, expected $want: $(cat "$DIR/body")" >&2; return 1; }; }
-in_set() { in_ns nft list set inet sipwarden "$1" | grep -qF -- "$2"; }
+in_set() { in_ns nft list set inet sipwarden "$1" > "$DIR/set" 2>&1; grep -qF -- "$2" "$DIR/set" || { echo "not in $1:" >&2; cat "$DIR/set" >&2; return 1; }; }
 not_in_set() { ! in_set "$@"; }
 ledger_rows() { # network: ledger rows of exactly that network ("network|origin|lifted?")
   python3 - "$S/ledger.sqlite" "$1" <<'PY'
@@ -113,15 +114,15 @@ fail_lines
 check "banned again at the 5th failure after the lift" wait_for in_set host4 198.18.0.77
 
 # --- the command line goes through the running daemon ------------------------------------
-check "cli bans add" in_ns "$BIN" bans add 198.18.9.0/24 --ban-time 10m --reason cli --state "$S"
-check "cli bans add: said the daemon applied it" contains "the running daemon (pid $DAEMON_PID) applies it now" "$DIR/out"
+check "cli bans add" saved in_ns "$BIN" bans add 198.18.9.0/24 --ban-time 10m --reason cli --state "$S"
+check "cli bans add: said the daemon applied it" contains "the running daemon (pid $DAEMON_PID) applies it now" "$DIR/o"
 check "cli bans add: made by the daemon" contains "operator banned 198.18.9.0/24 through the control plane" "$DIR/daemon.out"
 check "cli bans add: in the kernel" in_set ban4 198.18.9.0/24
-check "cli bans list" in_ns "$BIN" bans list --state "$S"
-check "cli bans list: from the daemon, in kernel" grep -qE "198.18.9.0/24 .* yes .*cli" "$DIR/out"
-check "cli status" in_ns "$BIN" status --state "$S"
-check "cli status: the daemon answers" contains "daemon:        running (pid $DAEMON_PID)" "$DIR/out"
-check "cli status: kernel elements" grep -qE "^firewall: +nftables table inet sipwarden: [0-9]+ elements" "$DIR/out"
+check "cli bans list" saved in_ns "$BIN" bans list --state "$S"
+check "cli bans list: from the daemon, in kernel" grep -qE "198.18.9.0/24 .* yes .*cli" "$DIR/o"
+check "cli status" saved in_ns "$BIN" status --state "$S"
+check "cli status: the daemon answers" contains "daemon:        running (pid $DAEMON_PID)" "$DIR/o"
+check "cli status: kernel elements" grep -qE "^firewall: +nftables table inet sipwarden: [0-9]+ elements" "$DIR/o"
 check "cli bans remove" in_ns "$BIN" bans remove 198.18.9.0/24 --state "$S"
 check "cli bans remove: made by the daemon" contains "operator lifted the ban of 198.18.9.0/24 through the control plane" "$DIR/daemon.out"
 check "cli bans remove: gone from the kernel" not_in_set ban4 198.18.9.0
@@ -151,12 +152,12 @@ check "daemon still running after schemathesis" kill -0 "$DAEMON_PID"
 # --- without a daemon the command line works on the ledger and the kernel itself -------------
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 check "socket removed at stop" test ! -e "$SOCK"
-check "cli bans add without a daemon" in_ns "$BIN" bans add 198.18.10.0/24 --state "$S"
-check "cli bans add without a daemon: no daemon note" bash -c "! grep -q 'running daemon' '$DIR/out'"
+check "cli bans add without a daemon" saved in_ns "$BIN" bans add 198.18.10.0/24 --state "$S"
+check "cli bans add without a daemon: no daemon note" bash -c "! grep -q 'running daemon' '$DIR/o'"
 check "cli bans add without a daemon: in the kernel" in_set ban4 198.18.10.0/24
 check "cli bans add without a daemon: in the ledger" ledger_has 198.18.10.0/24 manual active
-check "cli status without a daemon" in_ns "$BIN" status --state "$S"
-check "cli status without a daemon: says so" contains "daemon:        not running" "$DIR/out"
+check "cli status without a daemon" saved in_ns "$BIN" status --state "$S"
+check "cli status without a daemon: says so" contains "daemon:        not running" "$DIR/o"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
