@@ -13,8 +13,23 @@ struct ClientServerTests {
         return path
     }
 
-    @Test func theClientBansThroughTheServerAndTheSocketIsRootOnly() throws {
-        let directory = Self.temporaryDirectory()
+    /// Runs blocking code (the synchronous client, `RunningControlPlane`'s waits) on a
+    /// thread of its own, so the server's tasks keep the concurrency pool's threads even
+    /// when the other suites run in parallel.
+    static func onOwnThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            Thread {
+                do { try body(); done.resume() } catch { done.resume(throwing: error) }
+            }.start()
+        }
+    }
+
+    @Test func theClientBansThroughTheServerAndTheSocketIsRootOnly() async throws {
+        try await Self.onOwnThread(Self.clientBansThroughTheServer)
+    }
+
+    static func clientBansThroughTheServer() throws {
+        let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let token = try APIToken.loadOrCreate(stateDirectory: directory)
         let fake = FakeDaemon()
@@ -22,7 +37,7 @@ struct ClientServerTests {
         let server = ControlPlaneServer(
             configuration: ControlPlaneConfiguration(socketPath: socket, tcp: nil, token: token, logger: Logger(label: "test")),
             administration: fake, snapshots: fake)
-        let running = try RunningControlPlane.start(server)
+        let running = try RunningControlPlane.start(server, timeout: .seconds(120))
         let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
