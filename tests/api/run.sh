@@ -138,8 +138,10 @@ if command -v schemathesis >/dev/null || python3 -c "import schemathesis" 2>/dev
   ST=(python3 -m schemathesis.cli)
   command -v schemathesis >/dev/null && ST=(schemathesis)
   # Positive and negative cases, bounded; ban changes happen for real in this namespace.
+  # (run from $DIR: schemathesis keeps a cache directory in the working directory)
+  st() { (cd "$DIR" && ip netns exec "$NS" timeout 600 "${ST[@]}" "$@"); }
   check "schemathesis: no server error, every response conforms to the document" \
-    in_ns timeout 600 "${ST[@]}" run "http://127.0.0.1:$PORT/openapi.yaml" \
+    st run "http://127.0.0.1:$PORT/openapi.yaml" \
       --url "http://127.0.0.1:$PORT" --header "Authorization: Bearer $TOKEN" \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
       --max-examples 40 --seed 1 --no-color
