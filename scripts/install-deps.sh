@@ -12,7 +12,7 @@ set -euo pipefail
 PKGS=(
   pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev
   libnetfilter-queue-dev iptables linux-libc-dev
-  iproute2 iputils-ping procps python3
+  iproute2 iputils-ping procps python3 curl
   kamailio sipvicious sip-tester
   fail2ban python3-pyinotify tcpdump
   systemd systemd-journal-remote
@@ -44,5 +44,13 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
     apt-get -o DPkg::Lock::Timeout=600 update -q
     apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-prometheus-client
   fi
+fi
+# PyPI: schemathesis checks the control plane's OpenAPI document against a live daemon
+# (tests/api/run.sh); pinned, for the pyenv or system Python 3.11.
+SCHEMATHESIS=schemathesis==4.32.5
+if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: ${SCHEMATHESIS#*==}"; then
+  python3 -m pip install -q --disable-pip-version-check "$SCHEMATHESIS" \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$SCHEMATHESIS"
+  missing+=("$SCHEMATHESIS")
 fi
 echo "install-deps: ok (${#missing[@]} installed)"

@@ -12,7 +12,9 @@ import Synchronization
 /// with one `saddr @set counter name droppedN drop` rule per set.
 ///
 /// Every call holds a mutex around the (not thread-safe) libnftables contexts, so the
-/// daemon may call `ban` from its hot-path thread while other threads list or reconcile.
+/// daemon may call `ban` from its hot-path thread while other threads list or reconcile;
+/// `list()` and `dropCounters()` use a context and a mutex of their own, so a read never
+/// waits for a ban nor a ban for a read.
 /// A `ban` of single addresses goes straight to the kernel as one nfnetlink batch on a
 /// socket opened by `setUp` (no libnftables parsing or cache fetch; tens of µs), falling
 /// back to libnftables on any netlink trouble; prefixes that overlap existing ones take a
@@ -27,6 +29,9 @@ public final class NFTablesFirewall: Firewall {
     private let suspects: Mutex<SuspectState>
     private let marksSuspects: Bool
     private let origin = ContinuousClock.now
+    /// A JSON context of its own for `list()` and `dropCounters()`: reads (status, the
+    /// control plane) never take the ban path's lock, so they cannot delay a ban.
+    private let reader: Mutex<NFTContext>
 
     private struct SuspectState: ~Copyable {
         var filter: SuspectFilter
@@ -78,6 +83,7 @@ public final class NFTablesFirewall: Firewall {
         self.configuration = configuration
         self.logger = logger
         state = Mutex(State(command: try NFTContext(json: false), json: try NFTContext(json: true)))
+        reader = Mutex(try NFTContext(json: true))
         let floodGuard = configuration.floodGuard ?? .standard
         marksSuspects = configuration.managesFloodGuard && configuration.floodGuard != nil
         suspects = Mutex(SuspectState(filter: SuspectFilter(
@@ -241,7 +247,7 @@ public final class NFTablesFirewall: Firewall {
     }
 
     public func list() throws(FirewallError) -> [BanElement] {
-        let current = try state.withLock { (state: inout State) throws(FirewallError) in try listSets(state) }
+        let current = try reader.withLock { (json: inout NFTContext) throws(FirewallError) in try listSets(json) }
         var result: [BanElement] = []
         for set in NFTSyntax.SetName.allCases {
             for element in current[set]?.elements ?? [] {
@@ -297,14 +303,14 @@ public final class NFTablesFirewall: Firewall {
     }
 
     public func dropCounters() throws(FirewallError) -> DropCounters {
-        try state.withLock { (state: inout State) throws(FirewallError) in
-            let v4 = try NFTListing.parseCounter(state.json.run("list counter inet \(table) \(NFTSyntax.counterV4)\n"))
-            let v6 = try NFTListing.parseCounter(state.json.run("list counter inet \(table) \(NFTSyntax.counterV6)\n"))
+        try reader.withLock { (json: inout NFTContext) throws(FirewallError) in
+            let v4 = try NFTListing.parseCounter(json.run("list counter inet \(table) \(NFTSyntax.counterV4)\n"))
+            let v6 = try NFTListing.parseCounter(json.run("list counter inet \(table) \(NFTSyntax.counterV6)\n"))
             var counters = DropCounters(packetsV4: v4.packets, bytesV4: v4.bytes, packetsV6: v6.packets, bytesV6: v6.bytes)
             // The guard's table exists only while a daemon with the guard on set it up.
             let guardTable = NFTSyntax.guardTableName(configuration)
-            if let flood4 = try? NFTListing.parseCounter(state.json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV4)\n")),
-               let flood6 = try? NFTListing.parseCounter(state.json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV6)\n")) {
+            if let flood4 = try? NFTListing.parseCounter(json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV4)\n")),
+               let flood6 = try? NFTListing.parseCounter(json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV6)\n")) {
                 counters.floodPackets = flood4.packets &+ flood6.packets
             }
             return counters
@@ -516,7 +522,11 @@ public final class NFTablesFirewall: Firewall {
     }
 
     private func listSets(_ state: borrowing State) throws(FirewallError) -> [NFTSyntax.SetName: NFTListing.SetContents] {
-        let output = try state.json.run("list table inet \(table)\n")
+        try listSets(state.json)
+    }
+
+    private func listSets(_ json: borrowing NFTContext) throws(FirewallError) -> [NFTSyntax.SetName: NFTListing.SetContents] {
+        let output = try json.run("list table inet \(table)\n")
         let sets = try NFTListing.parseSets(output)
         for (set, contents) in sets where contents.skipped > 0 {
             logger.warning("ignored elements nft listed in a form not understood", metadata: ["set": "\(set.rawValue)", "count": "\(contents.skipped)"])

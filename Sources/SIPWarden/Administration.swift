@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import ControlPlane
 import Detection
 import WardenCore
 import Firewall
 public import Logging
 public import NetworkAddress
+import LogFormats
 import Storage
-import WardenCore
 import Glibc
 
 /// `sipwarden bans …` and `sipwarden status`: operator actions on the ledger and the kernel.
 ///
-/// The ledger is the truth; the kernel follows it. A ban added here is written to both, so
-/// a daemon started later (or restarted) reconciles it like any other.
+/// When a daemon runs on the state directory, every command goes through its control
+/// plane (`STATE/api.sock`): the daemon is the one writer of the kernel and the ledger.
+/// Only when no daemon listens there (no socket, or nobody accepting) does a command work
+/// on the ledger and the kernel itself. The ledger is the truth; the kernel follows it. A
+/// ban added here is written to both, so a daemon started later (or restarted) reconciles
+/// it like any other.
 public struct Administration {
     public let configuration: Configuration
     private let logger: Logger
@@ -43,8 +48,46 @@ public struct Administration {
         }
     }
 
-    /// Bans a prefix by hand: kernel first, then the ledger.
+    /// The running daemon's control plane, or nil when no daemon listens on this state
+    /// directory's socket. The token is sent when this user can read it (root).
+    private func daemon() -> ControlPlaneClient? {
+        let path = ControlPlaneConfiguration.socketPath(stateDirectory: configuration.stateDirectory)
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else { return nil }
+        let token = try? APIToken.load(path: configuration.stateDirectory + "/" + APIToken.fileName)
+        return ControlPlaneClient(socketPath: path, token: token ?? nil)
+    }
+
+    /// Runs `request` against the running daemon: nil when none listens (then the caller
+    /// works on the ledger itself).
+    private func throughDaemon<T>(_ request: (ControlPlaneClient) throws(ControlPlaneClientError) -> T) throws(RuntimeFailure) -> T? {
+        guard let client = daemon() else { return nil }
+        do {
+            return try request(client)
+        } catch .noDaemon {
+            return nil
+        } catch let .refused(_, message) {
+            throw RuntimeFailure(message)
+        } catch {
+            throw RuntimeFailure("the running daemon did not answer on \(client.socketPath): \(error)")
+        }
+    }
+
+    /// The note that says the running daemon made the change.
+    private var appliedByDaemon: String {
+        PidFile.runningPid(path: configuration.stateDirectory + "/sipwarden.pid").map { "; the running daemon (pid \($0)) applies it now" }
+            ?? "; the running daemon applies it now"
+    }
+
+    /// Bans a prefix by hand: through the running daemon, else kernel first, then the ledger.
     public func add(_ network: IPNetwork, banTime: Duration?, reason: String) throws(RuntimeFailure) -> String {
+        let done = "banned \(network) " + (banTime.map { "for \(DurationParser.format($0))" } ?? "permanently")
+        let seconds = banTime.map { d in max(1, d.components.seconds + (d.components.attoseconds > 0 ? 1 : 0)) }
+        if try throughDaemon({ (c) throws(ControlPlaneClientError) in
+            try c.ban(BanRequestBody(network: network.description, banSeconds: seconds, reason: reason))
+        }) != nil {
+            return done + appliedByDaemon
+        }
         if let allowed = configuration.detection.allowlist.match(network.address) {
             throw RuntimeFailure("\(network) is inside the allowlist (\(allowed)); remove it from the allowlist first")
         }
@@ -62,7 +105,7 @@ public struct Administration {
         } catch {
             throw RuntimeFailure("banned in the kernel, but the ledger write failed (the ban will not survive a restart): \(error)")
         }
-        return "banned \(network) " + (banTime.map { "for \(DurationParser.format($0))" } ?? "permanently") + notifyDaemon()
+        return done + notifyDaemon()
     }
 
     /// Tells a daemon running on this state directory to apply the ledger change now
@@ -72,8 +115,11 @@ public struct Administration {
         return kill(pid, SIGUSR1) == 0 ? "; the running daemon (pid \(pid)) applies it now" : "; could not signal the running daemon (pid \(pid)): it applies the change within 10 s"
     }
 
-    /// Lifts a ban: kernel and ledger.
+    /// Lifts a ban: through the running daemon, else kernel and ledger.
     public func remove(_ network: IPNetwork) throws(RuntimeFailure) -> String {
+        if let result = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.lift(network: network.description) }) {
+            return "unbanned \(network) (\(result.lifted) ledger entr\(result.lifted == 1 ? "y" : "ies") lifted)" + appliedByDaemon
+        }
         let ledger = try openLedger()
         let fw = try firewall()
         do {
@@ -88,8 +134,12 @@ public struct Administration {
         return "unbanned \(network) (\(lifted) ledger entr\(lifted == 1 ? "y" : "ies") lifted)" + notifyDaemon()
     }
 
-    /// Active bans (or all with `all`), with whether each is present in the kernel.
+    /// Active bans (or all with `all`), with whether each is present in the kernel: from
+    /// the running daemon, else from the ledger and the kernel.
     public func list(all: Bool, limit: Int, json: Bool) throws(RuntimeFailure) -> String {
+        if let bans = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.bans(all: all, limit: limit) }) {
+            return Self.render(bans, all: all, limit: limit, json: json)
+        }
         let ledger = try openLedger()
         let now = systemClock()
         let bans: [BanRecord]
@@ -102,20 +152,26 @@ public struct Administration {
         if configuration.firewall == .nftables {
             inKernel = try? Set(firewall().list().map(\.network))
         }
+        let views = bans.map { b in DaemonControlPlane.view(b, inKernel: inKernel.map { $0.contains(b.network) }) }
+        return Self.render(views, all: all, limit: limit, json: json)
+    }
+
+    /// The table (or JSON Lines) of `bans list`.
+    static func render(_ bans: [BanView], all: Bool, limit: Int, json: Bool) -> String {
         if json {
             var w = JSONLineWriter()
             for b in bans.prefix(limit) {
                 w.raw("{")
-                w.key("network", first: true); w.string(b.network.description)
-                w.key("kind"); w.string(b.rule.description)
+                w.key("network", first: true); w.string(b.network)
+                w.key("kind"); w.string(b.kind)
                 w.key("reason"); w.string(b.reason)
-                w.key("origin"); w.string(b.origin.rawValue)
+                w.key("origin"); w.string(b.origin)
                 w.key("offence"); w.number(Int64(b.offence))
-                w.key("created"); w.string(RFC3339.format(b.createdAt))
-                if let e = b.expiresAt { w.key("expires"); w.string(RFC3339.format(e)) }
-                if let l = b.liftedAt { w.key("lifted"); w.string(RFC3339.format(l)) }
-                w.key("ban_id"); w.string(b.banID.description)
-                if let k = inKernel { w.key("in_kernel"); w.raw(k.contains(b.network) ? "true" : "false") }
+                w.key("created"); w.string(b.created)
+                if let e = b.expires { w.key("expires"); w.string(e) }
+                if let l = b.lifted { w.key("lifted"); w.string(l) }
+                if let id = b.banID { w.key("ban_id"); w.string(id) }
+                if let k = b.inKernel { w.key("in_kernel"); w.raw(k ? "true" : "false") }
                 w.raw("}\n")
             }
             return String(decoding: w.bytes, as: UTF8.self)
@@ -123,18 +179,22 @@ public struct Administration {
         if bans.isEmpty { return all ? "no bans recorded" : "no active bans" }
         var lines = ["NETWORK                                   EXPIRES                  KERNEL  OFFENCE  RULE         REASON"]
         for b in bans.prefix(limit) {
-            let expires = b.liftedAt.map { "lifted " + RFC3339.format($0) } ?? b.expiresAt.map { RFC3339.format($0) } ?? "permanent"
-            let kernel = inKernel.map { $0.contains(b.network) ? "yes" : "no" } ?? "-"
+            let expires = b.lifted.map { "lifted " + $0 } ?? b.expires ?? "permanent"
+            let kernel = b.inKernel.map { $0 ? "yes" : "no" } ?? "-"
             lines.append(
-                pad(b.network.description, 42) + pad(expires, 25) + pad(kernel, 8) + pad("\(b.offence)", 9)
-                    + pad(b.rule.description, 13) + b.reason
+                pad(b.network, 42) + pad(expires, 25) + pad(kernel, 8) + pad("\(b.offence)", 9)
+                    + pad(b.kind, 13) + b.reason
             )
         }
         return lines.joined(separator: "\n")
     }
 
-    /// Daemon, ledger and kernel at a glance.
+    /// Daemon, ledger and kernel at a glance: from the running daemon, else from the
+    /// ledger, the kernel and the state directory's files.
     public func status() throws(RuntimeFailure) -> String {
+        if let status = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.status() }) {
+            return Self.render(status)
+        }
         let ledger = try openLedger()
         let now = systemClock()
         var out: [String] = []
@@ -174,7 +234,32 @@ public struct Administration {
         return out.joined(separator: "\n")
     }
 
-    private func pad(_ s: String, _ n: Int) -> String {
+    /// `status` as the running daemon reports it.
+    static func render(_ s: StatusView) -> String {
+        var out = ["daemon:        running (pid \(s.pid))"]
+        out.append("active bans:   \(s.ledger.activeBans) (\(s.ledger.permanentActiveBans) permanent)")
+        out.append("bans recorded: \(s.ledger.totalBans) (\(s.ledger.liftedBans) lifted by hand), \(s.ledger.eventsStored) events of evidence")
+        if let last = s.ledger.lastBan { out.append("last ban:      \(last)") }
+        out.append("state:         \(s.stateDirectory)")
+        var files: [String: UnmatchedLineCount] = [:]
+        for u in s.unmatched { files[u.file] = UnmatchedLineCount(count: u.count, sample: u.sample) }
+        out += UnmatchedSummary(files: files, updated: s.unmatchedAsOf).describe()
+        if s.firewall.kind != FirewallKind.nftables.rawValue {
+            out.append("firewall:      \(s.firewall.kind)")
+        } else if let error = s.firewall.error {
+            out.append("firewall:      nftables table inet \(s.firewall.table ?? "?") not readable (\(error))")
+        } else {
+            out.append("firewall:      nftables table inet \(s.firewall.table ?? "?"): \(s.firewall.elements ?? 0) elements, \(s.firewall.packetsDropped ?? 0) packets dropped")
+            if let g = s.floodGuard {
+                out.append("flood guard:   \(g.packetsPerSecond) packets/s, burst \(g.burst) per source on UDP \(g.ports.joined(separator: ",")): \(g.packetsDropped ?? 0) packets dropped")
+            } else {
+                out.append("flood guard:   off")
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    private static func pad(_ s: String, _ n: Int) -> String {
         s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
     }
 }

@@ -91,6 +91,8 @@ public struct Configuration: Sendable, Hashable {
     public var logUTCOffsetSeconds = 0
     /// Run sensor threads at a low real-time priority so a busy PBX cannot delay a ban.
     public var realtimeSensors = true
+    /// The HTTP API (docs/CONTROL-PLANE.md).
+    public var controlPlane = ControlPlaneSettings()
 
     public init() {}
 
@@ -149,6 +151,9 @@ public struct Configuration: Sendable, Hashable {
         // Each service's section validates itself (Services/ConfigurationSections.swift).
         try sensorSettings.validate()
         try ledgerSettings.validate()
+        if let problem = controlPlane.validationError() {
+            throw ConfigurationError(location: "control-plane", message: problem)
+        }
     }
 }
 

@@ -162,7 +162,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard"]
+        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard", "control-plane"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -265,6 +265,21 @@ private struct Reader {
             case "realtime": c.realtimeSensors = try bool(value, name)
             case "scanner-signatures": c.scannerSignatures = try bool(value, name)
             case "ignore-self": c.ignoreSelf = try bool(value, name)
+            case "control-plane":
+                for (k, kn, v) in try mapping(value, name) {
+                    let path = join(name, k)
+                    switch k {
+                    case "socket": c.controlPlane.socket = try bool(v, path)
+                    case "http":
+                        let s = try string(v, path)
+                        guard let endpoint = ControlPlaneSettings.parseEndpoint(s) else {
+                            throw fail(v, path, "expected ADDR:PORT, [IPv6]:PORT or PORT (loopback), got '\(s)'")
+                        }
+                        c.controlPlane.http = endpoint
+                    case "allow-remote": c.controlPlane.allowRemote = try bool(v, path)
+                    default: throw unknown(kn, path, ["socket", "http", "allow-remote"])
+                    }
+                }
             case "log-utc-offset":
                 let s = try string(value, name)
                 guard let off = parseUTCOffset(s) else { throw fail(value, name, "expected an offset such as +00:00 or -05:00, got '\(s)'") }

@@ -148,12 +148,20 @@ public final class Daemon: Sendable {
             metrics: metrics
         )
         let sensors = config.sensorSettings
+        // Changes the control plane applies itself (so the enforcer's ledger sync skips them).
+        let appliedByControlPlane = AppliedOperatorChanges()
+        let controlPlane = DaemonControlPlane(
+            configuration: config, firewall: firewall, ledger: ledger.ledger, pipeline: pipeline, applied: appliedByControlPlane,
+            logger: logger)
+        let metrics = metrics
 
         // The start order; the group stops them in reverse. A new service is one line here.
         let services: [any DaemonService] = [
             ledger,
             BanConsumersService(consumers: consumers),
-            EnforcerService(configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now, logger: logger),
+            EnforcerService(
+                configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now,
+                appliedByControlPlane: appliedByControlPlane, logger: logger),
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: config.stateDirectory, logger: logger),
             SensorService.journal(sensors, stateDirectory: config.stateDirectory, pipeline: pipeline, logger: logger),
             SensorService.logs(sensors, pipeline: pipeline, logger: logger),
@@ -161,6 +169,7 @@ public final class Daemon: Sendable {
             SensorService.hep(sensors, pipeline: pipeline, logger: logger),
             InlineService(settings: config.inline, policy: config.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(config, pipeline: pipeline, logger: logger),
+            ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() }, logger: logger),
         ]
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.
         DaemonMetricsSources(

@@ -164,6 +164,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"))
     var floodGuard: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also serve the control plane's HTTP API on TCP (every request needs the token; loopback unless control-plane.allow-remote), e.g. 127.0.0.1:9480.", valueName: "ADDR:PORT"))
+    var http: String?
+
     @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
     var fromStart = false
 
@@ -282,6 +285,12 @@ struct RunCommand: ParsableCommand {
             }
             c.floodGuard = parsed
         }
+        if let http {
+            guard let endpoint = ControlPlaneSettings.parseEndpoint(http) else {
+                throw ConfigurationError(location: "--http", message: "expected ADDR:PORT, [IPv6]:PORT or PORT (loopback), got '\(http)'")
+            }
+            c.controlPlane.http = endpoint
+        }
         if fromStart { c.fromStart = true }
         if noScannerSignatures { c.scannerSignatures = false }
         try detection.apply(to: &c)
@@ -360,7 +369,7 @@ struct ReplayCommand: ParsableCommand {
 struct BansCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bans",
-        abstract: "List, add or remove bans (ledger and kernel).",
+        abstract: "List, add or remove bans (through the running daemon, else ledger and kernel).",
         subcommands: [List.self, Add.self, Remove.self],
         defaultSubcommand: List.self
     )

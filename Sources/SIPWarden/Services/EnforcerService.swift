@@ -33,14 +33,14 @@ public final class EnforcerService: DaemonService {
     ///     detection settings the flood guard's exemptions and suspect timeout follow).
     public init(
         configuration: Configuration, firewall: any Firewall, restored: RestoredState, ledger: Ledger,
-        pipeline: Pipeline, since now: Timestamp, logger: Logger
+        pipeline: Pipeline, since now: Timestamp, appliedByControlPlane: AppliedOperatorChanges? = nil, logger: Logger
     ) {
         settings = configuration.enforcerSettings
         nftables = configuration.nftablesConfiguration
         self.firewall = firewall
         self.restored = restored
         self.pipeline = pipeline
-        operatorSync = Mutex(OperatorSync(ledger: ledger, since: now))
+        operatorSync = Mutex(OperatorSync(ledger: ledger, since: now, appliedElsewhere: appliedByControlPlane))
         self.logger = logger
     }
 

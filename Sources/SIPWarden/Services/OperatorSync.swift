@@ -13,11 +13,14 @@ struct OperatorSync {
     /// Ban ids already applied (lifted or manual), with their change time, pruned as
     /// `since` moves on.
     private var applied: [Int64: Timestamp] = [:]
+    /// Changes the control plane made and applied already.
+    private let appliedElsewhere: AppliedOperatorChanges?
     private static let overlap = Duration.seconds(30)
 
-    init(ledger: Ledger, since: Timestamp) {
+    init(ledger: Ledger, since: Timestamp, appliedElsewhere: AppliedOperatorChanges? = nil) {
         self.ledger = ledger
         self.since = since
+        self.appliedElsewhere = appliedElsewhere
     }
 
     mutating func apply(to pipeline: Pipeline, logger: Logger) {
@@ -33,6 +36,7 @@ struct OperatorSync {
         for record in records {
             guard let id = record.id, applied[id] == nil else { continue }
             applied[id] = record.liftedAt ?? record.createdAt
+            if appliedElsewhere?.take(id) == true { continue }
             fresh.append(record)
         }
         if !fresh.isEmpty {

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The control plane against a real daemon with real nftables inside a throwaway network
+# namespace (cp-api-PID; never the root namespace): the Unix socket and its token, bans
+# through the API reaching the kernel set and the ledger, refusals without the token that
+# change nothing, the command line going through the running daemon (and working alone
+# when none runs), TCP on the namespace's loopback, and schemathesis against the live API
+# with the document it serves. Usage: tests/api/run.sh PATH/TO/sipwarden
+# Ends with "N passed, N failed".
+set -uo pipefail
+BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
+NS=cp-api-$$
+DIR=$(mktemp -d /tmp/cp-api.XXXXXX)
+S="$DIR/state"
+SOCK="$S/api.sock"
+PORT=9480
+pass=0; fail=0
+DAEMON_PID=
+cleanup() {
+  [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+  ip netns del "$NS" 2>/dev/null || true; rm -rf "$DIR"
+}
+trap cleanup EXIT
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+in_ns() { ip netns exec "$NS" "$@"; }
+
+check() { # name, then a command that must succeed
+  local name=$1; shift
+  if "$@" >"$DIR/out" 2>"$DIR/err"; then pass=$((pass + 1)); echo "ok   $name"
+  else fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/     | /' "$DIR/out" "$DIR/err" | head -30; fi
+}
+saved() { "$@" >"$DIR/o" 2>"$DIR/e"; local rc=$?; cat "$DIR/o"; cat "$DIR/e" >&2; return $rc; } # keeps the output in $DIR/o
+contains() { grep -qF -- "$1" "$2" || { echo "missing '$1' in $2:" >&2; head -5 "$2" >&2; return 1; }; }
+wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+# api METHOD PATH [BODY] [TOKEN]: curl on the Unix socket; body in $DIR/body, status printed
+api() {
+  local args=(-s -o "$DIR/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1")
+  [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data "$3")
+  [ -n "${4:-}" ] && args+=(-H "Authorization: Bearer $4")
+  curl "${args[@]}" "http://localhost$2"
+}
+status_is() { local want=$1; shift; local got; got=$(api "$@"); [ "$got" = "$want" ] || { echo "HTTP $got, expected $want: $(cat "$DIR/body")" >&2; return 1; }; }
+in_set() { in_ns nft list set inet sipwarden "$1" > "$DIR/set" 2>&1; grep -qF -- "$2" "$DIR/set" || { echo "not in $1:" >&2; cat "$DIR/set" >&2; return 1; }; }
+not_in_set() { ! in_set "$@"; }
+ledger_rows() { # network: ledger rows of exactly that network ("network|origin|lifted?")
+  python3 - "$S/ledger.sqlite" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+for network, origin, lifted in db.execute("SELECT network, origin, liftedAt FROM ban WHERE network = ?", (sys.argv[2],)):
+    print(f"{network}|{origin}|{'lifted' if lifted else 'active'}")
+PY
+}
+ledger_has() { ledger_rows "$1" | grep -qx "$1|$2|$3"; }
+ledger_empty_for() { [ -z "$(ledger_rows "$1")" ]; }
+
+# --- the daemon: real nftables in the namespace, the API on its socket and on loopback TCP --
+: > "$DIR/live.log"
+ip netns exec "$NS" "$BIN" run --log "kamailio:$DIR/live.log" --state "$S" --http "127.0.0.1:$PORT" > "$DIR/daemon.out" 2>&1 &
+DAEMON_PID=$!
+check "daemon ready" wait_for grep -q "sipwarden ready" "$DIR/daemon.out"
+check "control plane listening" contains "control plane listening" "$DIR/daemon.out"
+check "socket is root only (0600)" test "$(stat -c %a "$SOCK")" = 600
+check "token file created 0600" test "$(stat -c %a "$S/api.token")" = 600
+check "token: 64 hex digits" grep -qxE '[0-9a-f]{64}' "$S/api.token"
+TOKEN=$(cat "$S/api.token")
+
+# --- reads -------------------------------------------------------------------------------
+check "health" status_is 200 GET /v1/health
+check "ready" status_is 200 GET /v1/ready
+check "status" status_is 200 GET /v1/status
+check "status: the daemon's pid" contains "\"pid\":$DAEMON_PID" "$DIR/body"
+check "openapi.yaml served" status_is 200 GET /openapi.yaml
+check "openapi.yaml is OpenAPI 3.1" contains "openapi: 3.1.0" "$DIR/body"
+
+# --- a change without the token: 401, JSON error, nothing changed ------------------------------
+check "ban without token: 401" status_is 401 POST /v1/bans '{"network":"198.18.7.0/24","ban_seconds":3600}'
+check "ban without token: JSON error" python3 -c "import json,sys; assert 'token' in json.load(open(sys.argv[1]))['error']" "$DIR/body"
+check "ban with a wrong token: 401" status_is 401 POST /v1/bans '{"network":"198.18.7.0/24"}' "${TOKEN%?}0"
+check "refused ban: not in the kernel" not_in_set ban4 198.18.7.0/24
+check "refused ban: not in the ledger" ledger_empty_for 198.18.7.0/24
+
+# --- bans through the API reach the kernel and the ledger ----------------------------------
+check "ban a prefix: 201" status_is 201 POST /v1/bans '{"network":"198.18.7.0/24","ban_seconds":3600,"reason":"abuse case 1"}' "$TOKEN"
+check "ban a prefix: answer says in kernel" contains '"in_kernel":true' "$DIR/body"
+check "ban a prefix: in the kernel set" in_set ban4 198.18.7.0/24
+check "ban a prefix: in the ledger (manual, active)" ledger_has 198.18.7.0/24 manual active
+check "ban a host (permanent): 201" status_is 201 POST /v1/bans '{"network":"2001:2::66"}' "$TOKEN"
+check "ban a host: in the kernel set" in_set host6 2001:2::66
+check "ban a host: in the ledger" ledger_has 2001:2::66/128 manual active
+check "daemon logs the change" contains "operator banned 198.18.7.0/24 through the control plane" "$DIR/daemon.out"
+check "ban with host bits: 400" status_is 400 POST /v1/bans '{"network":"198.18.7.1/24"}' "$TOKEN"
+check "ban /0: 400, nothing in the kernel" status_is 400 POST /v1/bans '{"network":"0.0.0.0/0"}' "$TOKEN"
+check "bans list: both" status_is 200 GET /v1/bans
+check "bans list: prefix in kernel" python3 -c "
+import json,sys; bans={b['network']: b for b in json.load(open(sys.argv[1]))['bans']}
+assert bans['198.18.7.0/24']['in_kernel'] is True and bans['2001:2::66']['in_kernel'] is True, bans" "$DIR/body"
+check "lift without token: 401" status_is 401 DELETE "/v1/bans?network=198.18.7.0/24"
+check "lift without token: still in the kernel" in_set ban4 198.18.7.0/24
+check "lift: 200" status_is 200 DELETE "/v1/bans?network=198.18.7.0/24" "" "$TOKEN"
+check "lift: one ledger entry" contains '"lifted":1' "$DIR/body"
+check "lift: gone from the kernel" not_in_set ban4 198.18.7.0
+check "lift: lifted in the ledger" ledger_has 198.18.7.0/24 manual lifted
+
+# --- the detector learns about API changes: a lifted source is judged afresh ---------------
+fail_lines() { local i; for i in 1 2 3 4 5; do
+  echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=198.18.0.77 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\"" >> "$DIR/live.log"
+done; }
+fail_lines
+check "5 failures ban (detector)" wait_for in_set host4 198.18.0.77
+check "lift the detector's ban through the API" status_is 200 DELETE "/v1/bans?network=198.18.0.77" "" "$TOKEN"
+check "lifted source gone from the kernel" not_in_set host4 198.18.0.77
+fail_lines
+check "banned again at the 5th failure after the lift" wait_for in_set host4 198.18.0.77
+
+# --- the command line goes through the running daemon ------------------------------------
+check "cli bans add" saved in_ns "$BIN" bans add 198.18.9.0/24 --ban-time 10m --reason cli --state "$S"
+check "cli bans add: said the daemon applied it" contains "the running daemon (pid $DAEMON_PID) applies it now" "$DIR/o"
+check "cli bans add: made by the daemon" contains "operator banned 198.18.9.0/24 through the control plane" "$DIR/daemon.out"
+check "cli bans add: in the kernel" in_set ban4 198.18.9.0/24
+check "cli bans list" saved in_ns "$BIN" bans list --state "$S"
+check "cli bans list: from the daemon, in kernel" grep -qE "198.18.9.0/24 .* yes .*cli" "$DIR/o"
+check "cli status" saved in_ns "$BIN" status --state "$S"
+check "cli status: the daemon answers" contains "daemon:        running (pid $DAEMON_PID)" "$DIR/o"
+check "cli status: kernel elements" grep -qE "^firewall: +nftables table inet sipwarden: [0-9]+ elements" "$DIR/o"
+check "cli bans remove" in_ns "$BIN" bans remove 198.18.9.0/24 --state "$S"
+check "cli bans remove: made by the daemon" contains "operator lifted the ban of 198.18.9.0/24 through the control plane" "$DIR/daemon.out"
+check "cli bans remove: gone from the kernel" not_in_set ban4 198.18.9.0
+check "cli refuses an allowlisted network (daemon's allowlist)" bash -c "! ip netns exec $NS '$BIN' bans add 127.0.0.1 --state '$S'"
+
+# --- TCP on the namespace's loopback: every request needs the token ---------------------------
+tcp() { in_ns curl -s -o "$DIR/body" -w '%{http_code}' "$@"; }
+check "tcp: status without token 401" test "$(tcp "http://127.0.0.1:$PORT/v1/status")" = 401
+check "tcp: status with token 200" test "$(tcp -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/status")" = 200
+
+# --- schemathesis against the live API (the document it serves), on loopback TCP --------------
+if command -v schemathesis >/dev/null || python3 -c "import schemathesis" 2>/dev/null; then
+  ST=(python3 -m schemathesis.cli)
+  command -v schemathesis >/dev/null && ST=(schemathesis)
+  # Positive and negative cases, bounded; ban changes happen for real in this namespace.
+  # (run from $DIR: schemathesis keeps a cache directory in the working directory)
+  st() { (cd "$DIR" && ip netns exec "$NS" timeout 600 "${ST[@]}" "$@"); }
+  check "schemathesis: no server error, every response conforms to the document" \
+    st run "http://127.0.0.1:$PORT/openapi.yaml" \
+      --url "http://127.0.0.1:$PORT" --header "Authorization: Bearer $TOKEN" \
+      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+      --max-examples 40 --seed 1 --no-color
+  tail -25 "$DIR/out"
+else
+  fail=$((fail + 1)); echo "FAIL schemathesis is not installed (scripts/install-deps.sh)"
+fi
+check "daemon still running after schemathesis" kill -0 "$DAEMON_PID"
+
+# --- without a daemon the command line works on the ledger and the kernel itself -------------
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+check "socket removed at stop" test ! -e "$SOCK"
+check "cli bans add without a daemon" saved in_ns "$BIN" bans add 198.18.10.0/24 --state "$S"
+check "cli bans add without a daemon: no daemon note" bash -c "! grep -q 'running daemon' '$DIR/o'"
+check "cli bans add without a daemon: in the kernel" in_set ban4 198.18.10.0/24
+check "cli bans add without a daemon: in the ledger" ledger_has 198.18.10.0/24 manual active
+check "cli status without a daemon" saved in_ns "$BIN" status --state "$S"
+check "cli status without a daemon: says so" contains "daemon:        not running" "$DIR/o"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
