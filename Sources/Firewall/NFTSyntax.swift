@@ -40,13 +40,23 @@ enum NFTSyntax {
     /// `NNNs` when whole seconds, else `NNNms` (rounded up to the next millisecond).
     /// Nil for zero, negative or absurdly large durations (the kernel would read a zero
     /// timeout as "use the set default", which for our sets is: never expire).
+    ///
+    /// Seconds and milliseconds are written as separate units (`2591999s948ms`), never as
+    /// one millisecond count: nft parses each unit's number into 32 bits of milliseconds,
+    /// so `2591999948ms` (a 30-day ban's remaining time at a restart) is refused as
+    /// "value too large", while seconds reach far beyond any ban.
     static func format(timeout: Duration) -> String? {
         guard timeout > .zero else { return nil }
-        let (seconds, attoseconds) = timeout.components
+        var (seconds, attoseconds) = timeout.components
         guard seconds < 1_000_000_000_000 else { return nil }
-        if attoseconds == 0 { return "\(seconds)s" }
-        let millis = seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return "\(millis)ms"
+        // Rounded up to the millisecond: never shorter than asked, never 0.
+        var millis = (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        if millis == 1_000 {
+            seconds += 1
+            millis = 0
+        }
+        if millis == 0 { return "\(seconds)s" }
+        return seconds == 0 ? "\(millis)ms" : "\(seconds)s\(millis)ms"
     }
 
     /// One set element in nft syntax, with its timeout when it has one.

@@ -52,6 +52,26 @@ struct NFTablesFirewallTests {
         }
     }
 
+    /// A restart reconciles a long ban with the time it has left, which is rarely whole
+    /// seconds: nft must accept it for hosts and prefixes alike (it refused a 30-day ban's
+    /// remaining milliseconds as one 32-bit number).
+    @Test func longTimeoutsWithMillisecondsReachTheKernel() throws {
+        try withFirewall("longtimeout") { firewall in
+            let month = Duration.seconds(30 * 86_400) - .milliseconds(52)
+            let year = Duration.seconds(365 * 86_400) - .milliseconds(7)
+            try firewall.reconcile(with: [
+                BanElement(network: network("198.18.7.1"), timeout: month),
+                BanElement(network: network("198.18.8.0/24"), timeout: year),
+                BanElement(network: network("2001:2::7"), timeout: year),
+            ])
+            let now = try listed(firewall)
+            for (key, expected) in [(network("198.18.7.1"), month), (network("198.18.8.0/24"), year), (network("2001:2::7"), year)] {
+                let timeout = try #require(now[key] ?? nil, "\(key) missing or permanent")
+                #expect(timeout > expected - .seconds(60) && timeout <= expected + .seconds(1), "\(key): \(timeout)")
+            }
+        }
+    }
+
     @Test func shortTimeoutExpires() async throws {
         try KernelGate.check()
         let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName("expire")))

@@ -7,7 +7,12 @@ import NetworkAddress
 struct PlannerTests {
     @Test func timeoutFormatting() {
         #expect(NFTSyntax.format(timeout: .seconds(60)) == "60s")
-        #expect(NFTSyntax.format(timeout: .milliseconds(1500)) == "1500ms")
+        #expect(NFTSyntax.format(timeout: .milliseconds(1500)) == "1s500ms")
+        #expect(NFTSyntax.format(timeout: .milliseconds(999)) == "999ms")
+        // nft reads each unit's number into 32 bits of milliseconds: a 30-day ban's time
+        // left must not become one millisecond count (2591999948ms is refused).
+        #expect(NFTSyntax.format(timeout: .seconds(30 * 86_400) - .milliseconds(52)) == "2591999s948ms")
+        #expect(NFTSyntax.format(timeout: .seconds(1) - .nanoseconds(1)) == "1s")
         #expect(NFTSyntax.format(timeout: .microseconds(1)) == "1ms") // rounded up, never 0
         #expect(NFTSyntax.format(timeout: .zero) == nil)
         #expect(NFTSyntax.format(timeout: .seconds(-5)) == nil)
