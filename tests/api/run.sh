@@ -113,6 +113,31 @@ check "lifted source gone from the kernel" not_in_set host4 198.18.0.77
 fail_lines
 check "banned again at the 5th failure after the lift" wait_for in_set host4 198.18.0.77
 
+# --- /metrics: valid Prometheus text; the ban counter and latency histograms count both bans --
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+series() { python3 - "$DIR/metrics" "$1" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+total = 0.0
+for family in text_string_to_metric_families(text):
+    for sample in family.samples:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+        if f"{sample.name}{{{labels}}}" == sys.argv[2] or (sample.name == sys.argv[2] and not sample.labels):
+            total += sample.value
+print(int(total))
+PY
+}
+check "GET /metrics: 200" status_is 200 GET /metrics
+cp "$DIR/body" "$DIR/metrics"
+check "/metrics parses with prometheus_client (types, help, cumulative buckets, no address label)" \
+  python3 "$ROOT/tests/api/check-metrics.py" "$DIR/metrics" --require sipwarden_ban_latency_seconds_bucket \
+    --require sipwarden_kernel_ban_duration_seconds_bucket --require sipwarden_bans_total
+check "/metrics: two detector bans counted" test "$(series 'sipwarden_bans_total{origin="detector",rule="failures"}')" -ge 2
+check "/metrics: the end-to-end latency histogram counts them" test "$(series sipwarden_ban_latency_seconds_count)" -ge 2
+check "/metrics: the kernel-call histogram counts them" test "$(series sipwarden_kernel_ban_duration_seconds_count)" -ge 2
+check "/metrics: no address of this test in any series" bash -c "! grep -E '198\.18\.|2001:2:' '$DIR/metrics'"
+
 # --- the command line goes through the running daemon ------------------------------------
 check "cli bans add" saved in_ns "$BIN" bans add 198.18.9.0/24 --ban-time 10m --reason cli --state "$S"
 check "cli bans add: said the daemon applied it" contains "the running daemon (pid $DAEMON_PID) applies it now" "$DIR/o"
