@@ -35,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 update -q
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi
-# The Prometheus text-format parser, for the /metrics checks (tests/api/check-metrics.py),
+# The Prometheus text-format parser, for the /metrics checks (integration/api/check-metrics.py),
 # into the python3 on PATH (PyPI; Debian's python3-prometheus-client when pip is absent).
 if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   if python3 -m pip --version >/dev/null 2>&1; then
@@ -46,7 +46,7 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   fi
 fi
 # PyPI: schemathesis checks the control plane's OpenAPI document against a live daemon
-# (tests/api/run.sh); pinned, for the pyenv or system Python 3.11.
+# (integration/api/run.sh); pinned, for the pyenv or system Python 3.11.
 SCHEMATHESIS=schemathesis==4.32.5
 if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: ${SCHEMATHESIS#*==}"; then
   python3 -m pip install -q --disable-pip-version-check "$SCHEMATHESIS" \

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 /// The API's contract: the OpenAPI 3.1 document served at `GET /openapi.yaml`.
-/// Every route of `APIRouter` is described here; `tests/api/run.sh` runs schemathesis
+/// Every route of `APIRouter` is described here; `integration/api/run.sh` runs schemathesis
 /// against a live daemon with it.
 public enum OpenAPIDocument {
     public static let yaml = #"""

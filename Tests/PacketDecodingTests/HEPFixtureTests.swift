@@ -6,7 +6,7 @@ import PacketDecoding
 import Testing
 
 /// Real datagrams from Kamailio 5.6's siptrace (see HEPFixtures/README.md and
-/// tests/e2e-hep/capture-fixtures.sh).
+/// integration/e2e-hep/capture-fixtures.sh).
 @Suite("HEP fixtures from Kamailio")
 struct HEPFixtureTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HEPFixtures")

@@ -4,7 +4,7 @@ import Probe
 import Testing
 
 /// Runs the real UDP probe against a live server. Enabled only when
-/// SIPWARDEN_PROBE_TARGET is set (tests/e2e-probe/run.sh sets it and runs this test
+/// SIPWARDEN_PROBE_TARGET is set (integration/e2e-probe/run.sh sets it and runs this test
 /// inside its own network namespace, next to Kamailio on loopback).
 ///
 /// - SIPWARDEN_PROBE_TARGET  HOST:PORT (loopback only: the test never sets iOwnThisHost)

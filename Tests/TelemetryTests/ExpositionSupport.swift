@@ -79,13 +79,13 @@ let pythonHasPrometheusClient: Bool = {
     (try? run("python3", ["-c", "import prometheus_client"]).status) == 0
 }()
 
-/// Why the tests that run tests/api/check-metrics.py are skipped.
+/// Why the tests that run integration/api/check-metrics.py are skipped.
 let needsPrometheusClient: Comment = "needs python3 with prometheus_client: pip install prometheus-client (scripts/install-deps.sh)"
 
-/// Runs tests/api/check-metrics.py on `exposition` (written to a temporary file) with
+/// Runs integration/api/check-metrics.py on `exposition` (written to a temporary file) with
 /// `arguments` after the file.
 func checkMetrics(_ exposition: String, _ arguments: [String] = []) throws -> (status: Int32, output: String) {
     let path = try writeTemporary(exposition, name: "exposition.txt")
-    let script = packageRoot.appendingPathComponent("tests/api/check-metrics.py").path
+    let script = packageRoot.appendingPathComponent("integration/api/check-metrics.py").path
     return try run("python3", [script, path] + arguments)
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """aggregate.py DIR - median [min–max] table of bench/attack/run.sh results.
 
-DIR/<defender>-t<pace>-r<rep>/result.txt (key=value, tests/e2e/tools/analyze.py)
+DIR/<defender>-t<pace>-r<rep>/result.txt (key=value, integration/e2e/tools/analyze.py)
 -> markdown table on stdout, one row per (attack pace, defender); DIR/runs.tsv
 with every run's values.
 """

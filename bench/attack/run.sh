@@ -4,12 +4,12 @@
 #
 #   defenders: sipwarden (run --max-retry 5 --find-time 60s --ban-time 10m, nftables)
 #              fail2ban 1.0.2, pyinotify backend, maxretry 5, findtime 60, bantime 600,
-#              stock nftables action (nft through tests/e2e/tools/nft-guard.sh), own conf
+#              stock nftables action (nft through integration/e2e/tools/nft-guard.sh), own conf
 #              dir / socket / pid file, dbfile=:memory:
 #   attacks:   svcrack -u 100, 2000 wrong passwords, -t 0.005 (tool default pace) and -t 0 (full speed)
 #   REPS       repetitions (default 3), interleaved: rep 1 of every cell, then rep 2, ...
 #
-# Per run (tests/e2e/tools/analyze.py): attacker request rate (tcpdump before
+# Per run (integration/e2e/tools/analyze.py): attacker request rate (tcpdump before
 # netfilter, requests until the ban), failures that reached Kamailio, ban latency =
 # (nft monitor in netns swlab-pbx reports the address in the ban set) - (Kamailio
 # ts= of the 5th failure line), legit client (user 101, a REGISTER every 0.2 s)
@@ -23,7 +23,7 @@
 # Env: REPS=3, DEFENDERS="sipwarden sipwarden-noguard sipwarden-capture sipwarden-inline fail2ban", PACES="0.005 0", WORDS=2000.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-source "$HERE/../../tests/e2e/lib.sh"
+source "$HERE/../../integration/e2e/lib.sh"
 require_root
 
 REPS=${REPS:-3}

@@ -4,7 +4,7 @@
 # logging to the journal does) -> journald -> `sipwarden run --journal kamailio` -> the
 # source's element in the kernel's nftables set, over COUNT distinct sources.
 #   bench/latency/journal.sh [PATH/TO/sipwarden]      (root; release build recommended)
-# A private journald (tests/e2e/tools/journal.sh, its own mount namespace) and a throwaway
+# A private journald (integration/e2e/tools/journal.sh, its own mount namespace) and a throwaway
 # network namespace: nothing touches the root namespace's journal, /dev/log or firewall.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,7 @@ BIN=$(readlink -f "${1:-$(swift build -c release --show-bin-path)/sipwarden}")
 COUNT=${COUNT:-300}
 NS=swbench-jlat-$$
 DIR=$(mktemp -d /tmp/swbench-jlat.XXXXXX)
-JSH=tests/e2e/tools/journal.sh
+JSH=integration/e2e/tools/journal.sh
 pid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null

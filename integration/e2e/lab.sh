@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/lab.sh up|down|status - sipwarden's attack lab.
+# integration/e2e/lab.sh up|down|status - sipwarden's attack lab.
 #
 #   netns swlab-sw  : bridge br0 (the "switch"), no addresses
 #   netns swlab-pbx : eth0 198.18.0.1/24   Kamailio udp+tcp :5060, the defender, nftables

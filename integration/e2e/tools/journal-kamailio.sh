@@ -4,10 +4,10 @@
 # syslog(3) into a private journald (journal.sh); `sipwarden run --journal kamailio` reads
 # it and bans a client that sends wrong passwords (legit-client.py --password wrong).
 # Own namespaces (swjk-*) and a temporary directory: it does not touch the swlab-* lab.
-#   tests/e2e/tools/journal-kamailio.sh [PATH/TO/sipwarden]     (root)
+#   integration/e2e/tools/journal-kamailio.sh [PATH/TO/sipwarden]     (root)
 set -uo pipefail
 WT=$(cd "$(dirname "$0")/../../.." && pwd)
-JSH=$WT/tests/e2e/tools/journal.sh
+JSH=$WT/integration/e2e/tools/journal.sh
 BIN=$(readlink -f "${1:-$WT/.build/debug/sipwarden}")
 D=$(mktemp -d /tmp/swjk.XXXXXX)
 P=swjk-pbx-$$; C=swjk-cli-$$
@@ -25,8 +25,8 @@ ip -n $P addr add 198.18.0.1/24 dev swjk0; ip -n $C addr add 198.18.0.3/24 dev s
 for n in $P $C; do ip -n $n link set lo up; done
 ip -n $P link set swjk0 up; ip -n $C link set swjk1 up
 "$JSH" start "$D/jd" >/dev/null
-mkdir -p "$D/dbtext"; cp $WT/tests/e2e/conf/dbtext/* "$D/dbtext/"
-sed 's/^log_stderror=yes/log_stderror=no/' $WT/tests/e2e/conf/kamailio.cfg > "$D/kamailio.cfg"
+mkdir -p "$D/dbtext"; cp $WT/integration/e2e/conf/dbtext/* "$D/dbtext/"
+sed 's/^log_stderror=yes/log_stderror=no/' $WT/integration/e2e/conf/kamailio.cfg > "$D/kamailio.cfg"
 "$JSH" exec "$D/jd" ip netns exec $P kamailio -DD -f "$D/kamailio.cfg" -A "SWLAB_DB=\"text://$D/dbtext\"" -P "$D/kam.pid" -Y "$D" -m 64 -M 8 </dev/null >"$D/kam.out" 2>&1 &
 kpid=$!
 for i in $(seq 100); do ip netns exec $P ss -lun | grep -qF 198.18.0.1:5060 && break; sleep 0.05; done
@@ -34,7 +34,7 @@ for i in $(seq 100); do ip netns exec $P ss -lun | grep -qF 198.18.0.1:5060 && b
 spid=$!
 for i in $(seq 100); do grep -q "sipwarden ready" "$D/sw.out" && break; sleep 0.1; done
 t0=$(date +%s%N)
-for i in 1 2 3 4 5 6 7 8; do ip netns exec $C python3 $WT/tests/e2e/legit-client.py --password wrong --txn-timeout 1 >/dev/null 2>&1; done
+for i in 1 2 3 4 5 6 7 8; do ip netns exec $C python3 $WT/integration/e2e/legit-client.py --password wrong --txn-timeout 1 >/dev/null 2>&1; done
 sleep 1
 echo "--- journal (identifier kamailio):"; "$JSH" exec "$D/jd" journalctl -q -t kamailio -o short-precise | grep SIPWARDEN | head -3
 echo "--- sipwarden:"; grep -E "ready|ban |reading" "$D/sw.out"

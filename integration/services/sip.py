@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# A toy SIP registrar and a client for tests/services/run.sh (UDP, RFC 3261 framing).
+# A toy SIP registrar and a client for integration/services/run.sh (UDP, RFC 3261 framing).
 #   sip.py pbx ADDR SECONDS COUNTS_FILE   answer every REGISTER with 401, count the
 #                                         credentialed ones per source into COUNTS_FILE
 #   sip.py client SRC DST COUNT           send COUNT credentialed REGISTERs one after the

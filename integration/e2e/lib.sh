@@ -1,4 +1,4 @@
-# tests/e2e/lib.sh - shared settings and helpers of sipwarden's attack lab (sourced).
+# integration/e2e/lib.sh - shared settings and helpers of sipwarden's attack lab (sourced).
 #
 # Everything lives in network namespaces named swlab-*, addresses come from
 # 198.18.0.0/15 only, the namespaces have no default route, and every nftables
@@ -35,7 +35,7 @@ require_root() { [ "$(id -u)" = 0 ] || die "must run as root"; }
 require_lab_up() {
     local ns
     for ns in $NS_SW $NS_PBX $NS_ATT $NS_CLI; do
-        ns_exists "$ns" || die "netns $ns missing: run tests/e2e/lab.sh up"
+        ns_exists "$ns" || die "netns $ns missing: run integration/e2e/lab.sh up"
     done
 }
 

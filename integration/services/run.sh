@@ -4,7 +4,7 @@
 # changes for the log path and for inline admission alike; a restart-only change is
 # named), SIGTERM and SIGINT stop it gracefully (exit 0, state flushed, rules removed), a
 # service that cannot start stops the others and exits 1.
-# Usage: tests/services/run.sh PATH/TO/sipwarden   Ends with "N passed, N failed".
+# Usage: integration/services/run.sh PATH/TO/sipwarden   Ends with "N passed, N failed".
 set -uo pipefail
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
 HERE=$(cd "$(dirname "$0")" && pwd)

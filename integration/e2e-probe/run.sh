@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the enumeration-leak probe against real Kamailio.
 #
-# Usage: tests/e2e-probe/run.sh [PATH/TO/sipwarden]
+# Usage: integration/e2e-probe/run.sh [PATH/TO/sipwarden]
 #
 # Creates a network namespace swprobe-$$ (loopback only) and starts three Kamailio
 # instances in it on 127.0.0.1, each with a db_text subscriber table of users 100..109:

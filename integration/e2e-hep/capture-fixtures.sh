@@ -8,7 +8,7 @@
 #   receives and sends (trace_mode 1) as HEP to 127.0.0.1:9060, where hep_receiver.py stores
 #   the raw datagrams. The SIP client sends from 198.18.20.66:5070 and [2001:2::66]:5070.
 #
-# Usage: tests/e2e-hep/capture-fixtures.sh [OUTDIR]   (default Tests/PacketDecodingTests/HEPFixtures)
+# Usage: integration/e2e-hep/capture-fixtures.sh [OUTDIR]   (default Tests/PacketDecodingTests/HEPFixtures)
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -139,7 +139,7 @@ cat > "$out/README.md" <<'TXT'
 # HEP fixtures
 
 Raw HEP datagrams captured from Kamailio 5.6 (Debian 12) siptrace by
-`tests/e2e-hep/capture-fixtures.sh` (namespace-only lab, addresses from 198.18.0.0/15 and
+`integration/e2e-hep/capture-fixtures.sh` (namespace-only lab, addresses from 198.18.0.0/15 and
 2001:2::/48). HEPv3 ones carry capture id 2001 and auth key `sipwarden-fixture-key`.
 
 | file | content |

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/run.sh [SIPWARDEN_BIN] - end-to-end tests: real sipvicious attacks on a
+# integration/e2e/run.sh [SIPWARDEN_BIN] - end-to-end tests: real sipvicious attacks on a
 # real Kamailio registrar protected by sipwarden, all inside the swlab-* namespaces.
 #
 #   a  svcrack, default pace (-t 0.005), 2000 wrong passwords for user 100:
@@ -261,7 +261,7 @@ BIN=${1:-${SIPWARDEN_BIN:-$REPO/.build/release/sipwarden}}
 [ -x "$BIN" ] || die "sipwarden binary not found or not executable: $BIN (pass it as argument or SIPWARDEN_BIN)"
 BIN=$(readlink -f "$BIN")
 for tool in kamailio svcrack svwar sipp fail2ban-server nft tcpdump; do
-    command -v "$tool" >/dev/null || die "$tool missing (see tests/e2e/README.md for the apt packages)"
+    command -v "$tool" >/dev/null || die "$tool missing (see integration/e2e/README.md for the apt packages)"
 done
 OUT=${E2E_OUT:-$REPO/bench-results/e2e-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"

@@ -5,7 +5,7 @@
 # through the API reaching the kernel set and the ledger, refusals without the token that
 # change nothing, the command line going through the running daemon (and working alone
 # when none runs), TCP on the namespace's loopback, and schemathesis against the live API
-# with the document it serves. Usage: tests/api/run.sh PATH/TO/sipwarden
+# with the document it serves. Usage: integration/api/run.sh PATH/TO/sipwarden
 # Ends with "N passed, N failed".
 set -uo pipefail
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
@@ -131,7 +131,7 @@ PY
 check "GET /metrics: 200" status_is 200 GET /metrics
 cp "$DIR/body" "$DIR/metrics"
 check "/metrics parses with prometheus_client (types, help, cumulative buckets, no address label)" \
-  python3 "$ROOT/tests/api/check-metrics.py" "$DIR/metrics" --require sipwarden_ban_latency_seconds_bucket \
+  python3 "$ROOT/integration/api/check-metrics.py" "$DIR/metrics" --require sipwarden_ban_latency_seconds_bucket \
     --require sipwarden_kernel_ban_duration_seconds_bucket --require sipwarden_bans_total
 check "/metrics: two detector bans counted" test "$(series 'sipwarden_bans_total{origin="detector",rule="failures"}')" -ge 2
 check "/metrics: the end-to-end latency histogram counts them" test "$(series sipwarden_ban_latency_seconds_count)" -ge 2

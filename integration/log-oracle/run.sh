@@ -8,7 +8,7 @@
 # does not report with the same host, or the reverse) unless exceptions.txt lists it with a
 # reason. Also checks fail2ban's `# failJSON:` annotations (match false → sipwarden reports
 # nothing) and the corpus's *.expect.jsonl.
-# Usage: tests/log-oracle/run.sh [path/to/sipwarden]     Last line: "N passed, M failed".
+# Usage: integration/log-oracle/run.sh [path/to/sipwarden]     Last line: "N passed, M failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

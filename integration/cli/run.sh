@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Command-line contract tests: exit codes, error messages, `events`, `replay`, and
 # `bans add|list|remove` + `status` against real nftables inside a throwaway network
-# namespace (never the root namespace). Usage: tests/cli/run.sh PATH/TO/sipwarden
+# namespace (never the root namespace). Usage: integration/cli/run.sh PATH/TO/sipwarden
 # Ends with "N passed, N failed".
 set -uo pipefail
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
@@ -201,7 +201,7 @@ check "bans add leaves the daemon's guard table alone" bash -c "ip netns exec $N
 in_ns timeout -s TERM 4 "$BIN" run --flood-guard off --state "$DIR/noguard" > "$DIR/noguard.out" 2>&1
 check "run --flood-guard off removes the guard table" bash -c "! ip netns exec $NS nft list table inet sipwarden_guard >/dev/null 2>&1"
 
-# --- the systemd journal: a private journald (tests/e2e/tools/journal.sh), fed through syslog(3) --
+# --- the systemd journal: a private journald (integration/e2e/tools/journal.sh), fed through syslog(3) --
 JSH="$(cd "$(dirname "$0")/.." && pwd)/e2e/tools/journal.sh"
 if [ -x /lib/systemd/systemd-journald ] && command -v logger >/dev/null; then
   JD="$DIR/journald"
