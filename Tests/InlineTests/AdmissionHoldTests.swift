@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import Inline
+@testable import Inline
 import NetworkAddress
 import Testing
 
@@ -179,7 +179,7 @@ struct AdmissionHoldTests {
     /// earned, every ticket gets exactly one verdict, and held counts balance.
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func heldRequestsNeverBreakTheBudget(seed: UInt64) throws {
-        var rng = SplitMixTestRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)  // the controller's own generator
         let credit = 8
         var c = controller(maxRetry: 5, successCredit: credit, holdTime: .milliseconds(300))
         var inFlight: [(fixture: SIPFixture, good: Bool)] = []
@@ -234,18 +234,5 @@ struct AdmissionHoldTests {
         #expect(verdicts.count == Int(ticket), "every ticket decided")
         let s = c.statistics
         #expect(s.held == s.heldAdmitted + s.heldDropped && s.heldNow == 0)
-    }
-}
-
-/// SplitMix64 for reproducible random tests.
-struct SplitMixTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
