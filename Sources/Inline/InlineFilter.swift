@@ -117,7 +117,7 @@ public struct InlineFilter: Sendable {
         let payload = UnsafeRawBufferPointer(rebasing: packet[parsed.payload])
         let message: SIPMessage
         do {
-            message = try SIPMessage(parsing: payload)
+            message = try SIPMessage(parsing: payload, options: direction == .inbound ? .datagram : Self.serverOptions)
         } catch {
             if direction == .inbound, Self.mentionsAuthorization(payload) {
                 statistics.unjudgeableDropped += 1
@@ -136,6 +136,10 @@ public struct InlineFilter: Sendable {
             return .admit(.untracked)
         }
     }
+
+    /// How the PBX's own messages are parsed: its answers end the transactions that hold
+    /// budget, so a large one (a 200 listing hundreds of bindings) must still be read.
+    static let serverOptions = SIPParseOptions.datagram.forServerResponses()
 
     /// Whether `bytes` contain "authorization" in any letter case (also matches
     /// Proxy-Authorization).

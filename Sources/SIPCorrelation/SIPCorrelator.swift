@@ -337,6 +337,15 @@ public struct SIPCorrelator {
         let message: SIPMessage
         do {
             message = try SIPMessage(parsing: raw, options: options)
+        } catch let error where error.isSizeLimitOfHeaders && Self.isResponse(raw) {
+            // A registrar's answer listing every binding of an address of record: read it
+            // whole, or the transaction it ends would be counted as never completed.
+            do {
+                message = try SIPMessage(parsing: raw, options: options.forServerResponses())
+            } catch {
+                malformed(raw, error, context, emit)
+                return
+            }
         } catch {
             malformed(raw, error, context, emit)
             return
@@ -354,6 +363,13 @@ public struct SIPCorrelator {
     private func isServer(_ address: IPAddress, includeInferred: Bool) -> Bool {
         if let servers = configuration.serverAddresses { return servers.contains(address) }
         return includeInferred && inferredServers.contains(address)
+    }
+
+    /// Whether `raw` starts with a status line's `SIP/2.0 ` (a response).
+    private static func isResponse(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let prefix: StaticString = "SIP/2.0 "
+        guard raw.count >= prefix.utf8CodeUnitCount else { return false }
+        return prefix.withUTF8Buffer { p in p.indices.allSatisfy { raw[$0] == p[$0] } }
     }
 
     private mutating func malformed(

@@ -84,6 +84,17 @@ public enum SIPParseError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension SIPParseError {
+    /// Whether the message broke a limit on its header fields (their number or one's
+    /// length), which ``SIPParseOptions/forServerResponses()`` lifts.
+    public var isSizeLimitOfHeaders: Bool {
+        switch self {
+        case .tooManyHeaders, .headerTooLong: true
+        default: false
+        }
+    }
+}
+
 /// Limits and transport-dependent behaviour of the parser.
 public struct SIPParseOptions: Sendable, Hashable {
     /// Largest accepted message, start line to end of body (default 65,535).
@@ -125,4 +136,17 @@ public struct SIPParseOptions: Sendable, Hashable {
     public static let datagram = SIPParseOptions()
     /// Defaults for a message framed from a stream (Content-Length required).
     public static let stream = SIPParseOptions(requireContentLength: true)
+
+    /// These options with no limit on the number or length of header fields beyond what
+    /// ``maxMessageSize`` allows: for the SIP server's own responses. A registrar's 200 to a
+    /// REGISTER lists every binding of the address of record (as many Contact fields, or
+    /// one comma-separated Contact field), so hundreds of bindings, tens of kilobytes, are
+    /// legitimate there (phones behind one NAT address registering one account from many
+    /// ports); and a response that cannot be read cannot end the transaction it answers.
+    public func forServerResponses() -> SIPParseOptions {
+        var options = self
+        options.maxHeaderCount = max(maxHeaderCount, maxMessageSize / 4 + 1)
+        options.maxHeaderFieldLength = max(maxHeaderFieldLength, maxMessageSize)
+        return options
+    }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
+import Foundation
 import Inline
 import NetworkAddress
 import Testing
@@ -29,6 +30,31 @@ struct InlineFilterTests {
         #expect(events.last?.securityEvent.source == attacker)
         if case .exhausted = events.last {} else { Issue.record("not exhausted: \(events)") }
         #expect(f.statistics.packets == 12 && f.statistics.dropped == 8)
+    }
+
+    /// A registrar's 200 to a REGISTER lists every binding of the account: from a NAT
+    /// address with many phones on one account, hundreds of Contact fields. It must still
+    /// end its transaction, or each such answer would hold a request in flight until the
+    /// transaction timeout and a registration storm would be throttled to a halt.
+    @Test func anAnswerListingHundredsOfBindingsEndsItsTransaction() {
+        var f = filter(maxRetry: 1)
+        var events: [AdmissionEvent] = []
+        for i in 0..<3 {
+            let fixture = SIPFixture(branch: "many\(i)", credentials: true)
+            #expect(f.judge(ipv4Packet(from: legit, to: pbx, payload: fixture.request), .inbound, at: at(Double(i)), events: &events) == .admit(.credentialed))
+            var response = String(decoding: fixture.response(200, reason: "OK"), as: UTF8.self)
+            let uris = (0..<600).map { "<sip:100@198.19.252.3:\(10_000 + $0)>;expires=300" }
+            // As many Contact fields (more than a request may have), or one of 28 KB.
+            let bindings = i == 1
+                ? "Contact: " + uris.joined(separator: ", ") + "\r\n"
+                : uris.map { "Contact: \($0)\r\n" }.joined()
+            response = response.replacingOccurrences(of: "Content-Length: 0", with: bindings + "Content-Length: 0")
+            let packet = ipv4Packet(from: pbx, sourcePort: 5060, to: legit, destinationPort: 5070, payload: Array(response.utf8))
+            #expect(f.judge(packet, .outbound, at: at(Double(i) + 0.1), events: &events) == .admit(.untracked))
+            #expect(f.controller.state(of: legit, at: at(Double(i) + 0.2))?.credentialedOutstanding == 0)
+        }
+        #expect(f.controller.statistics.unmatchedResponses == 0)
+        #expect(events.isEmpty)
     }
 
     @Test func ipv6WithExtensionHeaderIsParsed() {

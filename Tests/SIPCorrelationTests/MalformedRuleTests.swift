@@ -46,6 +46,38 @@ struct MalformedRuleTests {
         #expect(wire.correlator.statistics.transactionsCompleted == 100)
     }
 
+    @Test("a registrar's 200 listing hundreds of bindings (more than the request limit of header fields) completes its transaction")
+    func registrarAnswerWithManyBindings() {
+        var wire = Wire()
+        var request = Request()
+        request.withCredentials()
+        let uris = (0..<600).map { "<sip:1001@198.18.0.20:\(10_000 + $0)>;expires=300" }
+        // As many Contact fields (more than a request may have), or one field of 28 KB.
+        let shapes = [uris.map { "Contact: \($0)" }, ["Contact: " + uris.joined(separator: ", ")]]
+        for (k, bindings) in shapes.enumerated() {
+            request.branch = "z9hG4bKmany\(k)"
+            request.cseq = k + 1
+            wire.send(request.text, from: Net.phone, to: Net.pbx, at: 1 + Double(k))
+            wire.send(request.response(200, "OK", extra: bindings), from: Net.pbx, to: Net.phone, at: 1.01 + Double(k))
+        }
+        wire.correlator.expire(now: Timestamp(seconds: 100), sensor: "test.pcap") { wire.events.append($0) }
+        #expect(wire.events.isEmpty)
+        #expect(wire.correlator.statistics.malformed == 0)
+        #expect(wire.correlator.statistics.transactionsCompleted == 2)
+    }
+
+    @Test("a request over the header limits is still malformed (the lift is for responses only)")
+    func requestOverHeaderLimits() {
+        var wire = Wire()
+        var request = Request()
+        request.userAgent = (0..<300).map { _ in "X-Padding: x" }.joined(separator: "\r\n")
+        wire.send(request.text, from: Net.attacker, to: Net.pbx, at: 1)
+        request.userAgent = String(repeating: "x", count: 20_000)
+        request.branch = "z9hG4bKlong"
+        wire.send(request.text, from: Net.attacker, to: Net.pbx, at: 2)
+        #expect(wire.correlator.statistics.malformed == 2)
+    }
+
     @Test("the same request answered with a 400-class refusal by the PBX is malformed, blamed on its IP source",
           arguments: [(400, "Bad Request"), (416, "Unsupported URI Scheme"), (505, "Version Not Supported")])
     func confirmedByServer(code: Int, phrase: String) throws {

@@ -112,6 +112,10 @@ public final class InlineService: DaemonService {
             "inline_dropped_unjudgeable": "\(inline.filter.unjudgeableDropped + inline.filter.fragmentsDropped)",
             "inline_held": "\(inline.admission.held)",
             "inline_absorbed": "\(inline.absorbed)",
+            "inline_held_admitted": "\(inline.admission.heldAdmitted)",
+            "inline_retransmissions": "\(inline.admission.admittedRetransmissions)",
+            "inline_timed_out": "\(inline.admission.expired)",
+            "inline_unmatched_responses": "\(inline.admission.unmatchedResponses)",
             "inline_verdict_errors": "\(inline.verdictErrors)",
         ]
     }
