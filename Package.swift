@@ -27,6 +27,8 @@ let package = Package(
         // No default traits: neither swift-configuration nor full Foundation is needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // SHA-256 of report evidence (already built for HummingbirdTesting's TLS stack).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // MARK: C libraries (Debian packages)
@@ -60,6 +62,12 @@ let package = Package(
         .target(name: "BanFanOut", dependencies: ["WardenCore", "DedicatedThreads"], swiftSettings: strictSwift6),
         // Netlink: a pure codec (headers, attributes, batches, message walk) and a thin socket shell.
         .target(name: "Netlink", swiftSettings: strictSwift6),
+        // Abuse reporting: RDAP contacts, XARF v4 and text reports, redaction (pure).
+        .target(
+            name: "Abuse",
+            dependencies: ["WardenCore", "NetworkAddress", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSwift6
+        ),
         .target(name: "SIPMessage", swiftSettings: strictSwift6),
         // The PBX log dialects (only the targets that read logs depend on it).
         .target(name: "LogFormats", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
@@ -156,6 +164,7 @@ let package = Package(
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        .testTarget(name: "AbuseTests", dependencies: ["Abuse", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),

@@ -53,4 +53,11 @@ if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: ${SCHEMAT
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$SCHEMATHESIS"
   missing+=("$SCHEMATHESIS")
 fi
+# PyPI: python-jsonschema validates the XARF v4 abuse reports against the official
+# schemas in ../shared/corpus/xarf (Tests/AbuseTests, integration/xarf/validate.py).
+if ! python3 -c 'import jsonschema, referencing' 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check 'jsonschema>=4.18' \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages 'jsonschema>=4.18'
+  missing+=(jsonschema)
+fi
 echo "install-deps: ok (${#missing[@]} installed)"
