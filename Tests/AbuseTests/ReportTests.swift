@@ -154,3 +154,36 @@ struct ReportTests {
         #expect(Timestamp(microseconds: -1).rfc3339 == "1969-12-31T23:59:59Z")
     }
 }
+
+@Suite("The report as a MIME message")
+struct MIMEReportTests {
+    @Test func multipartReportRoundTripsThroughTheMailReader() throws {
+        let incident = ReportTests.policy.apply(to: ReportTests.incident())
+        let xarf = try XARFReport.render(incident, reporter: ReportTests.reporter, timestamp: Timestamp(seconds: 1_796_205_700))
+        let message = MIMEReport.build(incident, to: ["abuse@net.example"], reporter: ReportTests.reporter, sequence: 1,
+                                       date: Timestamp(seconds: 1_796_205_700), xarf: xarf)
+        #expect(message.messageID == "<sipwarden.6f1c2b0e-1b7a-4f47-9a39-2d0e5c1a7b11.1@voip.example.net>")
+        #expect(MIMEReport.caseID(fromMessageID: message.messageID) == incident.caseID)
+        let parsed = MailMessage(parsing: message.bytes)
+        #expect(parsed.contentType == "multipart/report")
+        #expect(parsed.contentTypeParameter("report-type") == "xarf")
+        #expect(parsed.header("Date") == "Wed, 02 Dec 2026 10:01:40 +0000")
+        #expect(parsed.subject == AbuseReportText.subject(incident))
+        #expect(parsed.parts.map(\.contentType) == ["text/plain", "application/json", "text/plain"])
+        #expect(parsed.parts[0].text == AbuseReportText.body(incident, reporter: ReportTests.reporter))
+        #expect(Data(parsed.parts[1].text.utf8) == xarf)
+        #expect(message.bytes.split(separator: 0x0A).allSatisfy { $0.count <= 998 })
+        // An answer quoting our Message-ID leads back to the case.
+        let answer = MailMessage(parsing: Array("In-Reply-To: \(message.messageID)\r\n\r\nthanks".utf8))
+        #expect(answer.referencedMessageIDs.compactMap(MIMEReport.caseID(fromMessageID:)) == [incident.caseID])
+    }
+
+    @Test func attackerTextNeverBreaksAHeader() {
+        var incident = ReportTests.incident()
+        incident.evidence = [EvidenceItem(contentType: "text/plain\r\nBcc: x@evil.example", description: "log\r\nBcc: y@evil.example", bytes: [0x41])]
+        let message = MIMEReport.build(incident, to: ["abuse@net.example"], reporter: ReportTests.reporter, sequence: 2, date: Timestamp(seconds: 0), xarf: Data())
+        let text = String(decoding: message.bytes, as: UTF8.self)
+        #expect(!text.contains("\r\nBcc:"))
+        #expect(MIMEReport.rfc5322Date(Timestamp(seconds: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")
+    }
+}
