@@ -15,9 +15,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 JOBS=${JOBS:-2}
 passed=0
 failed=0
+failures=()
 stage() { echo; echo "=== $*"; }
 ok() { passed=$((passed + ${2:-1})); echo "--- ok: $1"; }
-ko() { failed=$((failed + ${2:-1})); echo "--- FAILED: $1"; }
+ko() { failed=$((failed + ${2:-1})); failures+=("$1"); echo "--- FAILED: $1"; }
 
 stage "debug build (warnings are errors for our code)"
 if swift build --build-tests -j "$JOBS" 2>&1 | tee /tmp/sipwarden-build.log | grep -E "error|warning:|Compiling|Build complete" | grep -v "^\[" ; then :; fi
@@ -36,7 +37,9 @@ n=$(grep -oE "Test run with [0-9]+ tests? in [0-9]+ suites? passed" /tmp/sipward
 if [ -n "$n" ] && ! grep -qE "Test run with .* failed|✘" /tmp/sipwarden-unit.log; then
   ok "unit tests" "$n"
 else
-  nf=$(grep -cE "^✘ Test .* failed" /tmp/sipwarden-unit.log); ko "unit tests ($nf failing)" "$((nf > 0 ? nf : 1))"
+  nf=$(grep -cE "^✘ Test .* failed" /tmp/sipwarden-unit.log)
+  while IFS= read -r what; do failures+=("unit: $what"); done < <(grep -E "^✘ Test .* failed" /tmp/sipwarden-unit.log | cut -c1-200)
+  ko "unit tests ($nf failing)" "$((nf > 0 ? nf : 1))"
 fi
 
 stage "fuzzing (${FUZZ_SECONDS}s per target)"
@@ -53,7 +56,7 @@ stage "release build + end-to-end attack lab"
 if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-release.log 2>&1; then
   ok "release build"
   BIN="$(swift build -c release --show-bin-path)/sipwarden"
-  for suite in integration/cli/run.sh integration/services/run.sh integration/api/run.sh integration/log-oracle/run.sh integration/e2e-probe/run.sh integration/e2e/run.sh; do
+  for suite in integration/cli/run.sh integration/services/run.sh integration/api/run.sh integration/log-oracle/run.sh integration/e2e-probe/run.sh integration/abuse/run.sh integration/e2e/run.sh; do
     [ -x "$suite" ] || continue
     stage "$suite"
     log="/tmp/sipwarden-$(echo "$suite" | tr '/' '-').log"
@@ -61,7 +64,11 @@ if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-releas
     line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
     if [ -n "$line" ]; then
       passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
-      failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+      n_failed=$(echo "$line" | cut -d' ' -f3)
+      failed=$((failed + n_failed))
+      if [ "$n_failed" != 0 ]; then
+        while IFS= read -r what; do failures+=("$suite: $what"); done < <(grep -E "^(FAIL|not ok)" "$log")
+      fi
     else
       ko "$suite did not report"
     fi
@@ -71,5 +78,7 @@ else
 fi
 
 echo
+# What failed, once more at the end, so that the tail of the log (all a CI summary may keep) names it.
+for what in "${failures[@]}"; do echo "FAILED: $what"; done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
