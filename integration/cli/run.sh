@@ -41,7 +41,12 @@ check "unknown option: exit 2" exits 2 "$BIN" run --no-such-option
 check "missing config file: exit 2" exits 2 "$BIN" run --config "$DIR/missing.yaml"
 check "bad --allow: exit 2" exits 2 "$BIN" run --allow 198.18.0.0/99 --firewall dry-run
 check "bad --flood-guard: exit 2" exits 2 "$BIN" run --flood-guard fast --firewall dry-run
-check "bad --flood-guard: says what is expected" contains "--flood-guard: expected off, RATE or RATE/BURST" "$DIR/e"
+check "bad --flood-guard: says what is expected" contains "'--flood-guard <off|RATE[/BURST]>': expected off, RATE or RATE/BURST" "$DIR/e"
+check "bad flag value: the file's range, at the flag" bash -c "'$BIN' run --max-retry 0 --firewall dry-run 2>&1 | grep -qF 'sipwarden: --max-retry: must be between 1 and 1000, got 0'"
+check "bad duration: says what is expected" bash -c "'$BIN' run --find-time soon --firewall dry-run 2>&1 | grep -qF \"'--find-time <DURATION>': expected a positive duration\""
+check "bad --firewall: lists the kinds" bash -c "'$BIN' run --firewall iptables 2>&1 | grep -qF \"'nftables' and 'dry-run'\""
+check "bad --log-level: exit 2" exits 2 "$BIN" run --log-level loud --firewall dry-run
+check "bad --capture: exit 2" exits 2 "$BIN" run --capture "eth0:70000" --firewall dry-run
 check "unreadable log dir: exit 1" exits 1 "$BIN" run --log asterisk:/nonexistent-dir/messages --firewall dry-run --state "$DIR/s0"
 check "--help: exit 0" exits 0 "$BIN" --help
 check "events on a missing file: exit 1" exits 1 "$BIN" events "$DIR/missing.log"

@@ -41,11 +41,12 @@ public final class SensorService: DaemonService {
     private let summaryProvider: @Sendable () -> Logger.Metadata
 
     public init(
-        name: String, restartOnly: [RestartOnlySetting], units: [SensorUnit],
+        name: String, restartOnly: [RestartOnlySetting]? = nil, units: [SensorUnit],
         summary: @escaping @Sendable () -> Logger.Metadata = { [:] }
     ) {
         self.name = name
-        self.restartOnly = restartOnly
+        // Sources are bound at start: its settings are restart-only, as declared.
+        self.restartOnly = restartOnly ?? ConfigurationSchema.restartOnly(owner: name)
         self.units = units
         summaryProvider = summary
     }

@@ -36,17 +36,7 @@ extension SensorService {
                 return "log:\(source.path)"
             }, stop: { tailer.stop() })
         }
-        return SensorService(name: "sensor:logs", restartOnly: [
-            RestartOnlySetting("logs") { next, running in
-                // Sources the embedded defaults chose stay chosen (`Daemon.effective`).
-                let changed = next.logs != running.logs || next.logsAreDefaults != running.logsAreDefaults
-                next.logs = running.logs
-                next.logsAreDefaults = running.logsAreDefaults
-                return changed
-            },
-            RestartOnlySetting("from-start", \.fromStart),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:logs", units: units)
     }
 
     /// How long the journal reader keeps looking every 2 ms after entries arrived
@@ -78,10 +68,7 @@ extension SensorService {
                 return "journal"
             }, stop: { reader.stop() }, metrics: { c in c.count(.linesRead, "journal", value: reader.statistics.entries) }))
         }
-        return SensorService(name: "sensor:journal", restartOnly: [
-            RestartOnlySetting("journal", \.journal), RestartOnlySetting("from-start", \.fromStart),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:journal", units: units)
     }
 
     /// `sensor:capture`: one `PacketCapture` thread per interface, each with its own
@@ -113,10 +100,7 @@ extension SensorService {
                 c.count(.captureDropped, name, value: statistics.kernelDrops)
             })
         }
-        return SensorService(name: "sensor:capture", restartOnly: [
-            RestartOnlySetting("capture", \.captures), RestartOnlySetting("scanner-signatures", \.scannerSignatures),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:capture", units: units)
     }
 
     /// `sensor:hep`: the HEP listener's thread. The PBX behind a HEP agent may be another
@@ -140,10 +124,7 @@ extension SensorService {
                 c.count(.packetsRead, "hep", value: listener.statistics.received)
             }))
         }
-        return SensorService(name: "sensor:hep", restartOnly: [
-            RestartOnlySetting("hep", \.hep), RestartOnlySetting("scanner-signatures", \.scannerSignatures),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:hep", units: units)
     }
 
     /// `sensor:flood-reports`: the flood guard's NFLOG reports, judged as `flood` events
@@ -168,9 +149,7 @@ extension SensorService {
                 if let reports = listener.withLock({ $0 }) { c.count(.floodReports, value: reports.statistics.reported) }
             }))
         }
-        return SensorService(name: "sensor:flood-reports", restartOnly: [
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:flood-reports", units: units)
     }
 }
 
