@@ -5,6 +5,9 @@ import Logging
 import NetworkAddress
 @testable import SIPWarden
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The YAML a setting's example stands for: `a.b.c` with `X` is `a:\n  b:\n    c: X`.
 private func yaml(for setting: Setting) -> String {
@@ -62,7 +65,7 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
     func theExampleIsReadIntoTheSettingItDeclares(key: String) throws {
         let setting = try #require(ConfigurationSchema.setting(key))
         let c = try exampleConfiguration(setting)
-        #expect(setting.differs(Configuration(), c), "reading \(yaml(for: setting)) left \(key) at its default")
+        #expect(setting.differs(c, Configuration()), "reading \(yaml(for: setting)) left \(key) at its default")
     }
 
     /// A setting reaches exactly the services it names: each owner's view of the
@@ -170,6 +173,7 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
         let path = String(#filePath.dropLast("Tests/SIPWardenTests/ConfigurationSchemaTests.swift".count)) + "docs/CONFIGURATION.md"
         let text = try readTextFile(path)
         let expected = ConfigurationSchema.referenceBegin + "\n" + ConfigurationSchema.referenceTable() + "\n" + ConfigurationSchema.referenceEnd
+        if let out = getenv("SIPWARDEN_WRITE_REFERENCE") { try writeFile(String(cString: out), expected + "\n") }
         #expect(text.contains(expected), "regenerate the table: print(ConfigurationSchema.referenceTable())")
     }
 }

@@ -135,9 +135,9 @@ public enum ConfigurationSchema {
                 c.floodGuard?.ports = ports
             }),
         guardValue("v6-prefix", \.prefixLengthV6, 16...128, default: "64", example: "56", summary: "IPv6 sources are metered per this prefix"),
-        guardValue("ban-rate", \.banPacketsPerSecond, 1...10_000_000, default: "3000", example: "900", reportedInReason: true,
+        guardValue("ban-rate", \.banPacketsPerSecond, 1...10_000_000, default: "3000", example: "5000", reportedInReason: true,
                    summary: "a suspect sustained above this rate ..."),
-        guardValue("ban-burst", \.banBurst, 1...1_000_000, default: "2000", example: "500", reportedInReason: true,
+        guardValue("ban-burst", \.banBurst, 1...1_000_000, default: "2000", example: "4000", reportedInReason: true,
                    summary: "... over this many packets is reported and banned as a flood"),
         Setting(
             "flood-guard.report-group", type: "1–65535 or off", default: "7450", owners: [S.enforcer, S.floodReports, S.controlPlane],
@@ -284,6 +284,6 @@ public enum ConfigurationSchema {
     /// The settings that differ between two configurations, with their reload rule (a key
     /// under a restart-only section is reported as the section).
     public static func changes(from running: Configuration, to next: Configuration) -> [Setting] {
-        settings.filter { $0.reload != nil && !$0.isSection || $0.reload == .restartOnly }.filter { $0.differs(running, next) }
+        settings.filter { $0.reload != nil && !$0.isSection || $0.reload == .restartOnly }.filter { $0.differs(next, running) }
     }
 }

@@ -39,7 +39,7 @@ public struct Setting: Sendable {
     public let flag: String?
 
     let shape: Shape
-    /// True when the two configurations differ in this setting.
+    /// True when `next` (first) differs from `running` (second) in this setting.
     let differs: @Sendable (Configuration, Configuration) -> Bool
     /// Puts the running value back into the next configuration (restart-only settings).
     let restore: @Sendable (inout Configuration, Configuration) -> Void
@@ -112,8 +112,8 @@ public struct Setting: Sendable {
         return false
     }
 
-    /// True when the two configurations differ in this setting.
-    public func differs(_ a: Configuration, _ b: Configuration) -> Bool { differs(a, b) }
+    /// True when `next` differs from `running` in this setting (a reload would change it).
+    public func differs(_ next: Configuration, _ running: Configuration) -> Bool { differs(next, running) }
 
     /// This setting as the daemon's reload handles a restart-only one.
     public var restartOnlySetting: RestartOnlySetting {
