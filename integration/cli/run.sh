@@ -167,6 +167,7 @@ wait_for grep -q "sipwarden ready" "$DIR/reload.out"
 printf 'logs: ["kamailio:%s"]\nstate: %s\ndetection:\n  max-retry: 2\nflood-guard:\n  rate: 500\n  burst: 10\n' "$DIR/r.log" "$RL" > "$DIR/reload.yaml"
 kill -HUP "$RL_PID"
 check "SIGHUP: configuration reloaded" wait_for grep -q "SIGHUP: configuration reloaded" "$DIR/reload.out"
+check "SIGHUP: names the live settings that changed and the services that took them" wait_for grep -q "services=enforcer,control-plane,detection,sensor:inline settings=flood-guard.rate,flood-guard.burst,detection.max-retry .*SIGHUP: live settings changed" "$DIR/reload.out"
 check "SIGHUP: the new flood guard is in the kernel" bash -c "ip netns exec $NS nft list chain inet sipwarden_guard flood_guard | grep -qF 'limit rate over 500/second burst 10 packets'"
 for i in 1 2; do echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=198.18.0.88 sport=5060 proto=udp method=REGISTER user=\"1\" ua=\"x\"" >> "$DIR/r.log"; done
 check "SIGHUP: the new max-retry (2) bans" wait_for bash -c "ip netns exec $NS nft list set inet sipwarden host4 | grep -qF 198.18.0.88"
