@@ -4,6 +4,7 @@ import Firewall
 import Logging
 import NetworkAddress
 @testable import SIPWarden
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -166,6 +167,22 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
     ])
     func floodGuardOverride(text: String, accepted: Bool) {
         #expect(((try? FloodGuardOverride(settingText: text)) != nil) == accepted)
+    }
+
+    /// A live setting a sensor owns reaches its started units on a reload (the flood
+    /// reports state the guard's thresholds in force, not those at start).
+    @Test func aSensorsStartedUnitsTakeAReload() throws {
+        let seen = Mutex<[Int]>([])
+        let unit = SensorUnit(start: { nil }, stop: {}, reload: { next in seen.withLock { $0.append(next.floodGuard?.banPacketsPerSecond ?? 0) } })
+        let service = SensorService(name: ServiceName.floodReports, units: [unit])
+        var next = Configuration()
+        next.floodGuard?.banPacketsPerSecond = 5000
+        try service.applyReload(next, running: Configuration())
+        #expect(seen.withLock { $0 }.isEmpty, "a unit that never started takes nothing")
+        _ = try service.start()
+        try service.applyReload(next, running: Configuration())
+        #expect(seen.withLock { $0 } == [5000])
+        #expect(service.restartOnly.map(\.name) == ["realtime", "firewall", "flood-guard.report-group"])
     }
 
     /// docs/CONFIGURATION.md carries the reference generated from the declarations.

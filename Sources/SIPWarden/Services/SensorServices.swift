@@ -135,10 +135,15 @@ extension SensorService {
         var units: [SensorUnit] = []
         if configuration.firewall == .nftables, let floodGuard = configuration.floodGuard {
             let listener = Mutex<FloodLogListener?>(nil)
+            // The guard in force: a reload that changes its thresholds or ports changes the
+            // reason a flood ban states (its report group is restart-only).
+            let current = Mutex(floodGuard)
             let priority = configuration.sensorSettings.priority
             units.append(SensorUnit(start: { () throws(DaemonError) -> String? in
                 do {
-                    let started = try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: systemClock, priority: priority, logger: logger)
+                    let started = try FloodGuardReports.start(
+                        floodGuard, pipeline: pipeline, clock: systemClock, priority: priority, logger: logger,
+                        current: { current.withLock { $0 } })
                     listener.withLock { $0 = started }
                     if let group = floodGuard.reportGroup { logger.info("flood guard reports on NFLOG group \(group)") }
                 } catch {
@@ -147,6 +152,8 @@ extension SensorService {
                 return nil
             }, stop: { listener.withLock { $0 }?.stop() }, metrics: { c in
                 if let reports = listener.withLock({ $0 }) { c.count(.floodReports, value: reports.statistics.reported) }
+            }, reload: { next in
+                if let guardNow = next.floodGuard { current.withLock { $0 = guardNow } }
             }))
         }
         return SensorService(name: "sensor:flood-reports", units: units)
