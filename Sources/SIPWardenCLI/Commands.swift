@@ -137,7 +137,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Judge SIP requests inline through this NFQUEUE number (installs iptables-nft NFQUEUE rules for UDP 5060).", valueName: "QUEUE"))
     var inline: UInt16?
 
-    @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded: bypass (default), open or closed.", valueName: "MODE"))
+    @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded (default bypass).", valueName: "MODE"))
     var inlineFailMode: InlineFailMode?
 
     @Option(name: .long, help: ArgumentHelp("Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"), transform: typed)
