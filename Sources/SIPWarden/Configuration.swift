@@ -123,19 +123,8 @@ public struct Configuration: Sendable, Hashable {
     /// Parses the `--flood-guard` value: `off`, `RATE` or `RATE/BURST` (packets per
     /// second and packets), keeping the other guard settings.
     public static func parseFloodGuard(_ text: String, base: FloodGuard?) -> FloodGuard?? {
-        if text == "off" { return .some(nil) }
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let first = parts.first, first.count <= 8, let rate = Int(first), rate > 0 else { return nil }
-        var result = base ?? .standard
-        result.packetsPerSecond = rate
-        if parts.count == 2 {
-            guard parts[1].count <= 8, let burst = Int(parts[1]), burst > 0 else { return nil }
-            result.burst = burst
-        }
-        // A flood ban is never for less than what the ceiling tolerates.
-        result.banPacketsPerSecond = max(result.banPacketsPerSecond, rate)
-        result.banBurst = max(result.banBurst, result.burst)
-        return .some(result)
+        guard let override = try? FloodGuardOverride(settingText: text) else { return nil }
+        return .some(override.applied(to: base))
     }
 
     /// Checks cross-field rules; throws the first problem found.

@@ -17,15 +17,17 @@ public enum FloodGuardReports {
     }
 
     /// Starts a listener on the guard's report group whose reports the pipeline judges
-    /// on the listener's own thread; nil when the guard reports nothing.
+    /// on the listener's own thread; nil when the guard reports nothing. `current`, when
+    /// given, is the guard in force now (after a reload), whose thresholds the ban's reason states.
     public static func start(
-        _ floodGuard: FloodGuard, pipeline: Pipeline, clock: @escaping TimeSource, priority: SensorPriority, logger: Logger
+        _ floodGuard: FloodGuard, pipeline: Pipeline, clock: @escaping TimeSource, priority: SensorPriority, logger: Logger,
+        current: (@Sendable () -> FloodGuard)? = nil
     ) throws(FloodLogError) -> FloodLogListener? {
         guard let group = floodGuard.reportGroup else { return nil }
         let listener = FloodLogListener(group: group, priority: priority, logger: logger)
         try listener.start { report in
             let now = clock()
-            pipeline.judge([event(for: report, guard: floodGuard, at: now)], received: now)
+            pipeline.judge([event(for: report, guard: current?() ?? floodGuard, at: now)], received: now)
         }
         return listener
     }

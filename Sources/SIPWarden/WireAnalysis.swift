@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
 public import WardenCore
-import PacketDecoding
+public import PacketDecoding
 import SIPCorrelation
 #if canImport(Glibc)
 import Glibc
@@ -12,10 +12,7 @@ import Glibc
 public enum WireAnalysis {
     /// Decodes every frame of each capture file (pcap or pcapng) and calls `body` with each
     /// security event, in frame order. Events carry the 1-based frame number that completed them.
-    public static func decode(files: [String], ports: String = "5060-5061", _ body: (SecurityEvent) -> Void) throws(RuntimeFailure) {
-        guard let portSet = PortSet(parsing: ports) else {
-            throw RuntimeFailure("invalid port list '\(ports)'")
-        }
+    public static func decode(files: [String], ports portSet: PortSet = .sipDefault, _ body: (SecurityEvent) -> Void) throws(RuntimeFailure) {
         for file in files {
             let fd = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw RuntimeFailure("\(file): cannot open: \(String(cString: strerror(errno)))") }
@@ -49,7 +46,7 @@ public enum WireAnalysis {
     }
 
     /// Writes one JSON object per event (JSON Lines) for capture files.
-    public static func printEvents(files: [String], ports: String = "5060-5061") throws(RuntimeFailure) {
+    public static func printEvents(files: [String], ports: PortSet = .sipDefault) throws(RuntimeFailure) {
         let out = OutputStream(fd: 1)
         var writer = JSONLineWriter(reservingCapacity: 1 << 20)
         var failure: RuntimeFailure?
@@ -65,7 +62,7 @@ public enum WireAnalysis {
     }
 
     /// Detection over the events of capture files, on the packets' own timestamps.
-    public static func replay(files: [String], ports: String = "5060-5061", policy: DetectionPolicy) throws(RuntimeFailure) -> [Verdict] {
+    public static func replay(files: [String], ports: PortSet = .sipDefault, policy: DetectionPolicy) throws(RuntimeFailure) -> [Verdict] {
         if files.count == 1 {
             // One capture is in time order already: judge as it is decoded, in constant memory.
             var judge = ReplayJudge(policy: policy)

@@ -30,34 +30,29 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("State directory holding the ban ledger.", valueName: "DIR"))
     var state: String?
 
-    @Option(name: .long, help: ArgumentHelp("Firewall backend: nftables or dry-run.", valueName: "KIND"))
-    var firewall: String?
+    @Option(name: .long, help: ArgumentHelp("Firewall backend.", valueName: "KIND"))
+    var firewall: FirewallKind?
 
     /// The configuration file (if any) with these flags applied on top.
     func load() throws(ConfigurationError) -> Configuration {
         var c = Configuration()
         if let config { c = try ConfigurationFile.load(path: config, onto: c) }
-        if let state { c.stateDirectory = state }
-        if let firewall {
-            guard let f = FirewallKind(rawValue: firewall) else {
-                throw ConfigurationError(location: "--firewall", message: "expected nftables or dry-run, got '\(firewall)'")
-            }
-            c.firewall = f
-        }
+        if let state { try ConfigurationSchema.override("state", with: state, flag: "--state", in: &c) }
+        if let firewall { try ConfigurationSchema.override("firewall", with: firewall.rawValue, flag: "--firewall", in: &c) }
         return c
     }
 }
 
 /// The recorded input of `events` and `replay`: log files in a dialect, or captures.
 struct InputOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"))
-    var dialect: String = "auto"
+    @Option(name: .long, help: ArgumentHelp("auto, asterisk, freeswitch, kamailio or opensips.", valueName: "DIALECT"), transform: typed)
+    var dialect: DialectSelection = .auto
 
     @Flag(name: .long, help: "The files are packet captures (pcap or pcapng): decode the SIP in them.")
     var pcap = false
 
-    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080.", valueName: "PORTS"))
-    var ports: String = "5060-5061"
+    @Option(name: .long, help: ArgumentHelp("With --pcap: SIP ports, e.g. 5060-5061,5080 (default 5060-5061).", valueName: "PORTS"), transform: typed)
+    var ports: CapturePorts = .sipDefault
 
     @Argument(help: ArgumentHelp("Log files or, with --pcap, capture files ('-' for standard input).", valueName: "FILE"))
     var files: [String]
@@ -65,47 +60,31 @@ struct InputOptions: ParsableArguments {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one FILE") }
     }
-
-    func selection() throws(ConfigurationError) -> DialectSelection {
-        guard let selection = DialectSelection(name: dialect) else {
-            throw ConfigurationError(location: "--dialect", message: "expected auto, asterisk, freeswitch, kamailio or opensips, got '\(dialect)'")
-        }
-        return selection
-    }
 }
 
-/// Detection flags, shared by `run` and `replay`.
+/// Detection flags, shared by `run` and `replay`. Each is applied through its setting's
+/// declaration (`ConfigurationSchema`): the file's range checks and messages.
 struct DetectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Failures that trigger a ban.", valueName: "N"))
     var maxRetry: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Window the failures must fall in (90s, 10m, 1h).", valueName: "DURATION"))
-    var findTime: String?
+    @Option(name: .long, help: ArgumentHelp("Window the failures must fall in (90s, 10m, 1h).", valueName: "DURATION"), transform: FlagValue.parse)
+    var findTime: FlagValue<Duration>?
 
-    @Option(name: .long, help: ArgumentHelp("Length of a first ban (90s, 10m, 1h); repeat offenders get longer.", valueName: "DURATION"))
-    var banTime: String?
+    @Option(name: .long, help: ArgumentHelp("Length of a first ban (90s, 10m, 1h); repeat offenders get longer.", valueName: "DURATION"), transform: FlagValue.parse)
+    var banTime: FlagValue<Duration>?
 
-    @Option(name: .long, help: ArgumentHelp("Never ban this address or prefix (repeatable).", valueName: "CIDR"))
-    var allow: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Never ban this address or prefix (repeatable).", valueName: "CIDR"), transform: FlagValue.parse)
+    var allow: [FlagValue<IPNetwork>] = []
 
     func apply(to c: inout Configuration) throws(ConfigurationError) {
-        if let maxRetry {
-            guard (1...1000).contains(maxRetry) else { throw ConfigurationError(location: "--max-retry", message: "must be between 1 and 1000, got \(maxRetry)") }
-            c.detection.threshold.maxRetry = maxRetry
-        }
-        if let findTime {
-            guard let d = DurationParser.parse(findTime), d > .zero else { throw ConfigurationError(location: "--find-time", message: "expected a duration such as 90s, 10m or 1h, got '\(findTime)'") }
-            c.detection.threshold.findTime = d
-        }
+        if let maxRetry { try ConfigurationSchema.override("detection.max-retry", with: "\(maxRetry)", flag: "--max-retry", in: &c) }
+        if let findTime { try ConfigurationSchema.override("detection.find-time", with: findTime.text, flag: "--find-time", in: &c) }
         if let banTime {
-            guard let d = DurationParser.parse(banTime), d > .zero else { throw ConfigurationError(location: "--ban-time", message: "expected a duration such as 90s, 10m or 1h, got '\(banTime)'") }
-            c.detection.banTime = d
-            if c.detection.escalation.maxBanTime < d { c.detection.escalation.maxBanTime = d }
+            try ConfigurationSchema.override("detection.ban-time", with: banTime.text, flag: "--ban-time", in: &c)
+            if c.detection.escalation.maxBanTime < banTime.value { c.detection.escalation.maxBanTime = banTime.value }
         }
-        for a in allow {
-            guard let n = IPNetwork(a) else { throw ConfigurationError(location: "--allow", message: "expected an address or CIDR prefix, got '\(a)'") }
-            c.detection.allowlist.insert(n)
-        }
+        for a in allow { try ConfigurationSchema.override("allow", with: a.text, flag: "--allow", in: &c) }
         try c.validate()
     }
 }
@@ -134,8 +113,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var common: ConfigOptions
     @OptionGroup var detection: DetectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"))
-    var log: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"), transform: FlagValue.parse)
+    var log: [FlagValue<LogSource>] = []
 
     @Option(name: .long, help: ArgumentHelp("Read the systemd journal: a unit (kamailio.service), a unit or syslog identifier (kamailio), or no value (all) for asterisk, freeswitch, kamailio and opensips; repeatable.", valueName: "NAME"))
     var journal: [String] = []
@@ -143,14 +122,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read the journal files in this directory instead of the system journal (a copied or remote journal).", valueName: "DIR"))
     var journalDirectory: String?
 
-    @Option(name: .long, help: ArgumentHelp("Capture SIP on an interface (any = all), e.g. eth0:5060-5061; repeatable.", valueName: "IFACE[:PORTS]"))
-    var capture: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Capture SIP on an interface (any = all), e.g. eth0:5060-5061; repeatable.", valueName: "IFACE[:PORTS]"), transform: FlagValue.parse)
+    var capture: [FlagValue<PacketCaptureConfiguration>] = []
 
-    @Option(name: .long, help: ArgumentHelp("Listen for HEPv3 (Homer) mirrors of SIP, e.g. 127.0.0.1:9060.", valueName: "ADDR:PORT"))
-    var hep: String?
+    @Option(name: .long, help: ArgumentHelp("Listen for HEPv3 (Homer) mirrors of SIP, e.g. 127.0.0.1:9060.", valueName: "ADDR:PORT"), transform: typed)
+    var hep: HEPEndpoint?
 
-    @Option(name: .long, help: ArgumentHelp("HEP agents to believe (default: loopback); repeatable.", valueName: "CIDR"))
-    var hepAgent: [String] = []
+    @Option(name: .long, help: ArgumentHelp("HEP agents to believe (default: loopback); repeatable.", valueName: "CIDR"), transform: typed)
+    var hepAgent: [IPNetwork] = []
 
     @Option(name: .long, help: ArgumentHelp("HEP auth key the agents send.", valueName: "KEY"))
     var hepKey: String?
@@ -158,14 +137,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Judge SIP requests inline through this NFQUEUE number (installs iptables-nft NFQUEUE rules for UDP 5060).", valueName: "QUEUE"))
     var inline: UInt16?
 
-    @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded: bypass (default), open or closed.", valueName: "MODE"))
-    var inlineFailMode: String?
+    @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded (default bypass).", valueName: "MODE"))
+    var inlineFailMode: InlineFailMode?
 
-    @Option(name: .long, help: ArgumentHelp("Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"))
-    var floodGuard: String?
+    @Option(name: .long, help: ArgumentHelp("Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"), transform: typed)
+    var floodGuard: FloodGuardOverride?
 
-    @Option(name: .long, help: ArgumentHelp("Also serve the control plane's HTTP API on TCP (every request needs the token; loopback unless control-plane.allow-remote), e.g. 127.0.0.1:9480.", valueName: "ADDR:PORT"))
-    var http: String?
+    @Option(name: .long, help: ArgumentHelp("Also serve the control plane's HTTP API on TCP (every request needs the token; loopback unless control-plane.allow-remote), e.g. 127.0.0.1:9480.", valueName: "ADDR:PORT"), transform: FlagValue.parse)
+    var http: FlagValue<HTTPEndpoint>?
 
     @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
     var fromStart = false
@@ -173,16 +152,13 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: ArgumentHelp("Do not ban attack tools by their signature on the wire (testing the password path).", visibility: .hidden))
     var noScannerSignatures = false
 
-    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "LEVEL"))
-    var logLevel: String = "info"
+    @Option(name: .long, help: ArgumentHelp("Log level.", valueName: "LEVEL"))
+    var logLevel: Logger.Level = .info
 
     func run() throws {
         let c = try resolve()
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ConfigurationError(location: "--log-level", message: "unknown level '\(logLevel)'")
-        }
         // SIGHUP re-reads the file with the same flags on top.
-        let daemon = Daemon(configuration: c, logger: makeLogger(level: level), reload: common.config == nil ? nil : { () throws(ConfigurationError) in try resolve() })
+        let daemon = Daemon(configuration: c, logger: makeLogger(level: logLevel), reload: common.config == nil ? nil : { () throws(ConfigurationError) in try resolve() })
         do {
             try daemon.run()
         } catch {
@@ -212,10 +188,7 @@ struct RunCommand: ParsableCommand {
     /// The configuration file (if any) with every flag applied on top, validated.
     func resolve() throws(ConfigurationError) -> Configuration {
         var c = try common.load()
-        if !log.isEmpty {
-            c.logs = []
-            for l in log { c.logs.append(try LogSource(argument: l)) }
-        }
+        if !log.isEmpty { c.logs = log.map(\.value) }
         if !journal.isEmpty || journalDirectory != nil {
             var settings = c.journal ?? JournalSettings(names: [])
             if !journal.isEmpty {
@@ -228,34 +201,17 @@ struct RunCommand: ParsableCommand {
             if let journalDirectory { settings.directory = journalDirectory }
             c.journal = settings
         }
-        if !capture.isEmpty {
-            c.captures = []
-            for spec in capture {
-                guard let parsed = PacketCaptureConfiguration(spec: spec) else {
-                    throw ConfigurationError(location: "--capture", message: "expected IFACE[:PORTS] such as eth0:5060 or any:5060-5061, got '\(spec)'")
-                }
-                c.captures.append(parsed)
-            }
-        }
+        if !capture.isEmpty { c.captures = capture.map(\.value) }
         if let hep {
-            guard HEPListener.parseEndpoint(hep) != nil else {
-                throw ConfigurationError(location: "--hep", message: "expected IPv4:PORT or [IPv6]:PORT, got '\(hep)'")
-            }
-            var settings = c.hep ?? HEPSettings(endpoint: hep)
-            settings.endpoint = hep
+            var settings = c.hep ?? HEPSettings(endpoint: hep.text)
+            settings.endpoint = hep.text
             c.hep = settings
         }
         if !hepAgent.isEmpty || hepKey != nil {
             guard var settings = c.hep else {
                 throw ConfigurationError(location: "--hep-agent", message: "--hep-agent and --hep-key need --hep (or hep: in the configuration file)")
             }
-            if !hepAgent.isEmpty {
-                settings.agents = IPNetworkSet()
-                for a in hepAgent {
-                    guard let n = IPNetwork(a) else { throw ConfigurationError(location: "--hep-agent", message: "expected an address or CIDR prefix, got '\(a)'") }
-                    settings.agents.insert(n)
-                }
-            }
+            if !hepAgent.isEmpty { settings.agents = IPNetworkSet(hepAgent) }
             if let hepKey { settings.authKey = hepKey }
             c.hep = settings
         }
@@ -268,10 +224,7 @@ struct RunCommand: ParsableCommand {
             guard var settings = c.inline else {
                 throw ConfigurationError(location: "--inline-fail-mode", message: "needs --inline (or inline: in the configuration file)")
             }
-            guard let mode = InlineFailMode(rawValue: inlineFailMode) else {
-                throw ConfigurationError(location: "--inline-fail-mode", message: "expected bypass, open or closed, got '\(inlineFailMode)'")
-            }
-            settings.failMode = mode
+            settings.failMode = inlineFailMode
             c.inline = settings
         }
         if common.config == nil && log.isEmpty && journal.isEmpty && journalDirectory == nil && capture.isEmpty && hep == nil && inline == nil {
@@ -279,19 +232,10 @@ struct RunCommand: ParsableCommand {
             c.logs = []
             c.logsAreDefaults = true
         }
-        if let floodGuard {
-            guard let parsed = Configuration.parseFloodGuard(floodGuard, base: c.floodGuard) else {
-                throw ConfigurationError(location: "--flood-guard", message: "expected off, RATE or RATE/BURST in packets per second, e.g. 1000/100, got '\(floodGuard)'")
-            }
-            c.floodGuard = parsed
-        }
-        if let http {
-            guard let endpoint = ControlPlaneSettings.parseEndpoint(http) else {
-                throw ConfigurationError(location: "--http", message: "expected ADDR:PORT, [IPv6]:PORT or PORT (loopback), got '\(http)'")
-            }
-            c.controlPlane.http = endpoint
-        }
-        if fromStart { c.fromStart = true }
+        // Over the file's guard: its other settings (ports, report group …) are kept.
+        if let floodGuard { c.floodGuard = floodGuard.applied(to: c.floodGuard) }
+        if let http { try ConfigurationSchema.override("control-plane.http", with: http.text, flag: "--http", in: &c) }
+        if fromStart { try ConfigurationSchema.override("from-start", with: "true", flag: "--from-start", in: &c) }
         if noScannerSignatures { c.scannerSignatures = false }
         try detection.apply(to: &c)
         return c
@@ -306,26 +250,23 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00.", valueName: "OFFSET"))
-    var utcOffset: String = "+00:00"
+    @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00 (default +00:00).", valueName: "OFFSET"), transform: typed)
+    var utcOffset: UTCOffsetValue?
 
     @Flag(name: .long, help: "Print the lines that look like security failures but match no known form (FILE:LINE: text).")
     var unmatched = false
 
     func run() throws {
         if unmatched, !input.pcap {
-            try OfflineAnalysis.printUnmatched(files: input.files, selection: try input.selection())
+            try OfflineAnalysis.printUnmatched(files: input.files, selection: input.dialect)
             return
         }
         if input.pcap {
             try WireAnalysis.printEvents(files: input.files, ports: input.ports)
             return
         }
-        let selection = try input.selection()
-        guard let offset = UTCOffset.parse(utcOffset) else {
-            throw ConfigurationError(location: "--utc-offset", message: "expected an offset such as +00:00, got '\(utcOffset)'")
-        }
-        try OfflineAnalysis.printEvents(files: input.files, selection: selection, reference: systemClock(), utcOffsetSeconds: offset)
+        try OfflineAnalysis.printEvents(
+            files: input.files, selection: input.dialect, reference: systemClock(), utcOffsetSeconds: utcOffset?.seconds ?? 0)
     }
 }
 
@@ -352,7 +293,7 @@ struct ReplayCommand: ParsableCommand {
         let verdicts = input.pcap
             ? try WireAnalysis.replay(files: input.files, ports: input.ports, policy: c.detection)
             : try OfflineAnalysis.replay(
-                files: input.files, selection: try input.selection(), policy: c.detection, reference: systemClock(),
+                files: input.files, selection: input.dialect, policy: c.detection, reference: systemClock(),
                 utcOffsetSeconds: c.logUTCOffsetSeconds
             )
         if json {
@@ -390,35 +331,25 @@ struct BansCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Ban an address or prefix by hand.")
         @OptionGroup var common: ConfigOptions
-        @Option(name: .long, help: ArgumentHelp("Ban length (90s, 10m, 1h); omit for permanent.", valueName: "DURATION")) var banTime: String?
+        @Option(name: .long, help: ArgumentHelp("Ban length (90s, 10m, 1h); omit for permanent.", valueName: "DURATION"), transform: typed)
+        var banTime: Duration?
         @Option(name: .long, help: "Why (stored in the ledger).") var reason: String = "manual"
-        @Argument(help: ArgumentHelp("Address or CIDR prefix.", valueName: "CIDR")) var network: String
+        @Argument(help: ArgumentHelp("Address or CIDR prefix.", valueName: "CIDR"), transform: typed) var network: StrictNetwork
 
         func run() throws {
-            guard let n = IPNetwork(network, strict: true) else {
-                throw ValidationError("'\(network)' is not an address or CIDR prefix with clear host bits")
-            }
-            var duration: Duration?
-            if let banTime {
-                guard let d = DurationParser.parse(banTime), d > .zero else { throw ValidationError("--ban-time: expected a duration such as 10m, got '\(banTime)'") }
-                duration = d
-            }
             let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
-            print(try admin.add(n, banTime: duration, reason: reason))
+            print(try admin.add(network.network, banTime: banTime, reason: reason))
         }
     }
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lift a ban.")
         @OptionGroup var common: ConfigOptions
-        @Argument(help: ArgumentHelp("Address or CIDR prefix.", valueName: "CIDR")) var network: String
+        @Argument(help: ArgumentHelp("Address or CIDR prefix.", valueName: "CIDR"), transform: typed) var network: StrictNetwork
 
         func run() throws {
-            guard let n = IPNetwork(network, strict: true) else {
-                throw ValidationError("'\(network)' is not an address or CIDR prefix with clear host bits")
-            }
             let admin = Administration(configuration: try common.load(), logger: makeLogger(level: .warning))
-            print(try admin.remove(n))
+            print(try admin.remove(network.network))
         }
     }
 }

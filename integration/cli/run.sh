@@ -41,7 +41,12 @@ check "unknown option: exit 2" exits 2 "$BIN" run --no-such-option
 check "missing config file: exit 2" exits 2 "$BIN" run --config "$DIR/missing.yaml"
 check "bad --allow: exit 2" exits 2 "$BIN" run --allow 198.18.0.0/99 --firewall dry-run
 check "bad --flood-guard: exit 2" exits 2 "$BIN" run --flood-guard fast --firewall dry-run
-check "bad --flood-guard: says what is expected" contains "--flood-guard: expected off, RATE or RATE/BURST" "$DIR/e"
+check "bad --flood-guard: says what is expected" contains "'--flood-guard <off|RATE[/BURST]>': expected off, RATE or RATE/BURST" "$DIR/e"
+check "bad flag value: the file's range, at the flag" bash -c "'$BIN' run --max-retry 0 --firewall dry-run 2>&1 | grep -qF 'sipwarden: --max-retry: must be between 1 and 1000, got 0'"
+check "bad duration: says what is expected" bash -c "'$BIN' run --find-time soon --firewall dry-run 2>&1 | grep -qF \"'--find-time <DURATION>': expected a positive duration\""
+check "bad --firewall: lists the kinds" bash -c "'$BIN' run --firewall iptables 2>&1 | grep -qF \"'nftables' and 'dry-run'\""
+check "bad --log-level: exit 2" exits 2 "$BIN" run --log-level loud --firewall dry-run
+check "bad --capture: exit 2" exits 2 "$BIN" run --capture "eth0:70000" --firewall dry-run
 check "unreadable log dir: exit 1" exits 1 "$BIN" run --log asterisk:/nonexistent-dir/messages --firewall dry-run --state "$DIR/s0"
 check "--help: exit 0" exits 0 "$BIN" --help
 check "events on a missing file: exit 1" exits 1 "$BIN" events "$DIR/missing.log"
@@ -162,6 +167,7 @@ wait_for grep -q "sipwarden ready" "$DIR/reload.out"
 printf 'logs: ["kamailio:%s"]\nstate: %s\ndetection:\n  max-retry: 2\nflood-guard:\n  rate: 500\n  burst: 10\n' "$DIR/r.log" "$RL" > "$DIR/reload.yaml"
 kill -HUP "$RL_PID"
 check "SIGHUP: configuration reloaded" wait_for grep -q "SIGHUP: configuration reloaded" "$DIR/reload.out"
+check "SIGHUP: names the live settings that changed and the services that took them" wait_for grep -q "services=enforcer,control-plane,detection,sensor:inline settings=flood-guard.rate,flood-guard.burst,detection.max-retry .*SIGHUP: live settings changed" "$DIR/reload.out"
 check "SIGHUP: the new flood guard is in the kernel" bash -c "ip netns exec $NS nft list chain inet sipwarden_guard flood_guard | grep -qF 'limit rate over 500/second burst 10 packets'"
 for i in 1 2; do echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=198.18.0.88 sport=5060 proto=udp method=REGISTER user=\"1\" ua=\"x\"" >> "$DIR/r.log"; done
 check "SIGHUP: the new max-retry (2) bans" wait_for bash -c "ip netns exec $NS nft list set inet sipwarden host4 | grep -qF 198.18.0.88"

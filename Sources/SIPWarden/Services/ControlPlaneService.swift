@@ -24,7 +24,7 @@ final class ControlPlaneService: DaemonService {
         self.logger = logger
     }
 
-    var restartOnly: [RestartOnlySetting] { [RestartOnlySetting("control-plane", \.controlPlane)] }
+    var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
     func start() throws(DaemonError) -> [String] {
         let settings = configuration.controlPlane

@@ -35,12 +35,8 @@ public final class DetectionService: DaemonService {
         return []
     }
 
-    public var restartOnly: [RestartOnlySetting] {
-        [
-            RestartOnlySetting("log-utc-offset", \.logUTCOffsetSeconds),
-            RestartOnlySetting("ignore-self", \.ignoreSelf),
-        ]
-    }
+    /// Its restart-only settings, as `ConfigurationSchema` declares them.
+    public var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
     public func checkReload(_ next: Configuration) -> ReloadRefusal? {
         guard let problem = next.detection.validationErrors().first else { return nil }

@@ -72,18 +72,8 @@ public final class EnforcerService: DaemonService {
         return []
     }
 
-    public var restartOnly: [RestartOnlySetting] {
-        [
-            RestartOnlySetting("firewall", \.firewall),
-            RestartOnlySetting("nftables.table", \.nftTable),
-            // The NFLOG listener is bound at start: the kernel rule keeps reporting to it.
-            RestartOnlySetting("flood-guard.report-group") { next, running in
-                guard next.floodGuard != nil, next.floodGuard?.reportGroup != running.floodGuard?.reportGroup else { return false }
-                next.floodGuard?.reportGroup = running.floodGuard?.reportGroup
-                return true
-            },
-        ]
-    }
+    /// Its restart-only settings, as `ConfigurationSchema` declares them.
+    public var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
     /// Rebuilds the table when its rules changed (ports, guard limits, exemptions).
     public func applyReload(_ next: Configuration, running: Configuration) throws(ReloadRefusal) {

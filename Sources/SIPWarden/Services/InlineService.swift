@@ -73,9 +73,8 @@ public final class InlineService: DaemonService {
         }
     }
 
-    public var restartOnly: [RestartOnlySetting] {
-        [RestartOnlySetting("inline", \.inline)]
-    }
+    /// Its restart-only settings, as `ConfigurationSchema` declares them.
+    public var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
     public func checkReload(_ next: Configuration) -> ReloadRefusal? {
         guard settings != nil, case let problems = next.admissionPolicy.validationErrors(), !problems.isEmpty else { return nil }

@@ -45,9 +45,8 @@ public final class LedgerService: DaemonService {
         }
     }
 
-    public var restartOnly: [RestartOnlySetting] {
-        [RestartOnlySetting("state", \.ledgerSettings)]
-    }
+    /// Its restart-only settings, as `ConfigurationSchema` declares them.
+    public var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
     /// Commits everything queued, then ends the writer thread.
     public func stop() {

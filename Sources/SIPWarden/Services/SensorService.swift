@@ -15,15 +15,20 @@ public struct SensorUnit: Sendable {
     public var tick: (@Sendable () -> Void)?
     /// What the sensor counts, for a metrics scrape (read from its statistics).
     public var metrics: (@Sendable (inout MetricsCollection) -> Void)?
+    /// SIGHUP: takes the live settings the sensor owns (`ConfigurationSchema`) from the
+    /// reloaded configuration.
+    public var reload: (@Sendable (Configuration) -> Void)?
 
     public init(
         start: @escaping @Sendable () throws(DaemonError) -> String?, stop: @escaping @Sendable () -> Void,
-        tick: (@Sendable () -> Void)? = nil, metrics: (@Sendable (inout MetricsCollection) -> Void)? = nil
+        tick: (@Sendable () -> Void)? = nil, metrics: (@Sendable (inout MetricsCollection) -> Void)? = nil,
+        reload: (@Sendable (Configuration) -> Void)? = nil
     ) {
         self.start = start
         self.stop = stop
         self.tick = tick
         self.metrics = metrics
+        self.reload = reload
     }
 }
 
@@ -41,11 +46,12 @@ public final class SensorService: DaemonService {
     private let summaryProvider: @Sendable () -> Logger.Metadata
 
     public init(
-        name: String, restartOnly: [RestartOnlySetting], units: [SensorUnit],
+        name: String, restartOnly: [RestartOnlySetting]? = nil, units: [SensorUnit],
         summary: @escaping @Sendable () -> Logger.Metadata = { [:] }
     ) {
         self.name = name
-        self.restartOnly = restartOnly
+        // Sources are bound at start: its settings are restart-only, as declared.
+        self.restartOnly = restartOnly ?? ConfigurationSchema.restartOnly(owner: name)
         self.units = units
         summaryProvider = summary
     }
@@ -70,6 +76,10 @@ public final class SensorService: DaemonService {
 
     public func tick() {
         for index in started.withLock({ $0 }) { units[index].tick?() }
+    }
+
+    public func applyReload(_ next: Configuration, running: Configuration) throws(ReloadRefusal) {
+        for index in started.withLock({ $0 }) { units[index].reload?(next) }
     }
 
     public var summary: Logger.Metadata { summaryProvider() }

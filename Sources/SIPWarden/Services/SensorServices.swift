@@ -36,17 +36,7 @@ extension SensorService {
                 return "log:\(source.path)"
             }, stop: { tailer.stop() })
         }
-        return SensorService(name: "sensor:logs", restartOnly: [
-            RestartOnlySetting("logs") { next, running in
-                // Sources the embedded defaults chose stay chosen (`Daemon.effective`).
-                let changed = next.logs != running.logs || next.logsAreDefaults != running.logsAreDefaults
-                next.logs = running.logs
-                next.logsAreDefaults = running.logsAreDefaults
-                return changed
-            },
-            RestartOnlySetting("from-start", \.fromStart),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:logs", units: units)
     }
 
     /// How long the journal reader keeps looking every 2 ms after entries arrived
@@ -78,10 +68,7 @@ extension SensorService {
                 return "journal"
             }, stop: { reader.stop() }, metrics: { c in c.count(.linesRead, "journal", value: reader.statistics.entries) }))
         }
-        return SensorService(name: "sensor:journal", restartOnly: [
-            RestartOnlySetting("journal", \.journal), RestartOnlySetting("from-start", \.fromStart),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:journal", units: units)
     }
 
     /// `sensor:capture`: one `PacketCapture` thread per interface, each with its own
@@ -113,10 +100,7 @@ extension SensorService {
                 c.count(.captureDropped, name, value: statistics.kernelDrops)
             })
         }
-        return SensorService(name: "sensor:capture", restartOnly: [
-            RestartOnlySetting("capture", \.captures), RestartOnlySetting("scanner-signatures", \.scannerSignatures),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:capture", units: units)
     }
 
     /// `sensor:hep`: the HEP listener's thread. The PBX behind a HEP agent may be another
@@ -140,10 +124,7 @@ extension SensorService {
                 c.count(.packetsRead, "hep", value: listener.statistics.received)
             }))
         }
-        return SensorService(name: "sensor:hep", restartOnly: [
-            RestartOnlySetting("hep", \.hep), RestartOnlySetting("scanner-signatures", \.scannerSignatures),
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:hep", units: units)
     }
 
     /// `sensor:flood-reports`: the flood guard's NFLOG reports, judged as `flood` events
@@ -154,10 +135,15 @@ extension SensorService {
         var units: [SensorUnit] = []
         if configuration.firewall == .nftables, let floodGuard = configuration.floodGuard {
             let listener = Mutex<FloodLogListener?>(nil)
+            // The guard in force: a reload that changes its thresholds or ports changes the
+            // reason a flood ban states (its report group is restart-only).
+            let current = Mutex(floodGuard)
             let priority = configuration.sensorSettings.priority
             units.append(SensorUnit(start: { () throws(DaemonError) -> String? in
                 do {
-                    let started = try FloodGuardReports.start(floodGuard, pipeline: pipeline, clock: systemClock, priority: priority, logger: logger)
+                    let started = try FloodGuardReports.start(
+                        floodGuard, pipeline: pipeline, clock: systemClock, priority: priority, logger: logger,
+                        current: { current.withLock { $0 } })
                     listener.withLock { $0 = started }
                     if let group = floodGuard.reportGroup { logger.info("flood guard reports on NFLOG group \(group)") }
                 } catch {
@@ -166,11 +152,11 @@ extension SensorService {
                 return nil
             }, stop: { listener.withLock { $0 }?.stop() }, metrics: { c in
                 if let reports = listener.withLock({ $0 }) { c.count(.floodReports, value: reports.statistics.reported) }
+            }, reload: { next in
+                if let guardNow = next.floodGuard { current.withLock { $0 = guardNow } }
             }))
         }
-        return SensorService(name: "sensor:flood-reports", restartOnly: [
-            RestartOnlySetting("realtime", \.realtimeSensors),
-        ], units: units)
+        return SensorService(name: "sensor:flood-reports", units: units)
     }
 }
 

@@ -154,6 +154,17 @@ struct Supervisor: Service, CustomStringConvertible {
         }
         let outcome = ConfigurationReload(services: services).reload(effective(loaded, running), running: running)
         ConfigurationReload.log(outcome, logger: logger)
-        if case let .applied(next, _) = outcome { running = next }
+        if case let .applied(next, _) = outcome {
+            // What changed live, and which services took it (ConfigurationSchema's owners).
+            let changed = ConfigurationSchema.changes(from: running, to: next).filter { $0.reload == .live }
+            if !changed.isEmpty {
+                var services: [String] = []
+                for owner in changed.flatMap(\.owners) where !services.contains(owner) { services.append(owner) }
+                logger.info("SIGHUP: live settings changed", metadata: [
+                    "settings": "\(changed.map(\.key).joined(separator: ","))", "services": "\(services.joined(separator: ","))",
+                ])
+            }
+            running = next
+        }
     }
 }
