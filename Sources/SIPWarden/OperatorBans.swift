@@ -45,20 +45,32 @@ struct OperatorBans {
     /// Lifts every ban of exactly `network` (kernel, detector, capture filter, ledger).
     /// Returns the ledger records it lifted (empty: it was not banned).
     func lift(_ network: IPNetwork, origin: BanOrigin = .manual, reason: String = "lifted") throws(AdministrationError) -> [BanRecord] {
-        let lift: EnforcedLift
+        // What the lift will end: the bans of exactly `network` in force now (those still
+        // queued for the ledger included).
+        consumers.flushLedger()
+        let at = pipeline.clock()
+        let inForce: [BanRecord]
         do {
-            lift = try pipeline.lift(network, origin: origin, reason: reason)
+            inForce = try ledger.bans(limit: Self.liftReadLimit, includeInactive: false, at: at, network: network)
+        } catch {
+            throw AdministrationError(.failed, "cannot read the ledger: \(error)")
+        }
+        do {
+            try pipeline.lift(network, origin: origin, reason: reason, at: at)
         } catch {
             throw AdministrationError(error.kind == .invalidArgument ? .invalid : .failed, "kernel unban failed: \(error)")
         }
         consumers.flushLedger()
         do {
-            return try ledger.bans(limit: Self.liftReadLimit, includeInactive: true, network: network).filter { $0.liftedAt == lift.at }
+            return try inForce.compactMap { record throws(LedgerError) in
+                guard let id = record.id, let now = try ledger.ban(id: id), now.liftedAt == at else { return nil }
+                return now
+            }
         } catch {
             throw AdministrationError(.failed, "removed from the kernel, but the ledger cannot be read back: \(error)")
         }
     }
 
-    /// Most records of one network read back after a lift.
+    /// Most bans of one network in force at once that a lift reports.
     static let liftReadLimit = 100_000
 }
