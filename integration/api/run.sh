@@ -234,6 +234,10 @@ check "cli bans add without a daemon" saved in_ns "$BIN" bans add 198.18.10.0/24
 check "cli bans add without a daemon: no daemon note" bash -c "! grep -q 'running daemon' '$DIR/o'"
 check "cli bans add without a daemon: in the kernel" in_set ban4 198.18.10.0/24
 check "cli bans add without a daemon: in the ledger" ledger_has 198.18.10.0/24 manual active
+check "cli bans remove without a daemon" saved in_ns "$BIN" bans remove 198.18.10.0/24 --state "$S"
+check "cli bans remove without a daemon: one ledger entry lifted" contains "(1 ledger entry lifted)" "$DIR/o"
+check "cli bans remove without a daemon: gone from the kernel" not_in_set ban4 198.18.10.0
+check "cli bans remove without a daemon: lifted in the ledger" ledger_has 198.18.10.0/24 manual lifted
 check "cli status without a daemon" saved in_ns "$BIN" status --state "$S"
 check "cli status without a daemon: says so" contains "daemon:        not running" "$DIR/o"
 
