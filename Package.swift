@@ -163,14 +163,16 @@ let package = Package(
         // MARK: Tests
         // Shared by the test targets that touch the kernel (not shipped in the product).
         .target(name: "TestNamespaces", path: "Sources/TestNamespaces", swiftSettings: strictSwift6),
+        // Shared by every test target that generates random input: the seeded generator.
+        .target(name: "TestSupport", dependencies: ["WardenCore"], path: "Sources/TestSupport", swiftSettings: strictSwift6),
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
-        .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
+        .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "AbuseTests", dependencies: ["Abuse", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "WardenCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -178,10 +180,10 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden", "TestNamespaces"], swiftSettings: strictSwift6),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], exclude: ["Fixtures", "HEPFixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "TestSupport"], exclude: ["Fixtures", "HEPFixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
-        .testTarget(name: "ProbeTests", dependencies: ["Probe"], swiftSettings: strictSwift6),
-        .testTarget(name: "InlineTests", dependencies: ["Inline", "TestNamespaces"], swiftSettings: strictSwift6),
+        .testTarget(name: "ProbeTests", dependencies: ["Probe", "TestSupport"], swiftSettings: strictSwift6),
+        .testTarget(name: "InlineTests", dependencies: ["Inline", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(
             name: "TelemetryTests",
             dependencies: ["Telemetry", .product(name: "CoreMetrics", package: "swift-metrics")],
@@ -192,6 +194,6 @@ let package = Package(
             dependencies: ["ControlPlane", "NetworkAddress", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strictSwift6
         ),
-        .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
     ]
 )

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
+import WardenCore
 
 /// The human-readable report: what an abuse desk needs to act in one read — which of its
 /// addresses, what it did, when (UTC), how much, what we ask — then the evidence. Plain

@@ -4,8 +4,8 @@ import Dispatch
 import Synchronization
 public import WardenCore
 
-/// Hands every enforced ban to each consumer (ledger, log, metrics, cases, fleet…) without
-/// letting any of them slow the ban path.
+/// Hands every enforced ban and lift (`BanChange`) to each consumer (ledger, log, metrics,
+/// cases, fleet…) without letting any of them slow the ban path.
 ///
 /// The enforcer calls `publish` on the sensor's thread right after the kernel call
 /// returns. Each consumer has its own bounded queue and thread (`BanSubscription`): a slow
@@ -32,24 +32,29 @@ public final class BanFanOut: Sendable {
 
     deinit { stop() }
 
-    /// Adds a consumer with its own queue of `capacity` bans and thread.
+    /// Adds a consumer with its own queue of `capacity` changes and thread.
     /// - Parameters:
+    ///   - overflow: `.drop` (default: a full queue loses the change and counts it) or
+    ///     `.spill` (a full queue keeps it in an overflow list: the durable record).
     ///   - handler: called on the consumer's thread for each ban, in publication order.
     ///   - onGap: called on the consumer's thread when its queue is empty (every ban
     ///     queued was handled), with how many were lost since the last call (queue full).
     @discardableResult
     public func subscribe(
-        _ name: String, capacity: Int, onGap: @escaping @Sendable (Int) -> Void = { _ in },
-        handler: @escaping @Sendable (EnforcedBan) -> Void
+        _ name: String, capacity: Int, overflow: BanOverflow = .drop, onGap: @escaping @Sendable (Int) -> Void = { _ in },
+        handler: @escaping @Sendable (BanChange) -> Void
     ) throws(BanFanOutError) -> BanSubscription {
-        let subscription = try BanSubscription(name: name, capacity: capacity, handler: handler, onGap: onGap)
+        let subscription = try BanSubscription(name: name, capacity: capacity, overflow: overflow, handler: handler, onGap: onGap)
         core.subscriptions.withLock { $0.append(subscription) }
         return subscription
     }
 
+    /// Queues `ban` for every consumer (`publish(.ban(ban))`).
+    public func publish(_ ban: EnforcedBan) { publish(.ban(ban)) }
+
     /// Queues `ban` for every consumer, in subscription order. Never blocks beyond one
     /// short lock per consumer; signals the doorbell once when a consumer sleeps.
-    public func publish(_ ban: EnforcedBan) {
+    public func publish(_ ban: BanChange) {
         let current = core.subscriptions.withLock { $0 }
         var asleep = false
         for subscription in current where subscription.offer(ban) == .queuedAsleep { asleep = true }

@@ -8,26 +8,32 @@ import WardenCore
 /// One consumer of the fan-out: a bounded queue drained by its own thread.
 ///
 /// `offer` (the publisher's side) appends under a short lock and never waits: when the
-/// queue holds `capacity` bans the ban is dropped and counted. The consumer's thread
+/// queue holds `capacity` changes, a `.drop` subscription drops the change and counts it;
+/// a `.spill` subscription (the ledger: the durable record must lose nothing) appends it,
+/// in order, to an overflow list that grows only while the consumer is behind, and counts
+/// it as spilled. The consumer's thread
 /// hands each ban to `handler`, in publication order, and whenever its queue is empty
 /// reports the bans it lost since the last report to `onGap` — a consumer that must lose nothing
 /// catches up from the ledger there (see `LedgerCatchUp` in Storage).
 public final class BanSubscription: Sendable {
     /// The consumer's name (`ledger`, `log`, `metrics`, …), for statistics.
     public let name: String
-    /// Most bans waiting at once.
+    /// Most changes waiting in the preallocated ring (past it: `overflow`).
     public let capacity: Int
+    /// What happens to a change offered when the ring is full.
+    public let overflow: BanOverflow
     private let core: SubscriptionCore
     private let thread: PosixThread
 
     init(
-        name: String, capacity: Int, handler: @escaping @Sendable (EnforcedBan) -> Void,
+        name: String, capacity: Int, overflow: BanOverflow, handler: @escaping @Sendable (BanChange) -> Void,
         onGap: @escaping @Sendable (Int) -> Void
     ) throws(BanFanOutError) {
         precondition(capacity > 0, "a subscription holds at least one ban")
         self.name = name
         self.capacity = capacity
-        let core = SubscriptionCore(capacity: capacity, handler: handler, onGap: onGap)
+        self.overflow = overflow
+        let core = SubscriptionCore(capacity: capacity, spills: overflow == .spill, handler: handler, onGap: onGap)
         self.core = core
         do throws(PosixThread.StartFailure) {
             thread = try PosixThread { core.run() }
@@ -38,10 +44,10 @@ public final class BanSubscription: Sendable {
 
     deinit { stop() }
 
-    /// Queues `ban` for the consumer (counted in `dropped` when the queue is full or
-    /// stopped). Never blocks beyond a short lock and makes no system call: when the
+    /// Queues `ban` for the consumer (counted in `dropped` when the queue is full — unless
+    /// it spills — or stopped). Never blocks beyond a short lock and makes no system call: when the
     /// consumer sleeps, the result says so and the fan-out's doorbell thread wakes it.
-    func offer(_ ban: EnforcedBan) -> Offer { core.offer(ban) }
+    func offer(_ ban: BanChange) -> Offer { core.offer(ban) }
 
     /// Wakes the consumer's thread if an `offer` found it asleep (the doorbell's side).
     func wakeIfNeeded() { core.wakeIfNeeded() }
@@ -63,7 +69,8 @@ public final class BanSubscription: Sendable {
     public var statistics: BanSubscriptionStatistics {
         BanSubscriptionStatistics(
             name: name, capacity: capacity, depth: core.depth,
-            delivered: core.delivered.load(ordering: .relaxed), dropped: core.dropped.load(ordering: .relaxed))
+            delivered: core.delivered.load(ordering: .relaxed), dropped: core.dropped.load(ordering: .relaxed),
+            spilled: core.spilled.load(ordering: .relaxed))
     }
 }
 
@@ -73,12 +80,35 @@ public struct BanSubscriptionStatistics: Hashable, Sendable {
     public var name: String
     /// Most bans its queue holds.
     public var capacity: Int
-    /// Bans waiting now.
+    /// Changes waiting now (ring and overflow).
     public var depth: Int
-    /// Bans handed to the consumer.
+    /// Changes handed to the consumer.
     public var delivered: Int
-    /// Bans lost because the queue was full (or the consumer stopped).
+    /// Changes lost because the queue was full (or the consumer stopped).
     public var dropped: Int
+    /// Changes that found the ring full and were kept in the overflow list (`.spill`
+    /// subscriptions only; they are delivered, not lost).
+    public var spilled: Int
+
+    public init(name: String, capacity: Int, depth: Int, delivered: Int, dropped: Int, spilled: Int = 0) {
+        self.name = name
+        self.capacity = capacity
+        self.depth = depth
+        self.delivered = delivered
+        self.dropped = dropped
+        self.spilled = spilled
+    }
+}
+
+/// What a subscription does with a change offered while its ring is full.
+public enum BanOverflow: Hashable, Sendable {
+    /// Drop it and count it (`dropped`); the consumer catches up from the ledger if it
+    /// must see every ban.
+    case drop
+    /// Keep it, in order, in an overflow list that grows while the consumer is behind
+    /// (`spilled`): nothing is lost, at the cost of memory during the overload. The
+    /// publisher still never waits.
+    case spill
 }
 
 /// A consumer's thread could not be started.
@@ -106,9 +136,11 @@ enum Offer {
 final class SubscriptionCore: Sendable {
     /// A ring of `capacity` slots.
     private struct Ring {
-        var slots: [EnforcedBan?]
+        var slots: [BanChange?]
         var head = 0
         var count = 0
+        /// Changes past a full ring (`.spill`): all newer than the ring's.
+        var spill: [BanChange] = []
         /// The consumer waits on the semaphore (a producer must signal it).
         var sleeping = false
         var stopping = false
@@ -116,6 +148,8 @@ final class SubscriptionCore: Sendable {
 
     let delivered = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
+    let spilled = Atomic<Int>(0)
+    private let spills: Bool
     /// Bans handled plus bans lost and reported to `onGap` (its catch-up done), for `flush`.
     private let settled = Atomic<Int>(0)
     /// Bans accepted into the ring (for `flush`).
@@ -124,32 +158,44 @@ final class SubscriptionCore: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     /// An offer found the consumer asleep; the doorbell has not woken it yet.
     private let wakeDue = Atomic<Bool>(false)
-    private let handler: @Sendable (EnforcedBan) -> Void
+    private let handler: @Sendable (BanChange) -> Void
     private let onGap: @Sendable (Int) -> Void
 
-    init(capacity: Int, handler: @escaping @Sendable (EnforcedBan) -> Void, onGap: @escaping @Sendable (Int) -> Void) {
+    init(capacity: Int, spills: Bool, handler: @escaping @Sendable (BanChange) -> Void, onGap: @escaping @Sendable (Int) -> Void) {
         ring = Mutex(Ring(slots: Array(repeating: nil, count: capacity)))
+        self.spills = spills
         self.handler = handler
         self.onGap = onGap
     }
 
-    var depth: Int { ring.withLock { $0.count } }
+    var depth: Int { ring.withLock { $0.count + $0.spill.count } }
 
-    func offer(_ ban: EnforcedBan) -> Offer {
-        let (ok, wake) = ring.withLock { r -> (Bool, Bool) in
-            guard !r.stopping, r.count < r.slots.count else { return (false, false) }
-            var tail = r.head + r.count
-            if tail >= r.slots.count { tail -= r.slots.count }
-            r.slots[tail] = ban
-            r.count += 1
+    func offer(_ ban: BanChange) -> Offer {
+        let spills = spills
+        let (ok, spilt, wake) = ring.withLock { r -> (Bool, Bool, Bool) in
+            guard !r.stopping else { return (false, false, false) }
+            var spilt = false
+            if r.count < r.slots.count, r.spill.isEmpty {
+                var tail = r.head + r.count
+                if tail >= r.slots.count { tail -= r.slots.count }
+                r.slots[tail] = ban
+                r.count += 1
+            } else if spills {
+                // Order is kept: while the overflow holds anything, newer changes go after it.
+                r.spill.append(ban)
+                spilt = true
+            } else {
+                return (false, false, false)
+            }
             let wake = r.sleeping
             r.sleeping = false
-            return (true, wake)
+            return (true, spilt, wake)
         }
         guard ok else {
             dropped.add(1, ordering: .relaxed)
             return .dropped
         }
+        if spilt { spilled.add(1, ordering: .relaxed) }
         accepted.add(1, ordering: .relaxed)
         guard wake else { return .queued }
         wakeDue.store(true, ordering: .releasing)
@@ -180,7 +226,7 @@ final class SubscriptionCore: Sendable {
 
     /// The consumer's thread.
     func run() {
-        var batch: [EnforcedBan] = []
+        var batch: [BanChange] = []
         var reportedDrops = 0
         while true {
             let (stop, wait) = ring.withLock { r -> (Bool, Bool) in
@@ -189,6 +235,10 @@ final class SubscriptionCore: Sendable {
                     r.slots[r.head] = nil
                     r.head = r.head + 1 == r.slots.count ? 0 : r.head + 1
                     r.count -= 1
+                }
+                if !r.spill.isEmpty {
+                    batch.append(contentsOf: r.spill)
+                    r.spill = []
                 }
                 if !batch.isEmpty { return (false, false) }
                 if r.stopping { return (true, false) }

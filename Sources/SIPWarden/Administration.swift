@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import BanFanOut
 import ControlPlane
 import Detection
 import WardenCore
@@ -79,7 +80,8 @@ public struct Administration {
             ?? "; the running daemon applies it now"
     }
 
-    /// Bans a prefix by hand: through the running daemon, else kernel first, then the ledger.
+    /// Bans a prefix by hand: through the running daemon, else through the same ban path here
+    /// (`OperatorBans`: kernel, then the fan-out's ledger).
     public func add(_ network: IPNetwork, banTime: Duration?, reason: String) throws(RuntimeFailure) -> String {
         let done = "banned \(network) " + (banTime.map { "for \(DurationParser.format($0))" } ?? "permanently")
         let seconds = banTime.map { d in max(1, d.components.seconds + (d.components.attoseconds > 0 ? 1 : 0)) }
@@ -88,24 +90,38 @@ public struct Administration {
         }) != nil {
             return done + appliedByDaemon
         }
-        if let allowed = configuration.detection.allowlist.match(network.address) {
-            throw RuntimeFailure("\(network) is inside the allowlist (\(allowed)); remove it from the allowlist first")
-        }
-        let ledger = try openLedger()
-        let fw = try firewall()
-        let now = systemClock()
-        let ban = Ban(network: network, rule: .manual, origin: .manual, created: now, duration: banTime, reason: reason)
-        do {
-            try fw.ban([BanElement(ban)])
-        } catch {
-            throw RuntimeFailure("kernel ban failed: \(error)")
-        }
-        do {
-            _ = try ledger.recordBan(BanRecord(ban), evidence: [])
-        } catch {
-            throw RuntimeFailure("banned in the kernel, but the ledger write failed (the ban will not survive a restart): \(error)")
+        try withOneShotPipeline { (bans) throws(AdministrationError) in
+            _ = try bans.ban(network, duration: banTime, reason: reason, allowlist: configuration.detection.allowlist)
         }
         return done + notifyDaemon()
+    }
+
+    /// Runs `body` with the daemon's own ban path (`OperatorBans` over a `Pipeline` with
+    /// this configuration's firewall, and the fan-out's ledger and log consumers), for a
+    /// command that runs with no daemon to ask: one implementation of a ban and a lift.
+    private func withOneShotPipeline(_ body: (OperatorBans) throws(AdministrationError) -> Void) throws(RuntimeFailure) {
+        let ledger = try openLedger()
+        let fw = try firewall()
+        let log = logger
+        let writer: LedgerWriter
+        do {
+            writer = try LedgerWriter(ledger: ledger) { error in log.error("ledger write failed", metadata: ["error": "\(error)"]) }
+        } catch {
+            throw RuntimeFailure("cannot start the ledger writer: \(error)")
+        }
+        defer { writer.stop() }
+        let consumers: BanConsumers
+        do throws(BanFanOutError) { consumers = try BanConsumers(ledger: writer, logger: logger) } catch {
+            throw RuntimeFailure("\(error)")
+        }
+        defer { consumers.stop() }
+        let pipeline = Pipeline(
+            policy: configuration.detection, firewall: fw, fanOut: consumers.fanOut, logger: logger, clock: systemClock)
+        do throws(AdministrationError) {
+            try body(OperatorBans(pipeline: pipeline, ledger: ledger, consumers: consumers))
+        } catch {
+            throw RuntimeFailure(error.message)
+        }
     }
 
     /// Tells a daemon running on this state directory to apply the ledger change now
@@ -115,22 +131,13 @@ public struct Administration {
         return kill(pid, SIGUSR1) == 0 ? "; the running daemon (pid \(pid)) applies it now" : "; could not signal the running daemon (pid \(pid)): it applies the change within 10 s"
     }
 
-    /// Lifts a ban: through the running daemon, else kernel and ledger.
+    /// Lifts a ban: through the running daemon, else through the same lift path here.
     public func remove(_ network: IPNetwork) throws(RuntimeFailure) -> String {
         if let result = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.lift(network: network.description) }) {
             return "unbanned \(network) (\(result.lifted) ledger entr\(result.lifted == 1 ? "y" : "ies") lifted)" + appliedByDaemon
         }
-        let ledger = try openLedger()
-        let fw = try firewall()
-        do {
-            try fw.unban([network])
-        } catch {
-            throw RuntimeFailure("kernel unban failed: \(error)")
-        }
-        let lifted: Int
-        do { lifted = try ledger.liftBan(network: network, at: systemClock()) } catch {
-            throw RuntimeFailure("removed from the kernel, but the ledger update failed (a restart would restore the ban): \(error)")
-        }
+        var lifted = 0
+        try withOneShotPipeline { (bans) throws(AdministrationError) in lifted = try bans.lift(network).count }
         return "unbanned \(network) (\(lifted) ledger entr\(lifted == 1 ? "y" : "ies") lifted)" + notifyDaemon()
     }
 
@@ -152,28 +159,16 @@ public struct Administration {
         if configuration.firewall == .nftables {
             inKernel = try? Set(firewall().list().map(\.network))
         }
-        let views = bans.map { b in DaemonControlPlane.view(b, inKernel: inKernel.map { $0.contains(b.network) }) }
+        let views = bans.map { b in BanView(b, inKernel: inKernel.map { $0.contains(b.network) }) }
         return Self.render(views, all: all, limit: limit, json: json)
     }
 
     /// The table (or JSON Lines) of `bans list`.
     static func render(_ bans: [BanView], all: Bool, limit: Int, json: Bool) -> String {
         if json {
+            // The API's view, as the API sends it (its keys, once, in BanView).
             var w = JSONLineWriter()
-            for b in bans.prefix(limit) {
-                w.raw("{")
-                w.key("network", first: true); w.string(b.network)
-                w.key("kind"); w.string(b.kind)
-                w.key("reason"); w.string(b.reason)
-                w.key("origin"); w.string(b.origin)
-                w.key("offence"); w.number(Int64(b.offence))
-                w.key("created"); w.string(b.created)
-                if let e = b.expires { w.key("expires"); w.string(e) }
-                if let l = b.lifted { w.key("lifted"); w.string(l) }
-                if let id = b.banID { w.key("ban_id"); w.string(id) }
-                if let k = b.inKernel { w.key("in_kernel"); w.raw(k ? "true" : "false") }
-                w.raw("}\n")
-            }
+            for b in bans.prefix(limit) { try? FlatJSONLineEncoder.append(b, to: &w) }
             return String(decoding: w.bytes, as: UTF8.self)
         }
         if bans.isEmpty { return all ? "no bans recorded" : "no active bans" }

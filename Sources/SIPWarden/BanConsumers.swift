@@ -9,9 +9,12 @@ public import WardenCore
 ///
 /// The ledger subscribes first (its queue receives every ban before any other consumer's),
 /// so a consumer that lost bans can wait for the ledger and catch up from it
-/// (`subscribeFollowingLedger`).
+/// (`subscribeFollowingLedger`). The ledger's own queue never loses a ban: past its ring
+/// it spills (`BanOverflow.spill`), so the durable record is complete even when its
+/// thread falls behind, and the publisher still never waits.
 public struct BanConsumers: Sendable {
-    /// The queue in front of the ledger writer: bans waiting to be recorded.
+    /// The preallocated ring in front of the ledger writer: bans waiting to be recorded
+    /// (past it they spill into an overflow list, never dropped).
     public static let ledgerCapacity = 65_536
     /// The queue in front of the `ban …` log line.
     public static let logCapacity = 4_096
@@ -24,17 +27,22 @@ public struct BanConsumers: Sendable {
 
     /// Subscribes the ledger (when given: the durable record) and the log line to a new
     /// fan-out.
-    public init(ledger writer: LedgerWriter?, logger: Logger) throws(BanFanOutError) {
+    /// - Parameter ledgerCapacity: the ledger's ring (tests make it small to flood it).
+    public init(ledger writer: LedgerWriter?, logger: Logger, ledgerCapacity: Int = Self.ledgerCapacity) throws(BanFanOutError) {
         let fanOut = try BanFanOut()
         self.fanOut = fanOut
         self.writer = writer
         if let writer {
             let log = logger
-            ledgerSubscription = try fanOut.subscribe("ledger", capacity: Self.ledgerCapacity, onGap: { lost in
-                log.error("ledger queue full: bans not recorded (they stand in the kernel but will not survive a restart)",
+            ledgerSubscription = try fanOut.subscribe("ledger", capacity: ledgerCapacity, overflow: .spill, onGap: { lost in
+                // Only after `stop` (a spilling queue drops nothing while it runs).
+                log.error("ledger stopped: bans not recorded (they stand in the kernel but will not survive a restart)",
                           metadata: ["lost": "\(lost)"])
-            }) { enforced in
-                writer.enqueue(enforced.ban)
+            }) { change in
+                switch change {
+                case let .ban(enforced): writer.enqueue(enforced.ban)
+                case let .lift(lift): writer.enqueueLift(network: lift.network, at: lift.at)
+                }
             }
         } else {
             ledgerSubscription = nil
@@ -42,8 +50,8 @@ public struct BanConsumers: Sendable {
         let log = logger
         try fanOut.subscribe("log", capacity: Self.logCapacity, onGap: { lost in
             log.warning("ban log queue full: ban lines not written (the ledger has the bans)", metadata: ["lost": "\(lost)"])
-        }) { enforced in
-            Self.logLine(enforced, logger: log)
+        }) { change in
+            Self.logLine(change, logger: log)
         }
     }
 
@@ -54,6 +62,13 @@ public struct BanConsumers: Sendable {
         writer?.flush()
     }
 
+    /// Waits until the ledger has committed every change published before this call (the
+    /// control plane answers only once a change is durable).
+    public func flushLedger() {
+        ledgerSubscription?.flush()
+        writer?.flush()
+    }
+
     /// Drains and stops every consumer (the ledger writer itself is stopped by its owner).
     public func stop() { fanOut.stop() }
 
@@ -61,6 +76,9 @@ public struct BanConsumers: Sendable {
     public enum Delivery: Sendable {
         /// A ban handed over by the fan-out.
         case live(EnforcedBan)
+        /// A lift handed over by the fan-out (lifts are not caught up: a lift lost by a
+        /// full queue is found in the ledger's `liftedAt`, not by the cursor).
+        case lift(EnforcedLift)
         /// A ban the consumer's queue lost, read back from the ledger.
         case caughtUp(BanRecord)
     }
@@ -93,19 +111,32 @@ public struct BanConsumers: Sendable {
             case let .success(missed): for record in missed { handler(.caughtUp(record)) }
             case let .failure(error): failed(error)
             }
-        }) { enforced in
-            if follower.withLock({ $0.admitLive(enforced.ban.id) }) { handler(.live(enforced)) }
+        }) { change in
+            switch change {
+            case let .ban(enforced):
+                if follower.withLock({ $0.admitLive(enforced.ban.id) }) { handler(.live(enforced)) }
+            case let .lift(lift):
+                handler(.lift(lift))
+            }
         }
     }
 
-    /// The `ban …` notice (its `latency_us` is what bench/latency reads).
-    static func logLine(_ enforced: EnforcedBan, logger: Logger) {
-        let ban = enforced.ban
-        let span = ban.duration.map { "for \(DurationParser.format($0))" } ?? "permanently"
-        logger.notice("ban \(ban.network) \(span): \(ban.reason)", metadata: [
-            "rule": "\(ban.rule)", "offence": "\(ban.offence)", "origin": "\(ban.origin.rawValue)",
-            "ban_id": "\(ban.id)", "latency_us": "\(enforced.latency.microsecondsClamped)",
-            "kernel_us": "\(enforced.kernelLatency.microsecondsClamped)", "enforced": "\(enforced.applied)",
-        ])
+    /// The `ban …` notice (its `latency_us` is what bench/latency reads), or the `lift …`
+    /// notice, with the origin of either.
+    static func logLine(_ change: BanChange, logger: Logger) {
+        switch change {
+        case let .ban(enforced):
+            let ban = enforced.ban
+            let span = ban.duration.map { "for \(DurationParser.format($0))" } ?? "permanently"
+            logger.notice("ban \(ban.network) \(span): \(ban.reason)", metadata: [
+                "rule": "\(ban.rule)", "offence": "\(ban.offence)", "origin": "\(ban.origin.rawValue)",
+                "ban_id": "\(ban.id)", "latency_us": "\(enforced.latency.microsecondsClamped)",
+                "kernel_us": "\(enforced.kernelLatency.microsecondsClamped)", "enforced": "\(enforced.applied)",
+            ])
+        case let .lift(lift):
+            logger.notice("lift \(lift.network): \(lift.reason)", metadata: [
+                "origin": "\(lift.origin.rawValue)", "enforced": "\(lift.applied)",
+            ])
+        }
     }
 }

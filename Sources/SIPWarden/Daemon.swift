@@ -151,8 +151,8 @@ public final class Daemon: Sendable {
         // Changes the control plane applies itself (so the enforcer's ledger sync skips them).
         let appliedByControlPlane = AppliedOperatorChanges()
         let controlPlane = DaemonControlPlane(
-            configuration: config, firewall: firewall, ledger: ledger.ledger, pipeline: pipeline, applied: appliedByControlPlane,
-            logger: logger)
+            configuration: config, firewall: firewall, ledger: ledger.ledger, pipeline: pipeline, consumers: consumers,
+            applied: appliedByControlPlane, logger: logger)
         let metrics = metrics
 
         // The start order; the group stops them in reverse. A new service is one line here.

@@ -12,24 +12,30 @@ import Glibc
 #endif
 
 /// The daemon's side of the control plane: ban changes through the daemon's own
-/// enforcement path (kernel, then ledger, then the detector and the banned-source filter
-/// through `Pipeline.applyOperatorChanges`), reads from snapshots (the ledger's read
-/// connections, the firewall's own read context, the pipeline's counters).
+/// enforcement path (`OperatorBans`: `Pipeline.enforce`/`lift` — kernel, detector,
+/// banned-source filter, then the fan-out, whose first consumer is the ledger), reads from
+/// snapshots (the ledger's read connections, the firewall's own read context, the
+/// pipeline's counters).
 final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
     private let firewall: any Firewall
     private let ledger: Ledger
     private let pipeline: Pipeline
+    private let operatorBans: OperatorBans
     private let running: Mutex<Configuration>
     private let ready = Atomic<Bool>(false)
     private let logger: Logger
     /// Ledger ids this path applied to the pipeline already: `OperatorSync` skips them.
     let applied: AppliedOperatorChanges
 
-    init(configuration: Configuration, firewall: any Firewall, ledger: Ledger, pipeline: Pipeline, applied: AppliedOperatorChanges, logger: Logger) {
+    init(
+        configuration: Configuration, firewall: any Firewall, ledger: Ledger, pipeline: Pipeline, consumers: BanConsumers,
+        applied: AppliedOperatorChanges, logger: Logger
+    ) {
         running = Mutex(configuration)
         self.firewall = firewall
         self.ledger = ledger
         self.pipeline = pipeline
+        operatorBans = OperatorBans(pipeline: pipeline, ledger: ledger, consumers: consumers)
         self.applied = applied
         self.logger = logger
     }
@@ -47,50 +53,17 @@ final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
 
     func ban(_ request: BanRequest) throws(AdministrationError) -> BanView {
         let allowlist = running.withLock { $0.detection.allowlist }
-        if let allowed = allowlist.match(request.network.address) {
-            throw AdministrationError(.refused, "\(request.network) is inside the allowlist (\(allowed)); remove it from the allowlist first")
-        }
-        let ban = Ban(
-            network: request.network, rule: .manual, origin: .manual, created: systemClock(), duration: request.duration,
-            reason: request.reason)
-        do {
-            try firewall.ban([BanElement(ban)])
-        } catch {
-            throw AdministrationError(error.kind == .invalidArgument ? .invalid : .failed, "kernel ban failed: \(error)")
-        }
-        var record = BanRecord(ban)
-        do {
-            record.id = try ledger.recordBan(record, evidence: [])
-        } catch {
-            throw AdministrationError(.failed, "banned in the kernel, but the ledger write failed (the ban will not survive a restart): \(error)")
-        }
+        let record = try operatorBans.ban(request.network, duration: request.duration, reason: request.reason, allowlist: allowlist)
         if let id = record.id { applied.insert(id) }
-        pipeline.applyOperatorChanges([record])
         logger.notice("operator banned \(request.network) through the control plane", metadata: ["id": "\(record.id ?? 0)"])
-        return Self.view(record, inKernel: firewallListsElements ? true : nil)
+        return BanView(record, inKernel: firewallListsElements ? true : nil)
     }
 
     func lift(_ network: IPNetwork) throws(AdministrationError) -> LiftResult {
-        do {
-            try firewall.unban([network])
-        } catch {
-            throw AdministrationError(error.kind == .invalidArgument ? .invalid : .failed, "kernel unban failed: \(error)")
-        }
-        let now = systemClock()
-        let lifted: Int
-        do {
-            lifted = try ledger.liftBan(network: network, at: now)
-            for record in try ledger.bans(limit: max(lifted, 1), includeInactive: true, network: network) where record.liftedAt == now {
-                if let id = record.id { applied.insert(id) }
-            }
-        } catch {
-            throw AdministrationError(.failed, "removed from the kernel, but the ledger update failed (a restart would restore the ban): \(error)")
-        }
-        pipeline.applyOperatorChanges([BanRecord(
-            network: network, reason: "lifted", rule: .manual, createdAt: now, expiresAt: nil, offence: 1, liftedAt: now,
-            origin: .manual)])
-        logger.notice("operator lifted the ban of \(network) through the control plane", metadata: ["lifted": "\(lifted)"])
-        return LiftResult(network: network.description, lifted: lifted)
+        let lifted = try operatorBans.lift(network)
+        for record in lifted { if let id = record.id { applied.insert(id) } }
+        logger.notice("operator lifted the ban of \(network) through the control plane", metadata: ["lifted": "\(lifted.count)"])
+        return LiftResult(network: network.description, lifted: lifted.count)
     }
 
     // MARK: DaemonSnapshots
@@ -104,7 +77,7 @@ final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
             throw AdministrationError(.failed, "cannot read the ledger: \(error)")
         }
         let inKernel: Set<IPNetwork>? = firewallListsElements ? (try? Set(firewall.list().map(\.network))) : nil
-        return records.map { record in Self.view(record, inKernel: inKernel.map { $0.contains(record.network) }) }
+        return records.map { record in BanView(record, inKernel: inKernel.map { $0.contains(record.network) }) }
     }
 
     func status() throws(AdministrationError) -> StatusView {
@@ -144,13 +117,6 @@ final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
         running.withLock { $0.firewall == .nftables }
     }
 
-    /// A ledger record as the API shows it.
-    static func view(_ b: BanRecord, inKernel: Bool?) -> BanView {
-        BanView(
-            id: b.id, network: b.network.description, kind: b.rule.description, reason: b.reason, origin: b.origin.rawValue,
-            offence: b.offence, created: RFC3339.format(b.createdAt), expires: b.expiresAt.map(RFC3339.format),
-            lifted: b.liftedAt.map(RFC3339.format), inKernel: inKernel, banID: b.banID.description)
-    }
 }
 
 /// Ledger ids of operator changes already applied to the pipeline by the control plane,

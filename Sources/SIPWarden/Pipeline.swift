@@ -4,7 +4,7 @@ public import Detection
 public import LogFormats
 public import Firewall
 public import Logging
-import NetworkAddress
+public import NetworkAddress
 public import Sensors
 import Synchronization
 public import WardenCore
@@ -136,44 +136,69 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Enforces a ban decided outside the detector (an operator through the API; later a
-    /// feed, a provider policy, another node) on the caller's thread, exactly as a verdict
-    /// is: the kernel, then the fan-out (so the ledger records it and every consumer sees
-    /// it). The detector notes it, so the source's events are not judged twice. Returns
-    /// whether the kernel applied it.
-    @discardableResult
-    public func enforce(_ ban: Ban) -> Bool {
+    /// Enforces a ban decided outside the detector (an operator through the API or the
+    /// command line; later a feed, a provider policy, another node) on the caller's thread,
+    /// exactly as a verdict is: the kernel, then the fan-out (so the ledger records it and
+    /// every consumer — log line, metrics, … — sees it with its origin). The detector
+    /// notes it, so the source's events are not judged twice. Unlike a verdict, a ban the
+    /// kernel refuses is not published: the caller is told (`FirewallError`) and nothing is
+    /// recorded.
+    public func enforce(_ ban: Ban) throws(FirewallError) {
         let received = clock()
+        try firewall.ban([BanElement(ban)])
         detector.withLock { $0.noteBan(ban.network, until: ban.expires, offence: ban.offence, at: received) }
-        return enforce(ban, received: received)
+        enforced(ban, applied: true, received: received, kernelStart: received)
     }
 
-    /// The kernel call, on the sensor's thread, then the fan-out.
+    /// Lifts every ban of exactly `network`, from outside the detector, on the caller's
+    /// thread: the kernel first (a refusal is thrown and nothing else changes), then the
+    /// capture sensors' filter, the detector (it forgets the network, so its next failures
+    /// are judged afresh), then the fan-out (the ledger marks the bans lifted at `at`;
+    /// every consumer sees the lift with its origin).
+    @discardableResult
+    public func lift(_ network: IPNetwork, origin: BanOrigin, reason: String, at: Timestamp? = nil) throws(FirewallError) -> EnforcedLift {
+        try firewall.unban([network])
+        let now = at ?? clock()
+        if let bannedSources, network.isHost { bannedSources.remove(network.address) }
+        detector.withLock { $0.forget(network) }
+        let lift = EnforcedLift(network: network, origin: origin, reason: reason, at: now, applied: true)
+        counters.withLock { $0.lifts += 1 }
+        fanOut?.publish(.lift(lift))
+        return lift
+    }
+
+    /// The kernel call, on the sensor's thread, then the fan-out. A verdict the kernel
+    /// refused is still published (the ledger records it; a restart reconciles it).
     @discardableResult
     private func enforce(_ ban: Ban, received: Timestamp) -> Bool {
-        let element = BanElement(ban)
         var applied = true
         let kernelStart = clock()
         do {
-            try firewall.ban([element])
+            try firewall.ban([BanElement(ban)])
         } catch {
             applied = false
-            logger.error("kernel ban failed", metadata: ["error": "\(error)", "network": "\(element.network)"])
+            logger.error("kernel ban failed", metadata: ["error": "\(error)", "network": "\(ban.network)"])
         }
+        enforced(ban, applied: applied, received: received, kernelStart: kernelStart)
+        return applied
+    }
+
+    /// After the kernel call: the capture filter, counters, metrics, the fan-out.
+    private func enforced(_ ban: Ban, applied: Bool, received: Timestamp, kernelStart: Timestamp) {
         let done = clock()
-        if applied, let bannedSources, element.network.isHost {
-            bannedSources.insert(element.network.address, for: element.timeout)
+        if applied, let bannedSources, ban.network.isHost {
+            bannedSources.insert(ban.network.address, for: ban.duration)
         }
         counters.withLock { c in
             c.bans += 1
             if !applied { c.banFailures += 1 }
         }
+        // The end-to-end histogram is "line read or packet seen → kernel": detector bans only.
         metrics?.recordBan(
             rule: ban.rule.description, origin: ban.origin.rawValue,
-            endToEndMicroseconds: applied ? (done - received).microsecondsClamped : nil,
+            endToEndMicroseconds: applied && ban.origin == .detector ? (done - received).microsecondsClamped : nil,
             kernelMicroseconds: (done - kernelStart).microsecondsClamped)
         fanOut?.publish(EnforcedBan(ban: ban, applied: applied, latency: done - received, kernelLatency: done - kernelStart))
-        return applied
     }
 
     /// Judges from now on under `policy` (configuration reload): bans in force and the
@@ -201,6 +226,8 @@ public struct PipelineCounters: Sendable, Hashable {
     public var events = 0
     public var bans = 0
     public var banFailures = 0
+    /// Lifts enforced (`Pipeline.lift`).
+    public var lifts = 0
     /// Events another sensor had already reported (same source, port and user): not
     /// counted again.
     public var mergedEvents = 0

@@ -33,12 +33,15 @@ public final class Ledger: Sendable {
 
     /// Opens (creating if needed) the ledger in `directory`, creating the directory with
     /// mode 0700 when missing, and brings the schema up to date.
-    public init(directory: String = Ledger.defaultDirectory) throws(LedgerError) {
+    /// - Parameter busyTimeout: how long a write waits for another process's lock before
+    ///   it fails with `.busy` (the `LedgerWriter` then retries it later).
+    public init(directory: String = Ledger.defaultDirectory, busyTimeout: Duration = .seconds(5)) throws(LedgerError) {
         try Self.makeDirectory(directory)
         let path = directory.hasSuffix("/") ? directory + Self.fileName : directory + "/" + Self.fileName
         self.path = path
         var config = Self.configuration()
-        config.busyMode = .timeout(5)
+        let (seconds, attoseconds) = busyTimeout.components
+        config.busyMode = .timeout(Double(seconds) + Double(attoseconds) / 1e18)
         do {
             database = try DatabasePool(path: path, configuration: config)
         } catch {
@@ -563,6 +566,7 @@ public final class Ledger: Sendable {
         switch error.resultCode {
         case .SQLITE_NOTADB: return .notADatabase(path: path)
         case .SQLITE_CORRUPT: return .corrupt(path: path, detail: detail)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(path: path, detail: detail)
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_AUTH:
             return .io(path: path, detail: detail)
         default: return .database(detail)

@@ -126,6 +126,8 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
     case schemaTooNew(path: String, unknownMigrations: [String])
     /// The file cannot be opened or written (permissions, read-only file system, disk full).
     case io(path: String, detail: String)
+    /// Another connection or process held the database's lock longer than the busy timeout.
+    case busy(path: String, detail: String)
     /// The record to store is invalid.
     case invalidRecord(String)
     /// A stored row cannot be decoded (damaged or edited by hand).
@@ -143,10 +145,20 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .foreignDatabase(p): "'\(p)' is an SQLite database but not a sipwarden ledger"
         case let .schemaTooNew(p, m): "ledger '\(p)' was written by a newer sipwarden (unknown schema \(m.joined(separator: ", ")))"
         case let .io(p, d): "cannot access ledger '\(p)': \(d)"
+        case let .busy(p, d): "ledger '\(p)' is locked by another connection or process: \(d)"
         case let .invalidRecord(d): "invalid ledger record: \(d)"
         case let .corruptRow(t, id, d): "ledger table \(t) row \(id) is damaged: \(d)"
         case let .database(d): "ledger database error: \(d)"
         case let .writerUnavailable(e): "cannot start the ledger writer thread: errno \(e)"
+        }
+    }
+
+    /// True when the same write may succeed later (a lock held elsewhere, a full disk, an
+    /// I/O error): the `LedgerWriter` keeps it and retries rather than losing it.
+    public var isTransient: Bool {
+        switch self {
+        case .busy, .io: true
+        default: false
         }
     }
 }

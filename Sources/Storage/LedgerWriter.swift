@@ -10,7 +10,12 @@ import Synchronization
 /// `enqueueBan` and `enqueueLift` append to an in-memory queue under a short lock and
 /// return; the writer thread commits whatever has accumulated in one transaction, in
 /// enqueue order. If a batch fails, its operations are retried one by one so a single bad
-/// record cannot take the others down; failures are reported through `onError`.
+/// record cannot take the others down. A write that fails for a reason that can pass (the
+/// database locked by another process past the busy timeout, a full disk, an I/O error:
+/// `LedgerError.isTransient`) is not lost: it and everything after it wait, in order,
+/// and are tried again every `retryDelay`, up to `maxAttempts` times (then it is reported
+/// and dropped, so one write can never wedge the ledger for good). Other failures (an
+/// invalid record) are reported through `onError` at once.
 public final class LedgerWriter: Sendable {
     private let core: WriterCore
     private let thread: PosixThread
@@ -19,8 +24,18 @@ public final class LedgerWriter: Sendable {
     /// - Parameter onError: called for each operation that could not be committed (e.g.
     ///   disk full) on the writer thread, and for a write enqueued after `stop` on the
     ///   enqueuing thread. Keep it short and non-blocking (log it).
-    public init(ledger: Ledger, onError: @escaping @Sendable (LedgerError) -> Void) throws(LedgerError) {
-        let core = WriterCore(ledger: ledger, onError: onError)
+    /// - Parameters:
+    ///   - retryDelay: the wait before a transiently failed write is tried again.
+    ///   - maxAttempts: tries of one write before it is reported and dropped.
+    ///   - onDelay: called on the writer thread when writes start waiting for a retry (the
+    ///     first transient failure of a write; nothing is lost yet).
+    public init(
+        ledger: Ledger, retryDelay: Duration = .seconds(1), maxAttempts: Int = 600,
+        onDelay: @escaping @Sendable (LedgerError) -> Void = { _ in },
+        onError: @escaping @Sendable (LedgerError) -> Void
+    ) throws(LedgerError) {
+        let core = WriterCore(
+            ledger: ledger, retryDelay: retryDelay, maxAttempts: max(1, maxAttempts), onDelay: onDelay, onError: onError)
         self.core = core
         do throws(PosixThread.StartFailure) {
             thread = try PosixThread { core.run() }
@@ -46,8 +61,9 @@ public final class LedgerWriter: Sendable {
         core.enqueue(.write(.lift(network, at)))
     }
 
-    /// Blocks until everything enqueued before this call has been committed (or has
-    /// failed and been reported). Returns at once after `stop`.
+    /// Blocks until everything enqueued before this call has been committed, has failed
+    /// and been reported, or waits for a retry after a transient failure (see `pending`).
+    /// Returns at once after `stop`.
     public func flush() {
         let done = DispatchSemaphore(value: 0)
         guard core.enqueue(.barrier(done)) else { return }
@@ -60,10 +76,13 @@ public final class LedgerWriter: Sendable {
         if thread.isCurrent { thread.detach() } else { thread.join() }
     }
 
-    /// Operations committed so far, and operations that failed.
+    /// Operations committed so far, and operations that failed (and were dropped).
     public var counts: (committed: Int, failed: Int) {
         (core.committed.load(ordering: .relaxed), core.failed.load(ordering: .relaxed))
     }
+
+    /// Operations waiting for a retry after a transient failure.
+    public var pending: Int { core.pendingCount.load(ordering: .relaxed) }
 }
 
 /// The queue shared by `LedgerWriter` and its thread (kept apart from `LedgerWriter` so
@@ -81,14 +100,24 @@ final class WriterCore: Sendable {
 
     let ledger: Ledger
     let onError: @Sendable (LedgerError) -> Void
+    let onDelay: @Sendable (LedgerError) -> Void
+    let retryDelay: Duration
+    let maxAttempts: Int
     let committed = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    let pendingCount = Atomic<Int>(0)
     private let queue = Mutex(Queue())
     /// Signalled when the queue goes from empty to non-empty, and on stop.
     private let wakeup = DispatchSemaphore(value: 0)
 
-    init(ledger: Ledger, onError: @escaping @Sendable (LedgerError) -> Void) {
+    init(
+        ledger: Ledger, retryDelay: Duration, maxAttempts: Int, onDelay: @escaping @Sendable (LedgerError) -> Void,
+        onError: @escaping @Sendable (LedgerError) -> Void
+    ) {
         self.ledger = ledger
+        self.onDelay = onDelay
+        self.retryDelay = retryDelay
+        self.maxAttempts = maxAttempts
         self.onError = onError
     }
 
@@ -122,64 +151,98 @@ final class WriterCore: Sendable {
         return first
     }
 
-    /// The writer thread's body.
+    /// The writer thread's body. `pending` (this thread's only) holds, in order, the writes
+    /// not committed yet: new ones go behind those waiting for a retry.
     func run() {
+        var pending = Pending()
         while true {
-            wakeup.wait()
+            if pending.operations.isEmpty {
+                wakeup.wait()
+            } else {
+                let (seconds, attoseconds) = retryDelay.components
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+            }
             let (items, stopping) = queue.withLock { q -> ([Item], Bool) in
                 let items = q.items
                 q.items.removeAll(keepingCapacity: true)
                 return (items, q.stopping)
             }
-            process(items)
+            process(items, &pending, final: false)
             if stopping {
-                // Nothing can be enqueued any more; write what slipped in meanwhile.
+                // Nothing can be enqueued any more; write what slipped in meanwhile, and
+                // give what still fails one last try before it is reported.
                 let rest = queue.withLock { q -> [Item] in
                     let items = q.items
                     q.items = []
                     return items
                 }
-                process(rest)
+                process(rest, &pending, final: true)
                 return
             }
         }
     }
 
-    private func process(_ items: [Item]) {
-        var run: [LedgerOperation] = []
+    /// Writes not committed yet, oldest first, and the tries of the first.
+    struct Pending {
+        var operations: [LedgerOperation] = []
+        var attempts = 0
+    }
+
+    private func process(_ items: [Item], _ pending: inout Pending, final: Bool) {
         for item in items {
             switch item {
             case let .write(operation):
-                run.append(operation)
+                pending.operations.append(operation)
             case let .barrier(done):
-                commit(run)
-                run.removeAll(keepingCapacity: true)
+                commit(&pending, final: final)
                 done.signal()
             }
         }
-        commit(run)
+        commit(&pending, final: final)
     }
 
-    private func commit(_ operations: [LedgerOperation]) {
-        guard !operations.isEmpty else { return }
+    /// Commits `pending` in one transaction or, when that fails, one by one in order,
+    /// stopping at the first transient failure (it and what follows wait for a retry).
+    private func commit(_ pending: inout Pending, final: Bool) {
+        defer { pendingCount.store(pending.operations.count, ordering: .relaxed) }
+        guard !pending.operations.isEmpty else { return }
         do {
-            try ledger.apply(operations)
-            committed.add(operations.count, ordering: .relaxed)
+            try ledger.apply(pending.operations)
+            committed.add(pending.operations.count, ordering: .relaxed)
+            pending = Pending()
             return
         } catch {
-            if operations.count == 1 {
-                failed.add(1, ordering: .relaxed)
+            if error.isTransient, final {
+                // Stopping: one last try failed for all of them; do not wait again per write.
+                failed.add(pending.operations.count, ordering: .relaxed)
                 onError(error)
+                pending = Pending()
                 return
             }
+            if error.isTransient {
+                pending.attempts += 1
+                if pending.attempts < maxAttempts {
+                    if pending.attempts == 1 { onDelay(error) }  // nothing lost: it is retried
+                    return
+                }
+            }
         }
-        for operation in operations {
+        while let operation = pending.operations.first {
             do {
                 try ledger.apply([operation])
                 committed.add(1, ordering: .relaxed)
+                pending.operations.removeFirst()
+                pending.attempts = 0
             } catch {
+                if error.isTransient, !final, pending.attempts < maxAttempts - 1 {
+                    pending.attempts += 1
+                    if pending.attempts == 1 { onDelay(error) }
+                    return
+                }
                 failed.add(1, ordering: .relaxed)
                 onError(error)
+                pending.operations.removeFirst()
+                pending.attempts = 0
             }
         }
     }

@@ -16,8 +16,16 @@ private func enforced(_ n: Int) -> EnforcedBan {
 /// Collects what a consumer received, from its thread.
 private final class Received: Sendable {
     let bans = Mutex<[EnforcedBan]>([])
+    let lifts = Mutex<[EnforcedLift]>([])
     let gaps = Mutex<[Int]>([])
     var all: [EnforcedBan] { bans.withLock { $0 } }
+
+    func add(_ change: BanChange) {
+        switch change {
+        case let .ban(ban): bans.withLock { $0.append(ban) }
+        case let .lift(lift): lifts.withLock { $0.append(lift) }
+        }
+    }
 }
 
 @Suite struct BanFanOutTests {
@@ -25,8 +33,8 @@ private final class Received: Sendable {
         let fanOut = try BanFanOut()
         defer { fanOut.stop() }
         let a = Received(), b = Received()
-        try fanOut.subscribe("a", capacity: 64) { ban in a.bans.withLock { $0.append(ban) } }
-        try fanOut.subscribe("b", capacity: 64) { ban in b.bans.withLock { $0.append(ban) } }
+        try fanOut.subscribe("a", capacity: 64) { change in a.add(change) }
+        try fanOut.subscribe("b", capacity: 64) { change in b.add(change) }
         let published = (1...20).map(enforced)
         for ban in published { fanOut.publish(ban) }
         fanOut.flush()
@@ -43,14 +51,14 @@ private final class Received: Sendable {
         let release = DispatchSemaphore(value: 0)
         let slow = Received(), fast = Received()
         let first = Atomic<Bool>(true)
-        try fanOut.subscribe("slow", capacity: 2, onGap: { lost in slow.gaps.withLock { $0.append(lost) } }) { ban in
+        try fanOut.subscribe("slow", capacity: 2, onGap: { lost in slow.gaps.withLock { $0.append(lost) } }) { change in
             if first.exchange(false, ordering: .relaxed) {
                 entered.signal()
                 release.wait()
             }
-            slow.bans.withLock { $0.append(ban) }
+            slow.add(change)
         }
-        try fanOut.subscribe("fast", capacity: 64) { ban in fast.bans.withLock { $0.append(ban) } }
+        try fanOut.subscribe("fast", capacity: 64) { change in fast.add(change) }
 
         fanOut.publish(enforced(1))
         entered.wait()  // the slow consumer holds ban 1 and is stuck in its handler
@@ -69,10 +77,43 @@ private final class Received: Sendable {
         #expect(after.delivered == 3 && after.dropped == 7 && after.depth == 0)
     }
 
+    @Test func aSpillingConsumerLosesNothingAndKeepsTheOrderWhileThePublisherNeverWaits() throws {
+        let fanOut = try BanFanOut()
+        defer { fanOut.stop() }
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let durable = Received()
+        let first = Atomic<Bool>(true)
+        let subscription = try fanOut.subscribe("ledger", capacity: 2, overflow: .spill) { change in
+            if first.exchange(false, ordering: .relaxed) {
+                entered.signal()
+                release.wait()
+            }
+            durable.add(change)
+        }
+        fanOut.publish(enforced(1))
+        entered.wait()  // stuck in ban 1: its ring holds 2, the rest spills
+        let lift = EnforcedLift(network: enforced(4).ban.network, origin: .manual, reason: "lifted", at: Timestamp(seconds: 1), applied: true)
+        for n in 2...6 { fanOut.publish(enforced(n)) }
+        fanOut.publish(.lift(lift))
+        for n in 7...50 { fanOut.publish(enforced(n)) }
+        let stuck = subscription.statistics
+        #expect(stuck.depth == 50 && stuck.dropped == 0)
+        #expect(stuck.spilled == 48, "2 fit in the ring, 47 bans and the lift spill")
+        // New changes keep going after the overflow, never ahead of it, even once the ring has room.
+        release.signal()
+        fanOut.publish(enforced(51))
+        fanOut.flush()
+        #expect(durable.all.map(\.ban.reason) == (1...51).map { "test \($0)" })
+        #expect(durable.lifts.withLock { $0 } == [lift])
+        let after = subscription.statistics
+        #expect(after.delivered == 52 && after.dropped == 0 && after.depth == 0)
+    }
+
     @Test func stopHandsOverWhatIsQueuedThenRefuses() throws {
         let fanOut = try BanFanOut()
         let got = Received()
-        let subscription = try fanOut.subscribe("c", capacity: 8) { ban in got.bans.withLock { $0.append(ban) } }
+        let subscription = try fanOut.subscribe("c", capacity: 8) { change in got.add(change) }
         for n in 1...5 { fanOut.publish(enforced(n)) }
         fanOut.stop()
         #expect(got.all.count == 5)

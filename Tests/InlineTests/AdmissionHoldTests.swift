@@ -3,6 +3,7 @@ import WardenCore
 @testable import Inline
 import NetworkAddress
 import Testing
+import TestSupport
 
 /// Holding: a request that finds no room in flight waits (its verdict deferred) for the
 /// PBX's answers to make room, instead of being dropped — and is admitted only when it

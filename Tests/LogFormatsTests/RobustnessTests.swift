@@ -3,6 +3,7 @@ import LogFormats
 import WardenCore
 import NetworkAddress
 import Testing
+import TestSupport
 
 /// Valid lines of every dialect (also the fuzzer's seed corpus: Fuzz/corpus/dialects/).
 let corpusLines: [String] = [
@@ -32,18 +33,6 @@ let corpusLines: [String] = [
 ]
 
 let selections: [DialectSelection] = [.auto, .only(.asterisk), .only(.freeswitch), .only(.kamailio), .only(.opensips), .only(.sip)]
-
-/// Deterministic generator (SplitMix64) so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func parseBytes(_ bytes: [UInt8], _ selection: DialectSelection) -> LogFinding? {
     bytes.withUnsafeBufferPointer { LogDialects.parse($0, selection: selection) }
@@ -90,7 +79,7 @@ struct RobustnessTests {
     }
 
     @Test func randomBytes() {
-        var rng = SplitMix(state: 0x5157_A4D3)
+        var rng = SplitMix64(seed: 0x5157_A4D3)
         let alphabet = Array("[]'\"()=,:/.- 0123456789abcdefABCDEFIPVULTCSGNRQZxX@%<>\t\u{0}\u{FF}".utf8)
         for _ in 0..<20_000 {
             let n = Int.random(in: 0...200, using: &rng)
@@ -106,7 +95,7 @@ struct RobustnessTests {
     }
 
     @Test func randomMutationsOfValidLines() {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         let fragments = [
             "' failed for '", "198.51.100.7:5060", "[2001:db8::1]:5", "\",LocalAddress=\"IPV4/UDP/1.2.3.4/5060\",RemoteAddress=\"IPV4/UDP/",
             " from ip ", "] from ", "\" ua=\"", " - ", "(callid: ", "SIPWARDEN event=", "'.", "\"", "'", "]", "::", "You must define a domain called '",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Netlink
 import Testing
+import TestSupport
 
 /// One attribute as the reader reported it, copied out of the buffer.
 private struct Read: Equatable {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Netlink
 import Testing
+import TestSupport
 
 /// What the walker saw: the messages (header, payload bytes) and the error that ended it.
 private struct Walk {

@@ -42,16 +42,3 @@ func errorReply(_ error: Int32, sequence: UInt32, portID: UInt32 = 4_242, echoed
     message(type: 2, flags: 0x100, sequence: sequence, portID: portID,
             body: le32(UInt32(bitPattern: error)) + message(type: echoedType, flags: 0x0405, sequence: sequence, portID: portID, length: 72))
 }
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

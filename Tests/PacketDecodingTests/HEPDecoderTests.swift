@@ -3,6 +3,7 @@ import WardenCore
 import NetworkAddress
 import PacketDecoding
 import Testing
+import TestSupport
 
 @Suite("HEP decoder")
 struct HEPDecoderTests {
@@ -324,7 +325,7 @@ struct HEPDecoderTests {
     // MARK: Robustness
 
     @Test func randomMutationsNeverTrap() {
-        var rng = HEPSplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         let seeds = [RawHEP.standard().bytes(), RawHEP.standard(v6: true, key: [1, 2]).bytes(), Self.v2(), Self.v2(v6: true)]
         var accepted = 0
         for i in 0..<20000 {
@@ -342,18 +343,5 @@ struct HEPDecoderTests {
         }
         // Some mutations (payload bytes, ports) stay valid; most do not.
         #expect(accepted > 0 && accepted < 20000)
-    }
-}
-
-/// A tiny deterministic generator for reproducible mutation tests.
-struct HEPSplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

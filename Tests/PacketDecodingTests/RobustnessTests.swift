@@ -2,11 +2,12 @@
 import WardenCore
 @testable import PacketDecoding
 import Testing
+import TestSupport
 
 @Suite("Robustness: random and mutated input never traps, state stays bounded")
 struct PacketRobustnessTests {
     @Test func randomFramesUnderEveryLinkType() {
-        var rng = PacketSplitMix(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var decoder = PacketDecoder(configuration: .init(ports: .all, reassembly: .init(maxDatagrams: 64, maxBufferedBytes: 1 << 20),
                                                          tcp: .init(maxFlows: 64)))
         let links = LinkType.supported + [LinkType(rawValue: 9999)]
@@ -34,7 +35,7 @@ struct PacketRobustnessTests {
         var frames: [(LinkType, [UInt8])] = []
         var reader = CaptureFileReader(bytes: try fixtureBytes("generated-sip-sll2.pcap"))
         try reader.forEachFrame { frames.append(($0.linkType, Array($0.bytes))) }
-        var rng = PacketSplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         var decoder = PacketDecoder()
         for round in 0 ..< 20_000 {
             var (link, frame) = frames[round % frames.count]
@@ -52,7 +53,7 @@ struct PacketRobustnessTests {
     @Test func mutatedCaptureFiles() throws {
         let seeds = [try fixtureBytes("zeek-wireshark.pcapng"), try fixtureBytes("zeek-sip-junk-before-request.pcap"),
                      try fixtureBytes("generated-sip-sll.pcapng")]
-        var rng = PacketSplitMix(state: 99)
+        var rng = SplitMix64(seed: 99)
         var errors = 0
         for round in 0 ..< 3_000 {
             var file = seeds[round % seeds.count]
@@ -78,7 +79,7 @@ struct PacketRobustnessTests {
     }
 
     @Test func randomFiles() {
-        var rng = PacketSplitMix(state: 1234)
+        var rng = SplitMix64(seed: 1234)
         for round in 0 ..< 5_000 {
             var file = (0 ..< Int.random(in: 0 ... 300, using: &rng)).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }
             let magics: [[UInt8]] = [[0xD4, 0xC3, 0xB2, 0xA1], [0xA1, 0xB2, 0xC3, 0xD4], [0x0A, 0x0D, 0x0D, 0x0A], [0x4D, 0x3C, 0xB2, 0xA1]]

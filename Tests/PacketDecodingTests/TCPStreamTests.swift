@@ -3,6 +3,7 @@ import WardenCore
 import NetworkAddress
 @testable import PacketDecoding
 import Testing
+import TestSupport
 
 @Suite("TCP stream tracking")
 struct TCPStreamTests {
@@ -170,7 +171,7 @@ struct TCPStreamTests {
     @Test func trackerBoundsHoldUnderRandomSegments() {
         var tracker = TCPStreamTracker(limits: .init(maxFlows: 16, maxBufferedBytesPerFlow: 4096, maxBufferedSegmentsPerFlow: 8,
                                                      maxBufferedBytesTotal: 20_000))
-        var rng = PacketSplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         let data = [UInt8](repeating: 0x61, count: 1500)
         var delivered = 0
         for i in 0 ..< 20_000 {

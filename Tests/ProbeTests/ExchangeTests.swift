@@ -2,6 +2,7 @@
 @testable import Probe
 import SIPMessage
 import Testing
+import TestSupport
 
 /// The transaction behaviour of the sans-I/O core, against simulated servers.
 @Suite struct ExchangeTests {

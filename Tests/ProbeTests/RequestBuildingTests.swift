@@ -3,6 +3,7 @@ import NetworkAddress
 @testable import Probe
 import SIPMessage
 import Testing
+import TestSupport
 
 @Suite struct RequestBuildingTests {
     /// The first request of each method, as sent.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
 @testable import SIPMessage
+import TestSupport
 
 @Suite("Stream framer")
 struct FramerTests {

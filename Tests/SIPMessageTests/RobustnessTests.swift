@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
 @testable import SIPMessage
+import TestSupport
 
 /// Untrusted input: nothing may crash, trap or hang, and every accessor stays in bounds.
 @Suite("Robustness")

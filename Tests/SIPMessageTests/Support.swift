@@ -40,19 +40,6 @@ func request(_ extra: [String] = [], method: String = "OPTIONS", body: String = 
     ] + extra + ["Content-Length: \(body.utf8.count)"], body: body)
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// The RFC 4475 fixtures, located next to this source file.
 enum Fixtures {
     static let directory = URL(fileURLWithPath: #filePath)

@@ -10,9 +10,9 @@ final class LedgeredConsumers: Sendable {
     let writer: LedgerWriter
     let consumers: BanConsumers
 
-    init(ledger: Ledger, logger: Logger) throws {
+    init(ledger: Ledger, logger: Logger, ledgerCapacity: Int = BanConsumers.ledgerCapacity) throws {
         writer = try LedgerWriter(ledger: ledger) { Issue.record("ledger error \($0)") }
-        consumers = try BanConsumers(ledger: writer, logger: logger)
+        consumers = try BanConsumers(ledger: writer, logger: logger, ledgerCapacity: ledgerCapacity)
     }
 
     func flush() { consumers.flush() }

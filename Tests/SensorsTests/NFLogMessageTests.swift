@@ -2,6 +2,7 @@
 import NetworkAddress
 @testable import Sensors
 import Testing
+import TestSupport
 
 /// Netlink datagrams built by hand from the header definitions, independently of the
 /// parser's own constants: <linux/netlink.h> (struct nlmsghdr, struct nlattr, host order),
@@ -290,18 +291,5 @@ struct NFLogMessageTests {
             + [8, 0, 5, 0, 0, 0, 0, 1] // NFULA_CFG_QTHRESH be32 1
             + [8, 0, 4, 0, 0, 0, 0, 3] // NFULA_CFG_TIMEOUT be32 3
         #expect(bytes == expected)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The cost of BanFanOut.publish on the publishing (sensor) thread, release build.
 // Built by bench/fanout/run.sh as one module with the sources it needs.
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -30,8 +31,9 @@ let burst = 100_000
 let fanOut = try BanFanOut()
 let handled = Atomic<Int>(0)
 for i in 0..<consumers {
-    try fanOut.subscribe("c\(i)", capacity: 65_536) { ban in
-        if ban.applied { handled.add(1, ordering: .relaxed) }
+    // The first one is the ledger's: it spills past its ring instead of dropping.
+    try fanOut.subscribe("c\(i)", capacity: 65_536, overflow: i == 0 ? .spill : .drop) { change in
+        if change.enforcedBan?.applied == true { handled.add(1, ordering: .relaxed) }
     }
 }
 let bans = (0..<sparse).map(enforced)
@@ -63,3 +65,30 @@ let empty = try BanFanOut()
 let t1 = nowNS()
 for i in 0..<burst { empty.publish(bans[i % sparse]) }
 print("consumers=0 publishes=\(burst): mean_ns=\((nowNS() - t1) / Int64(burst))")
+
+// Spill: the ledger's subscription with a small ring (1,024) and a stuck thread (a stalled
+// disk), flooded back to back: what publishing costs while the ring is full and the
+// overflow grows, and that every ban is handed over once the thread runs again.
+let flooded = try BanFanOut()
+let gate = DispatchSemaphore(value: 0)
+let spillHandled = Atomic<Int>(0)
+let firstSpill = Atomic<Bool>(true)
+let ledgerLike = try flooded.subscribe("ledger", capacity: 1_024, overflow: .spill) { _ in
+    if firstSpill.exchange(false, ordering: .relaxed) { gate.wait() }
+    spillHandled.add(1, ordering: .relaxed)
+}
+flooded.publish(bans[0])
+while ledgerLike.statistics.depth > 0 { usleep(100) }  // the thread now holds ban 0, stuck
+var spillCosts: [Int64] = []
+spillCosts.reserveCapacity(burst)
+for i in 1...burst {
+    let t = nowNS()
+    flooded.publish(bans[i % sparse])
+    spillCosts.append(nowNS() - t)
+}
+let spillStats = ledgerLike.statistics
+gate.signal()
+flooded.flush()
+spillCosts.sort()
+print("ledger ring=1024 stuck, burst publishes=\(burst): p50_ns=\(percentile(spillCosts, 0.5)) p99_ns=\(percentile(spillCosts, 0.99)) mean_ns=\(spillCosts.reduce(0, +) / Int64(burst)) spilled=\(spillStats.spilled) dropped=\(spillStats.dropped) handed_over=\(spillHandled.load(ordering: .relaxed))/\(burst + 1)")
+flooded.stop()

@@ -32,6 +32,7 @@ check() { # name, then a command that must succeed
 }
 saved() { "$@" >"$DIR/o" 2>"$DIR/e"; local rc=$?; cat "$DIR/o"; cat "$DIR/e" >&2; return $rc; } # keeps the output in $DIR/o
 contains() { grep -qF -- "$1" "$2" || { echo "missing '$1' in $2:" >&2; head -5 "$2" >&2; return 1; }; }
+matches() { grep -qE -- "$1" "$2" || { echo "no line matches /$1/ in $2:" >&2; tail -5 "$2" >&2; return 1; }; }
 wait_for() { local i; for i in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 # api METHOD PATH [BODY] [TOKEN]: curl on the Unix socket; body in $DIR/body, status printed
 api() {
@@ -79,6 +80,7 @@ check "ban without token: JSON error" python3 -c "import json,sys; assert 'token
 check "ban with a wrong token: 401" status_is 401 POST /v1/bans '{"network":"198.18.7.0/24"}' "${TOKEN%?}0"
 check "refused ban: not in the kernel" not_in_set ban4 198.18.7.0/24
 check "refused ban: not in the ledger" ledger_empty_for 198.18.7.0/24
+check "refused ban: no ban log line" bash -c "! grep -q 'ban 198.18.7.0/24' '$DIR/daemon.out'"
 
 # --- bans through the API reach the kernel and the ledger ----------------------------------
 check "ban a prefix: 201" status_is 201 POST /v1/bans '{"network":"198.18.7.0/24","ban_seconds":3600,"reason":"abuse case 1"}' "$TOKEN"
@@ -89,6 +91,10 @@ check "ban a host (permanent): 201" status_is 201 POST /v1/bans '{"network":"200
 check "ban a host: in the kernel set" in_set host6 2001:2::66
 check "ban a host: in the ledger" ledger_has 2001:2::66/128 manual active
 check "daemon logs the change" contains "operator banned 198.18.7.0/24 through the control plane" "$DIR/daemon.out"
+check "ban through the API: the fan-out's ban log line, origin manual, with its ban id" \
+  matches "ban_id=[0-9a-f-]{36} .*origin=manual .*ban 198\.18\.7\.0/24 for 1h: abuse case 1$" "$DIR/daemon.out"
+check "ban through the API: the same ban id in the answer and in the log line" \
+  bash -c "grep -q \"ban_id=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"ban_id\"])' '$DIR/body') \" '$DIR/daemon.out'"
 check "ban with host bits: 400" status_is 400 POST /v1/bans '{"network":"198.18.7.1/24"}' "$TOKEN"
 check "ban /0: 400, nothing in the kernel" status_is 400 POST /v1/bans '{"network":"0.0.0.0/0"}' "$TOKEN"
 check "bans list: both" status_is 200 GET /v1/bans
@@ -101,6 +107,7 @@ check "lift: 200" status_is 200 DELETE "/v1/bans?network=198.18.7.0/24" "" "$TOK
 check "lift: one ledger entry" contains '"lifted":1' "$DIR/body"
 check "lift: gone from the kernel" not_in_set ban4 198.18.7.0
 check "lift: lifted in the ledger" ledger_has 198.18.7.0/24 manual lifted
+check "lift: the fan-out's lift log line, origin manual" matches "origin=manual .*lift 198\.18\.7\.0/24: lifted$" "$DIR/daemon.out"
 
 # --- the detector learns about API changes: a lifted source is judged afresh ---------------
 fail_lines() { local i; for i in 1 2 3 4 5; do
@@ -136,6 +143,8 @@ check "/metrics parses with prometheus_client (types, help, cumulative buckets, 
 check "/metrics: two detector bans counted" test "$(series 'sipwarden_bans_total{origin="detector",rule="failures"}')" -ge 2
 check "/metrics: the end-to-end latency histogram counts them" test "$(series sipwarden_ban_latency_seconds_count)" -ge 2
 check "/metrics: the kernel-call histogram counts them" test "$(series sipwarden_kernel_ban_duration_seconds_count)" -ge 2
+check "/metrics: the API's two bans counted with origin manual" test "$(series 'sipwarden_bans_total{origin="manual",rule="manual"}')" -ge 2
+check "/metrics: the ledger's queue dropped nothing" test "$(series 'sipwarden_consumer_queue_dropped_total{consumer="ledger"}')" = 0
 check "/metrics: no address of this test in any series" bash -c "! grep -E '198\.18\.|2001:2:' '$DIR/metrics'"
 
 # --- the command line goes through the running daemon ------------------------------------
@@ -176,6 +185,48 @@ else
 fi
 check "daemon still running after schemathesis" kill -0 "$DAEMON_PID"
 
+# --- the ledger falls behind (another process holds its write lock for 7 s, past the 5 s busy
+# timeout) while 200 sources are banned: the kernel bans them at once (no wait on the disk),
+# every ban is logged, the writer keeps what it could not commit and retries, and the ledger,
+# once it can write again, holds every one of them: nothing durable is lost ------------------
+python3 - "$S/ledger.sqlite" "$DIR/locked" <<'PY' &
+import sqlite3, sys, time, pathlib
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN IMMEDIATE")          # the write lock; readers (WAL) go on
+pathlib.Path(sys.argv[2]).touch()
+time.sleep(7)
+db.execute("ROLLBACK")
+PY
+LOCKER=$!
+check "ledger write lock held by another process" wait_for test -e "$DIR/locked"
+burst() { local i j now; now=$(date +%s); for i in $(seq 0 199); do for j in 1 2 3 4 5; do
+  echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$now.000001 src=198.18.$((100 + i / 100)).$((i % 100 + 1)) sport=5060 proto=udp method=REGISTER user=\"10$j\" ua=\"x\""
+done; done >> "$DIR/live.log"; }
+burst
+kernel_count() { in_ns nft -j list set inet sipwarden host4 | python3 -c '
+import json, sys
+n = 0
+for item in json.load(sys.stdin)["nftables"]:
+    for e in item.get("set", {}).get("elem", []):
+        v = e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
+        n += str(v).startswith(("198.18.100.", "198.18.101."))
+print(n)'; }
+ledger_count() { python3 - "$S/ledger.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(db.execute("SELECT count(*) FROM ban WHERE network LIKE '198.18.100.%' OR network LIKE '198.18.101.%'").fetchone()[0])
+PY
+}
+check "ledger locked: all 200 sources banned in the kernel at once" wait_for test "$(kernel_count)" = 200
+check "ledger locked: the ledger has not recorded them yet" test "$(ledger_count)" -lt 200
+wait "$LOCKER"
+check "ledger unlocked: every one of the 200 bans in the ledger" wait_for test "$(ledger_count)" = 200
+check "every ban logged once by the log consumer" test "$(grep -cE 'ban 198\.18\.10[01]\.[0-9]+ for' "$DIR/daemon.out")" = 200
+check "ledger locked past the busy timeout: the write was delayed and retried" contains "ledger write delayed; retrying" "$DIR/daemon.out"
+check "ledger locked: nothing dropped, nothing failed" bash -c "! grep -qE 'ledger (write failed|stopped|queue full)|ban log queue full' '$DIR/daemon.out'"
+status_is 200 GET /metrics >/dev/null; cp "$DIR/body" "$DIR/metrics"
+check "/metrics after the burst: no consumer dropped anything" test "$(series 'sipwarden_consumer_queue_dropped_total{consumer="ledger"}')" = 0 -a "$(series 'sipwarden_consumer_queue_dropped_total{consumer="log"}')" = 0
+
 # --- without a daemon the command line works on the ledger and the kernel itself -------------
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 check "socket removed at stop" test ! -e "$SOCK"
@@ -183,6 +234,10 @@ check "cli bans add without a daemon" saved in_ns "$BIN" bans add 198.18.10.0/24
 check "cli bans add without a daemon: no daemon note" bash -c "! grep -q 'running daemon' '$DIR/o'"
 check "cli bans add without a daemon: in the kernel" in_set ban4 198.18.10.0/24
 check "cli bans add without a daemon: in the ledger" ledger_has 198.18.10.0/24 manual active
+check "cli bans remove without a daemon" saved in_ns "$BIN" bans remove 198.18.10.0/24 --state "$S"
+check "cli bans remove without a daemon: one ledger entry lifted" contains "(1 ledger entry lifted)" "$DIR/o"
+check "cli bans remove without a daemon: gone from the kernel" not_in_set ban4 198.18.10.0
+check "cli bans remove without a daemon: lifted in the ledger" ledger_has 198.18.10.0/24 manual lifted
 check "cli status without a daemon" saved in_ns "$BIN" status --state "$S"
 check "cli status without a daemon: says so" contains "daemon:        not running" "$DIR/o"
 

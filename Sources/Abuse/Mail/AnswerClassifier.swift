@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Foundation
+import Foundation
 
 /// What a mail answering a report is.
 public enum AnswerKind: String, Sendable, Hashable, Codable {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-public import Foundation
+import Foundation
 
 /// An Internet message (RFC 5322) with its MIME structure (RFC 2045/2046), read leniently:
 /// mail from abuse desks, MTAs and auto-responders is untrusted input. Header fields are

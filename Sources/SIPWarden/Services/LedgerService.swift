@@ -26,7 +26,9 @@ public final class LedgerService: DaemonService {
             throw DaemonError("cannot open the ledger in \(settings.stateDirectory): \(error)")
         }
         do {
-            writer = try LedgerWriter(ledger: ledger) { error in
+            writer = try LedgerWriter(ledger: ledger, onDelay: { error in
+                logger.warning("ledger write delayed; retrying (nothing is lost)", metadata: ["error": "\(error)"])
+            }) { error in
                 logger.error("ledger write failed; the kernel ban stands but will not survive a restart", metadata: ["error": "\(error)"])
             }
         } catch {
