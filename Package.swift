@@ -64,6 +64,8 @@ let package = Package(
         // The PBX log dialects (only the targets that read logs depend on it).
         .target(name: "LogFormats", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "Detection", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        // The offline intelligence store: address → announced range, AS, country, provider (docs/INTEL.md).
+        .target(name: "IntelStore", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "PacketDecoding", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(
             name: "SIPCorrelation",
@@ -155,6 +157,7 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "IntelStoreTests", dependencies: ["IntelStore", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
