@@ -133,7 +133,7 @@ let package = Package(
             name: "SIPWarden",
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
-                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane",
+                "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane", "IntelStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

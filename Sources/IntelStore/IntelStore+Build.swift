@@ -8,6 +8,8 @@ extension IntelStore {
             asn4 = RangeTable(starts: d.v4.starts, ends: d.v4.ends, values: d.v4.attributes)
             asn6 = RangeTable(starts: d.v6.starts, ends: d.v6.ends, values: d.v6.attributes)
             asRecords = d.asRecords
+            asn4.buildIndex()
+            asn6.buildIndex()
             return
         }
         var parts4: [(RangeColumn<UInt32>, UInt32)] = []
@@ -20,6 +22,8 @@ extension IntelStore {
         }
         asn4 = Self.mergeDisjoint(parts4)
         asn6 = Self.mergeDisjoint(parts6)
+        asn4.buildIndex()
+        asn6.buildIndex()
     }
 
     /// Sorts ranges from several columns by start and clips overlaps (the earlier start keeps them).

@@ -8,13 +8,40 @@ struct RangeTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
 
     var count: Int { starts.count }
 
+    /// For tables of 64 ranges or more: `bucketStart[b]` is the number of ranges that start
+    /// before bucket `b` (the top 16 bits of the key), 65,537 entries — so a lookup bisects
+    /// only the few ranges of its bucket.
+    var bucketStart: [UInt32] = []
+
+    static var bucketShift: Key { Key(Key.bitWidth - 16) }
+
+    /// Builds `bucketStart` (call once the ranges are final).
+    mutating func buildIndex() {
+        guard starts.count >= 64 else { bucketStart = []; return }
+        var index = [UInt32](repeating: 0, count: 65_537)
+        var i = 0
+        for b in 0...65_536 {
+            // Ranges whose start's bucket is below b.
+            while i < starts.count, Int(truncatingIfNeeded: starts[i] >> Self.bucketShift) < b { i += 1 }
+            index[b] = UInt32(i)
+        }
+        bucketStart = index
+    }
+
     /// Index of the range that holds `key`, if any.
     @inline(__always)
     func find(_ key: Key) -> Int? {
         starts.withUnsafeBufferPointer { s -> Int? in
-            // Last index with start <= key.
             var lo = 0
             var n = s.count
+            if !bucketStart.isEmpty {
+                let b = Int(truncatingIfNeeded: key >> Self.bucketShift)
+                let (first, end) = bucketStart.withUnsafeBufferPointer { (Int($0[b]), Int($0[b + 1])) }
+                // The holder starts in this bucket, or is the last range before it.
+                lo = first
+                n = end - first
+            }
+            // Last index with start <= key.
             while n > 0 {
                 let half = n >> 1
                 let mid = lo + half
@@ -94,6 +121,7 @@ enum RangeFlattener {
                 table.append(at, end, value)
             }
         }
+        table.buildIndex()
         return table
     }
 }
