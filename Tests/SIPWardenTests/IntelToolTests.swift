@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import ControlPlane
 import Foundation
+import IntelStore
 @testable import SIPWarden
 import Testing
 
@@ -73,5 +75,25 @@ struct IntelToolTests {
             #expect(!(try IntelTool.lookup(["198.18.7.9"], stateDirectory: state, json: true).contains("scanners")))
             #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/intel") == ["scanners.list"])
         }
+    }
+
+    @Test("bans list --json carries the store's answer for each banned network; the table and a store-less list do not")
+    func bansListEnrichment() throws {
+        let table = try IntelParser.parse(bytes: Array("1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n".utf8), name: "ip2asn")
+        let store = IntelStore(datasets: [table])
+        let bans = [
+            BanView(id: 1, network: "1.0.0.7", kind: "failures", reason: "r", origin: "detector", offence: 1,
+                    created: "2026-12-03T00:00:00Z", expires: nil, lifted: nil, inKernel: nil),
+            BanView(id: 2, network: "198.18.0.0/24", kind: "manual", reason: "r", origin: "manual", offence: 1,
+                    created: "2026-12-03T00:00:00Z", expires: nil, lifted: nil, inKernel: nil),
+        ]
+        let lines = Administration.render(bans, all: false, limit: 10, json: true, intel: store).split(separator: "\n")
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(first?["asn"] as? Int == 13335)
+        #expect(first?["as_name"] as? String == "CLOUDFLARENET")
+        #expect(first?["prefix"] as? String == "1.0.0.0/24")
+        let second = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]
+        #expect(second?["asn"] == nil && second?["network"] as? String == "198.18.0.0/24")
+        #expect(!Administration.render(bans, all: false, limit: 10, json: true).contains("asn"))
     }
 }
