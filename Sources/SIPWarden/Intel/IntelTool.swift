@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import IntelStore
-public import NetworkAddress
+import NetworkAddress
 public import WardenCore
 
 /// `sipwarden intel lookup` and `sipwarden intel import`.
