@@ -39,7 +39,7 @@ public enum IntelTool {
         if let asn = e.asn {
             parts.append("AS\(asn)" + (e.asName.map { " \($0)" } ?? ""))
         } else {
-            parts.append("not routed")
+            parts.append("no announced range")
         }
         if let c = e.country { parts.append("country \(c)") }
         if let p = e.prefix { parts.append("prefix \(p)") }
