@@ -74,6 +74,8 @@ let package = Package(
         // The PBX log dialects (only the targets that read logs depend on it).
         .target(name: "LogFormats", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "Detection", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        // The offline intelligence store: address → announced range, AS, country, provider (docs/INTEL.md).
+        .target(name: "IntelStore", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "PacketDecoding", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(
             name: "SIPCorrelation",
@@ -142,6 +144,7 @@ let package = Package(
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane", "Abuse",
+                "IntelStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -168,6 +171,7 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "IntelStoreTests", dependencies: ["IntelStore", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "AbuseTests", dependencies: ["Abuse", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),

@@ -8,6 +8,7 @@ public import Logging
 public import NetworkAddress
 import LogFormats
 import Storage
+import IntelStore
 import Glibc
 
 /// `sipwarden bans …` and `sipwarden status`: operator actions on the ledger and the kernel.
@@ -145,7 +146,7 @@ public struct Administration {
     /// the running daemon, else from the ledger and the kernel.
     public func list(all: Bool, limit: Int, json: Bool) throws(RuntimeFailure) -> String {
         if let bans = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.bans(all: all, limit: limit) }) {
-            return Self.render(bans, all: all, limit: limit, json: json)
+            return Self.render(bans, all: all, limit: limit, json: json, intel: json ? intelStore() : nil)
         }
         let ledger = try openLedger()
         let now = systemClock()
@@ -160,15 +161,27 @@ public struct Administration {
             inKernel = try? Set(firewall().list().map(\.network))
         }
         let views = bans.map { b in BanView(b, inKernel: inKernel.map { $0.contains(b.network) }) }
-        return Self.render(views, all: all, limit: limit, json: json)
+        return Self.render(views, all: all, limit: limit, json: json, intel: json ? intelStore() : nil)
+    }
+
+    /// The intelligence store of the state directory, if it holds any data (docs/INTEL.md).
+    func intelStore() -> IntelStore? {
+        let store = IntelDirectory(stateDirectory: configuration.stateDirectory).loadStore().store
+        return store.isEmpty ? nil : store
     }
 
     /// The table (or JSON Lines) of `bans list`.
-    static func render(_ bans: [BanView], all: Bool, limit: Int, json: Bool) -> String {
+    /// With `intel`, each JSON object also carries what the store knows now about the
+    /// banned network's first address (`asn`, `as_name`, `country`, `prefix`, `provider`, …).
+    static func render(_ bans: [BanView], all: Bool, limit: Int, json: Bool, intel: IntelStore? = nil) -> String {
         if json {
             // The API's view, as the API sends it (its keys, once, in BanView).
             var w = JSONLineWriter()
-            for b in bans.prefix(limit) { try? FlatJSONLineEncoder.append(b, to: &w) }
+            for b in bans.prefix(limit) {
+                try? FlatJSONLineEncoder.append(b, to: &w) { w in
+                    if let intel, let network = IPNetwork(b.network) { w.append(enrichment: intel.enrichment(for: network.address)) }
+                }
+            }
             return String(decoding: w.bytes, as: UTF8.self)
         }
         if bans.isEmpty { return all ? "no bans recorded" : "no active bans" }

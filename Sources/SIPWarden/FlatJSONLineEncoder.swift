@@ -8,10 +8,16 @@
 /// nested values are refused.
 enum FlatJSONLineEncoder {
     /// Appends `value` as one line to `writer`.
-    static func append(_ value: some Encodable, to writer: inout JSONLineWriter) throws {
+    /// `members` may add members after the value's own (each written with `key(_:)`, which
+    /// puts the comma before it).
+    static func append(
+        _ value: some Encodable, to writer: inout JSONLineWriter, members: (inout JSONLineWriter) -> Void = { _ in }
+    ) throws {
         let encoder = FlatObjectEncoder()
         try value.encode(to: encoder)
-        writer.raw("{" + String(decoding: encoder.body.bytes, as: UTF8.self) + "}\n")
+        writer.raw("{" + String(decoding: encoder.body.bytes, as: UTF8.self))
+        members(&writer)
+        writer.raw("}\n")
     }
 }
 
