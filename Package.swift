@@ -27,6 +27,8 @@ let package = Package(
         // No default traits: neither swift-configuration nor full Foundation is needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // HTTPS client for intelligence source and blocklist feed updates (IntelUpdate, Feeds).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: C libraries (Debian packages)
@@ -46,6 +48,13 @@ let package = Package(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
+        ),
+
+        // zlib's inflate for gzip-compressed intelligence sources (ip2asn-combined.tsv.gz).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
 
         // bpf(2) for the capture sensor's banned-source filter (linux/bpf.h, no library).
@@ -126,12 +135,32 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        // Intelligence source updates: conditional HTTPS fetches, gunzip, validation hook,
+        // shrink guard, atomic swap under STATE/intel (docs/INTEL.md "Updates").
+        .target(
+            name: "IntelUpdate",
+            dependencies: [
+                "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // Blocklist feeds in (APIBAN, VoIPBL, FireHOL .netset, text, JSON): pure parsers and
+        // planner, fetched through IntelUpdate's HTTP shell (docs/FEEDS.md).
+        .target(
+            name: "Feeds",
+            dependencies: ["IntelUpdate", "NetworkAddress", "WardenCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane",
+                "IntelUpdate", "Feeds",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,6 +207,11 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: ["ControlPlane", "NetworkAddress", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "IntelUpdateTests",
+            dependencies: ["IntelUpdate", "Feeds", "NetworkAddress", "WardenCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], exclude: ["Fixtures"], swiftSettings: strictSwift6),

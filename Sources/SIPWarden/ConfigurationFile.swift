@@ -162,7 +162,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard", "control-plane"]
+        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard", "control-plane", "intel", "feeds"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -280,6 +280,8 @@ private struct Reader {
                     default: throw unknown(kn, path, ["socket", "http", "allow-remote"])
                     }
                 }
+            case "intel": c.intel = try IntelFeedsSection.intel(value, file: file)
+            case "feeds": c.feeds = try IntelFeedsSection.feeds(value, file: file)
             case "log-utc-offset":
                 let s = try string(value, name)
                 guard let off = parseUTCOffset(s) else { throw fail(value, name, "expected an offset such as +00:00 or -05:00, got '\(s)'") }
