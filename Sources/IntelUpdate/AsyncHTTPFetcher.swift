@@ -12,8 +12,11 @@ import Foundation
 /// followed (at most 5), no transparent decompression (a `.gz` source is stored as
 /// published and inflated by `Gunzip`), bounded bodies, and `file://` URLs read from
 /// disk for hosts that receive their files by other means.
-public final class AsyncHTTPFetcher: ConditionalFetcher {
-    private let client: HTTPClient
+///
+/// Every fetcher uses one client for the whole process (its connection pool on NIO's
+/// singleton event loops), created at the first fetch and never shut down: updates run
+/// for the daemon's lifetime, and a client that is never released needs no shutdown.
+public struct AsyncHTTPFetcher: ConditionalFetcher {
     private let timeout: TimeAmount
     private let userAgent: String
 
@@ -21,22 +24,21 @@ public final class AsyncHTTPFetcher: ConditionalFetcher {
     ///   - timeout: for the whole request, connection to last byte.
     ///   - userAgent: sent with every request.
     public init(timeout: Duration = .seconds(120), userAgent: String = "sipwarden") {
+        let (seconds, attoseconds) = timeout.components
+        self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self.userAgent = userAgent
+    }
+
+    /// The process's client.
+    private static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .follow(max: 5, allowCycles: false),
             timeout: .init(connect: .seconds(20), read: .seconds(60)),
             decompression: .disabled
         )
         configuration.httpVersion = .automatic
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let (seconds, attoseconds) = timeout.components
-        self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        self.userAgent = userAgent
-    }
-
-    /// Closes the client's connections. Call once, when no fetch runs any more.
-    public func shutdown() async {
-        try? await client.shutdown()
-    }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     public func fetch(_ request: FetchRequest) async throws(FetchError) -> FetchResponse {
         if request.url.hasPrefix("file://") { return try Self.readFile(request) }
@@ -49,7 +51,7 @@ public final class AsyncHTTPFetcher: ConditionalFetcher {
         for header in request.headers { http.headers.add(name: header.name, value: header.value) }
         if let body = request.body { http.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.execute(http, timeout: timeout)
+            let response = try await Self.client.execute(http, timeout: timeout)
             if response.status == .notModified { return .notModified }
             if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > request.maxBytes {
                 throw FetchError.tooLarge(limit: request.maxBytes)

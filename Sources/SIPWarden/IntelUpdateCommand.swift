@@ -18,13 +18,10 @@ public enum IntelUpdateCommand {
         }
         let options = settings.options(state: configuration.stateDirectory)
         let reports = blockingAwait {
-            let fetcher = AsyncHTTPFetcher()
             let updater = IntelUpdater(
-                sources: settings.sources, options: options, fetcher: fetcher, validator: validator, logger: logger,
+                sources: settings.sources, options: options, fetcher: AsyncHTTPFetcher(), validator: validator, logger: logger,
                 clock: { systemClock().seconds })
-            let reports = await updater.update(only: only.isEmpty ? nil : Set(only))
-            await fetcher.shutdown()
-            return reports
+            return await updater.update(only: only.isEmpty ? nil : Set(only))
         }
         return (reports.map(describe), !reports.contains(where: \.failed))
     }

@@ -54,7 +54,7 @@ struct IntelUpdaterTests {
             // Run 1: every source is new.
             let first = await updater.update()
             #expect(first.count == 9)
-            #expect(first.allSatisfy(\.changed), "\(first)")
+            #expect(first.allSatisfy { $0.changed }, "\(first)")
             // The stored copies are the published bytes (ip2asn decompressed).
             for p in Self.published {
                 #expect(try Data(contentsOf: URL(fileURLWithPath: updater.dataPath(p.name))) == Data(try Corpus.bytes(p.corpus)))
@@ -120,7 +120,8 @@ struct IntelUpdaterTests {
             }
             #expect(reason.contains("shrinks"))
             #expect(kept == rows)
-            #expect(try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("do"))) == Data(full))
+            let keptCopy = try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("do")))
+            #expect(keptCopy == Data(full))
 
             // An empty body: refused.
             server.set("/geo/google.csv", ServedFile(body: [], etag: "\"c\""))
@@ -137,7 +138,8 @@ struct IntelUpdaterTests {
                 return
             }
             #expect(invalid.contains("validation failed"))
-            #expect(try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("do"))) == Data(full))
+            let stillKept = try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("do")))
+            #expect(stillKept == Data(full))
 
             // Two thirds: within the ratio, accepted.
             let twoThirds = Array(String(decoding: full, as: UTF8.self).split(separator: "\n").prefix(rows * 2 / 3).joined(separator: "\n").utf8)

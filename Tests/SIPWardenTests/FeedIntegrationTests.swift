@@ -13,10 +13,15 @@ import WardenCore
 
 /// A fetcher answering from a table (the HTTP shell has its own tests against a real
 /// server on 127.0.0.1; here the service's wiring is under test).
+private final class Answers: Sendable {
+    let table: Mutex<[String: FetchResponse]>
+    init(_ table: [String: FetchResponse]) { self.table = Mutex(table) }
+}
+
 private struct TableFetcher: ConditionalFetcher {
-    let answers: Mutex<[String: FetchResponse]>
+    let answers: Answers
     func fetch(_ request: FetchRequest) async throws(FetchError) -> FetchResponse {
-        guard let answer = answers.withLock({ $0[request.url] }) else { throw .transport("connection refused") }
+        guard let answer = answers.table.withLock({ $0[request.url] }) else { throw .transport("connection refused") }
         return answer
     }
 }
@@ -116,7 +121,7 @@ struct FeedIntegrationTests {
         let firewall = DryRunFirewall(logger: Logger(label: "test"))
         let clock = ManualClock()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: clock.clock)
-        let answers = Mutex<[String: FetchResponse]>([
+        let answers = Answers([
             "http://127.0.0.1:1/list": .response(status: 200, body: Array("198.51.100.7\n203.0.113.0/24\n".utf8), etag: "\"1\"", lastModified: nil),
         ])
         let service = FeedService(
@@ -128,7 +133,7 @@ struct FeedIntegrationTests {
         #expect(FeedStore(directory: directory + "/feeds").networks("list")?.count == 2)
 
         // The feed fails: nothing new, the copy stays on disk.
-        answers.withLock { $0 = [:] }
+        answers.table.withLock { $0 = [:] }
         await service.refresh(config.feeds)
         #expect(FeedStore(directory: directory + "/feeds").networks("list")?.count == 2)
         #expect(FeedStore(directory: directory + "/feeds").state("list")?.lastError?.contains("refused") == true)

@@ -121,7 +121,6 @@ public final class FeedService: DaemonService {
             }
             apply(spec, networks: result.networks, now: clock())
         }
-        if let closable = fetcher as? AsyncHTTPFetcher { await closable.shutdown() }
     }
 
     /// The feed's policy on its networks.

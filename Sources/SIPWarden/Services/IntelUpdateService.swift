@@ -75,9 +75,7 @@ public final class IntelUpdateService: DaemonService {
 
     /// One run: every source, then `onUpdated` if any changed.
     func updateNow(_ s: IntelUpdateSettings) async {
-        let fetcher = AsyncHTTPFetcher()
-        let reports = await makeUpdater(s, fetcher: fetcher).update()
-        await fetcher.shutdown()
+        let reports = await makeUpdater(s, fetcher: AsyncHTTPFetcher()).update()
         let changed = reports.filter(\.changed)
         logger.info("intel: update done", metadata: [
             "updated": "\(changed.count)", "failed": "\(reports.filter(\.failed).count)", "sources": "\(reports.count)",
