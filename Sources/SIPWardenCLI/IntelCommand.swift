@@ -20,7 +20,8 @@ struct IntelCommand: ParsableCommand {
                 """
         )
         @OptionGroup var common: ConfigOptions
-        @Argument(help: ArgumentHelp("Only these sources (default: all).", valueName: "NAME")) var sources: [String] = []
+        @Option(name: .customLong("source"), help: ArgumentHelp("Only this source (repeatable; default: all).", valueName: "NAME"))
+        var sources: [String] = []
 
         func run() throws {
             let result = try IntelUpdateCommand.run(configuration: try common.load(), only: sources, logger: makeLogger(level: .warning))
