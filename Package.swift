@@ -29,7 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // SHA-256 of report evidence (already built for HummingbirdTesting's TLS stack).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
-        // HTTPS for RDAP (already built for HummingbirdTesting).
+        // HTTPS for RDAP, intelligence sources and blocklist feeds (already built for HummingbirdTesting).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
@@ -50,6 +50,13 @@ let package = Package(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
+        ),
+
+        // zlib's inflate for gzip-compressed intelligence sources (ip2asn-combined.tsv.gz).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
 
         // bpf(2) for the capture sensor's banned-source filter (linux/bpf.h, no library).
@@ -138,13 +145,32 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        // Intelligence source updates: conditional HTTPS fetches, gunzip, validation hook,
+        // shrink guard, atomic swap under STATE/intel (docs/INTEL.md "Updates").
+        .target(
+            name: "IntelUpdate",
+            dependencies: [
+                "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // Blocklist feeds in (APIBAN, VoIPBL, FireHOL .netset, text, JSON): pure parsers and
+        // planner, fetched through IntelUpdate's HTTP shell (docs/FEEDS.md).
+        .target(
+            name: "Feeds",
+            dependencies: ["IntelUpdate", "NetworkAddress", "WardenCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane", "Abuse",
-                "IntelStore",
+                "IntelStore", "IntelUpdate", "Feeds",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -196,6 +222,11 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: ["ControlPlane", "NetworkAddress", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "IntelUpdateTests",
+            dependencies: ["IntelUpdate", "Feeds", "NetworkAddress", "WardenCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strictSwift6),

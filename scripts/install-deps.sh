@@ -10,7 +10,7 @@ set -euo pipefail
 # lab's tools and clients; libsystemd for the journal source, and journald plus
 # journal-remote so the tests can write real journal files and run a private journald
 PKGS=(
-  pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev
+  pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev zlib1g-dev
   libnetfilter-queue-dev iptables linux-libc-dev
   iproute2 iputils-ping procps python3 curl
   kamailio sipvicious sip-tester

@@ -82,6 +82,7 @@ public enum APIRouter {
             guard let metricsText else { return problem(.notFound, "metrics are not enabled in this daemon") }
             return text(.ok, metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
+        FeedRoutes.add(to: router, snapshots: snapshots)
         router.get("/openapi.yaml") { _, _ in
             text(.ok, OpenAPIDocument.yaml, contentType: "application/yaml")
         }

@@ -135,6 +135,81 @@ paths:
         '400': { $ref: '#/components/responses/BadRequest' }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '500': { $ref: '#/components/responses/Error' }
+  /v1/feed/bans.txt:
+    get:
+      operationId: feedText
+      summary: The active bans as a plain list, one address or CIDR per line after a '#' comment line (a feed for other servers).
+      parameters:
+        - $ref: '#/components/parameters/IncludeFeeds'
+      responses:
+        '200':
+          description: The list.
+          content:
+            text/plain:
+              schema: { type: string }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '500': { $ref: '#/components/responses/Error' }
+  /v1/feed/bans.json:
+    get:
+      operationId: feedJSON
+      summary: The active bans as JSON, oldest first (no evidence, no attacker text).
+      parameters:
+        - $ref: '#/components/parameters/IncludeFeeds'
+      responses:
+        '200':
+          description: The list.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [count, bans]
+                additionalProperties: false
+                properties:
+                  count: { type: integer, minimum: 0 }
+                  bans:
+                    type: array
+                    items:
+                      type: object
+                      required: [network, origin, kind, created]
+                      additionalProperties: false
+                      properties:
+                        network: { type: string }
+                        origin: { type: string, enum: [detector, manual, feed, provider_policy, fleet] }
+                        kind: { type: string }
+                        created: { type: string }
+                        expires: { type: string }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '500': { $ref: '#/components/responses/Error' }
+  /v1/feed/apiban/banned:
+    get:
+      operationId: feedAPIBANFirst
+      summary: APIBAN-compatible answer, first page (up to 250 addresses and the ID to ask from next).
+      parameters:
+        - $ref: '#/components/parameters/IncludeFeeds'
+      responses:
+        '200': { $ref: '#/components/responses/APIBANPage' }
+        '400': { $ref: '#/components/responses/APIBANEnd' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '500': { $ref: '#/components/responses/Error' }
+  /v1/feed/apiban/banned/{id}:
+    get:
+      operationId: feedAPIBANAfter
+      summary: APIBAN-compatible answer, the addresses banned after ID (any ID below 1000000000, such as APIBAN clients' first 100, means from the start).
+      parameters:
+        - name: id
+          in: path
+          required: true
+          schema: { type: string, pattern: '^[0-9]{1,18}$' }
+        - $ref: '#/components/parameters/IncludeFeeds'
+      responses:
+        '200': { $ref: '#/components/responses/APIBANPage' }
+        '400': { $ref: '#/components/responses/APIBANEnd' }
+        '404':
+          description: No such route (an empty ID).
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '500': { $ref: '#/components/responses/Error' }
   /metrics:
     get:
       operationId: metrics
@@ -163,12 +238,43 @@ paths:
               schema: { type: string }
         '401': { $ref: '#/components/responses/Unauthorized' }
 components:
+  parameters:
+    IncludeFeeds:
+      name: include_feeds
+      in: query
+      required: false
+      description: Also publish bans that came from subscribed feeds (left out by default, so two servers subscribed to each other do not loop).
+      schema: { type: boolean, default: false }
   securitySchemes:
     bearer:
       type: http
       scheme: bearer
       description: The contents of STATE/api.token (64 hex digits).
   responses:
+    APIBANPage:
+      description: Addresses and the next ID (APIBAN's shape).
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [ipaddress, ID]
+            additionalProperties: false
+            properties:
+              ipaddress: { type: array, items: { type: string } }
+              ID: { type: string }
+    APIBANEnd:
+      description: No address after this ID (APIBAN's end of list, ID "none"), or an ID or include_feeds that is not valid (then an error object).
+      content:
+        application/json:
+          schema:
+            oneOf:
+              - type: object
+                required: [ipaddress, ID]
+                additionalProperties: false
+                properties:
+                  ipaddress: { type: array, items: { type: string } }
+                  ID: { type: string, const: none }
+              - $ref: '#/components/schemas/Error'
     Unauthorized:
       description: The bearer token is missing or wrong; nothing was changed.
       headers:

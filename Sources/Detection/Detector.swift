@@ -434,6 +434,8 @@ public struct Detector: Sendable {
             what = "\(count) distinct users tried in \(span)"
         case .manual:
             what = "manual"
+        case .feed:
+            what = "feed"
         }
         return offence > 1 ? "\(what); repeat offence #\(offence)" : what
     }

@@ -4,6 +4,7 @@ public import Firewall
 public import Inline
 public import Sensors
 public import LogFormats
+public import Feeds
 import WardenCore
 import NetworkAddress
 
@@ -93,6 +94,10 @@ public struct Configuration: Sendable, Hashable {
     public var realtimeSensors = true
     /// The HTTP API (docs/CONTROL-PLANE.md).
     public var controlPlane = ControlPlaneSettings()
+    /// Intelligence source updates (`intel:`, docs/INTEL.md "Updates").
+    public var intel = IntelUpdateSettings()
+    /// Blocklist feeds (`feeds:`, docs/FEEDS.md).
+    public var feeds: [FeedSpec] = []
 
     public init() {}
 

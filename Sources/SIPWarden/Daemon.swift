@@ -163,12 +163,14 @@ public final class Daemon: Sendable {
                 configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now,
                 appliedByControlPlane: appliedByControlPlane, logger: logger),
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: config.stateDirectory, logger: logger),
+            FeedService(configuration: config, pipeline: pipeline, restoredBans: restored.activeBans, logger: logger, clock: systemClock),
             SensorService.journal(sensors, stateDirectory: config.stateDirectory, pipeline: pipeline, logger: logger),
             SensorService.logs(sensors, pipeline: pipeline, logger: logger),
             SensorService.capture(sensors, ownAddresses: ownAddresses, bannedSources: bannedSources, pipeline: pipeline, logger: logger),
             SensorService.hep(sensors, pipeline: pipeline, logger: logger),
             InlineService(settings: config.inline, policy: config.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(config, pipeline: pipeline, logger: logger),
+            IntelUpdateService(settings: config.intel, stateDirectory: config.stateDirectory, logger: logger, clock: systemClock),
             ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() }, logger: logger),
         ]
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import BanFanOut
 public import Detection
+public import Feeds
 public import LogFormats
 public import Firewall
 public import Logging
@@ -36,6 +37,8 @@ public final class Pipeline: Sendable {
     let bannedSources: BannedSourceFilter?
     /// Prometheus metrics: each ban is counted and its latencies observed (nil: none).
     private let metrics: WardenMetrics?
+    /// Sources listed by `suspect` feeds: their first failure bans (`FeedService` fills it).
+    public let feedSuspects = FeedSuspects()
 
     /// - Parameter fanOut: where enforced bans go (nil: nowhere, for tests and dry runs).
     /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
@@ -84,7 +87,7 @@ public final class Pipeline: Sendable {
                 origin: .logLine(file: source.path, line: lineNumber)
             )
             guard merge.withLock({ $0.admit(event, now: now) }) else { return }
-            if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
+            if let verdict = detector.withLock({ $0.observe(event, now: now) }) ?? feedSuspectVerdict(event, now: now) {
                 enforce(verdict, received: received)
             } else {
                 firewall.markSuspect(event.source)
@@ -120,7 +123,7 @@ public final class Pipeline: Sendable {
         for event in events {
             let now = clock()
             guard merge.withLock({ $0.admit(event, now: now) }) else { continue }
-            if let verdict = detector.withLock({ $0.observe(event, now: now) }) {
+            if let verdict = detector.withLock({ $0.observe(event, now: now) }) ?? feedSuspectVerdict(event, now: now) {
                 enforce(verdict, received: received)
             } else {
                 // Not banned (yet): the kernel flood guard meters it per address from now on.

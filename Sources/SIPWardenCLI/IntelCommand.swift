@@ -2,12 +2,12 @@
 import ArgumentParser
 import SIPWarden
 
-/// `sipwarden intel lookup|import`: the offline intelligence store (docs/INTEL.md).
+/// `sipwarden intel lookup|import|update`: the offline intelligence store (docs/INTEL.md).
 struct IntelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intel",
         abstract: "Who is behind an address: AS, country, announced prefix, cloud provider (offline data in STATE/intel).",
-        subcommands: [Lookup.self, Import.self]
+        subcommands: [Lookup.self, Import.self, Update.self]
     )
 
     struct Lookup: ParsableCommand {
@@ -42,6 +42,26 @@ struct IntelCommand: ParsableCommand {
 
         func run() throws {
             print(try IntelTool.importFiles(files, name: name, format: format, stateDirectory: try common.load().stateDirectory), terminator: "")
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch every configured source (conditional requests; validated, guarded, swapped atomically).",
+            discussion: """
+                Each source is fetched from its configured URL (intel.sources; defaults: the providers' public
+                addresses) into STATE/intel/. A source that fails keeps its last good copy. Exit status 1 when
+                any source failed (the others are still updated).
+                """
+        )
+        @OptionGroup var common: ConfigOptions
+        @Option(name: .customLong("source"), help: ArgumentHelp("Only this source (repeatable; default: all).", valueName: "NAME"))
+        var sources: [String] = []
+
+        func run() throws {
+            let result = try IntelUpdateCommand.run(configuration: try common.load(), only: sources, logger: makeLogger(level: .warning))
+            for line in result.lines { print(line) }
+            if !result.allSucceeded { throw ExitCode(ExitStatus.runtimeFailure) }
         }
     }
 }

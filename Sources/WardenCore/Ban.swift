@@ -11,6 +11,8 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
     case enumeration
     /// Banned by an operator.
     case manual
+    /// Listed by a blocklist feed (`block` policy, or a `suspect` feed's source that failed).
+    case feed
 
     /// The stored and printed form: `failures`, `enumeration`, `manual`, or the event kind
     /// (`auth_failed`, `scanner`, …).
@@ -20,6 +22,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
         case let .kind(k): k.rawValue
         case .enumeration: "enumeration"
         case .manual: "manual"
+        case .feed: "feed"
         }
     }
 
@@ -29,6 +32,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
         case "failures": self = .failures
         case "enumeration": self = .enumeration
         case "manual": self = .manual
+        case "feed": self = .feed
         default:
             guard let kind = EventKind(rawValue: text) else { return nil }
             self = .kind(kind)

@@ -202,17 +202,18 @@ struct APIRouterTests {
     /// Every operation the document describes is routed (none answers "no such route").
     @Test func everyDocumentedOperationIsRouted() async throws {
         let operations = OpenAPIDocumentPaths.operations(OpenAPIDocument.yaml)
-        #expect(operations.count == 8)
+        #expect(operations.count == 12)
         try await app(FakeDaemon(), metrics: { "" }).test(.router) { client in
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 #expect(String(decoding: response.body.readableBytesView, as: UTF8.self) == OpenAPIDocument.yaml)
             }
             for (path, method) in operations {
-                let uri = method == "delete" ? path + "?network=198.18.0.1" : path
+                let uri = (method == "delete" ? path + "?network=198.18.0.1" : path).replacingOccurrences(of: "{id}", with: "100")
                 let body = method == "post" ? Self.body(#"{"network":"198.18.0.1"}"#) : nil
                 try await client.execute(uri: uri, method: HTTPRequest.Method(method.uppercased())!, headers: auth, body: body) { response in
                     #expect(response.status != .notFound && response.status != .methodNotAllowed, "\(method) \(path)")
-                    #expect(response.status.code < 300, "\(method) \(path): \(response.status)")
+                    // APIBAN's answer ends its list with a 400 ("ID":"none"); this daemon has no ban.
+                    #expect(response.status.code < (path.contains("/apiban/") ? 401 : 300), "\(method) \(path): \(response.status)")
                 }
             }
         }

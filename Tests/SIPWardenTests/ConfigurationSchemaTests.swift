@@ -100,6 +100,8 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
             InlineService(settings: nil, policy: running.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(running, pipeline: pipeline, logger: logger),
             NamedService(ServiceName.controlPlane),
+            FeedService(configuration: running, pipeline: pipeline, restoredBans: [], logger: logger, clock: systemClock),
+            IntelUpdateService(settings: running.intel, stateDirectory: "/nonexistent", logger: logger, clock: systemClock),
         ]
         #expect(Set(services.map(\.name)) == Set(ConfigurationSchema.serviceViews.map(\.service)))
         guard case let .applied(applied, needsRestart) = ConfigurationReload(services: services).reload(next, running: running) else {

@@ -20,6 +20,8 @@ public enum ServiceName {
     public static let inline = "sensor:inline"
     public static let floodReports = "sensor:flood-reports"
     public static let controlPlane = "control-plane"
+    public static let feeds = "feeds"
+    public static let intelUpdate = "intel-update"
 }
 
 /// Every setting of the configuration, declared once. Adding a setting is one entry here
@@ -33,10 +35,24 @@ public enum ConfigurationSchema {
     public static let settings: [Setting] = sources + enforcement + [
         Setting(
             "state", \.stateDirectory, type: "path", default: "/var/lib/sipwarden",
-            owners: [S.ledger, S.detection, S.journal, S.controlPlane], reload: .restartOnly, example: "/srv/sipwarden", flag: "--state",
+            owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate], reload: .restartOnly, example: "/srv/sipwarden",
+            flag: "--state",
             summary: "ledger.sqlite, the pid file, the journal cursor, api.sock and api.token",
             shape: .scalar(String.self, check: { $0.isEmpty ? "state directory must not be empty" : nil }) { $0.stateDirectory = $1 }),
-    ] + controlPlane + detection
+    ] + controlPlane + intelAndFeeds + detection
+
+    static let intelAndFeeds: [Setting] = [
+        Setting(
+            "intel", \.intel, type: "{sources, auto-update, refresh, shrink-ratio, max-download-mib}", default: "the public sources, no auto-update",
+            owners: [S.intelUpdate], reload: .live, example: "{ refresh: 12h }",
+            summary: "where `intel update` and the daemon fetch the intelligence sources, and how often (docs/INTEL.md)",
+            shape: .custom { r, node, _, c throws(ConfigurationError) in c.intel = try IntelFeedsSection.intel(node, file: r.file) }),
+        Setting(
+            "feeds", \.feeds, type: "list of {name, url, format, policy, refresh, …}", default: "[]", owners: [S.feeds], reload: .live,
+            example: "[{ name: lab, url: 'http://127.0.0.1:1/list.txt', format: text }]",
+            summary: "blocklist feeds: `block` bans what they list, `suspect` bans it at its first failure (docs/FEEDS.md)",
+            shape: .custom { r, node, _, c throws(ConfigurationError) in c.feeds = try IntelFeedsSection.feeds(node, file: r.file) }),
+    ]
 
     static let sources: [Setting] = [
         Setting(
@@ -189,7 +205,7 @@ public enum ConfigurationSchema {
     static let detection: [Setting] = [
         Setting(
             "allow", \.detection.allowlist, type: "list of CIDR", default: "[] (loopback always)",
-            owners: [S.detection, S.enforcer, S.inline, S.controlPlane], reload: .live, example: "[198.18.0.0/24]", flag: "--allow",
+            owners: [S.detection, S.enforcer, S.inline, S.controlPlane, S.feeds], reload: .live, example: "[198.18.0.0/24]", flag: "--allow",
             summary: "never banned; exempt from the flood guard",
             shape: .list(IPNetwork.self) { c, networks in for n in networks { c.detection.allowlist.insert(n) } }),
         Setting(

@@ -29,6 +29,8 @@ extension ConfigurationSchema {
                 AnyHashable(c.floodGuard?.reportGroup), AnyHashable(c.floodGuard?.reportReason),
             ])
         }),
+        (ServiceName.feeds, { c in AnyHashable([AnyHashable(c.feeds), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory)]) }),
+        (ServiceName.intelUpdate, { c in AnyHashable([AnyHashable(c.intel), AnyHashable(c.stateDirectory)]) }),
         (ServiceName.controlPlane, { c in
             AnyHashable([
                 AnyHashable(c.controlPlane), AnyHashable(c.stateDirectory), AnyHashable(c.detection.allowlist), AnyHashable(c.firewall),
