@@ -63,7 +63,7 @@ public enum ConfigurationFile {
 }
 
 /// Walks the YAML tree with the current key path, so errors can say where they are.
-private struct Reader {
+struct Reader {
     let file: String
 
     func fail(_ node: Node?, _ key: String, _ message: String) -> ConfigurationError {
@@ -364,7 +364,7 @@ private struct Reader {
     }
 
     func detection(_ node: Node, _ key: String, _ p: inout DetectionPolicy) throws(ConfigurationError) {
-        let known = ["max-retry", "find-time", "ban-time", "kinds", "enumeration", "escalation", "ipv4-prefix", "ipv6-prefix", "max-tracked-sources"]
+        let known = ["max-retry", "find-time", "ban-time", "kinds", "enumeration", "escalation", "ipv4-prefix", "ipv6-prefix", "max-tracked-sources", "aggregation"]
         for (k, kn, v) in try mapping(node, key) {
             let path = join(key, k)
             switch k {
@@ -408,6 +408,7 @@ private struct Reader {
             case "ipv4-prefix": p.ipv4PrefixLength = try int(v, path, 8...32)
             case "ipv6-prefix": p.ipv6PrefixLength = try int(v, path, 32...128)
             case "max-tracked-sources": p.maxTrackedSources = try int(v, path, 100...50_000_000)
+            case "aggregation": p.aggregation = try aggregation(v, path, base: p.aggregation)
             default: throw unknown(kn, path, known)
             }
         }

@@ -11,6 +11,8 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
     case enumeration
     /// Banned by an operator.
     case manual
+    /// A prefix (/24, /48 or a wider configured step) whose hosts failed together.
+    case aggregate
 
     /// The stored and printed form: `failures`, `enumeration`, `manual`, or the event kind
     /// (`auth_failed`, `scanner`, …).
@@ -20,6 +22,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
         case let .kind(k): k.rawValue
         case .enumeration: "enumeration"
         case .manual: "manual"
+        case .aggregate: "aggregate"
         }
     }
 
@@ -29,6 +32,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
         case "failures": self = .failures
         case "enumeration": self = .enumeration
         case "manual": self = .manual
+        case "aggregate": self = .aggregate
         default:
             guard let kind = EventKind(rawValue: text) else { return nil }
             self = .kind(kind)
