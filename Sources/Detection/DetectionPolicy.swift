@@ -110,6 +110,7 @@ public struct DetectionPolicy: Hashable, Sendable {
         }
         check(threshold, "default")
         for (kind, t) in overrides { check(t, kind.rawValue) }
+        if overrides[.authSucceeded] != nil { errors.append("auth_succeeded is not a failure: it has no window") }
         if let e = enumeration {
             if e.distinctUsers < 2 || e.distinctUsers > 1000 { errors.append("enumeration: distinct-users must be between 2 and 1000, got \(e.distinctUsers)") }
             if e.findTime <= .zero { errors.append("enumeration: find-time must be positive") }

@@ -230,7 +230,7 @@ private func spread(_ n: Int, hosts: Int, prefix: String = "198.18.1.", start: D
 
     @Test func aPrefixBanNotedFromOutsideStopsCounting() {
         var d = Detector(policy: policy())
-        d.noteBan(IPNetwork("198.18.1.0/24")!, until: Timestamp(microseconds: 100_000_000), offence: 1, at: .zero)
+        d.noteBan(IPNetwork("198.18.1.0/24")!, until: Timestamp(microseconds: 100_000_000), offence: 1, at: Timestamp(microseconds: 0))
         #expect(run(&d, spread(20, hosts: 5)).verdicts.isEmpty)
         d.forget(IPNetwork("198.18.1.0/24")!)
         #expect(run(&d, spread(10, hosts: 5, start: 10)).verdicts.count == 1)
