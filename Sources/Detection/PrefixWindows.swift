@@ -105,14 +105,16 @@ struct PrefixTable: Sendable {
     /// Drops entries that can decide nothing any more: no ban, no shield, nothing seen
     /// within `horizon`.
     mutating func expire(now: Int64, horizon: Int64) {
-        entries = entries.filter { _, e in
-            e.bannedUntil > now || e.shieldedUntil > now || now - e.lastSeen <= horizon
+        // Removed in place: the storage reserved once is kept, never reallocated.
+        let stale = entries.compactMap { key, e in
+            e.bannedUntil > now || e.shieldedUntil > now || now - e.lastSeen <= horizon ? nil : key
         }
+        for key in stale { entries[key] = nil }
     }
 
     /// Removes every entry of `network` (operator lifted its ban).
     mutating func remove(network: NetworkKey) {
-        entries = entries.filter { $0.key.network != network }
+        for key in entries.keys.filter({ $0.network == network }) { entries[key] = nil }
     }
 
     private mutating func evict(now: Int64) {
