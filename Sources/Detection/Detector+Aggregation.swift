@@ -44,7 +44,8 @@ extension Detector {
 
     /// Heap and table bytes of the prefix windows (see ``DetectorMemory/prefixBoundBytes``).
     var prefixHeldBytes: Int {
-        var b = memory.prefixTableBytes(buckets: prefixes.bucketCapacity)
+        guard memory.prefixCapacity > 0 else { return 0 }
+        var b = memory.prefixTableBytes(buckets: prefixes.bucketCount)
         for e in prefixes.entries.values { b += e.heapBytes }
         return b
     }

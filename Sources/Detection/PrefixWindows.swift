@@ -81,15 +81,21 @@ struct PrefixTable: Sendable {
     let capacity: Int
     private(set) var evicted = 0
 
+    /// - Parameter capacity: 0 when aggregation is off (nothing is ever stored).
     init(capacity: Int) {
-        self.capacity = max(16, capacity)
-        entries.reserveCapacity(self.capacity)
+        self.capacity = capacity
+        if capacity > 0 { entries.reserveCapacity(capacity) }
     }
 
     var count: Int { entries.count }
 
-    /// Buckets the dictionary holds (its storage never grows past `capacity` entries).
-    var bucketCapacity: Int { entries.capacity }
+    /// Buckets the dictionary's storage holds (a power of two; at most 3/4 of them used).
+    var bucketCount: Int {
+        guard entries.capacity > 0 else { return 0 }
+        var b = 1
+        while b * 3 < entries.capacity * 4 { b <<= 1 }
+        return b
+    }
 
     /// Mutates the entry of `key`, creating it (after an eviction when full).
     mutating func update<R>(_ key: PrefixKey, ringCapacity: Int, now: Int64, _ body: (inout PrefixEntry) -> R) -> R {
