@@ -86,6 +86,6 @@ dist_run() {
         echo "legit_ok=$(awk -F, 'NR > 1 && $4 == "ok"' "$rd/legit.csv" | wc -l)"
         echo "legit_bad=$(awk -F, 'NR > 1 && $4 != "ok" && $4 !~ /^typo-/' "$rd/legit.csv" | wc -l)"
         echo "typos=$(awk -F, 'NR > 1 && $4 ~ /^typo-/' "$rd/legit.csv" | wc -l)"
-        echo "blocked=$(grep -o 'prefix ban blocked.*' "$rd/defender.log" 2>/dev/null | head -1 | tr -d '\n' | cut -c1-300)"
+        echo "blocked=$(grep 'prefix ban blocked' "$rd/defender.log" 2>/dev/null | head -1 | tr -d '\n' | cut -c1-400)"
     } >> "$rd/dist.env"
 }
