@@ -114,8 +114,8 @@ public struct AggregationPolicy: Hashable, Sendable {
             if s.distinctHosts < 2 || s.distinctHosts > s.failures { errors.append("\(name): distinct-hosts must be between 2 and failures, got \(s.distinctHosts)") }
             if s.findTime <= .zero { errors.append("\(name): find-time must be positive") }
             if case let .prefix(v4, v6) = s.scope {
-                if !(8..<hostV4).contains(v4) { errors.append("\(name): ipv4 prefix must be between 8 and \(hostV4 - 1), got \(v4)") }
-                if !(16..<hostV6).contains(v6) { errors.append("\(name): ipv6 prefix must be between 16 and \(hostV6 - 1), got \(v6)") }
+                if v4 < 8 || v4 >= hostV4 { errors.append("\(name): ipv4 prefix must be between 8 and \(hostV4 - 1), got \(v4)") }
+                if v6 < 16 || v6 >= hostV6 { errors.append("\(name): ipv6 prefix must be between 16 and \(hostV6 - 1), got \(v6)") }
                 // Wider steps only under stronger thresholds.
                 if let (p4, pf, ph) = previous {
                     if v4 >= p4 { errors.append("\(name): steps go from narrow to wide (/\(v4) after /\(p4))") }
