@@ -114,8 +114,9 @@ public struct AggregationPolicy: Hashable, Sendable {
             if s.distinctHosts < 2 || s.distinctHosts > s.failures { errors.append("\(name): distinct-hosts must be between 2 and failures, got \(s.distinctHosts)") }
             if s.findTime <= .zero { errors.append("\(name): find-time must be positive") }
             if case let .prefix(v4, v6) = s.scope {
-                if v4 < 8 || v4 >= hostV4 { errors.append("\(name): ipv4 prefix must be between 8 and \(hostV4 - 1), got \(v4)") }
-                if v6 < 16 || v6 >= hostV6 { errors.append("\(name): ipv6 prefix must be between 16 and \(hostV6 - 1), got \(v6)") }
+                // (A nonsense host granularity is reported once, by the detection policy.)
+                if v4 < 8 || v4 > 31 || (v4 >= hostV4 && (8...32).contains(hostV4)) { errors.append("\(name): ipv4 prefix must be between 8 and \(hostV4 - 1), got \(v4)") }
+                if v6 < 16 || v6 > 127 || (v6 >= hostV6 && (32...128).contains(hostV6)) { errors.append("\(name): ipv6 prefix must be between 16 and \(hostV6 - 1), got \(v6)") }
                 // Wider steps only under stronger thresholds.
                 if let (p4, pf, ph) = previous {
                     if v4 >= p4 { errors.append("\(name): steps go from narrow to wide (/\(v4) after /\(p4))") }
