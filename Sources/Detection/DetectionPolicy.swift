@@ -61,6 +61,8 @@ public struct DetectionPolicy: Hashable, Sendable {
     /// Every bound of the detector's memory derives from it (`DetectorMemory`: at most
     /// 174 bytes per tracked source under the default windows).
     public var maxTrackedSources: Int
+    /// Prefixes as sources: failures of one /24 or /48 counted together (on by default).
+    public var aggregation = AggregationPolicy()
 
     /// The embedded defaults: 5 failures in 10 minutes ban for 10 minutes, doubling per
     /// repeat offence up to a week; scanners and floods ban at once; 20 malformed
@@ -108,6 +110,7 @@ public struct DetectionPolicy: Hashable, Sendable {
         }
         check(threshold, "default")
         for (kind, t) in overrides { check(t, kind.rawValue) }
+        if overrides[.authSucceeded] != nil { errors.append("auth_succeeded is not a failure: it has no window") }
         if let e = enumeration {
             if e.distinctUsers < 2 || e.distinctUsers > 1000 { errors.append("enumeration: distinct-users must be between 2 and 1000, got \(e.distinctUsers)") }
             if e.findTime <= .zero { errors.append("enumeration: find-time must be positive") }
@@ -118,6 +121,7 @@ public struct DetectionPolicy: Hashable, Sendable {
         if !(8...32).contains(ipv4PrefixLength) { errors.append("ipv4 prefix length must be between 8 and 32") }
         if !(32...128).contains(ipv6PrefixLength) { errors.append("ipv6 prefix length must be between 32 and 128") }
         if maxTrackedSources < 100 { errors.append("max tracked sources must be at least 100") }
+        errors += aggregation.validationErrors(hostV4: ipv4PrefixLength, hostV6: ipv6PrefixLength)
         return errors
     }
 

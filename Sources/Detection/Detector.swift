@@ -15,6 +15,15 @@ public struct DetectorStatistics: Hashable, Sendable {
     public var verdicts = 0
     public var sourcesEvicted = 0
     public var trackedSources = 0
+    /// Successful authentications seen (never counted as failures).
+    public var successes = 0
+    /// Prefix bans decided (aggregation).
+    public var prefixVerdicts = 0
+    /// Prefixes that reached their threshold but were protected (allowlist, trunk, …).
+    public var prefixBansBlocked = 0
+    /// Prefix windows evicted to stay within the bound.
+    public var prefixesEvicted = 0
+    public var trackedPrefixes = 0
 
     public init() {}
 }
@@ -37,14 +46,22 @@ public struct Detector: Sendable {
     public var statistics: DetectorStatistics {
         var s = counters
         s.trackedSources = table.count
+        s.trackedPrefixes = prefixes.count
+        s.prefixesEvicted = prefixes.evicted
         return s
     }
-    private var counters = DetectorStatistics()
+    var counters = DetectorStatistics()
 
-    private var table: SourceTable
+    var table: SourceTable
     private var details: DetailStore
     private var ring: EvidenceRing
-    private var offenders: [IPNetwork: OffenceRecord] = [:]
+    var offenders: [IPNetwork: OffenceRecord] = [:]
+    /// Prefix windows (aggregation), bounded by ``DetectorMemory/prefixCapacity``.
+    var prefixes: PrefixTable
+    /// The allowlist and the aggregation policy's protected networks, with their reasons.
+    let protectedNetworks: [ProtectedNetwork]
+    /// The hook for announced-prefix steps (the intel store); nil until installed.
+    public var announcedPrefixes: (any AnnouncedPrefixLookup)?
     /// Which window each kind is counted in (index into `SourceDetail.windows`).
     private let windowIndex: [Int]
     private let windowThresholds: [Threshold]
@@ -76,6 +93,8 @@ public struct Detector: Sendable {
         table = SourceTable(capacity: memory.maxTrackedSources)
         details = DetailStore(capacity: memory.detailCapacity, byteBudget: memory.detailByteBudget)
         ring = EvidenceRing(capacity: memory.ringCapacity, textBudget: memory.ringTextBudget)
+        prefixes = PrefixTable(capacity: memory.prefixCapacity)
+        protectedNetworks = policy.aggregation.protected + policy.allowlist.networks.map { ProtectedNetwork($0, reason: .allowlist) }
     }
 
     /// Evidence events a detail keeps: enough for the largest window or the enumeration
@@ -85,13 +104,33 @@ public struct Detector: Sendable {
     }
 
     /// Judges one event observed at `now`. Returns a verdict when this event completes a
-    /// rule; the source is then considered banned until the verdict expires.
+    /// rule; the source is then considered banned until the verdict expires. The host's
+    /// verdict comes first; a prefix verdict the same event completes is returned when
+    /// there is no host verdict — use ``judge(_:now:)`` to receive every verdict.
     public mutating func observe(_ event: SecurityEvent, now: Timestamp) -> Verdict? {
+        judge(event, now: now).verdicts.first
+    }
+
+    /// Judges one event observed at `now`: the host's verdict (if any) first, then the
+    /// verdicts of the prefixes it completed, and the prefix bans protection blocked.
+    public mutating func judge(_ event: SecurityEvent, now: Timestamp) -> Judgement {
         counters.eventsObserved += 1
         if policy.allowlist.contains(event.source) {
             counters.eventsAllowlisted += 1
-            return nil
+            return Judgement()
         }
+        if event.kind == .authSucceeded {
+            noteSuccess(of: event.source, now: now)
+            return Judgement()
+        }
+        var judgement = Judgement()
+        if let v = observeHost(event, now: now) { judgement.verdicts.append(v) }
+        aggregate(event, now: now, into: &judgement)
+        return judgement
+    }
+
+    /// The host's windows alone.
+    private mutating func observeHost(_ event: SecurityEvent, now: Timestamp) -> Verdict? {
         let network = policy.banNetwork(for: event.source)
         let key = NetworkKey(network)
         var slot = slot(for: key, now: now)
@@ -140,11 +179,12 @@ public struct Detector: Sendable {
         }
         let evidenceCapacity = self.evidenceCapacity
         let enumeration = policy.enumeration
+        let rule = windowRules[w]
         let (fired, score, evidence): ((BanRule, Int)?, Int, [SecurityEvent]) = details.update(r.detail) { d in
             _ = d.remember(trimmedEvent, capacity: evidenceCapacity)
             var fired: (BanRule, Int)?
             if d.windows[w].record(now, threshold: threshold) {
-                fired = (windowRules[w], threshold.maxRetry)
+                fired = (rule, threshold.maxRetry)
             }
             if fired == nil, let rule = enumeration, userHash != 0 {
                 let distinct = d.users.record(hash: userHash, at: now, rule: rule)
@@ -165,7 +205,7 @@ public struct Detector: Sendable {
     }
 
     /// The table slot of `key`, inserting it (after an eviction when the table is full).
-    private mutating func slot(for key: NetworkKey, now: Timestamp) -> Int {
+    mutating func slot(for key: NetworkKey, now: Timestamp) -> Int {
         if let found = table.find(key) { return found }
         if table.count >= memory.maxTrackedSources { evict(now: now) }
         return table.insert(key)
@@ -186,6 +226,7 @@ public struct Detector: Sendable {
         table[slot] = r
         let previous = offenders[keyNetwork]?.count ?? 0
         offenders[keyNetwork] = OffenceRecord(count: max(previous, offence), lastBan: time)
+        if !network.isHost { notePrefixBan(network, until: until) }
     }
 
     /// Restores escalation history (e.g. from the ledger after a restart).
@@ -197,6 +238,7 @@ public struct Detector: Sendable {
     public mutating func forget(_ network: IPNetwork) {
         if let r = table.remove(NetworkKey(network)), r.detail != 0 { details.remove(r.detail) }
         offenders[network] = nil
+        prefixes.remove(network: NetworkKey(network))
     }
 
     /// Drops state that can no longer contribute to a verdict. Call periodically.
@@ -208,6 +250,7 @@ public struct Detector: Sendable {
             if now.microseconds - r.lastSeen > horizon { stale.append(r.key) }
         }
         for key in stale { drop(key) }
+        prefixes.expire(now: now.microseconds, horizon: aggregationFindTime.microsecondsClamped)
         let memory = policy.escalation.memory
         offenders = offenders.filter { now - $0.value.lastBan <= memory }
     }
@@ -229,12 +272,13 @@ public struct Detector: Sendable {
         var oldRing = ring
         for old in table.slots where !old.isEmpty {
             let banned = old.banned
-            if !sameWindows && !banned { continue } // nothing worth carrying over
+            if !sameWindows && !banned && !old.succeeded { continue } // nothing worth carrying over
             if next.table.count >= next.memory.maxTrackedSources { next.evict(now: Timestamp(microseconds: old.lastSeen)) }
             let slot = next.table.insert(old.key)
             var r = next.table[slot]
             r.lastSeen = old.lastSeen
             r.banned = banned
+            r.succeeded = old.succeeded
             if banned { r.stamp = old.stamp }
             if sameWindows, !banned {
                 if old.hasFirst, next.windowThresholds[Int(old.firstWindow)].maxRetry > 1 {
@@ -260,6 +304,7 @@ public struct Detector: Sendable {
             }
             next.table[slot] = r
         }
+        next.carryPrefixes(from: self)
         return next
     }
 
@@ -271,7 +316,7 @@ public struct Detector: Sendable {
     /// allocated capacity and their text). Never more than ``DetectorMemory/boundBytes``.
     public var heldBytes: Int {
         memory.tableBytes(slots: table.slotCount) + memory.ringSlotBytes + ring.textBytes
-            + memory.detailSlotBytes + details.bytes
+            + memory.detailSlotBytes + details.bytes + prefixHeldBytes
     }
 
     /// Sources currently holding a detail (more than one failure in their windows).
@@ -333,7 +378,7 @@ public struct Detector: Sendable {
         return verdict
     }
 
-    private mutating func nextOffence(for key: IPNetwork, now: Timestamp) -> Int {
+    mutating func nextOffence(for key: IPNetwork, now: Timestamp) -> Int {
         guard let record = offenders[key], now - record.lastBan <= policy.escalation.memory else { return 1 }
         return record.count + 1
     }
@@ -396,7 +441,7 @@ public struct Detector: Sendable {
         return NetworkKey.precedes(a.key, b.key)
     }
 
-    private static func trimmed(_ event: SecurityEvent) -> SecurityEvent {
+    static func trimmed(_ event: SecurityEvent) -> SecurityEvent {
         var e = event
         e.user = e.user.map(trim)
         e.userAgent = e.userAgent.map(trim)
@@ -436,6 +481,8 @@ public struct Detector: Sendable {
             what = "manual"
         case .feed:
             what = "feed"
+        case .aggregate:
+            what = "aggregate"
         }
         return offence > 1 ? "\(what); repeat offence #\(offence)" : what
     }

@@ -47,6 +47,10 @@ public struct DetectorMemory: Sendable, Hashable {
 
     /// The most one detail can exceed the budget by (it is never evicted while judged).
     public let detailOvershoot: Int
+    /// Prefix windows tracked at once (aggregation; 0 when it is off).
+    public let prefixCapacity: Int
+    /// Hits one prefix window holds at most (the largest step's failures).
+    public let prefixRingCapacity: Int
 
     /// The sizes a detector under `policy` uses (computed, nothing allocated).
     public init(policy: DetectionPolicy) {
@@ -54,11 +58,18 @@ public struct DetectorMemory: Sendable, Hashable {
         self.init(
             maxTrackedSources: policy.maxTrackedSources, windowMaxRetries: retries,
             distinctUsers: policy.enumeration?.distinctUsers ?? 0,
-            evidenceCapacity: Detector.evidenceCapacity(maxRetries: retries, policy: policy)
+            evidenceCapacity: Detector.evidenceCapacity(maxRetries: retries, policy: policy),
+            prefixCapacity: policy.aggregation.steps.isEmpty ? 0 : (policy.aggregation.maxTrackedPrefixes ?? max(16, policy.maxTrackedSources / 32)),
+            prefixRingCapacity: policy.aggregation.steps.map(\.failures).max() ?? 0
         )
     }
 
-    init(maxTrackedSources n: Int, windowMaxRetries: [Int], distinctUsers: Int, evidenceCapacity: Int) {
+    init(
+        maxTrackedSources n: Int, windowMaxRetries: [Int], distinctUsers: Int, evidenceCapacity: Int,
+        prefixCapacity: Int = 0, prefixRingCapacity: Int = 0
+    ) {
+        self.prefixCapacity = prefixCapacity
+        self.prefixRingCapacity = prefixRingCapacity
         let n = max(1, n)
         maxTrackedSources = n
         tableSlots = max(16, n + n / 4 + 1)
@@ -75,10 +86,27 @@ public struct DetectorMemory: Sendable, Hashable {
     var ringSlotBytes: Int { 48 + ringCapacity * Self.ringSlotStride }
     var detailSlotBytes: Int { 96 + detailCapacity * Self.detailSlotStride }
 
+    /// Bytes of one bucket of the prefix table (key, value, one bit of occupancy).
+    static var prefixBucketBytes: Int { MemoryLayout<PrefixKey>.stride + MemoryLayout<PrefixEntry>.stride + 1 }
+
+    /// The prefix table's storage with `buckets` buckets (with its header).
+    func prefixTableBytes(buckets: Int) -> Int { buckets == 0 ? 0 : 64 + buckets * Self.prefixBucketBytes }
+
+    /// The most bytes the prefix windows hold: the dictionary's buckets (at most twice its
+    /// capacity, a power of two) and every entry's ring at twice its element bound (the
+    /// allocator may round up).
+    public var prefixBoundBytes: Int {
+        guard prefixCapacity > 0 else { return 0 }
+        var buckets = 1
+        while buckets * 3 < prefixCapacity * 4 { buckets <<= 1 }
+        return prefixTableBytes(buckets: buckets)
+            + prefixCapacity * SourceDetail.allocation(2 * prefixRingCapacity, MemoryLayout<PrefixHit>.stride)
+    }
+
     /// The most bytes the per-source state can hold with at most N sources tracked.
     public var boundBytes: Int {
         tableBytes(slots: tableSlots) + ringSlotBytes + ringTextBudget + Self.maxEventTextBytes
-            + detailSlotBytes + detailByteBudget + detailOvershoot
+            + detailSlotBytes + detailByteBudget + detailOvershoot + prefixBoundBytes
     }
 
     /// ``boundBytes`` per tracked source.

@@ -66,6 +66,7 @@ struct SourceRecord: Sendable {
     static let bannedFlag: UInt8 = 1
     static let firstFlag: UInt8 = 2
     static let evidenceFlag: UInt8 = 4
+    static let succeededFlag: UInt8 = 8
 
     var key: NetworkKey {
         NetworkKey(hi: hi, lo: lo, family: family, prefix: prefix)
@@ -79,6 +80,11 @@ struct SourceRecord: Sendable {
     var hasFirst: Bool {
         get { flags & Self.firstFlag != 0 }
         set { flags = newValue ? flags | Self.firstFlag : flags & ~Self.firstFlag }
+    }
+    /// The host authenticated successfully (its failures never count towards a prefix).
+    var succeeded: Bool {
+        get { flags & Self.succeededFlag != 0 }
+        set { flags = newValue ? flags | Self.succeededFlag : flags & ~Self.succeededFlag }
     }
     var hasEvidence: Bool {
         get { flags & Self.evidenceFlag != 0 }

@@ -15,6 +15,7 @@ private let eventNames: [(StaticString, EventKind)] = [
     ("scanner", .scanner),
     ("flood", .flood),
     ("malformed", .malformed),
+    ("auth_succeeded", .authSucceeded),
 ]
 
 enum SIPWardenLine {

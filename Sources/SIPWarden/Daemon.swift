@@ -213,6 +213,7 @@ public final class Daemon: Sendable {
         if config.ignoreSelf {
             for network in ownAddresses.networks { config.detection.allowlist.insert(network) }
         }
+        Configuration.protectAggregation(&config, ownAddresses: ownAddresses)
         if let running, config.logsAreDefaults, running.logsAreDefaults {
             config.logs = running.logs
             config.journal = running.journal

@@ -225,8 +225,10 @@ public struct ReplayJudge {
 
     /// Judges one event at its own time.
     public mutating func observe(_ event: SecurityEvent) {
-        guard merge.admit(event, now: event.time) else { return }
-        if let v = detector.observe(event, now: event.time) { verdicts.append(v) }
+        if event.kind != .authSucceeded {
+            guard merge.admit(event, now: event.time) else { return }
+        }
+        verdicts += detector.judge(event, now: event.time).verdicts
     }
 }
 

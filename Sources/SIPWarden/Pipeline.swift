@@ -86,12 +86,7 @@ public final class Pipeline: Sendable {
                 at: finding.time.map { timeResolver.resolve($0, reference: now) } ?? now,
                 origin: .logLine(file: source.path, line: lineNumber)
             )
-            guard merge.withLock({ $0.admit(event, now: now) }) else { return }
-            if let verdict = detector.withLock({ $0.observe(event, now: now) }) ?? feedSuspectVerdict(event, now: now) {
-                enforce(verdict, received: received)
-            } else {
-                firewall.markSuspect(event.source)
-            }
+            judgeOne(event, now: now, received: received)
         }
         counters.withLock { c in
             c.lines += lineCount
@@ -121,14 +116,7 @@ public final class Pipeline: Sendable {
     /// as soon as it is reached.
     public func judge(_ events: [SecurityEvent], received: Timestamp) {
         for event in events {
-            let now = clock()
-            guard merge.withLock({ $0.admit(event, now: now) }) else { continue }
-            if let verdict = detector.withLock({ $0.observe(event, now: now) }) ?? feedSuspectVerdict(event, now: now) {
-                enforce(verdict, received: received)
-            } else {
-                // Not banned (yet): the kernel flood guard meters it per address from now on.
-                firewall.markSuspect(event.source)
-            }
+            judgeOne(event, now: clock(), received: received)
         }
         guard let first = events.first else { return }
         // One judge call carries one sensor's events (metrics: events by source and kind).
@@ -137,6 +125,28 @@ public final class Pipeline: Sendable {
             c.events += events.count
             for event in events { c.eventsBySource.add(1, source: source, kind: event.kind) }
         }
+    }
+
+    /// One event through the merge and the detector; every verdict (the host's, then its
+    /// prefixes') goes to the kernel at once. A success is never merged nor a suspect.
+    private func judgeOne(_ event: SecurityEvent, now: Timestamp, received: Timestamp) {
+        let success = event.kind == .authSucceeded
+        if !success {
+            guard merge.withLock({ $0.admit(event, now: now) }) else { return }
+        }
+        let judgement = detector.withLock { $0.judge(event, now: now) }
+        for blocked in judgement.blocked {
+            logger.notice("prefix ban blocked", metadata: ["prefix": "\(blocked.network)", "rule": "\(blocked.reason.rawValue)", "reason": "\(blocked)"])
+        }
+        var verdicts = judgement.verdicts
+        // A source a suspect feed lists is banned at its first failure.
+        if verdicts.isEmpty, !success, let listed = feedSuspectVerdict(event, now: now) { verdicts = [listed] }
+        if verdicts.isEmpty {
+            // Not banned (yet): the kernel flood guard meters it per address from now on.
+            if !success { firewall.markSuspect(event.source) }
+            return
+        }
+        for verdict in verdicts { enforce(verdict, received: received) }
     }
 
     /// Enforces a ban decided outside the detector (an operator through the API or the

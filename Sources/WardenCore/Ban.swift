@@ -13,6 +13,8 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
     case manual
     /// Listed by a blocklist feed (`block` policy, or a `suspect` feed's source that failed).
     case feed
+    /// A prefix (/24, /48 or a wider configured step) whose hosts failed together.
+    case aggregate
 
     /// The stored and printed form: `failures`, `enumeration`, `manual`, or the event kind
     /// (`auth_failed`, `scanner`, …).
@@ -23,6 +25,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
         case .enumeration: "enumeration"
         case .manual: "manual"
         case .feed: "feed"
+        case .aggregate: "aggregate"
         }
     }
 
@@ -33,6 +36,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
         case "enumeration": self = .enumeration
         case "manual": self = .manual
         case "feed": self = .feed
+        case "aggregate": self = .aggregate
         default:
             guard let kind = EventKind(rawValue: text) else { return nil }
             self = .kind(kind)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-/// What a source did wrong. Every sensor — log dialect, packet decoder, HEP — reduces
+/// What a source did wrong (or, for `authSucceeded`, that it proved to be a real user). Every sensor — log dialect, packet decoder, HEP — reduces
 /// what it saw to one of these; detection never knows where an event came from.
 public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
     /// Wrong password or failed digest challenge response.
@@ -17,6 +17,9 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
     case flood
     /// Unparseable SIP or a malformed request.
     case malformed
+    /// Not a failure: the source authenticated successfully (a real user, typos or not).
+    /// Never counted towards a ban; it keeps the source's failures out of prefix windows.
+    case authSucceeded = "auth_succeeded"
 
     /// Dense index, for per-kind tables.
     public var index: Int {
@@ -28,6 +31,7 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
         case .scanner: 4
         case .flood: 5
         case .malformed: 6
+        case .authSucceeded: 7
         }
     }
 }

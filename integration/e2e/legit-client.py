@@ -135,7 +135,7 @@ class UA:
         if not ch or 'nonce' not in ch:
             return 'no-challenge', code
         realm, nonce, uri = ch.get('realm', ''), ch['nonce'], f'sip:{self.srv}'
-        ha1 = md5hex(f'{self.o.user}:{realm}:{self.o.password}')
+        ha1 = md5hex(f'{self.o.user}:{realm}:{getattr(self, "password", self.o.password)}')
         ha2 = md5hex(f'REGISTER:{uri}')
         auth = f'Authorization: Digest username="{self.o.user}", realm="{realm}", nonce="{nonce}", uri="{uri}", algorithm=MD5'
         qops = [q.strip() for q in ch.get('qop', '').split(',') if q.strip()]
@@ -167,6 +167,9 @@ def main():
     ap.add_argument('--max-seconds', type=float, default=120.0)
     ap.add_argument('--txn-timeout', type=float, default=4.0)
     ap.add_argument('--csv')
+    ap.add_argument('--typos', type=int, default=0,
+                    help='registrations 1, 3, 5, ... up to this many use a wrong password (a real user\'s typos, '
+                         'each followed by a successful registration); they are written as result "typo-CODE"')
     o = ap.parse_args()
     if not in_lab(o.server) or not in_lab(o.bind):
         sys.exit('legit-client: refusing, --server and --bind must be lab addresses (198.18.0.0/15, 2001:2::/48)')
@@ -185,10 +188,15 @@ def main():
         if stop or time.monotonic() >= deadline:
             break
         t0 = time.time()
+        typo = i % 2 == 0 and i // 2 < o.typos
+        ua.password = o.password + 'x' if typo else o.password
         res, code = ua.register()
         t1 = time.time()
-        n += 1
-        ok += res == 'ok'
+        if typo:
+            res = f'typo-{code}'
+        else:
+            n += 1
+            ok += res == 'ok'
         if csv:
             csv.write(f'{t0:.6f},{t1:.6f},{(t1 - t0) * 1000:.1f},{res},{code},{ua.retransmissions}\n')
         if o.count == 1:

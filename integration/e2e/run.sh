@@ -30,6 +30,12 @@
 #      of reading the 5th failure line; the failures before the ban and those queued in
 #      Kamailio's socket when it landed are printed (no detect-then-ban defender can
 #      recall the queued ones: that is what the flood guard is for)
+#   p  a distributed svcrack from 20 addresses of one /24 (198.18.1.1..20, 100 wrong
+#      passwords each, all at once; integration/e2e/distributed.sh): the /24 is banned and
+#      at most 25 failures reach Kamailio from all of them together; fail2ban on the same
+#      attack in the same run (printed); the legit client inside the /24 (198.18.1.100)
+#      and allowlisted: no /24 ban, it never fails; the same client not allowlisted, with
+#      two typos each followed by a successful login: no /24 ban, never banned
 #   e  restart: ban, kill -9 sipwarden, `nft flush set inet sipwarden ban4`, start
 #      again: the ban is back in the kernel when it prints "sipwarden ready"
 #   s  storms are not attacks: SIPp registers phones behind one address (198.18.0.3, one
@@ -112,6 +118,7 @@ scenario() {
     local id=$1 rd=$2 r n
     trap 'scenario_cleanup; exit 143' TERM INT
     case "$id" in
+    p) scenario_distributed "$rd" ;;
     a|c|d|f|h|i|j|k|l|m)
         local fmt=kamailio attack=svcrack t=0.005
         [ "$id" = c ] && attack=svwar
@@ -248,6 +255,45 @@ storm_scenario() {
     echo "$table" | tee "$rd/table.md" | sed 's/^/# /'
 }
 
+source "$E2E/distributed.sh"
+scenario_distributed() {
+    local rd=$1 e f2b
+    dist_addresses
+    if dist_run "$rd/sipwarden" sipwarden "$CLI_IP" 0; then
+        e=$rd/sipwarden/dist.env
+        [ "$(kv prefix_banned "$e")" = yes ]; check "p: $DIST_NET.0/24 banned (inet sipwarden ban4)" $?
+        [ "$(kv fails "$e")" -le 25 ]; check "p: at most 25 failures from the $DIST_N attackers together reached Kamailio" $? "got $(kv fails "$e")"
+        [ "$(kv legit_bad "$e")" = 0 ] && [ "$(kv legit_ok "$e")" -gt 0 ] && [ "$(kv client_banned "$e")" = no ]
+        check "p: legit client $CLI_IP never failed, never banned" $? "ok $(kv legit_ok "$e")"
+    else
+        check "p: sipwarden starts and prints ready" 1
+    fi
+    if dist_run "$rd/fail2ban" fail2ban "$CLI_IP" 0; then
+        f2b=$(kv fails "$rd/fail2ban/dist.env")
+        [ -n "$f2b" ]; check "p: fail2ban on the same attack (side by side)" $? "fail2ban let $f2b failures through, sipwarden $(kv fails "$rd/sipwarden/dist.env")"
+    else
+        check "p: fail2ban starts" 1
+    fi
+    if dist_run "$rd/allowlisted" sipwarden "$DIST_CLI" 0 --allow "$DIST_CLI"; then
+        e=$rd/allowlisted/dist.env
+        [ "$(kv prefix_banned "$e")" = no ]; check "p: client $DIST_CLI inside the /24 and allowlisted: no /24 ban" $? "$(kv blocked "$e")"
+        [ "$(kv legit_bad "$e")" = 0 ] && [ "$(kv legit_ok "$e")" -gt 0 ] && [ "$(kv fails_client "$e")" = 0 ]
+        check "p: the allowlisted client inside the /24 never failed" $? "ok $(kv legit_ok "$e")"
+        kv blocked "$e" | grep -q '\[allowlist\]'; check "p: the blocked /24 ban names the allowlist" $?
+    else
+        check "p: sipwarden starts (allowlisted client)" 1
+    fi
+    if dist_run "$rd/typos" sipwarden "$DIST_CLI" 2; then
+        e=$rd/typos/dist.env
+        [ "$(kv prefix_banned "$e")" = no ] && [ "$(kv client_banned "$e")" = no ]
+        check "p: a host of the /24 that logs in between its typos is never part of a prefix ban" $? "$(kv blocked "$e")"
+        [ "$(kv typos "$e")" = 2 ] && [ "$(kv fails_client "$e")" = 2 ] && [ "$(kv legit_bad "$e")" = 0 ] && [ "$(kv legit_ok "$e")" -gt 0 ]
+        check "p: its two typos failed, every other registration succeeded" $? "typos $(kv typos "$e"), ok $(kv legit_ok "$e"), bad $(kv legit_bad "$e")"
+    else
+        check "p: sipwarden starts (client with typos)" 1
+    fi
+}
+
 if [ "${1:-}" = --scenario ]; then
     SIPWARDEN_BIN=$4
     scenario "$2" "$3"
@@ -272,8 +318,8 @@ fi
 
 echo "sipwarden e2e: binary $BIN, artefacts $OUT"
 T0=$(date +%s)
-for id in ${SCENARIOS:-a b c d e f g h i j k l m n s}; do
-    limit=240; [ "$id" = s ] && limit=900   # s: 3 rates x 4-5 modes, SIPp bounded at 60 s each
+for id in ${SCENARIOS:-a b c d e f g h i j k l m n p s}; do
+    limit=240; [ "$id" = s ] && limit=900; [ "$id" = p ] && limit=420   # s: 3 rates x 4-5 modes, SIPp bounded at 60 s each
     timeout -k 20 $limit "$0" --scenario "$id" "$OUT/$id" "$BIN" 2>>"$OUT/stderr.log" | tee -a "$OUT/checks.txt"
     rc=${PIPESTATUS[0]}
     [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL $id: scenario exceeded its time limit" | tee -a "$OUT/checks.txt"

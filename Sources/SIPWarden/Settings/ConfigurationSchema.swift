@@ -276,6 +276,15 @@ public enum ConfigurationSchema {
             reload: .live, example: "64", summary: "ban granularity for IPv6 (64 bans the /64 an attacker rotates through)",
             shape: .integer(32...128) { $0.detection.ipv6PrefixLength = $1 }),
         Setting(
+            "detection.aggregation", \.detection.aggregation,
+            type: "off or {failures, distinct-hosts, find-time, ipv4-prefix, ipv6-prefix, wider, trunks, success-memory, max-tracked-prefixes}",
+            default: "10 failures from 3 hosts of a /24 or /48 in find-time", owners: [S.detection], reload: .live,
+            example: "{ failures: 20, distinct-hosts: 5 }",
+            summary: "prefixes as sources: the failures of one network's hosts count together (docs/CONFIGURATION.md \"Aggregation\")",
+            shape: .custom { r, node, key, c throws(ConfigurationError) in
+                c.detection.aggregation = try r.aggregation(node, key, base: c.detection.aggregation)
+            }),
+        Setting(
             "detection.max-tracked-sources", \.detection.maxTrackedSources, type: "integer 100–50000000", default: "200000",
             owners: [S.detection], reload: .live, example: "5000", summary: "memory bound; the least threatening are evicted first",
             shape: .integer(100...50_000_000) { $0.detection.maxTrackedSources = $1 }),
