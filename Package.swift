@@ -64,6 +64,10 @@ let package = Package(
         // The PBX log dialects (only the targets that read logs depend on it).
         .target(name: "LogFormats", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(name: "Detection", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        // Address ranges: merging, interval subtraction (allowlist carve-outs), differences.
+        .target(name: "AddressRanges", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
+        // Provider, AS and named-list policy: selectors, range sources, max-retry look-up, blocks (pure).
+        .target(name: "RangePolicy", dependencies: ["AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .target(name: "PacketDecoding", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(
             name: "SIPCorrelation",
@@ -74,7 +78,7 @@ let package = Package(
         // MARK: I/O shells
         .target(
             name: "Firewall",
-            dependencies: ["CNFTables", "Netlink", "NetworkAddress", "WardenCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CNFTables", "Netlink", "NetworkAddress", "AddressRanges", "WardenCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -132,6 +136,7 @@ let package = Package(
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane",
+                "AddressRanges", "RangePolicy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -142,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "SIPWardenCLI",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline",
+                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "RangePolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -155,6 +160,8 @@ let package = Package(
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
+        .testTarget(name: "AddressRangesTests", dependencies: ["AddressRanges", "NetworkAddress"], swiftSettings: strictSwift6),
+        .testTarget(name: "RangePolicyTests", dependencies: ["RangePolicy", "AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),

@@ -93,6 +93,8 @@ public struct Configuration: Sendable, Hashable {
     public var realtimeSensors = true
     /// The HTTP API (docs/CONTROL-PLANE.md).
     public var controlPlane = ControlPlaneSettings()
+    /// Provider, AS and named-list policy and range blocks (`ranges:`, RangesSettings.swift).
+    public var ranges = RangesSettings()
 
     public init() {}
 

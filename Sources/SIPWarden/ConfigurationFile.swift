@@ -162,7 +162,7 @@ private struct Reader {
     }
 
     mutating func apply(_ root: Node, to c: inout Configuration) throws(ConfigurationError) {
-        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard", "control-plane"]
+        let top = ["logs", "journal", "capture", "hep", "inline", "firewall", "nftables", "state", "detection", "allow", "from-start", "log-utc-offset", "realtime", "scanner-signatures", "ignore-self", "flood-guard", "control-plane", "ranges"]
         for (name, keyNode, value) in try mapping(root, "") {
             switch name {
             case "logs":
@@ -265,6 +265,7 @@ private struct Reader {
             case "realtime": c.realtimeSensors = try bool(value, name)
             case "scanner-signatures": c.scannerSignatures = try bool(value, name)
             case "ignore-self": c.ignoreSelf = try bool(value, name)
+            case "ranges": c.ranges = try RangesSettings.parse(value, key: name, file: file)
             case "control-plane":
                 for (k, kn, v) in try mapping(value, name) {
                     let path = join(name, k)

@@ -154,6 +154,8 @@ public final class Daemon: Sendable {
             configuration: config, firewall: firewall, ledger: ledger.ledger, pipeline: pipeline, applied: appliedByControlPlane,
             logger: logger)
         let metrics = metrics
+        let ranges = try RangeBlocksService(
+            configuration: config, neverBlocked: config.detection.allowlist.networks + ownAddresses.networks, logger: logger)
 
         // The start order; the group stops them in reverse. A new service is one line here.
         let services: [any DaemonService] = [
@@ -162,6 +164,7 @@ public final class Daemon: Sendable {
             EnforcerService(
                 configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now,
                 appliedByControlPlane: appliedByControlPlane, logger: logger),
+            ranges,
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: config.stateDirectory, logger: logger),
             SensorService.journal(sensors, stateDirectory: config.stateDirectory, pipeline: pipeline, logger: logger),
             SensorService.logs(sensors, pipeline: pipeline, logger: logger),
@@ -169,7 +172,8 @@ public final class Daemon: Sendable {
             SensorService.hep(sensors, pipeline: pipeline, logger: logger),
             InlineService(settings: config.inline, policy: config.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(config, pipeline: pipeline, logger: logger),
-            ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() }, logger: logger),
+            ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
+                                ranges: ranges.administration, logger: logger),
         ]
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.
         DaemonMetricsSources(
