@@ -201,14 +201,20 @@ public final class RangeBlockFirewall: Sendable {
     }
 
     private func listBlocks(_ state: borrowing State) throws(FirewallError) -> [String] {
-        let output = try state.command.run("list chains inet \(table)\n")
-        // Plain text: "\tchain NAME {" per chain; block chains are r + 12 hex digits.
+        // nft 1.0.6 lists chains per family only ("table inet NAME {", then "\tchain NAME {"
+        // lines); no elements are listed, so this stays cheap however large the sets are.
+        let output = try state.command.run("list chains inet\n")
         var names: [String] = []
+        var inOurTable = false
         for line in output.split(separator: "\n") {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard words.count >= 2, words[0] == "chain" else { continue }
-            let name = String(words[1])
-            if name != Self.baseChain, NFTSyntax.isIdentifier(name) { names.append(name) }
+            guard words.count >= 2 else { continue }
+            if words[0] == "table" {
+                inOurTable = words.count >= 3 && words[1] == "inet" && words[2] == Substring(table)
+            } else if inOurTable, words[0] == "chain" {
+                let name = String(words[1])
+                if name != Self.baseChain, NFTSyntax.isIdentifier(name) { names.append(name) }
+            }
         }
         return names
     }
