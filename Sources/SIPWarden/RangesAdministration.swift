@@ -158,8 +158,9 @@ public struct RangesAdministration {
         if let remote = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.block(body) }) {
             view = remote
         } else {
+            let local = try localBlocks()
             do throws(RangeBlocks.Failure) {
-                view = DaemonRangeAdministration.view(try localBlocks().block(selector, scope: scope, duration: duration))
+                view = DaemonRangeAdministration.view(try local.block(selector, scope: scope, duration: duration))
             } catch {
                 throw RuntimeFailure(error.description)
             }
@@ -174,8 +175,9 @@ public struct RangesAdministration {
         if let remote = try throughDaemon({ (c) throws(ControlPlaneClientError) in try c.unblock(selector: selector.description) }) {
             lifted = remote.lifted
         } else {
+            let local = try localBlocks()
             do throws(RangeBlocks.Failure) {
-                lifted = try localBlocks().unblock(selector)
+                lifted = try local.unblock(selector)
             } catch {
                 throw RuntimeFailure(error.description)
             }
