@@ -19,7 +19,8 @@ public struct CIDRList: Hashable, Sendable {
         networks = []
         rejectedLines = []
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on every newline character.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             number += 1
             guard rawLine.utf8.count <= Self.maximumLineLength else {
                 rejectedLines.append(number)
