@@ -111,12 +111,12 @@ struct RangeBlockKernelTests {
     }
 }
 
-/// Real packets from a peer namespace (198.19.251.2) to this one (198.19.251.1).
+/// Real packets from a peer namespace (198.19.242.2) to this one (198.19.242.1).
 @Suite("RangeBlockFirewall traffic (veth between two namespaces)", .serialized,
        .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct RangeBlockTrafficTests {
-    static let local = "198.19.251.1"
-    static let peerAddress = "198.19.251.2"
+    static let local = "198.19.242.1"
+    static let peerAddress = "198.19.242.2"
 
     private func received(_ fd: Int32, token: String, wait: Duration) -> Int {
         Datagrams.count(fd, token: token, wait: wait)
@@ -147,7 +147,7 @@ struct RangeBlockTrafficTests {
         #expect(received(sip, token: "before", wait: .seconds(1)) == 3, "traffic does not flow before the block")
 
         let name = RangeBlockFirewall.kernelName(for: "list:lab")
-        try firewall.load(block: name, scope: .sip, ranges: RangeSet([network("198.19.251.0/29"), network("198.19.200.0/24")]), timeout: nil)
+        try firewall.load(block: name, scope: .sip, ranges: RangeSet([network("198.19.242.0/29"), network("198.19.200.0/24")]), timeout: nil)
         try send(from: peer.namespace, port: 5060, token: "blocked", count: 3)
         try send(from: peer.namespace, port: 5099, token: "other", count: 3)
         #expect(received(sip, token: "blocked", wait: .milliseconds(700)) == 0, "blocked SIP arrived")
@@ -155,7 +155,7 @@ struct RangeBlockTrafficTests {
         #expect(try blockCounters(table: firewall.configuration.tableName, block: name).first == 3)
 
         // Everything: the other port is dropped too.
-        try firewall.load(block: name, scope: .all, ranges: RangeSet([network("198.19.251.0/29")]), timeout: nil)
+        try firewall.load(block: name, scope: .all, ranges: RangeSet([network("198.19.242.0/29")]), timeout: nil)
         try send(from: peer.namespace, port: 5099, token: "all", count: 3)
         #expect(received(other, token: "all", wait: .milliseconds(700)) == 0)
 
@@ -179,10 +179,10 @@ struct RangeBlockTrafficTests {
         let sip = try udpReceiver(Self.local, port: 5060)
         defer { close(sip) }
         let name = RangeBlockFirewall.kernelName(for: "aws:EC2")
-        // 198.19.251.0/29 or /30 (the peer's interval alternates), plus 10 k others that
-        // lie below 198.19.181.x: none adjacent to the peer's.
+        // 198.19.242.0/29 or /30 (the peer's interval alternates), plus 10 k others that
+        // lie below 198.19.201.0: none adjacent to the peer's.
         func contents(_ round: Int) -> RangeSet {
-            let peerRange = network(round % 2 == 0 ? "198.19.251.0/29" : "198.19.251.0/30")
+            let peerRange = network(round % 2 == 0 ? "198.19.242.0/29" : "198.19.242.0/30")
             return RangeSet(generatedPrefixes(v4: 7_000, v6: 3_000, changed: 100, shift: round % 3) + [peerRange])
         }
         try firewall.load(block: name, scope: .sip, ranges: contents(0), timeout: nil)

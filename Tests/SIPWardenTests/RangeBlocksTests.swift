@@ -167,8 +167,8 @@ struct RangeBlocksStateTests {
 @Suite("RangeBlocks in the kernel (veth between two namespaces)", .serialized,
        .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct RangeBlocksKernelTests {
-    static let local = "198.19.252.1"
-    static let peerAddress = "198.19.252.2"
+    static let local = "198.19.241.1"
+    static let peerAddress = "198.19.241.2"
 
     private func udpReceiver(port: UInt16) throws -> Int32 {
         try #require(Datagrams.receiver(Self.local, port: port))
@@ -190,7 +190,7 @@ struct RangeBlocksKernelTests {
         let directory = try temporaryDirectory("kernel")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let list = directory + "/lab.txt"
-        try "# lab attackers\n198.19.252.0/30\n2001:2:0:252::/64\n".write(toFile: list, atomically: true, encoding: .utf8)
+        try "# lab attackers\n198.19.241.0/30\n2001:2:0:241::/64\n".write(toFile: list, atomically: true, encoding: .utf8)
         var settings = RangesSettings()
         settings.lists = ["lab": list]
         settings.kernel.tableName = "rs_ranges_\(UInt16.random(in: 0...UInt16.max))"
