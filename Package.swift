@@ -83,6 +83,10 @@ let package = Package(
         .target(name: "Detection", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         // The offline intelligence store: address → announced range, AS, country, provider (docs/INTEL.md).
         .target(name: "IntelStore", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        // Address ranges: merging, interval subtraction (allowlist carve-outs), differences.
+        .target(name: "AddressRanges", dependencies: ["NetworkAddress"], swiftSettings: strictSwift6),
+        // Provider, AS and named-list policy: selectors, range sources, max-retry look-up, blocks (pure).
+        .target(name: "RangePolicy", dependencies: ["AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .target(name: "PacketDecoding", dependencies: ["WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .target(
             name: "SIPCorrelation",
@@ -93,7 +97,7 @@ let package = Package(
         // MARK: I/O shells
         .target(
             name: "Firewall",
-            dependencies: ["CNFTables", "Netlink", "NetworkAddress", "WardenCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CNFTables", "Netlink", "NetworkAddress", "AddressRanges", "WardenCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -170,7 +174,7 @@ let package = Package(
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane", "Abuse",
-                "IntelStore", "IntelUpdate", "Feeds",
+                "IntelStore", "IntelUpdate", "Feeds", "AddressRanges", "RangePolicy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -182,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "SIPWardenCLI",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse",
+                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "RangePolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -198,6 +202,8 @@ let package = Package(
         .testTarget(name: "LogFormatsTests", dependencies: ["LogFormats", "WardenCore", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
         .testTarget(name: "IntelStoreTests", dependencies: ["IntelStore", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
+        .testTarget(name: "AddressRangesTests", dependencies: ["AddressRanges", "NetworkAddress"], swiftSettings: strictSwift6),
+        .testTarget(name: "RangePolicyTests", dependencies: ["RangePolicy", "AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "AbuseTests", dependencies: ["Abuse", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),

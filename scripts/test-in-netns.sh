@@ -15,7 +15,8 @@ if [[ $# -eq 0 ]]; then
     exit 2
 fi
 
-ns="sw-test-$$"
+# SIPWARDEN_NETNS_PREFIX (default sw-test) names the namespaces, e.g. one per helper.
+ns="${SIPWARDEN_NETNS_PREFIX:-sw-test}-$$"
 peer="${ns}-peer"
 
 cleanup() {

@@ -26,7 +26,8 @@ public enum APIRouter {
     ///   those that change state.
     public static func build(
         administration: any BanAdministration, snapshots: any DaemonSnapshots,
-        token: APIToken, tokenForReads: Bool, metricsText: (@Sendable () -> String)?
+        token: APIToken, tokenForReads: Bool, metricsText: (@Sendable () -> String)?,
+        ranges: (any RangeAdministration)? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: BearerTokenMiddleware(token: token, tokenForReads: tokenForReads))
@@ -78,6 +79,7 @@ public enum APIRouter {
             }
             do throws(AdministrationError) { return json(.ok, try administration.lift(network)) } catch { return failure(error) }
         }
+        addRangeRoutes(router, ranges: ranges)
         router.get("/metrics") { _, _ in
             guard let metricsText else { return problem(.notFound, "metrics are not enabled in this daemon") }
             return text(.ok, metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")

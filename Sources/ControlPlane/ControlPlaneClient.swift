@@ -75,7 +75,7 @@ public struct ControlPlaneClient: Sendable {
         return parsed.response
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse) throws(ControlPlaneClientError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse) throws(ControlPlaneClientError) -> T {
         guard (200..<300).contains(response.status) else {
             let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body)))?.error
                 ?? String(decoding: response.body.prefix(200), as: UTF8.self)

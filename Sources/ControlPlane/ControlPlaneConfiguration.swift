@@ -16,6 +16,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var token: APIToken
     /// Prometheus text exposition for `GET /metrics`; nil = 404.
     public var metricsText: (@Sendable () -> String)?
+    /// Range blocks for `/v1/ranges`; nil = those routes answer 404.
+    public var ranges: (any RangeAdministration)?
     public var logger: Logger
 
     public init(

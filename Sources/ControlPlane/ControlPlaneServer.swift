@@ -38,7 +38,7 @@ public struct ControlPlaneServer: Service {
         if let path = c.socketPath {
             let router = APIRouter.build(
                 administration: administration, snapshots: snapshots, token: c.token, tokenForReads: false,
-                metricsText: c.metricsText)
+                metricsText: c.metricsText, ranges: c.ranges)
             let announce = onListening
             applications.append(Application(
                 router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "sipwarden"),
@@ -52,7 +52,7 @@ public struct ControlPlaneServer: Service {
         if let tcp = c.tcp {
             let router = APIRouter.build(
                 administration: administration, snapshots: snapshots, token: c.token, tokenForReads: true,
-                metricsText: c.metricsText)
+                metricsText: c.metricsText, ranges: c.ranges)
             let announce = onListening
             applications.append(Application(
                 router: router, configuration: .init(address: .hostname(tcp.host, port: tcp.port), serverName: "sipwarden"),

@@ -210,6 +210,77 @@ paths:
           description: No such route (an empty ID).
         '401': { $ref: '#/components/responses/Unauthorized' }
         '500': { $ref: '#/components/responses/Error' }
+  /v1/ranges:
+    get:
+      operationId: listRangeBlocks
+      summary: Range blocks in force (providers, AS numbers, named lists, CIDR files; docs/RANGES.md).
+      responses:
+        '200':
+          description: The blocks.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [blocks]
+                additionalProperties: false
+                properties:
+                  blocks:
+                    type: array
+                    items: { $ref: '#/components/schemas/RangeBlock' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '404': { $ref: '#/components/responses/RangesDisabled' }
+        '500': { $ref: '#/components/responses/Error' }
+    post:
+      operationId: blockRanges
+      summary: Block every range of a selector (one kernel transaction; the allowlist is carved out).
+      security:
+        - bearer: []
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/RangeBlockRequest' }
+      responses:
+        '201':
+          description: Blocked (in the kernel and the state file).
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/RangeBlock' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '404': { $ref: '#/components/responses/RangesDisabled' }
+        '409':
+          description: Nothing is left to block (allowlisted, or every prefix shorter than the minimum).
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+        '500': { $ref: '#/components/responses/Error' }
+    delete:
+      operationId: unblockRanges
+      summary: Lift the block of a selector.
+      security:
+        - bearer: []
+      parameters:
+        - name: selector
+          in: query
+          required: true
+          schema: { type: string, minLength: 1, maxLength: 4096 }
+      responses:
+        '200':
+          description: Lifted (lifted = false when there was no such block).
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [selector, lifted]
+                additionalProperties: false
+                properties:
+                  selector: { type: string }
+                  lifted: { type: boolean }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '404': { $ref: '#/components/responses/RangesDisabled' }
+        '500': { $ref: '#/components/responses/Error' }
   /metrics:
     get:
       operationId: metrics
@@ -290,6 +361,11 @@ components:
           schema: { $ref: '#/components/schemas/Error' }
     Error:
       description: The kernel or the ledger failed.
+      content:
+        application/json:
+          schema: { $ref: '#/components/schemas/Error' }
+    RangesDisabled:
+      description: This daemon runs without range blocks.
       content:
         application/json:
           schema: { $ref: '#/components/schemas/Error' }
@@ -395,5 +471,33 @@ components:
               count: { type: integer, minimum: 1 }
               sample: { type: string }
         unmatched_as_of: { type: string, format: date-time }
+    RangeBlockRequest:
+      type: object
+      required: [selector]
+      properties:
+        selector:
+          type: string
+          minLength: 1
+          maxLength: 4096
+          description: 'aws:EC2, AS14061, list:NAME or file:/PATH (a file of CIDRs).'
+          examples: ['list:lab', 'AS64500']
+        scope: { type: string, enum: [sip, all], default: sip, description: The SIP ports only, or everything. }
+        block_seconds:
+          description: Block length in seconds; absent or null for a permanent block.
+          type: [integer, 'null']
+          minimum: 1
+          maximum: 315360000
+    RangeBlock:
+      type: object
+      required: [selector, scope, origin, created, intervals, refreshed]
+      additionalProperties: false
+      properties:
+        selector: { type: string }
+        scope: { type: string, enum: [sip, all] }
+        origin: { type: string, enum: [manual, policy, asn-rule] }
+        created: { type: string, format: date-time }
+        expires: { type: string, format: date-time, description: Absent for a permanent block. }
+        intervals: { type: integer, minimum: 0, description: Intervals in the kernel after merging and carving out the allowlist. }
+        refreshed: { type: string, format: date-time }
 """#
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+import AddressRanges
 import NetworkAddress
 
 /// Text building blocks for nft commands. Every address that reaches a command is printed
@@ -155,20 +156,7 @@ struct AddressInterval: Hashable, Sendable {
 
     /// The interval as a list of prefixes (at most 2 × bit width of them).
     var networks: [IPNetwork] {
-        var result: [IPNetwork] = []
-        var current = low
-        let width = family.bitWidth
-        for _ in 0..<(2 * width + 2) {
-            var hostBits = current == 0 ? width : min(current.trailingZeroBitCount, width)
-            while hostBits > 0, high - current < Self.mask(hostBits: hostBits) { hostBits -= 1 }
-            if let network = IPNetwork(address: IPAddress(family: family, integer: current), prefixLength: width - hostBits) {
-                result.append(network)
-            }
-            let last = current + Self.mask(hostBits: hostBits)
-            if last >= high { break }
-            current = last + 1
-        }
-        return result
+        AddressRange(family: family, low: low, high: high)?.networks ?? []
     }
 
     /// How nft writes the element: `a`, `a/len` or `a-b`.

@@ -28,10 +28,15 @@ struct NetlinkSetElementBatch: Sendable {
         /// Milliseconds until the kernel removes the element; nil = permanent (no
         /// `NFTA_SET_ELEM_TIMEOUT`). Ignored for deletions.
         let timeoutMilliseconds: UInt64?
+        /// True for the element that ends an interval in an interval set (key = last
+        /// address + 1, `NFTA_SET_ELEM_FLAGS` = `NFT_SET_ELEM_INTERVAL_END`); sent with
+        /// additions and deletions alike (the kernel matches on key and flag).
+        let intervalEnd: Bool
 
-        init(key: [UInt8], timeoutMilliseconds: UInt64?) {
+        init(key: [UInt8], timeoutMilliseconds: UInt64?, intervalEnd: Bool = false) {
             self.key = key
             self.timeoutMilliseconds = timeoutMilliseconds
+            self.intervalEnd = intervalEnd
         }
     }
 
@@ -108,6 +113,9 @@ struct NetlinkSetElementBatch: Sendable {
                                 try item.appendNested(NFTablesConstant.elementKey) { (key) throws(NetlinkEncodeError) in
                                     try key.append(NFTablesConstant.dataValue, bytes: element.key)
                                 }
+                                if element.intervalEnd {
+                                    item.append(NFTablesConstant.elementFlags, bigEndian: NFTablesConstant.elementIntervalEnd)
+                                }
                                 if withTimeout, let timeout = element.timeoutMilliseconds {
                                     item.append(NFTablesConstant.elementTimeout, bigEndian: timeout)
                                 }
@@ -120,6 +128,21 @@ struct NetlinkSetElementBatch: Sendable {
                 throw FirewallError(.invalidArgument, error.description)
             }
             start = end
+        }
+    }
+
+    /// Appends a flush of `set`: `NFT_MSG_DELSETELEM` without an element list removes every
+    /// element, in the same transaction as the rest of the batch.
+    mutating func appendFlush(set: String) throws(FirewallError) {
+        try Self.checkName(set, what: "set")
+        let table = self.table
+        do throws(NetlinkEncodeError) {
+            try batch.append(message: NFTablesConstant.deleteSetElement, flags: NetlinkFlag.acknowledge, family: NFProtocolFamily.inet) { (body) throws(NetlinkEncodeError) in
+                try body.append(NFTablesConstant.listTable, string: table)
+                try body.append(NFTablesConstant.listSet, string: set)
+            }
+        } catch {
+            throw FirewallError(.invalidArgument, error.description)
         }
     }
 
@@ -163,7 +186,7 @@ struct NetlinkSetElementBatch: Sendable {
     /// `NFTA_LIST_ELEM` with its key (and timeout): 4 + (4 + 4 + padded key) (+ 12).
     private static func encodedSize(_ element: Element, withTimeout: Bool) -> Int {
         let key = (element.key.count + 3) & ~3
-        return 12 + key + (withTimeout && element.timeoutMilliseconds != nil ? 12 : 0)
+        return 12 + key + (withTimeout && element.timeoutMilliseconds != nil ? 12 : 0) + (element.intervalEnd ? 8 : 0)
     }
 
     /// nf_tables reads names up to their NUL, at most `NFT_NAME_MAXLEN` bytes with it.

@@ -52,7 +52,7 @@ public struct Administration {
 
     /// The running daemon's control plane, or nil when no daemon listens on this state
     /// directory's socket. The token is sent when this user can read it (root).
-    private func daemon() -> ControlPlaneClient? {
+    func daemon() -> ControlPlaneClient? {
         let path = ControlPlaneConfiguration.socketPath(stateDirectory: configuration.stateDirectory)
         var st = stat()
         guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else { return nil }

@@ -98,6 +98,8 @@ public struct Configuration: Sendable, Hashable {
     public var intel = IntelUpdateSettings()
     /// Blocklist feeds (`feeds:`, docs/FEEDS.md).
     public var feeds: [FeedSpec] = []
+    /// Provider, AS and named-list policy and range blocks (`ranges:`, RangesSettings.swift).
+    public var ranges = RangesSettings()
 
     public init() {}
 

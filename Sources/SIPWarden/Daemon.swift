@@ -154,6 +154,8 @@ public final class Daemon: Sendable {
             configuration: config, firewall: firewall, ledger: ledger.ledger, pipeline: pipeline, consumers: consumers,
             applied: appliedByControlPlane, logger: logger)
         let metrics = metrics
+        let ranges = try RangeBlocksService(
+            configuration: config, ownAddresses: ownAddresses.networks, logger: logger)
 
         // The start order; the group stops them in reverse. A new service is one line here.
         let services: [any DaemonService] = [
@@ -162,6 +164,7 @@ public final class Daemon: Sendable {
             EnforcerService(
                 configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now,
                 appliedByControlPlane: appliedByControlPlane, logger: logger),
+            ranges,
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: config.stateDirectory, logger: logger),
             FeedService(configuration: config, pipeline: pipeline, restoredBans: restored.activeBans, logger: logger, clock: systemClock),
             SensorService.journal(sensors, stateDirectory: config.stateDirectory, pipeline: pipeline, logger: logger),
@@ -171,7 +174,8 @@ public final class Daemon: Sendable {
             InlineService(settings: config.inline, policy: config.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(config, pipeline: pipeline, logger: logger),
             IntelUpdateService(settings: config.intel, stateDirectory: config.stateDirectory, logger: logger, clock: systemClock),
-            ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() }, logger: logger),
+            ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
+                                ranges: ranges.administration, logger: logger),
         ]
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.
         DaemonMetricsSources(

@@ -18,7 +18,10 @@ struct SipWardenCommand: ParsableCommand {
             Documentation: README.md, docs/CONFIGURATION.md, docs/LOG-FORMATS.md.
             """,
         version: SIPWardenVersion.string,
-        subcommands: [RunCommand.self, EventsCommand.self, ReplayCommand.self, BansCommand.self, StatusCommand.self, ProbeCommand.self, IntelCommand.self, AbuseCommand.self]
+        subcommands: [
+            RunCommand.self, EventsCommand.self, ReplayCommand.self, BansCommand.self, RangesCommand.self, StatusCommand.self, ProbeCommand.self,
+            IntelCommand.self, AbuseCommand.self,
+        ]
     )
 }
 

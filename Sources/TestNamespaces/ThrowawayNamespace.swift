@@ -18,12 +18,13 @@ public enum ThrowawayNamespace {
 
     /// True when our network namespace differs from PID 1's. When PID 1's namespace cannot
     /// be read (some containers), true only inside a namespace named `sw-test-*` (which the
-    /// script creates).
+    /// script creates) or `$SIPWARDEN_NETNS_PREFIX-*` (the script's prefix when set).
     public static let isCurrent: Bool = {
         guard let mine = inode("/proc/self/ns/net") else { return false }
         if let initial = inode("/proc/1/ns/net") { return mine != initial }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
-        return names.contains { $0.hasPrefix("sw-test-") && inode("/run/netns/\($0)") == mine }
+        let prefixes = ["sw-test-"] + (environment["SIPWARDEN_NETNS_PREFIX"].map { $0.isEmpty ? [] : ["\($0)-"] } ?? [])
+        return names.contains { name in prefixes.contains { name.hasPrefix($0) } && inode("/run/netns/\(name)") == mine }
     }()
 
     /// Why a kernel test refused to run.

@@ -10,8 +10,10 @@ import Testing
 struct APIRouterTests {
     let token = APIToken(value: String(repeating: "ab", count: 32))
 
-    func app(_ fake: FakeDaemon, tokenForReads: Bool = false, metrics: (@Sendable () -> String)? = nil) -> some ApplicationProtocol {
-        Application(router: APIRouter.build(administration: fake, snapshots: fake, token: token, tokenForReads: tokenForReads, metricsText: metrics))
+    func app(_ fake: FakeDaemon, tokenForReads: Bool = false, metrics: (@Sendable () -> String)? = nil,
+             ranges: (any RangeAdministration)? = FakeRanges()) -> some ApplicationProtocol {
+        Application(router: APIRouter.build(administration: fake, snapshots: fake, token: token, tokenForReads: tokenForReads,
+                                            metricsText: metrics, ranges: ranges))
     }
 
     var auth: HTTPFields { [.authorization: "Bearer \(token.value)", .contentType: "application/json"] }
@@ -202,14 +204,16 @@ struct APIRouterTests {
     /// Every operation the document describes is routed (none answers "no such route").
     @Test func everyDocumentedOperationIsRouted() async throws {
         let operations = OpenAPIDocumentPaths.operations(OpenAPIDocument.yaml)
-        #expect(operations.count == 12)
+        #expect(operations.count == 15)
         try await app(FakeDaemon(), metrics: { "" }).test(.router) { client in
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 #expect(String(decoding: response.body.readableBytesView, as: UTF8.self) == OpenAPIDocument.yaml)
             }
             for (path, method) in operations {
-                let uri = (method == "delete" ? path + "?network=198.18.0.1" : path).replacingOccurrences(of: "{id}", with: "100")
-                let body = method == "post" ? Self.body(#"{"network":"198.18.0.1"}"#) : nil
+                let ranges = path == "/v1/ranges"
+                let query = ranges ? "?selector=list:lab" : "?network=198.18.0.1"
+                let uri = (method == "delete" ? path + query : path).replacingOccurrences(of: "{id}", with: "100")
+                let body = method == "post" ? Self.body(ranges ? #"{"selector":"list:lab"}"# : #"{"network":"198.18.0.1"}"#) : nil
                 try await client.execute(uri: uri, method: HTTPRequest.Method(method.uppercased())!, headers: auth, body: body) { response in
                     #expect(response.status != .notFound && response.status != .methodNotAllowed, "\(method) \(path)")
                     // APIBAN's answer ends its list with a 400 ("ID":"none"); this daemon has no ban.

@@ -26,18 +26,7 @@ func shell(_ arguments: [String], timeout: Duration = .seconds(10)) throws -> (s
 
 /// A UDP socket bound to `address:port` (IPv4), for tests that count what arrives.
 func udpReceiver(_ address: String, port: UInt16) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    try #require(fd >= 0)
-    var sin = sockaddr_in()
-    sin.sin_family = sa_family_t(AF_INET)
-    sin.sin_port = port.bigEndian
-    sin.sin_addr.s_addr = inet_addr(address)
-    let bound = withUnsafePointer(to: &sin) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    if bound != 0 { close(fd) }
-    try #require(bound == 0, "bind: errno \(errno)")
-    return fd
+    try #require(Datagrams.receiver(address, port: port), "bind \(address):\(port) failed: errno \(errno)")
 }
 
 /// A set-up firewall on a fresh table, torn down after `body`.

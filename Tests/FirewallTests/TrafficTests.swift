@@ -26,16 +26,7 @@ struct TrafficTests {
 
     /// Drains the socket and counts datagrams whose payload is `token`, waiting at most `wait`.
     private func received(_ fd: Int32, token: String, wait: Duration) -> Int {
-        var count = 0
-        let deadline = ContinuousClock.now + wait
-        var buffer = [UInt8](repeating: 0, count: 2_048)
-        while ContinuousClock.now < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n > 0, String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix(token) { count += 1 }
-        }
-        return count
+        Datagrams.count(fd, token: token, wait: wait)
     }
 
     /// Sends `count` datagrams from the peer namespace (bash's /dev/udp, no extra tools).

@@ -102,6 +102,7 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
             NamedService(ServiceName.controlPlane),
             FeedService(configuration: running, pipeline: pipeline, restoredBans: [], logger: logger, clock: systemClock),
             IntelUpdateService(settings: running.intel, stateDirectory: "/nonexistent", logger: logger, clock: systemClock),
+            try RangeBlocksService(configuration: { var c = running; c.firewall = .dryRun; return c }(), ownAddresses: [], logger: logger),
         ]
         #expect(Set(services.map(\.name)) == Set(ConfigurationSchema.serviceViews.map(\.service)))
         guard case let .applied(applied, needsRestart) = ConfigurationReload(services: services).reload(next, running: running) else {

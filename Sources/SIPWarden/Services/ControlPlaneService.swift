@@ -14,11 +14,14 @@ final class ControlPlaneService: DaemonService {
     private let configuration: Configuration
     private let controlPlane: DaemonControlPlane
     private let metricsText: (@Sendable () -> String)?
+    private let ranges: (any RangeAdministration)?
     private let logger: Logger
     private let running = Mutex<RunningControlPlane?>(nil)
 
-    init(configuration: Configuration, controlPlane: DaemonControlPlane, metricsText: (@Sendable () -> String)?, logger: Logger) {
+    init(configuration: Configuration, controlPlane: DaemonControlPlane, metricsText: (@Sendable () -> String)?,
+         ranges: (any RangeAdministration)? = nil, logger: Logger) {
         self.configuration = configuration
+        self.ranges = ranges
         self.controlPlane = controlPlane
         self.metricsText = metricsText
         self.logger = logger
@@ -36,7 +39,7 @@ final class ControlPlaneService: DaemonService {
         let server = ControlPlaneServer(
             configuration: ControlPlaneConfiguration(
                 socketPath: settings.socket ? ControlPlaneConfiguration.socketPath(stateDirectory: configuration.stateDirectory) : nil,
-                tcp: settings.http, token: token, metricsText: metricsText, logger: logger),
+                tcp: settings.http, token: token, metricsText: metricsText, logger: logger).withRanges(ranges),
             administration: controlPlane, snapshots: controlPlane)
         do {
             let started = try RunningControlPlane.start(server)

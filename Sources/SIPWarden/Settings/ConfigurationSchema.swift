@@ -22,6 +22,7 @@ public enum ServiceName {
     public static let controlPlane = "control-plane"
     public static let feeds = "feeds"
     public static let intelUpdate = "intel-update"
+    public static let ranges = "ranges"
 }
 
 /// Every setting of the configuration, declared once. Adding a setting is one entry here
@@ -35,7 +36,7 @@ public enum ConfigurationSchema {
     public static let settings: [Setting] = sources + enforcement + [
         Setting(
             "state", \.stateDirectory, type: "path", default: "/var/lib/sipwarden",
-            owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate], reload: .restartOnly, example: "/srv/sipwarden",
+            owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges], reload: .restartOnly, example: "/srv/sipwarden",
             flag: "--state",
             summary: "ledger.sqlite, the pid file, the journal cursor, api.sock and api.token",
             shape: .scalar(String.self, check: { $0.isEmpty ? "state directory must not be empty" : nil }) { $0.stateDirectory = $1 }),
@@ -52,6 +53,11 @@ public enum ConfigurationSchema {
             example: "[{ name: lab, url: 'http://127.0.0.1:1/list.txt', format: text }]",
             summary: "blocklist feeds: `block` bans what they list, `suspect` bans it at its first failure (docs/FEEDS.md)",
             shape: .custom { r, node, _, c throws(ConfigurationError) in c.feeds = try IntelFeedsSection.feeds(node, file: r.file) }),
+        Setting(
+            "ranges", \.ranges, type: "{lists, rules, asn-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table, sip-ports}",
+            default: "no lists, no rules", owners: [S.ranges], reload: .restartOnly, example: "{ refresh: 2h }",
+            summary: "provider, AS and named-list rules and range blocks in the kernel (docs/RANGES.md)",
+            shape: .custom { r, node, key, c throws(ConfigurationError) in c.ranges = try RangesSettings.parse(node, key: key, file: r.file) }),
     ]
 
     static let sources: [Setting] = [
@@ -112,7 +118,7 @@ public enum ConfigurationSchema {
     static let enforcement: [Setting] = [
         Setting(
             "firewall", \.firewall, type: "nftables | dry-run", default: "nftables",
-            owners: [S.enforcer, S.capture, S.floodReports, S.controlPlane], reload: .restartOnly, example: "dry-run",
+            owners: [S.enforcer, S.capture, S.floodReports, S.controlPlane, S.ranges], reload: .restartOnly, example: "dry-run",
             flag: "--firewall", summary: "the ban backend; dry-run logs what would be banned and touches nothing",
             shape: .scalar(FirewallKind.self) { $0.firewall = $1 }),
         Setting(
@@ -205,7 +211,7 @@ public enum ConfigurationSchema {
     static let detection: [Setting] = [
         Setting(
             "allow", \.detection.allowlist, type: "list of CIDR", default: "[] (loopback always)",
-            owners: [S.detection, S.enforcer, S.inline, S.controlPlane, S.feeds], reload: .live, example: "[198.18.0.0/24]", flag: "--allow",
+            owners: [S.detection, S.enforcer, S.inline, S.controlPlane, S.feeds, S.ranges], reload: .live, example: "[198.18.0.0/24]", flag: "--allow",
             summary: "never banned; exempt from the flood guard",
             shape: .list(IPNetwork.self) { c, networks in for n in networks { c.detection.allowlist.insert(n) } }),
         Setting(

@@ -31,6 +31,9 @@ extension ConfigurationSchema {
         }),
         (ServiceName.feeds, { c in AnyHashable([AnyHashable(c.feeds), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory)]) }),
         (ServiceName.intelUpdate, { c in AnyHashable([AnyHashable(c.intel), AnyHashable(c.stateDirectory)]) }),
+        (ServiceName.ranges, { c in
+            AnyHashable([AnyHashable(c.ranges), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory), AnyHashable(c.firewall)])
+        }),
         (ServiceName.controlPlane, { c in
             AnyHashable([
                 AnyHashable(c.controlPlane), AnyHashable(c.stateDirectory), AnyHashable(c.detection.allowlist), AnyHashable(c.firewall),
