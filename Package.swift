@@ -15,7 +15,7 @@ let package = Package(
     products: [
         // The binary keeps its name; the target is SIPWardenCLI so that no two source
         // directories differ only in case (Sources/SIPWarden).
-        .executable(name: "sipwarden", targets: ["SIPWardenCLI"]),
+        .executable(name: "sipwarden", targets: ["SIPWardenCLI"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -102,7 +102,10 @@ let package = Package(
         ),
         .target(
             name: "Sensors",
-            dependencies: ["CSystemd", "CBPF", "Netlink", "WardenCore", "PacketDecoding", "NetworkAddress", "DedicatedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSystemd", "CBPF", "Netlink", "WardenCore", "PacketDecoding", "NetworkAddress", "DedicatedThreads",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -203,7 +206,8 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strictSwift6),
         .testTarget(name: "IntelStoreTests", dependencies: ["IntelStore", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "AddressRangesTests", dependencies: ["AddressRanges", "NetworkAddress"], swiftSettings: strictSwift6),
-        .testTarget(name: "RangePolicyTests", dependencies: ["RangePolicy", "AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "RangePolicyTests", dependencies: ["RangePolicy", "AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "AbuseTests", dependencies: ["Abuse", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),
@@ -216,7 +220,9 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPWardenTests", dependencies: ["SIPWarden", "TestNamespaces"], swiftSettings: strictSwift6),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "TestSupport"], exclude: ["Fixtures", "HEPFixtures"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "PacketDecodingTests", dependencies: ["PacketDecoding", "TestSupport"], exclude: ["Fixtures", "HEPFixtures"],
+            swiftSettings: strictSwift6),
         .testTarget(name: "SIPCorrelationTests", dependencies: ["SIPCorrelation"], swiftSettings: strictSwift6),
         .testTarget(name: "ProbeTests", dependencies: ["Probe", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "InlineTests", dependencies: ["Inline", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),
@@ -232,7 +238,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntelUpdateTests",
-            dependencies: ["IntelUpdate", "Feeds", "NetworkAddress", "WardenCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "IntelUpdate", "Feeds", "NetworkAddress", "WardenCore", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strictSwift6),

@@ -31,6 +31,13 @@ else
   ok "debug build without warnings"
 fi
 
+stage "format (swift format lint --strict with .swift-format)"
+if swift format lint --strict -r Sources Tests Fuzz Package.swift > /tmp/sipwarden-format.log 2>&1; then
+  ok "swift format lint"
+else
+  head -30 /tmp/sipwarden-format.log; ko "swift format lint ($(grep -c ': error:' /tmp/sipwarden-format.log) findings; fix with: swift format format -i -r Sources Tests Fuzz Package.swift)"
+fi
+
 stage "unit tests (inside a network namespace)"
 SIPWARDEN_REQUIRE_NETNS=1 scripts/test-in-netns.sh swift test --skip-build 2>&1 | tee /tmp/sipwarden-unit.log | grep -vE "^(◇|↳|✔ Test |􀟈|􁁛)" | tail -40
 n=$(grep -oE "Test run with [0-9]+ tests? in [0-9]+ suites? passed" /tmp/sipwarden-unit.log | grep -oE "[0-9]+" | head -1)

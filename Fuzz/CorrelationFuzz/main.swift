@@ -1,3 +1,6 @@
+import NetworkAddress
+import PacketDecoding
+import SIPCorrelation
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for SIPCorrelator. Built by Fuzz/correlation-build.sh, which compiles
 // NetworkAddress, SIPMessage, WardenCore, PacketDecoding and SIPCorrelation as modules with
@@ -9,9 +12,6 @@
 // advances first (so transaction timeouts fire). The correlator gets tiny caps so that
 // every eviction path runs.
 import WardenCore
-import NetworkAddress
-import PacketDecoding
-import SIPCorrelation
 
 @inline(never)
 func require(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -43,9 +43,12 @@ func run(_ data: UnsafeBufferPointer<UInt8>) -> [SecurityEvent] {
             let toServer = control & 2 == 0
             time += Int64(control >> 4) * 2_000_000 + 1_000
             frame += 1
-            let flow = toServer
-                ? FlowKey(source: client, sourcePort: 5060, destination: serverAddress, destinationPort: 5060, transport: control & 1 == 0 ? .udp : .tcp)
-                : FlowKey(source: serverAddress, sourcePort: 5060, destination: client, destinationPort: 5060, transport: control & 1 == 0 ? .udp : .tcp)
+            let flow =
+                toServer
+                ? FlowKey(
+                    source: client, sourcePort: 5060, destination: serverAddress, destinationPort: 5060, transport: control & 1 == 0 ? .udp : .tcp)
+                : FlowKey(
+                    source: serverAddress, sourcePort: 5060, destination: client, destinationPort: 5060, transport: control & 1 == 0 ? .udp : .tcp)
             let payload = WirePayload(
                 time: Timestamp(microseconds: time), flow: flow,
                 bytes: Array(UnsafeBufferPointer(rebasing: data[(start + 1)..<end])), origin: .frame(frame)
@@ -54,7 +57,8 @@ func run(_ data: UnsafeBufferPointer<UInt8>) -> [SecurityEvent] {
                 // The blamed address is always one of the payload's IP addresses, and a
                 // server answering is never blamed for it.
                 // (A flood event judged later blames the client of an earlier request.)
-                require(event.source == flow.source || event.source == flow.destination
+                require(
+                    event.source == flow.source || event.source == flow.destination
                         || (event.kind == .flood && clients.contains(event.source)), "event blames a third address")
                 // A flood event judged later names the frame of the request it judged.
                 if case .frame(file: "fuzz", number: let number) = event.origin {

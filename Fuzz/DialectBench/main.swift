@@ -3,9 +3,9 @@
 // Throughput of LogDialects.parse on a mixed log (one core). Built by Fuzz/bench.sh.
 // Usage: dialect-bench [lines]   (default 2,000,000)
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 let templates: [String] = [

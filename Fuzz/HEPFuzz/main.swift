@@ -25,11 +25,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         preconditionFailure("decode accepted what packet rejected")
     }
     switch decoded {
-    case let .sip(payload):
+    case .sip(let payload):
         precondition(!payload.bytes.isEmpty && payload.bytes.count < size, "payload size")
         precondition(payload.bytes == packet.payload && payload.flow == packet.flow && payload.time == packet.time)
         precondition(payload.origin == .hep(agent: agent, captureID: packet.captureID))
-    case let .nonSIP(type):
+    case .nonSIP(let type):
         precondition(type == packet.protocolType && type != HEPProtocolType.sip)
         return 0
     }

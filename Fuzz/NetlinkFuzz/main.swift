@@ -58,7 +58,8 @@ private func roundTrip(_ bytes: UnsafeRawBufferPointer) {
     guard let original = try? reader.all() else { return }
     var writer = NetlinkAttributeWriter()
     for attribute in original {
-        let type = attribute.type | (attribute.isNested ? NetlinkAttributeFlag.nested : 0)
+        let type =
+            attribute.type | (attribute.isNested ? NetlinkAttributeFlag.nested : 0)
             | (attribute.isNetworkByteOrder ? NetlinkAttributeFlag.networkByteOrder : 0)
         do throws(NetlinkEncodeError) {
             try writer.append(type, bytes: attribute.payload)

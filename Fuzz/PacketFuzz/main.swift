@@ -16,8 +16,9 @@ private let links = LinkType.supported + [LinkType(rawValue: 0xFFFF)]
 private let smallLimits = PacketDecoder.Configuration(
     ports: .all, deliverEmptyDatagrams: true,
     reassembly: .init(maxDatagrams: 8, maxFragmentsPerDatagram: 8, maxBufferedBytes: 65_535, timeout: .seconds(2)),
-    tcp: .init(maxFlows: 8, maxBufferedBytesPerFlow: 512, maxBufferedSegmentsPerFlow: 4, maxBufferedBytesTotal: 2048,
-               maxWindow: 4096, resyncAfter: 2, idleTimeout: .seconds(5)))
+    tcp: .init(
+        maxFlows: 8, maxBufferedBytesPerFlow: 512, maxBufferedSegmentsPerFlow: 4, maxBufferedBytesTotal: 2048,
+        maxWindow: 4096, resyncAfter: 2, idleTimeout: .seconds(5)))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -44,7 +45,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         for link in links {
             var decoder = PacketDecoder(configuration: smallLimits)
             decoder.decode(linkType: link, timestamp: Timestamp(seconds: 1), frame: rest, origin: .frame(1)) { output in
-                if case let .payload(p) = output { precondition(p.bytes.count <= 65_535) }
+                if case .payload(let p) = output { precondition(p.bytes.count <= 65_535) }
             }
         }
     default:
@@ -56,8 +57,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             let link = links[Int(rest[at + 2]) % links.count]
             let start = at + 3
             let end = min(start + length, rest.count)
-            decoder.decode(linkType: link, timestamp: time, frame: UnsafeRawBufferPointer(rebasing: rest[start ..< end]),
-                           origin: .frame(1)) { _ in }
+            decoder.decode(
+                linkType: link, timestamp: time, frame: UnsafeRawBufferPointer(rebasing: rest[start..<end]),
+                origin: .frame(1)
+            ) { _ in }
             time = time + .milliseconds(Int64(rest[at + 2]) * 10)
             at = end
             let s = decoder.statistics

@@ -89,9 +89,11 @@ public enum AbuseContactFinder {
     /// then document order), each once (compared without case).
     static func rank(_ candidates: [(RDAPEntity, VCardEmail)]) -> [String] {
         let ordered = candidates.enumerated().sorted { a, b in
-            let pa = a.element.1.preference ?? Int.max, pb = b.element.1.preference ?? Int.max
+            let pa = a.element.1.preference ?? Int.max
+            let pb = b.element.1.preference ?? Int.max
             if pa != pb { return pa < pb }
-            let ta = a.element.1.types.contains("abuse"), tb = b.element.1.types.contains("abuse")
+            let ta = a.element.1.types.contains("abuse")
+            let tb = b.element.1.types.contains("abuse")
             if ta != tb { return ta }
             return a.offset < b.offset
         }
@@ -110,12 +112,13 @@ public enum AbuseContactFinder {
         var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if t.lowercased().hasPrefix("mailto:") { t = String(t.dropFirst(7)) }
         guard t.count <= 254, !t.lowercased().contains("redacted"),
-              let at = t.lastIndex(of: "@"), at != t.startIndex
+            let at = t.lastIndex(of: "@"), at != t.startIndex
         else { return nil }
-        let local = t[..<at], domain = t[t.index(after: at)...].lowercased()
+        let local = t[..<at]
+        let domain = t[t.index(after: at)...].lowercased()
         guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."),
-              t.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" && $0 != "," && $0 != ";" }),
-              domain.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "." })
+            t.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" && $0 != "," && $0 != ";" }),
+            domain.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "." })
         else { return nil }
         return "\(local)@\(domain)"
     }

@@ -49,9 +49,9 @@ public actor AbuseContactResolver {
 
         public var description: String {
             switch self {
-            case let .noRegistry(a): "no RDAP service covers \(a) in the bootstrap"
-            case let .notFound(a, trail): "no abuse contact for \(a) (\(trail.joined(separator: "; ")))"
-            case let .fetchFailed(url, why): "\(url.absoluteString): \(why)"
+            case .noRegistry(let a): "no RDAP service covers \(a) in the bootstrap"
+            case .notFound(let a, let trail): "no abuse contact for \(a) (\(trail.joined(separator: "; ")))"
+            case .fetchFailed(let url, let why): "\(url.absoluteString): \(why)"
             }
         }
     }
@@ -107,8 +107,11 @@ public actor AbuseContactResolver {
             if first == nil { first = answer }
             origins += answer.originAS
             if let (entry, why) = overrides.match(a, asn: answer.originAS.first) {
-                return remember(a, AbuseContact(email: entry.email, webForm: entry.webForm, source: .override, registry: answer.registry,
-                                                networkHandle: answer.handle, network: answer.rangeDescription, asn: answer.originAS.first, trail: trail + [why]))
+                return remember(
+                    a,
+                    AbuseContact(
+                        email: entry.email, webForm: entry.webForm, source: .override, registry: answer.registry,
+                        networkHandle: answer.handle, network: answer.rangeDescription, asn: answer.originAS.first, trail: trail + [why]))
             }
             if var found = AbuseContactFinder.contact(in: answer, as: source) {
                 found.trail = trail + found.trail
@@ -145,7 +148,8 @@ public actor AbuseContactResolver {
         let slot = max(t, (lastQuery[host] ?? Timestamp(microseconds: .min / 2)) + minimumInterval)
         lastQuery[host] = slot
         if slot > t { await sleep(slot - t) }
-        let status: Int, body: Data
+        let status: Int
+        let body: Data
         do {
             (status, body) = try await fetch(url)
         } catch {

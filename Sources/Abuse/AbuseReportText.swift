@@ -59,9 +59,11 @@ public enum AbuseReportText {
     /// Attacker-written text made safe to show: control characters (terminal escapes,
     /// line breaks that would forge lines of the report) become `?`, and it is clipped.
     public static func printable(_ text: String, limit: Int = 200) -> String {
-        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { s in
-            s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s.properties.generalCategory == .format ? "?" : s
-        }))
+        let cleaned = String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { s in
+                    s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s.properties.generalCategory == .format ? "?" : s
+                }))
         return cleaned.count > limit ? String(cleaned.prefix(limit)) + "…" : cleaned
     }
 }

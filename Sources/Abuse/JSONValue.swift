@@ -41,19 +41,19 @@ public enum JSONValue: Sendable, Hashable, Decodable {
 
     /// The member `key` of an object (nil otherwise).
     public subscript(key: String) -> JSONValue? {
-        if case let .object(members) = self { return members[key] }
+        if case .object(let members) = self { return members[key] }
         return nil
     }
 
     /// The elements of an array (empty otherwise).
     public var elements: [JSONValue] {
-        if case let .array(items) = self { return items }
+        if case .array(let items) = self { return items }
         return []
     }
 
     /// The text of a string (nil otherwise).
     public var text: String? {
-        if case let .string(value) = self { return value }
+        if case .string(let value) = self { return value }
         return nil
     }
 
@@ -61,8 +61,8 @@ public enum JSONValue: Sendable, Hashable, Decodable {
     /// both: APNIC's vCard `pref` is `"1"`).
     public var integer: Int? {
         switch self {
-        case let .number(value) where value.rounded() == value && abs(value) < 1e15: Int(value)
-        case let .string(value): Int(value.trimmingCharacters(in: .whitespaces))
+        case .number(let value) where value.rounded() == value && abs(value) < 1e15: Int(value)
+        case .string(let value): Int(value.trimmingCharacters(in: .whitespaces))
         default: nil
         }
     }
@@ -77,9 +77,9 @@ public enum AbuseInputError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case let .tooLarge(bytes, limit): "answer of \(bytes) bytes exceeds the limit of \(limit)"
-        case let .notJSON(detail): "not JSON: \(detail)"
-        case let .unexpectedShape(detail): "unexpected document: \(detail)"
+        case .tooLarge(let bytes, let limit): "answer of \(bytes) bytes exceeds the limit of \(limit)"
+        case .notJSON(let detail): "not JSON: \(detail)"
+        case .unexpectedShape(let detail): "unexpected document: \(detail)"
         }
     }
 }

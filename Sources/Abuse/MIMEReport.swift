@@ -54,13 +54,21 @@ public enum MIMEReport {
         }
         let text = AbuseReportText.body(incident, reporter: reporter)
         part([("Content-Type", "text/plain; charset=utf-8"), ("Content-Transfer-Encoding", "base64")], base64Lines(Array(text.utf8)))
-        part([("Content-Type", "application/json; name=\"xarf-report.json\""), ("Content-Disposition", "attachment; filename=\"xarf-report.json\""),
-              ("Content-Transfer-Encoding", "base64")], base64Lines(Array(xarf)))
+        part(
+            [
+                ("Content-Type", "application/json; name=\"xarf-report.json\""), ("Content-Disposition", "attachment; filename=\"xarf-report.json\""),
+                ("Content-Transfer-Encoding", "base64"),
+            ], base64Lines(Array(xarf)))
         for (i, item) in incident.evidence.enumerated() {
-            let type = item.contentType.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/.+-".contains($0)) } ? item.contentType : "application/octet-stream"
+            let type =
+                item.contentType.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/.+-".contains($0)) }
+                ? item.contentType : "application/octet-stream"
             let name = "evidence-\(i + 1)\(type == "application/vnd.tcpdump.pcap" ? ".pcap" : type.hasPrefix("text/") ? ".txt" : ".bin")"
-            part([("Content-Type", "\(type); name=\"\(name)\""), ("Content-Disposition", "attachment; filename=\"\(name)\""),
-                  ("Content-Description", encodedPhrase(item.description)), ("Content-Transfer-Encoding", "base64")], base64Lines(item.bytes))
+            part(
+                [
+                    ("Content-Type", "\(type); name=\"\(name)\""), ("Content-Disposition", "attachment; filename=\"\(name)\""),
+                    ("Content-Description", encodedPhrase(item.description)), ("Content-Transfer-Encoding", "base64"),
+                ], base64Lines(item.bytes))
         }
         out += "\r\n--\(boundary)--\r\n"
         return Message(messageID: id, recipients: recipients, bytes: Array(out.utf8))

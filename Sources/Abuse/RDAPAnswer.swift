@@ -54,11 +54,12 @@ public struct RDAPEntity: Sendable, Hashable {
             switch key {
             case "email":
                 guard let address = parts[3].text else { continue }
-                let types: [String] = switch parts[1]["type"] {
-                case let .string(t)?: [t.lowercased()]
-                case let .array(items)?: items.compactMap { $0.text?.lowercased() }
-                default: []
-                }
+                let types: [String] =
+                    switch parts[1]["type"] {
+                    case .string(let t)?: [t.lowercased()]
+                    case .array(let items)?: items.compactMap { $0.text?.lowercased() }
+                    default: []
+                    }
                 emails.append(VCardEmail(address: address, preference: parts[1]["pref"]?.integer, types: types))
             case "fn":
                 name = parts[3].text
@@ -79,7 +80,10 @@ public struct RDAPEntity: Sendable, Hashable {
 /// The members of an RDAP answer for an IP network or an autonomous system that finding
 /// an abuse contact needs. Everything is optional in practice: registries differ.
 public struct RDAPAnswer: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable { case ipNetwork = "ip network", autnum, entity, other }
+    public enum Kind: String, Sendable, Hashable {
+        case ipNetwork = "ip network"
+        case autnum, entity, other
+    }
 
     public var kind: Kind
     public var handle: String?
@@ -120,7 +124,7 @@ public struct RDAPAnswer: Sendable, Hashable {
         end = json["endAddress"]?.text.flatMap { IPAddress($0.split(separator: "/").first ?? "") }
         cidrs = (json["cidr0_cidrs"]?.elements ?? []).compactMap { item in
             guard let prefix = item["v4prefix"]?.text ?? item["v6prefix"]?.text, let length = item["length"]?.integer,
-                  let address = IPAddress(prefix)
+                let address = IPAddress(prefix)
             else { return nil }
             return IPNetwork(address: address, prefixLength: length)
         }
@@ -158,8 +162,8 @@ public enum RDAPError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .malformed(detail): "malformed RDAP answer: \(detail)"
-        case let .errorAnswer(code, title): "RDAP error \(code)\(title.isEmpty ? "" : ": \(title)")"
+        case .malformed(let detail): "malformed RDAP answer: \(detail)"
+        case .errorAnswer(let code, let title): "RDAP error \(code)\(title.isEmpty ? "" : ": \(title)")"
         }
     }
 }

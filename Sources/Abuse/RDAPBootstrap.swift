@@ -34,12 +34,19 @@ public struct RDAPBootstrap: Sendable, Hashable {
     public mutating func add(_ document: JSONValue) throws(AbuseInputError) -> (added: Int, skipped: Int) {
         guard case .array = document["services"] ?? .null else { throw .unexpectedShape("no `services` array") }
         if publication == nil { publication = document["publication"]?.text }
-        var added = 0, skipped = 0
+        var added = 0
+        var skipped = 0
         for service in document["services"]?.elements ?? [] {
             let parts = service.elements
-            guard parts.count >= 2 else { skipped += 1; continue }
+            guard parts.count >= 2 else {
+                skipped += 1
+                continue
+            }
             let urls = parts[1].elements.compactMap(\.text).compactMap(Self.serviceURL)
-            guard !urls.isEmpty else { skipped += 1; continue }
+            guard !urls.isEmpty else {
+                skipped += 1
+                continue
+            }
             for key in parts[0].elements.compactMap(\.text) {
                 if let network = IPNetwork(key) {
                     networkEntries.append(NetworkEntry(network: network, services: urls))
@@ -82,7 +89,7 @@ public struct RDAPBootstrap: Sendable, Hashable {
 
     private static func serviceURL(_ text: String) -> URL? {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
-              url.host != nil
+            url.host != nil
         else { return nil }
         return url
     }
@@ -95,7 +102,7 @@ public struct RDAPBootstrap: Sendable, Hashable {
     static func asnRange(_ text: String) -> ClosedRange<UInt32>? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2,
-              let low = UInt32(parts[0]), let high = UInt32(parts.count == 2 ? parts[1] : parts[0]), low <= high
+            let low = UInt32(parts[0]), let high = UInt32(parts.count == 2 ? parts[1] : parts[0]), low <= high
         else { return nil }
         return low...high
     }

@@ -92,14 +92,15 @@ public struct RedactionPolicy: Sendable, Hashable {
     }
 
     static func replace(_ needle: String, in haystack: String, boundedBy isBoundary: (Character?) -> Bool, caseInsensitive: Bool = false) -> String {
-        let h = Array(haystack), n = Array(caseInsensitive ? needle.lowercased() : needle).map(String.init)
+        let h = Array(haystack)
+        let n = Array(caseInsensitive ? needle.lowercased() : needle).map(String.init)
         guard !n.isEmpty, h.count >= n.count else { return haystack }
         var result: [Character] = []
         result.reserveCapacity(h.count)
         var i = 0
         while i < h.count {
             if i + n.count <= h.count, isBoundary(i > 0 ? h[i - 1] : nil), isBoundary(i + n.count < h.count ? h[i + n.count] : nil),
-               zip(h[i..<(i + n.count)], n).allSatisfy({ (caseInsensitive ? $0.0.lowercased() : String($0.0)) == $0.1 })
+                zip(h[i..<(i + n.count)], n).allSatisfy({ (caseInsensitive ? $0.0.lowercased() : String($0.0)) == $0.1 })
             {
                 result.append(contentsOf: placeholder)
                 i += n.count

@@ -1,7 +1,7 @@
+import Crypto
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Foundation
 public import WardenCore
-import Crypto
 
 /// An XARF v4 `connection`/`login_attack` report (xarf.org, schemas/v4): the
 /// machine-readable part of an abuse report. Built from an incident that has already been
@@ -32,11 +32,12 @@ public enum XARFReport {
         _ incident: AbuseIncident, reporter: Reporter, timestamp: Timestamp, evidenceSource: String = "automated_filter"
     ) throws(RenderError) -> Data {
         guard let sourcePort = incident.sourcePort, sourcePort > 0 else { throw .missingSourcePort }
-        let proto = switch incident.transport {
-        case .udp: "udp"
-        case .tcp, .tls, .ws, .wss: "tcp"
-        case .sctp: "sctp"
-        }
+        let proto =
+            switch incident.transport {
+            case .udp: "udp"
+            case .tcp, .tls, .ws, .wss: "tcp"
+            case .sctp: "sctp"
+            }
         let contact = Contact(org: reporter.organisation, contact: reporter.contact, domain: reporter.domain)
         let body = Body(
             xarfVersion: version, reportID: incident.caseID.uuidString.lowercased(), timestamp: timestamp.rfc3339,
@@ -51,7 +52,8 @@ public enum XARFReport {
             thresholdExceeded: incident.thresholdExceeded.rfc3339,
             evidence: incident.evidence.prefix(50).map(Evidence.init),
             tags: tags(for: incident),
-            description: "\(incident.pattern.phrase): \(incident.attempts) failed attempts from \(incident.source.unmapped) between \(incident.firstSeen.rfc3339) and \(incident.lastSeen.rfc3339)"
+            description:
+                "\(incident.pattern.phrase): \(incident.attempts) failed attempts from \(incident.source.unmapped) between \(incident.firstSeen.rfc3339) and \(incident.lastSeen.rfc3339)"
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
@@ -95,7 +97,11 @@ public enum XARFReport {
         }
 
         enum CodingKeys: String, CodingKey {
-            case contentType = "content_type", description, payload, hash, size
+            case contentType = "content_type"
+            case description
+            case payload
+            case hash
+            case size
         }
     }
 
@@ -126,12 +132,30 @@ public enum XARFReport {
         var description: String
 
         enum CodingKeys: String, CodingKey {
-            case xarfVersion = "xarf_version", reportID = "report_id", timestamp, reporter, sender
-            case sourceIdentifier = "source_identifier", sourcePort = "source_port", category, type
-            case evidenceSource = "evidence_source", destinationIP = "destination_ip", destinationPort = "destination_port"
-            case protocolName = "protocol", service, attemptCount = "attempt_count", successfulLogins = "successful_logins"
-            case usernamePatterns = "username_patterns", attackPattern = "attack_pattern", firstSeen = "first_seen"
-            case lastSeen = "last_seen", thresholdExceeded = "threshold_exceeded", evidence, tags, description
+            case xarfVersion = "xarf_version"
+            case reportID = "report_id"
+            case timestamp
+            case reporter
+            case sender
+            case sourceIdentifier = "source_identifier"
+            case sourcePort = "source_port"
+            case category
+            case type
+            case evidenceSource = "evidence_source"
+            case destinationIP = "destination_ip"
+            case destinationPort = "destination_port"
+            case protocolName = "protocol"
+            case service
+            case attemptCount = "attempt_count"
+            case successfulLogins = "successful_logins"
+            case usernamePatterns = "username_patterns"
+            case attackPattern = "attack_pattern"
+            case firstSeen = "first_seen"
+            case lastSeen = "last_seen"
+            case thresholdExceeded = "threshold_exceeded"
+            case evidence
+            case tags
+            case description
         }
     }
 }

@@ -88,8 +88,8 @@ extension IPAddress {
     /// The address as an unsigned integer (IPv4 in the low 32 bits).
     public var rangeInteger: UInt128 {
         switch self {
-        case let .v4(v): UInt128(v)
-        case let .v6(hi, lo): UInt128(hi) << 64 | UInt128(lo)
+        case .v4(let v): UInt128(v)
+        case .v6(let hi, let lo): UInt128(hi) << 64 | UInt128(lo)
         }
     }
 

@@ -1,11 +1,12 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import Hummingbird
 import NetworkAddress
+
+// SPDX-License-Identifier: GPL-2.0-or-later
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The API's routes (the contract is the OpenAPI document, `OpenAPIDocument.yaml`).
 ///
@@ -55,7 +56,9 @@ public enum APIRouter {
                 }
                 limit = value
             }
-            do throws(AdministrationError) { return json(.ok, BanList(bans: try snapshots.bans(includeInactive: all, limit: limit))) } catch { return failure(error) }
+            do throws(AdministrationError) { return json(.ok, BanList(bans: try snapshots.bans(includeInactive: all, limit: limit))) } catch {
+                return failure(error)
+            }
         }
         router.post("/v1/bans") { request, _ in
             let body: BanRequestBody
@@ -67,8 +70,8 @@ public enum APIRouter {
             }
             let ban: BanRequest
             switch banRequest(body) {
-            case let .success(r): ban = r
-            case let .failure(message): return problem(.badRequest, message.text)
+            case .success(let r): ban = r
+            case .failure(let message): return problem(.badRequest, message.text)
             }
             do throws(AdministrationError) { return json(.created, try administration.ban(ban)) } catch { return failure(error) }
         }
@@ -156,7 +159,9 @@ struct BearerTokenMiddleware: RouterMiddleware {
         let reads = request.method == .get || request.method == .head
         if tokenForReads || !reads {
             guard let presented = Self.bearer(request.headers[.authorization]), token.matches(presented) else {
-                var response = APIRouter.problem(.unauthorized, "a valid bearer token is required (Authorization: Bearer TOKEN; the token is in the state directory's \(APIToken.fileName))")
+                var response = APIRouter.problem(
+                    .unauthorized,
+                    "a valid bearer token is required (Authorization: Bearer TOKEN; the token is in the state directory's \(APIToken.fileName))")
                 response.headers[.wwwAuthenticate] = "Bearer"
                 return response
             }

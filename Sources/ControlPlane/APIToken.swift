@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bearer token of the control plane: 32 random bytes, hex-encoded, in a file of the

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small blocking HTTP/1.1 client for the control plane's Unix socket, used by the
@@ -77,7 +77,8 @@ public struct ControlPlaneClient: Sendable {
 
     func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse) throws(ControlPlaneClientError) -> T {
         guard (200..<300).contains(response.status) else {
-            let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body)))?.error
+            let message =
+                (try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body)))?.error
                 ?? String(decoding: response.body.prefix(200), as: UTF8.self)
             throw .refused(status: response.status, message: message)
         }
@@ -133,7 +134,7 @@ public struct ControlPlaneClient: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"), UInt8(ascii: ":"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"), UInt8(ascii: ":"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let digits = Array("0123456789ABCDEF".unicodeScalars)
@@ -158,8 +159,8 @@ public enum ControlPlaneClientError: Error, Sendable, Equatable, CustomStringCon
     public var description: String {
         switch self {
         case .noDaemon: "no daemon listens on the control socket"
-        case let .refused(status, message): "the daemon refused (HTTP \(status)): \(message)"
-        case let .protocolError(message): message
+        case .refused(let status, let message): "the daemon refused (HTTP \(status)): \(message)"
+        case .protocolError(let message): message
         }
     }
 }

@@ -3,8 +3,9 @@ import Hummingbird
 import Logging
 public import ServiceLifecycle
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The control plane as a `Service`: its `run()` serves the Unix socket and, when
@@ -40,24 +41,26 @@ public struct ControlPlaneServer: Service {
                 administration: administration, snapshots: snapshots, token: c.token, tokenForReads: false,
                 metricsText: c.metricsText, ranges: c.ranges)
             let announce = onListening
-            applications.append(Application(
-                router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "sipwarden"),
-                onServerRunning: { _ in
-                    // Root only: connecting needs write permission on the socket file.
-                    chmod(path, 0o600)
-                    announce("unix:\(path)")
-                },
-                logger: c.logger))
+            applications.append(
+                Application(
+                    router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "sipwarden"),
+                    onServerRunning: { _ in
+                        // Root only: connecting needs write permission on the socket file.
+                        chmod(path, 0o600)
+                        announce("unix:\(path)")
+                    },
+                    logger: c.logger))
         }
         if let tcp = c.tcp {
             let router = APIRouter.build(
                 administration: administration, snapshots: snapshots, token: c.token, tokenForReads: true,
                 metricsText: c.metricsText, ranges: c.ranges)
             let announce = onListening
-            applications.append(Application(
-                router: router, configuration: .init(address: .hostname(tcp.host, port: tcp.port), serverName: "sipwarden"),
-                onServerRunning: { _ in announce("tcp:\(tcp)") },
-                logger: c.logger))
+            applications.append(
+                Application(
+                    router: router, configuration: .init(address: .hostname(tcp.host, port: tcp.port), serverName: "sipwarden"),
+                    onServerRunning: { _ in announce("tcp:\(tcp)") },
+                    logger: c.logger))
         }
         defer { if let path = c.socketPath { unlink(path) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -87,14 +90,22 @@ public final class RunningControlPlane: Sendable {
         let listening = Gate()
         let progress = StartProgress()
         let wrapped = server.announcing { _ in
-            if progress.count.withLock({ $0 += 1; return $0 }) == expected { listening.open() }
+            if progress.count.withLock({
+                $0 += 1
+                return $0
+            }) == expected {
+                listening.open()
+            }
         }
         let finished = running.finished
         // A group of one, so that `stop` is a graceful shutdown (open requests finish).
         let group = ServiceGroup(configuration: .init(services: [wrapped], logger: server.configuration.logger))
         running.group.withLock { $0 = group }
         Task {
-            defer { finished.open(); listening.open() }
+            defer {
+                finished.open()
+                listening.open()
+            }
             do { try await group.run() } catch {
                 progress.failure.withLock { $0 = "\(error)" }
             }

@@ -1,11 +1,12 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Hummingbird
 import NetworkAddress
+
+// SPDX-License-Identifier: GPL-2.0-or-later
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// sipwarden's own active bans as a feed other servers and tools can subscribe to
 /// (docs/FEEDS.md "Publishing"): plain text, JSON, and APIBAN's answer shape. Bans that
@@ -21,8 +22,8 @@ enum FeedRoutes {
     static func add(to router: Router<BasicRequestContext>, snapshots: any DaemonSnapshots) {
         router.get("/v1/feed/bans.txt") { request, _ in
             switch published(snapshots, request) {
-            case let .failure(error): return APIRouter.failure(error)
-            case let .success(bans):
+            case .failure(let error): return APIRouter.failure(error)
+            case .success(let bans):
                 var body = "# sipwarden active bans: \(bans.count)\n"
                 for ban in bans { body += ban.network + "\n" }
                 return APIRouter.text(.ok, body, contentType: "text/plain; charset=utf-8")
@@ -30,8 +31,8 @@ enum FeedRoutes {
         }
         router.get("/v1/feed/bans.json") { request, _ in
             switch published(snapshots, request) {
-            case let .failure(error): return APIRouter.failure(error)
-            case let .success(bans):
+            case .failure(let error): return APIRouter.failure(error)
+            case .success(let bans):
                 return APIRouter.json(.ok, FeedList(count: bans.count, bans: bans.map(FeedEntry.init)))
             }
         }
@@ -68,13 +69,13 @@ enum FeedRoutes {
             cursor = value >= apibanIDBase ? value - apibanIDBase : 0
         }
         switch published(snapshots, request) {
-        case let .failure(error): return APIRouter.failure(error)
-        case let .success(bans):
+        case .failure(let error): return APIRouter.failure(error)
+        case .success(let bans):
             let page = bans.filter { ($0.id ?? 0) > cursor }.prefix(apibanPageSize)
             guard let last = page.last?.id else {
-                return APIRouter.json(.badRequest, APIBANAnswer(ipaddress: ["no new bans"], ID: "none"))
+                return APIRouter.json(.badRequest, APIBANAnswer(ipaddress: ["no new bans"], next: "none"))
             }
-            return APIRouter.json(.ok, APIBANAnswer(ipaddress: page.map(\.network), ID: String(last + apibanIDBase)))
+            return APIRouter.json(.ok, APIBANAnswer(ipaddress: page.map(\.network), next: String(last + apibanIDBase)))
         }
     }
 }
@@ -105,6 +106,11 @@ struct FeedEntry: Codable, Sendable {
 /// APIBAN's answer shape.
 struct APIBANAnswer: Codable, Sendable {
     var ipaddress: [String]
-    // swiftlint:disable:next identifier_name
-    var ID: String
+    /// The ID to ask from next (`"none"` at the end).
+    var next: String
+
+    enum CodingKeys: String, CodingKey {
+        case ipaddress
+        case next = "ID"
+    }
 }

@@ -1,10 +1,11 @@
+import Hummingbird
+
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-import Hummingbird
 
 extension APIRouter {
     /// Longest selector accepted (a file path at most).
@@ -24,7 +25,8 @@ extension APIRouter {
                 let buffer = try await request.body.collect(upTo: maximumBodyBytes)
                 body = try JSONDecoder().decode(RangeBlockRequestBody.self, from: Data(buffer.readableBytesView))
             } catch {
-                return problem(.badRequest, "expected a JSON object {\"selector\": text, \"scope\": \"sip\" or \"all\", \"block_seconds\": N or null}")
+                return problem(
+                    .badRequest, "expected a JSON object {\"selector\": text, \"scope\": \"sip\" or \"all\", \"block_seconds\": N or null}")
             }
             if let message = rangeRequestProblem(body) { return problem(.badRequest, message) }
             guard let ranges else { return problem(.notFound, disabled) }

@@ -23,12 +23,14 @@ public struct PosixThread: Sendable {
     public init(_ body: @escaping () -> Void) throws(StartFailure) {
         let context = Unmanaged.passRetained(Entry(body)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let entry = Unmanaged<Entry>.fromOpaque(raw).takeRetainedValue()
-            entry.body()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                guard let raw else { return nil }
+                let entry = Unmanaged<Entry>.fromOpaque(raw).takeRetainedValue()
+                entry.body()
+                return nil
+            }, context)
         guard rc == 0 else {
             Unmanaged<Entry>.fromOpaque(context).release()
             throw StartFailure(code: rc)

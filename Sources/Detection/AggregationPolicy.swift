@@ -31,10 +31,11 @@ public struct AggregationStep: Hashable, Sendable {
     /// the address has none, or the prefix is no wider than `host`, the network a host ban
     /// of this address covers — the step then does not apply to its family).
     func network(for address: IPAddress, host: IPNetwork, announced: (any AnnouncedPrefixLookup)?) -> IPNetwork? {
-        let network: IPNetwork? = switch scope {
-        case let .prefix(v4, v6): IPNetwork(address: address, prefixLength: address.family == .v4 ? v4 : v6)
-        case .announced: announced?.announcedPrefix(of: address)
-        }
+        let network: IPNetwork? =
+            switch scope {
+            case .prefix(let v4, let v6): IPNetwork(address: address, prefixLength: address.family == .v4 ? v4 : v6)
+            case .announced: announced?.announcedPrefix(of: address)
+            }
         guard let network, network.prefixLength < host.prefixLength else { return nil }
         return network
     }
@@ -119,12 +120,18 @@ public struct AggregationPolicy: Hashable, Sendable {
         for (i, s) in steps.enumerated() {
             let name = "aggregation step \(i + 1)"
             if s.failures < 2 || s.failures > 1000 { errors.append("\(name): failures must be between 2 and 1000, got \(s.failures)") }
-            if s.distinctHosts < 2 || s.distinctHosts > s.failures { errors.append("\(name): distinct-hosts must be between 2 and failures, got \(s.distinctHosts)") }
+            if s.distinctHosts < 2 || s.distinctHosts > s.failures {
+                errors.append("\(name): distinct-hosts must be between 2 and failures, got \(s.distinctHosts)")
+            }
             if s.findTime <= .zero { errors.append("\(name): find-time must be positive") }
-            if case let .prefix(v4, v6) = s.scope {
+            if case .prefix(let v4, let v6) = s.scope {
                 // (A nonsense host granularity is reported once, by the detection policy.)
-                if v4 < 8 || v4 > 31 || (v4 >= hostV4 && (8...32).contains(hostV4)) { errors.append("\(name): ipv4 prefix must be between 8 and \(hostV4 - 1), got \(v4)") }
-                if v6 < 16 || v6 > 127 || (v6 >= hostV6 && (32...128).contains(hostV6)) { errors.append("\(name): ipv6 prefix must be between 16 and \(hostV6 - 1), got \(v6)") }
+                if v4 < 8 || v4 > 31 || (v4 >= hostV4 && (8...32).contains(hostV4)) {
+                    errors.append("\(name): ipv4 prefix must be between 8 and \(hostV4 - 1), got \(v4)")
+                }
+                if v6 < 16 || v6 > 127 || (v6 >= hostV6 && (32...128).contains(hostV6)) {
+                    errors.append("\(name): ipv6 prefix must be between 16 and \(hostV6 - 1), got \(v6)")
+                }
                 // Wider steps only under stronger thresholds.
                 if let (p4, pf, ph) = previous {
                     if v4 >= p4 { errors.append("\(name): steps go from narrow to wide (/\(v4) after /\(p4))") }

@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// How many failures within which span of time make a ban.
 public struct Threshold: Hashable, Sendable {
@@ -112,7 +112,9 @@ public struct DetectionPolicy: Hashable, Sendable {
         for (kind, t) in overrides { check(t, kind.rawValue) }
         if overrides[.authSucceeded] != nil { errors.append("auth_succeeded is not a failure: it has no window") }
         if let e = enumeration {
-            if e.distinctUsers < 2 || e.distinctUsers > 1000 { errors.append("enumeration: distinct-users must be between 2 and 1000, got \(e.distinctUsers)") }
+            if e.distinctUsers < 2 || e.distinctUsers > 1000 {
+                errors.append("enumeration: distinct-users must be between 2 and 1000, got \(e.distinctUsers)")
+            }
             if e.findTime <= .zero { errors.append("enumeration: find-time must be positive") }
         }
         if banTime <= .zero { errors.append("ban-time must be positive") }

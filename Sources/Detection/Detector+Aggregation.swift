@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// Everything one event decided: verdicts (the host's first, then its prefixes', narrow
 /// to wide) and the prefix bans that protection blocked.
@@ -110,7 +110,8 @@ extension Detector {
                     return (true, r.hosts, r.span, shielded, report)
                 }
             guard outcome.fired else { continue }
-            let block: (AggregationBlock, IPNetwork)? = outcome.shielded
+            let block: (AggregationBlock, IPNetwork)? =
+                outcome.shielded
                 ? (.succeeded, network)
                 : protectedNetworks.first { $0.network.contains(network) || network.contains($0.network) }.map { ($0.reason, $0.network) }
             if let (reason, protected) = block {
@@ -123,7 +124,8 @@ extension Detector {
             let offence = nextOffence(for: network, now: now)
             let banTime = policy.banDuration(offence: offence)
             let span = outcome.span / 1000
-            var reason = "\(step.failures) failures from \(outcome.hosts)+ hosts of \(network) in \(span >= 10_000 ? "\(span / 1000) s" : "\(span) ms")"
+            var reason =
+                "\(step.failures) failures from \(outcome.hosts)+ hosts of \(network) in \(span >= 10_000 ? "\(span / 1000) s" : "\(span) ms")"
             if offence > 1 { reason += "; repeat offence #\(offence)" }
             let verdict = Verdict(
                 network: network, rule: .aggregate, origin: .detector, offence: offence, created: now, duration: banTime,
@@ -153,8 +155,8 @@ extension Detector {
     /// A prefix ban made elsewhere (operator, ledger): its windows stop counting until `until`.
     mutating func notePrefixBan(_ network: IPNetwork, until: Timestamp?) {
         for (i, step) in policy.aggregation.steps.enumerated() {
-            guard case let .prefix(v4, v6) = step.scope,
-                  network.prefixLength == (network.family == .v4 ? v4 : v6)
+            guard case .prefix(let v4, let v6) = step.scope,
+                network.prefixLength == (network.family == .v4 ? v4 : v6)
             else { continue }
             let key = PrefixKey(network: NetworkKey(network), step: UInt8(i))
             let t = until?.microseconds ?? .max

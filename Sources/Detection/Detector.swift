@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// A decision of the detector to ban a prefix, with the facts that justified it: a
 /// `Ban` of origin `.detector`, whose `id` is made with the decision.
@@ -266,7 +266,8 @@ public struct Detector: Sendable {
         var next = Detector(policy: policy)
         next.counters = counters
         next.offenders = offenders
-        let sameGranularity = policy.ipv4PrefixLength == self.policy.ipv4PrefixLength
+        let sameGranularity =
+            policy.ipv4PrefixLength == self.policy.ipv4PrefixLength
             && policy.ipv6PrefixLength == self.policy.ipv6PrefixLength
         let sameWindows = sameGranularity && next.windowIndex == windowIndex
         var oldRing = ring
@@ -333,7 +334,8 @@ public struct Detector: Sendable {
     /// Hash of the user for the enumeration rule, 0 when the event does not count.
     private func enumerationUserHash(_ event: SecurityEvent) -> UInt32 {
         guard policy.enumeration != nil, let user = event.user, !user.isEmpty,
-              event.kind == .unknownUser || event.kind == .authFailed else { return 0 }
+            event.kind == .unknownUser || event.kind == .authFailed
+        else { return 0 }
         var h = Hasher()
         h.combine(user)
         let v = UInt32(truncatingIfNeeded: h.finalize())
@@ -473,7 +475,7 @@ public struct Detector: Sendable {
         case .failures:
             let kinds = Set(evidence.map(\.kind.rawValue)).sorted().joined(separator: "+")
             what = "\(count) failures (\(kinds)) in \(span)"
-        case let .kind(k):
+        case .kind(let k):
             what = count == 1 ? "\(k.rawValue)" : "\(count) × \(k.rawValue) in \(span)"
         case .enumeration:
             what = "\(count) distinct users tried in \(span)"

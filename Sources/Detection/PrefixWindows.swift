@@ -1,6 +1,6 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
 
 /// A prefix of one aggregation step (the same network may be counted by two steps).
 struct PrefixKey: Hashable, Sendable {

@@ -95,9 +95,9 @@ public struct SensorMerge: Sendable {
     /// wire sensor.
     public static func sensorIdentity(_ origin: EventOrigin) -> String {
         switch origin {
-        case let .logLine(file, _): "log:" + unrotated(file)
-        case let .frame(file, _): "pcap:" + file
-        case let .wire(sensor): "wire:" + sensor
+        case .logLine(let file, _): "log:" + unrotated(file)
+        case .frame(let file, _): "pcap:" + file
+        case .wire(let sensor): "wire:" + sensor
         }
     }
 
@@ -110,7 +110,8 @@ public struct SensorMerge: Sendable {
             if let dot = s.lastIndex(where: { $0 == "." || $0 == "-" }), dot != s.startIndex {
                 let tail = s[s.index(after: dot)...]
                 if !tail.isEmpty, tail.allSatisfy(\.isASCIIDigit),
-                   s[dot] == "." || tail.count >= 8 {
+                    s[dot] == "." || tail.count >= 8
+                {
                     s = s[..<dot]
                 }
             }

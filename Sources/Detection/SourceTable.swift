@@ -1,6 +1,6 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
 
 /// A ban prefix packed into two words and a tag (the table's key).
 struct NetworkKey: Hashable, Sendable {
@@ -12,11 +12,11 @@ struct NetworkKey: Hashable, Sendable {
 
     init(_ network: IPNetwork) {
         switch network.address {
-        case let .v4(v):
+        case .v4(let v):
             hi = 0
             lo = UInt64(v)
             family = 4
-        case let .v6(h, l):
+        case .v6(let h, let l):
             hi = h
             lo = l
             family = 6

@@ -1,10 +1,11 @@
+public import IntelUpdate
+
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-public import IntelUpdate
 
 /// APIBAN's API (apiban.org): `POST https://apiban.org/api/get` with
 /// `Authorization: Bearer KEY` and the body `{"set":"sip","id":"CURSOR"}` answers
@@ -34,7 +35,7 @@ public enum APIBAN {
             switch self {
             case .unauthorized: "APIBAN: unauthorized (check the feed's api-key)"
             case .rateLimited: "APIBAN: rate limit exceeded"
-            case let .unexpected(status, detail): "APIBAN: unexpected answer (HTTP \(status)): \(detail)"
+            case .unexpected(let status, let detail): "APIBAN: unexpected answer (HTTP \(status)): \(detail)"
             }
         }
     }
@@ -50,18 +51,18 @@ public enum APIBAN {
 
     /// Reads one answer (any status: APIBAN says "done" with a 400).
     public static func parsePage(status: Int, body: [UInt8]) throws(Failure) -> Page {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), case let .object(fields) = value else {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), case .object(let fields) = value else {
             throw .unexpected(status: status, detail: "not a JSON object")
         }
-        let id: String? = if case let .string(s)? = fields["ID"] { s } else { nil }
+        let id: String? = if case .string(let s)? = fields["ID"] { s } else { nil }
         if id == "unauthorized" || status == 401 || status == 403 { throw .unauthorized }
-        if case let .string(s)? = fields["ipaddress"], s == "rate limit exceeded" { throw .rateLimited }
+        if case .string(let s)? = fields["ipaddress"], s == "rate limit exceeded" { throw .rateLimited }
         if status == 429 { throw .rateLimited }
         if id == "none" { return .end }
         guard (200...299).contains(status), let id, !id.isEmpty else {
             throw .unexpected(status: status, detail: "no ID")
         }
-        guard case let .array(items)? = fields["ipaddress"] else {
+        guard case .array(let items)? = fields["ipaddress"] else {
             throw .unexpected(status: status, detail: "no ipaddress list")
         }
         return .addresses(items.compactMap(\.addressText), next: id)
@@ -85,7 +86,7 @@ public enum APIBAN {
             } catch {
                 throw .fetch(error)
             }
-            guard case let .response(status, body, _, _) = response else {
+            guard case .response(let status, let body, _, _) = response else {
                 throw .apiban(.unexpected(status: 304, detail: "not modified"))
             }
             let page: Page
@@ -96,7 +97,7 @@ public enum APIBAN {
             }
             switch page {
             case .end: return (addresses, cursor)
-            case let .addresses(more, next):
+            case .addresses(let more, let next):
                 addresses += more
                 // A server that does not move its cursor forward would loop.
                 guard next != cursor else { return (addresses, cursor) }
@@ -117,11 +118,11 @@ public enum FeedFetchError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .fetch(e): "\(e)"
-        case let .status(code): "HTTP status \(code)"
-        case let .apiban(e): "\(e)"
-        case let .parse(e): "\(e)"
-        case let .store(message): message
+        case .fetch(let e): "\(e)"
+        case .status(let code): "HTTP status \(code)"
+        case .apiban(let e): "\(e)"
+        case .parse(let e): "\(e)"
+        case .store(let message): message
         }
     }
 }

@@ -33,9 +33,10 @@ public struct FeedBanPlanner: Sendable {
             guard !Self.touchesAllowlist(network, allowlist) else { continue }
             if let last = known[network], now - last < banTime / 2 { continue }
             known[network] = now
-            bans.append(Ban(
-                network: network, rule: .feed, origin: .feed, created: now, duration: banTime,
-                reason: "listed by feed \(spec.name)"))
+            bans.append(
+                Ban(
+                    network: network, rule: .feed, origin: .feed, created: now, duration: banTime,
+                    reason: "listed by feed \(spec.name)"))
         }
         // Forget what left the feed (its ban runs out on its own).
         known = known.filter { listed.contains($0.key) }

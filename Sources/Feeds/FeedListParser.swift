@@ -1,10 +1,11 @@
+public import NetworkAddress
+
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-public import NetworkAddress
 
 /// A parsed feed body: the networks it lists (duplicates removed, order kept) and what
 /// was skipped.
@@ -94,18 +95,20 @@ public enum FeedListParser {
     /// multicast, unspecified, and anything wider than /8 (IPv4) or /19 (IPv6).
     public static func isSafeToBan(_ network: IPNetwork) -> Bool {
         switch network.address {
-        case let .v4(value):
+        case .v4(let value):
             guard network.prefixLength >= 8 else { return false }
-            let a = UInt8(value >> 24), b = UInt8(truncatingIfNeeded: value >> 16)
+            let a = UInt8(value >> 24)
+            let b = UInt8(truncatingIfNeeded: value >> 16)
             if a == 0 || a == 10 || a == 127 || a >= 224 { return false }
             if a == 169 && b == 254 { return false }
             if a == 172 && (16...31).contains(b) { return false }
             if a == 192 && b == 168 { return false }
             if a == 100 && (64...127).contains(b) { return false }
             return true
-        case let .v6(high, low):
+        case .v6(let high, let low):
             guard network.prefixLength >= 19 else { return false }
-            let first = UInt8(high >> 56), second = UInt8(truncatingIfNeeded: high >> 48)
+            let first = UInt8(high >> 56)
+            let second = UInt8(truncatingIfNeeded: high >> 48)
             if first == 0xFF || first & 0xFE == 0xFC { return false }
             if first == 0xFE && second & 0xC0 == 0x80 { return false }
             if high == 0 && (low == 0 || low == 1) { return false }
@@ -125,21 +128,28 @@ indirect enum JSONValue: Decodable, Sendable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? container.decode(Double.self) { self = .number(n) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else if let a = try? container.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? container.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     /// The list of address items: the array itself, or the first array under a known key.
     var addressItems: [JSONValue]? {
         switch self {
-        case let .array(items): return items
-        case let .object(fields):
+        case .array(let items): return items
+        case .object(let fields):
             for key in ["ipaddress", "addresses", "ips", "bans", "data"] {
-                if case let .array(items)? = fields[key] { return items }
+                if case .array(let items)? = fields[key] { return items }
             }
             return nil
         default: return nil
@@ -149,10 +159,10 @@ indirect enum JSONValue: Decodable, Sendable {
     /// A string item, or an object item's `ip`/`address`/`network`/`cidr`/`prefix`.
     var addressText: String? {
         switch self {
-        case let .string(s): return s
-        case let .object(fields):
+        case .string(let s): return s
+        case .object(let fields):
             for key in ["ip", "address", "network", "cidr", "prefix", "ipaddress"] {
-                if case let .string(s)? = fields[key] { return s }
+                if case .string(let s)? = fields[key] { return s }
             }
             return nil
         default: return nil

@@ -1,11 +1,12 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import IntelUpdate
 public import NetworkAddress
+
+// SPDX-License-Identifier: GPL-2.0-or-later
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What is known of a feed's last good copy (`STATE/feeds/NAME.meta.json`).
 public struct FeedState: Codable, Sendable, Hashable {
@@ -20,7 +21,10 @@ public struct FeedState: Codable, Sendable, Hashable {
     /// The last attempt's failure, nil when it succeeded.
     public var lastError: String?
 
-    public init(etag: String? = nil, lastModified: String? = nil, cursor: String? = nil, entries: Int, updatedAt: Int64, checkedAt: Int64, lastError: String? = nil) {
+    public init(
+        etag: String? = nil, lastModified: String? = nil, cursor: String? = nil, entries: Int, updatedAt: Int64, checkedAt: Int64,
+        lastError: String? = nil
+    ) {
         self.etag = etag
         self.lastModified = lastModified
         self.cursor = cursor

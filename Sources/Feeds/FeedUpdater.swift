@@ -71,12 +71,14 @@ public struct FeedUpdater: Sendable {
             if merged.count > spec.maxEntries { merged.removeFirst(merged.count - spec.maxEntries) }
             let state = FeedState(cursor: cursor, entries: merged.count, updatedAt: now, checkedAt: now)
             do { try store.save(spec.name, networks: merged, state: state) } catch { throw .store("\(error)") }
-            return FeedRefresh(name: spec.name, outcome: addresses.isEmpty ? .unchanged : .updated, networks: merged, rejected: builder.list.rejected, unsafe: builder.list.unsafe)
+            return FeedRefresh(
+                name: spec.name, outcome: addresses.isEmpty ? .unchanged : .updated, networks: merged, rejected: builder.list.rejected,
+                unsafe: builder.list.unsafe)
         }
         let request = FetchRequest(url: spec.url, etag: previous?.etag, lastModified: previous?.lastModified, maxBytes: maxBytes)
         let response: FetchResponse
         do { response = try await fetcher.fetch(request) } catch { throw .fetch(error) }
-        guard case let .response(status, body, etag, lastModified) = response else {
+        guard case .response(let status, let body, let etag, let lastModified) = response else {
             guard var state = previous else { throw .status(304) }
             state.checkedAt = now
             state.lastError = nil

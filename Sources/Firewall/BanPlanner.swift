@@ -38,7 +38,7 @@ enum BanPlanner {
         case (nil, nil): false
         case (nil, _): true
         case (_, nil): false
-        case let (a?, b?): a > b
+        case (let a?, let b?): a > b
         }
     }
 
@@ -69,7 +69,8 @@ enum BanPlanner {
                 if timeout <= .zero {
                     problem = "refusing to ban \(network) with a non-positive timeout (\(timeout))"
                 } else if timeout > configuration.maximumTimeout {
-                    problem = "refusing to ban \(network) for \(timeout): longer than the maximum \(configuration.maximumTimeout); use a permanent ban"
+                    problem =
+                        "refusing to ban \(network) for \(timeout): longer than the maximum \(configuration.maximumTimeout); use a permanent ban"
                 }
             }
             if let problem {
@@ -92,8 +93,8 @@ enum BanPlanner {
     /// `::ffff:a.b.c.d/len` (len ≥ 96) → `a.b.c.d/(len-96)`; everything else unchanged.
     static func unmapped(_ network: IPNetwork) -> IPNetwork {
         guard network.family == .v6, network.prefixLength >= 96,
-              case .v4 = network.address.unmapped,
-              let mapped = IPNetwork(address: network.address.unmapped, prefixLength: network.prefixLength - 96)
+            case .v4 = network.address.unmapped,
+            let mapped = IPNetwork(address: network.address.unmapped, prefixLength: network.prefixLength - 96)
         else { return network }
         return mapped
     }
@@ -182,7 +183,7 @@ enum BanPlanner {
     static func sameLifetime(_ a: Duration?, _ b: Duration?, tolerance: Duration) -> Bool {
         switch (a, b) {
         case (nil, nil): true
-        case let (a?, b?): a - b <= tolerance && b - a <= tolerance
+        case (let a?, let b?): a - b <= tolerance && b - a <= tolerance
         default: false
         }
     }

@@ -131,10 +131,15 @@ public struct FloodGuard: Hashable, Sendable {
             throw FirewallError(.invalidConfiguration, "flood guard needs 1...1024 port ranges, got \(ports.count)")
         }
         guard (1...10_000_000).contains(banPacketsPerSecond), (1...1_000_000).contains(banBurst) else {
-            throw FirewallError(.invalidConfiguration, "flood guard ban threshold \(banPacketsPerSecond) packets/s, burst \(banBurst), is outside 1...10000000 / 1...1000000")
+            throw FirewallError(
+                .invalidConfiguration,
+                "flood guard ban threshold \(banPacketsPerSecond) packets/s, burst \(banBurst), is outside 1...10000000 / 1...1000000")
         }
         guard banPacketsPerSecond >= packetsPerSecond else {
-            throw FirewallError(.invalidConfiguration, "flood guard ban rate \(banPacketsPerSecond) packets/s is below the drop rate \(packetsPerSecond): a source would be banned for what the guard tolerates")
+            throw FirewallError(
+                .invalidConfiguration,
+                "flood guard ban rate \(banPacketsPerSecond) packets/s is below the drop rate \(packetsPerSecond): a source would be banned for what the guard tolerates"
+            )
         }
         guard (16...128).contains(prefixLengthV6) else {
             throw FirewallError(.invalidConfiguration, "flood guard IPv6 prefix length \(prefixLengthV6) is outside 16...128")
@@ -193,7 +198,8 @@ extension NFTSyntax {
             if let items = exempt[family], !items.isEmpty {
                 text += "add element inet \(t) exempt\(suffix) { \(items.joined(separator: ", ")) }\n"
             }
-            text += "add set inet \(t) suspects\(suffix) { type \(type); size \(size); flags timeout; timeout \(seconds(floodGuard.suspectTimeout))s; }\n"
+            text +=
+                "add set inet \(t) suspects\(suffix) { type \(type); size \(size); flags timeout; timeout \(seconds(floodGuard.suspectTimeout))s; }\n"
             text += "add set inet \(t) flowmeter\(suffix) { type \(type) . inet_service; size \(size); flags dynamic, timeout; timeout 10s; }\n"
             text += "add set inet \(t) meter\(suffix) { type \(type); size \(size); flags dynamic, timeout; timeout 10s; }\n"
             if floodGuard.reportGroup != nil {
@@ -201,7 +207,8 @@ extension NFTSyntax {
                 text += "add set inet \(t) reported\(suffix) { type \(type); size \(size); flags dynamic, timeout; timeout 60s; }\n"
             }
         }
-        text += "add chain inet \(t) \(guardChainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority + 1); policy accept; }\n"
+        text +=
+            "add chain inet \(t) \(guardChainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority + 1); policy accept; }\n"
         text += "add rule inet \(t) \(guardChainName) ip saddr @exempt4 return\n"
         text += "add rule inet \(t) \(guardChainName) ip6 saddr @exempt6 return\n"
         let ports = floodGuard.ports.map(\.description).joined(separator: ", ")
@@ -217,10 +224,12 @@ extension NFTSyntax {
             // A suspect flooding (far over the ceiling): report it once per 60 s, go on.
             // First, so that it counts every packet, also those the ceilings drop.
             if let group = floodGuard.reportGroup {
-                text += "add rule inet \(t) \(guardChainName) \(suspect) update @floodmeter\(suffix) { \(key) \(banLimit) } \(key) != @reported\(suffix) add @reported\(suffix) { \(key) } log prefix \"\(FloodGuard.reportPrefix)\" group \(group)\n"
+                text +=
+                    "add rule inet \(t) \(guardChainName) \(suspect) update @floodmeter\(suffix) { \(key) \(banLimit) } \(key) != @reported\(suffix) add @reported\(suffix) { \(key) } log prefix \"\(FloodGuard.reportPrefix)\" group \(group)\n"
             }
             // One socket over the ceiling, whoever it is: drop and count.
-            text += "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @flowmeter\(suffix) { \(address) . udp sport \(limit) } counter name \(counter) drop\n"
+            text +=
+                "add rule inet \(t) \(guardChainName) udp dport { \(ports) } update @flowmeter\(suffix) { \(address) . udp sport \(limit) } counter name \(counter) drop\n"
             // A suspect over the ceiling, over all its sockets: drop and count.
             text += "add rule inet \(t) \(guardChainName) \(suspect) update @meter\(suffix) { \(key) \(limit) } counter name \(counter) drop\n"
         }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import NetworkAddress
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// An element as the kernel holds it: an interval (usually a prefix) and its remaining time.
@@ -124,18 +125,18 @@ enum NFTListing {
 
         func interval(family: IPAddress.Family) -> AddressInterval? {
             switch self {
-            case let .address(text):
+            case .address(let text):
                 guard let address = IPAddress(text), address.family == family else { return nil }
                 return AddressInterval(IPNetwork(host: address))
-            case let .prefix(text, length):
+            case .prefix(let text, let length):
                 guard let address = IPAddress(text), address.family == family,
-                      let network = IPNetwork(address: address, prefixLength: length),
-                      network.address == address
+                    let network = IPNetwork(address: address, prefixLength: length),
+                    network.address == address
                 else { return nil }
                 return AddressInterval(network)
-            case let .range(lowText, highText):
+            case .range(let lowText, let highText):
                 guard let low = IPAddress(lowText), let high = IPAddress(highText),
-                      low.family == family, high.family == family
+                    low.family == family, high.family == family
                 else { return nil }
                 return AddressInterval(family: family, low: low.integer, high: high.integer)
             case .unknown:

@@ -92,7 +92,8 @@ enum NFTSyntax {
             let flags = set.isInterval ? "interval, timeout" : "timeout"
             text += "add set inet \(t) \(set.rawValue) { type \(set.typeName); flags \(flags); }\n"
         }
-        text += "add chain inet \(t) \(chainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority); policy accept; }\n"
+        text +=
+            "add chain inet \(t) \(chainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority); policy accept; }\n"
         text += "flush chain inet \(t) \(chainName)\n"
         var match = ""
         if !configuration.ports.isEmpty {
@@ -170,8 +171,8 @@ extension IPAddress {
     /// The address as an unsigned integer (IPv4 in the low 32 bits).
     var integer: UInt128 {
         switch self {
-        case let .v4(v): UInt128(v)
-        case let .v6(hi, lo): UInt128(hi) << 64 | UInt128(lo)
+        case .v4(let v): UInt128(v)
+        case .v6(let hi, let lo): UInt128(hi) << 64 | UInt128(lo)
         }
     }
 

@@ -86,9 +86,11 @@ public final class NFTablesFirewall: Firewall {
         reader = Mutex(try NFTContext(json: true))
         let floodGuard = configuration.floodGuard ?? .standard
         marksSuspects = configuration.managesFloodGuard && configuration.floodGuard != nil
-        suspects = Mutex(SuspectState(filter: SuspectFilter(
-            timeout: floodGuard.suspectTimeout, capacity: floodGuard.meterSize,
-            marksPerSecond: Self.suspectMarksPerSecond, prefixLengthV6: floodGuard.prefixLengthV6)))
+        suspects = Mutex(
+            SuspectState(
+                filter: SuspectFilter(
+                    timeout: floodGuard.suspectTimeout, capacity: floodGuard.meterSize,
+                    marksPerSecond: Self.suspectMarksPerSecond, prefixLengthV6: floodGuard.prefixLengthV6)))
     }
 
     /// Most suspect adds per second (each one netlink round trip, ~20–50 µs): a spoofed
@@ -310,7 +312,8 @@ public final class NFTablesFirewall: Firewall {
             // The guard's table exists only while a daemon with the guard on set it up.
             let guardTable = NFTSyntax.guardTableName(configuration)
             if let flood4 = try? NFTListing.parseCounter(json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV4)\n")),
-               let flood6 = try? NFTListing.parseCounter(json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV6)\n")) {
+                let flood6 = try? NFTListing.parseCounter(json.run("list counter inet \(guardTable) \(NFTSyntax.guardCounterV6)\n"))
+            {
                 counters.floodPackets = flood4.packets &+ flood6.packets
             }
             return counters
@@ -496,7 +499,8 @@ public final class NFTablesFirewall: Firewall {
             let planned = try BanPlanner.normalize(sample, configuration: configuration).elements
             _ = try netlinkBatch(planned, refreshesInPlace: state.refreshesInPlace, firstSequence: socket.nextSequence)
             var batch = try NetlinkSetElementBatch(table: table, firstSequence: socket.nextSequence)
-            try batch.append(.add, set: scratch, elements: [.init(key: NetlinkSetElementBatch.key(0xC000_0201, family: .v4), timeoutMilliseconds: 1_000)])
+            try batch.append(
+                .add, set: scratch, elements: [.init(key: NetlinkSetElementBatch.key(0xC000_0201, family: .v4), timeoutMilliseconds: 1_000)])
             do throws(NetlinkError) {
                 try socket.send(&batch, timeout: Self.netlinkTimeout)
             } catch {
@@ -529,7 +533,8 @@ public final class NFTablesFirewall: Firewall {
         let output = try json.run("list table inet \(table)\n")
         let sets = try NFTListing.parseSets(output)
         for (set, contents) in sets where contents.skipped > 0 {
-            logger.warning("ignored elements nft listed in a form not understood", metadata: ["set": "\(set.rawValue)", "count": "\(contents.skipped)"])
+            logger.warning(
+                "ignored elements nft listed in a form not understood", metadata: ["set": "\(set.rawValue)", "count": "\(contents.skipped)"])
         }
         return sets
     }

@@ -137,7 +137,8 @@ struct NetlinkSetElementBatch: Sendable {
         try Self.checkName(set, what: "set")
         let table = self.table
         do throws(NetlinkEncodeError) {
-            try batch.append(message: NFTablesConstant.deleteSetElement, flags: NetlinkFlag.acknowledge, family: NFProtocolFamily.inet) { (body) throws(NetlinkEncodeError) in
+            try batch.append(message: NFTablesConstant.deleteSetElement, flags: NetlinkFlag.acknowledge, family: NFProtocolFamily.inet) {
+                (body) throws(NetlinkEncodeError) in
                 try body.append(NFTablesConstant.listTable, string: table)
                 try body.append(NFTablesConstant.listSet, string: set)
             }

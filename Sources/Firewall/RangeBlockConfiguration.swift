@@ -22,8 +22,10 @@ public struct RangeBlockConfiguration: Hashable, Sendable {
     public var priority: Int
 
     /// The defaults: table `sipwarden_ranges`, SIP on 5060-5061, prerouting at raw priority.
-    public init(tableName: String = "sipwarden_ranges", sipPorts: [PortMatch] = [PortMatch(lower: 5060, upper: 5061)!],
-                hook: NFTablesConfiguration.Hook = .prerouting, priority: Int = -300) {
+    public init(
+        tableName: String = "sipwarden_ranges", sipPorts: [PortMatch] = [PortMatch(lower: 5060, upper: 5061)!],
+        hook: NFTablesConfiguration.Hook = .prerouting, priority: Int = -300
+    ) {
         self.tableName = tableName
         self.sipPorts = sipPorts
         self.hook = hook

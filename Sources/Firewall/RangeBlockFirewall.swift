@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import AddressRanges
+import Glibc
 public import Logging
 import Netlink
 import NetworkAddress
-import Glibc
 import Synchronization
 
 /// Range blocks in the kernel: whole providers', AS's or lists' ranges, each block in two
@@ -46,8 +46,10 @@ public final class RangeBlockFirewall: Sendable {
     static let netlinkTimeout: Duration = .seconds(5)
 
     /// Checks the configuration and opens a libnftables context; touches nothing.
-    public init(configuration: RangeBlockConfiguration = RangeBlockConfiguration(),
-                logger: Logger = Logger(label: "sipwarden.ranges")) throws(FirewallError) {
+    public init(
+        configuration: RangeBlockConfiguration = RangeBlockConfiguration(),
+        logger: Logger = Logger(label: "sipwarden.ranges")
+    ) throws(FirewallError) {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
@@ -72,7 +74,8 @@ public final class RangeBlockFirewall: Sendable {
 
     /// Creates the table and its base chain if missing. Idempotent; leaves blocks in place.
     public func setUp() throws(FirewallError) {
-        let command = "add table inet \(table)\n"
+        let command =
+            "add table inet \(table)\n"
             + "add chain inet \(table) \(Self.baseChain) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority); policy accept; }\n"
         try state.withLock { (state: inout State) throws(FirewallError) in _ = try state.command.run(command) }
     }
@@ -161,7 +164,8 @@ public final class RangeBlockFirewall: Sendable {
         if !names.contains(name) { names.append(name) }
         var command = ""
         for family in [IPAddress.Family.v4, .v6] {
-            command += "add set inet \(table) \(Self.setName(name, family)) { type \(family == .v4 ? "ipv4_addr" : "ipv6_addr"); flags interval, timeout; }\n"
+            command +=
+                "add set inet \(table) \(Self.setName(name, family)) { type \(family == .v4 ? "ipv4_addr" : "ipv6_addr"); flags interval, timeout; }\n"
         }
         command += "add chain inet \(table) \(name)\nflush chain inet \(table) \(name)\n"
         var match = ""
@@ -183,7 +187,9 @@ public final class RangeBlockFirewall: Sendable {
         if rules.allSatisfy({ !$0.contains("dport") }) { return .all }
         // nft prints a one-port set without braces: compare loosely, by the ports' text.
         let sipPorts = configuration.sipPorts.map(\.description)
-        if rules.allSatisfy({ rule in rule.contains("dport") && sipPorts.allSatisfy { rule.contains($0) } }) || rules.allSatisfy({ $0.contains(ports) }) {
+        if rules.allSatisfy({ rule in rule.contains("dport") && sipPorts.allSatisfy { rule.contains($0) } })
+            || rules.allSatisfy({ $0.contains(ports) })
+        {
             return .sip
         }
         return nil
@@ -234,7 +240,9 @@ public final class RangeBlockFirewall: Sendable {
     }
 
     /// Delete the intervals that went away, add the new ones: one transaction.
-    private func sendDelta(_ name: String, from old: RangeSet, to new: RangeSet, timeout: UInt64?, _ state: inout State) throws(FirewallError) -> RangeLoadReport {
+    private func sendDelta(_ name: String, from old: RangeSet, to new: RangeSet, timeout: UInt64?, _ state: inout State) throws(FirewallError)
+        -> RangeLoadReport
+    {
         let started = ContinuousClock.now
         let (removed, added) = new.changes(from: old)
         guard !removed.isEmpty || !added.isEmpty else {

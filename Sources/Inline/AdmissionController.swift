@@ -1,8 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
 public import NetworkAddress
 public import PacketDecoding
 public import SIPMessage
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 
 /// The inline admission core: decides, per SIP request, whether it may reach the PBX.
 ///
@@ -106,7 +106,9 @@ public struct AdmissionController: Sendable {
             if p.allowlist.contains(slots[i].key) {
                 releaseAllHeld(i, as: .admit(.untracked))
                 remove(i)
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         // No clock here: rank as if now were the newest activity seen.
         let newest = slots.lazy.map(\.lastSeen).max() ?? 0
@@ -182,11 +184,12 @@ public struct AdmissionController: Sendable {
             return .drop(.retransmissionOfHeld)
         }
         // Behind earlier holds of its kind, a request waits its turn even if room appeared.
-        let decision = slots[slot].held(pending.credentialed).isEmpty || slots[slot].isOutstanding(pending)
+        let decision =
+            slots[slot].held(pending.credentialed).isEmpty || slots[slot].isOutstanding(pending)
             ? place(pending, in: slot, now: now)
             : .drop(pending.credentialed ? .budget : .uncredentialedLimit)
-        guard case let .drop(reason) = decision, reason == .budget || reason == .uncredentialedLimit,
-              let ticket, canHold(slot)
+        guard case .drop(let reason) = decision, reason == .budget || reason == .uncredentialedLimit,
+            let ticket, canHold(slot)
         else { return count(decision) }
         // No room now: wait for an answer to make some.
         slots[slot].hold(HeldRequest(ticket: ticket, request: pending))

@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// The rules the inline admission core decides with. A plain value, validated once at
 /// start-up (``validationErrors()``).
@@ -209,8 +209,8 @@ public enum AdmissionEvent: Hashable, Sendable {
     /// The `auth_failed` event carried by either case.
     public var securityEvent: SecurityEvent {
         switch self {
-        case let .failure(event): event
-        case let .exhausted(_, _, _, event): event
+        case .failure(let event): event
+        case .exhausted(_, _, _, let event): event
         }
     }
 }

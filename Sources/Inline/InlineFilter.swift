@@ -1,8 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
 import NetworkAddress
 import PacketDecoding
 import SIPMessage
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 
 /// Which way a queued packet travels relative to the PBX host.
 public enum InlineDirection: Hashable, Sendable {
@@ -102,7 +102,7 @@ public struct InlineFilter: Sendable {
     ) -> AdmissionDecision {
         let parsed: UDPDatagram
         switch UDPDatagram.parse(packet) {
-        case let .datagram(d): parsed = d
+        case .datagram(let d): parsed = d
         case .notIP:
             statistics.notIP += 1
             return .admit(.untracked)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import CNetfilterQueue
-import WardenCore
 import Glibc
 public import Logging
 import Synchronization
+import WardenCore
 
 /// What happens to SIP traffic when sipwarden cannot judge it.
 ///
@@ -73,11 +73,11 @@ public enum InlineQueueError: Error, Hashable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .open(e): "inline: cannot open nfnetlink_queue: \(String(cString: strerror(e)))"
-        case let .createQueue(q, e): "inline: cannot bind NFQUEUE \(q): \(String(cString: strerror(e))) (is another program bound to it?)"
-        case let .configure(s, e): "inline: kernel refused \(s): \(String(cString: strerror(e)))"
-        case let .system(c, e): "inline: \(c) failed: \(String(cString: strerror(e)))"
-        case let .invalidPolicy(m): "inline: " + m.joined(separator: "; ")
+        case .open(let e): "inline: cannot open nfnetlink_queue: \(String(cString: strerror(e)))"
+        case .createQueue(let q, let e): "inline: cannot bind NFQUEUE \(q): \(String(cString: strerror(e))) (is another program bound to it?)"
+        case .configure(let s, let e): "inline: kernel refused \(s): \(String(cString: strerror(e)))"
+        case .system(let c, let e): "inline: \(c) failed: \(String(cString: strerror(e)))"
+        case .invalidPolicy(let m): "inline: " + m.joined(separator: "; ")
         case .notRestartable: "inline: the queue was already started or stopped"
         }
     }
@@ -173,10 +173,12 @@ public final class InlineQueue: Sendable {
         worker.fd = nfq_fd(h)
         worker.wakeFD = wake
         handles = Mutex(Handles(handle: h, queueHandle: qh, context: context, wakeFD: wake, wakeWriteFD: pipeFDs[1]))
-        logger.info("inline: bound NFQUEUE \(configuration.queue)", metadata: [
-            "fail_mode": "\(configuration.failMode.rawValue)", "queue_maxlen": "\(configuration.maxQueueLength)",
-            "rcvbuf": "\(granted)", "max_retry": "\(configuration.policy.maxRetry)",
-        ])
+        logger.info(
+            "inline: bound NFQUEUE \(configuration.queue)",
+            metadata: [
+                "fail_mode": "\(configuration.failMode.rawValue)", "queue_maxlen": "\(configuration.maxQueueLength)",
+                "rcvbuf": "\(granted)", "max_retry": "\(configuration.policy.maxRetry)",
+            ])
     }
 
     deinit { stop() }
@@ -207,11 +209,13 @@ public final class InlineQueue: Sendable {
         let result: InlineQueueError? = handles.withLock { h in
             guard h.phase == .opened, let context = h.context else { return .notRestartable }
             var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                guard let raw else { return nil }
-                Unmanaged<Worker>.fromOpaque(raw).takeUnretainedValue().run()
-                return nil
-            }, context)
+            let rc = pthread_create(
+                &thread, nil,
+                { raw in
+                    guard let raw else { return nil }
+                    Unmanaged<Worker>.fromOpaque(raw).takeUnretainedValue().run()
+                    return nil
+                }, context)
             guard rc == 0 else { return .system(call: "pthread_create", errno: rc) }
             h.thread = thread
             h.phase = .running
@@ -341,7 +345,10 @@ private final class Worker {
                 filter.expireHeld(time: Self.now())
                 giveDeferredVerdicts()
             }
-            if ready <= 0 { publish(); continue }
+            if ready <= 0 {
+                publish()
+                continue
+            }
             // Drain: one netlink message per queued packet.
             var budget = 65_536
             while budget > 0 {
@@ -424,7 +431,7 @@ private final class Worker {
             let decision = filter.judge(packet: bytes, direction: direction, time: Self.now(), events: &events, ticket: id)
             switch decision {
             case .admit: break
-            case let .drop(reason):
+            case .drop(let reason):
                 verdict = UInt32(NF_DROP)
                 absorbed = !reason.isRefusal
             case .hold: held = true

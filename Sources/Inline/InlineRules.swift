@@ -12,9 +12,9 @@ public enum InlineRulesError: Error, Hashable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .invalidPorts(m): "inline rules: \(m)"
-        case let .spawn(t, e): "inline rules: cannot run \(t): \(String(cString: strerror(e)))"
-        case let .failed(c, s): "inline rules: `\(c)` exited with status \(s)"
+        case .invalidPorts(let m): "inline rules: \(m)"
+        case .spawn(let t, let e): "inline rules: cannot run \(t): \(String(cString: strerror(e)))"
+        case .failed(let c, let s): "inline rules: `\(c)` exited with status \(s)"
         }
     }
 }
@@ -58,8 +58,10 @@ public enum InlineRules {
             try removeRules(tool)
             try run(tool, ["-w", "-N", inputChain])
             try run(tool, ["-w", "-N", outputChain])
-            let input = ["!", "-i", "lo", "-p", "udp", "-m", "multiport", "--dports", portList, "-j", "NFQUEUE", "--queue-num", String(queue)] + bypass
-            let output = ["!", "-o", "lo", "-p", "udp", "-m", "multiport", "--sports", portList, "-j", "NFQUEUE", "--queue-num", String(queue)] + bypass
+            let input =
+                ["!", "-i", "lo", "-p", "udp", "-m", "multiport", "--dports", portList, "-j", "NFQUEUE", "--queue-num", String(queue)] + bypass
+            let output =
+                ["!", "-o", "lo", "-p", "udp", "-m", "multiport", "--sports", portList, "-j", "NFQUEUE", "--queue-num", String(queue)] + bypass
             try run(tool, ["-w", "-A", inputChain] + input)
             try run(tool, ["-w", "-A", outputChain] + output)
             try run(tool, ["-w", "-I", "INPUT", "1", "-j", inputChain])

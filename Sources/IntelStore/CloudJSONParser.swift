@@ -20,16 +20,18 @@ enum CloudJSONParser {
                 for item in try array(root, list, optional: list == "ipv6_prefixes") {
                     let network = try prefix(item, key)
                     let service = try string(item, "service")
-                    let label = ProviderLabel(provider: "aws", service: service, region: try optionalString(item, "region"),
-                                              country: 0, generic: service == "AMAZON")
+                    let label = ProviderLabel(
+                        provider: "aws", service: service, region: try optionalString(item, "region"),
+                        country: 0, generic: service == "AMAZON")
                     try dataset.add(network, interner.id(label), line: item.line)
                 }
             }
         case .gcp:
             for item in try array(root, "prefixes") {
                 let network = try item["ipv4Prefix"] != nil ? prefix(item, "ipv4Prefix") : prefix(item, "ipv6Prefix")
-                let label = ProviderLabel(provider: "gcp", service: try optionalString(item, "service"),
-                                          region: try optionalString(item, "scope"), country: 0, generic: false)
+                let label = ProviderLabel(
+                    provider: "gcp", service: try optionalString(item, "service"),
+                    region: try optionalString(item, "scope"), country: 0, generic: false)
                 try dataset.add(network, interner.id(label), line: item.line)
             }
         case .azure:
@@ -40,8 +42,9 @@ enum CloudJSONParser {
                 let tag = try string(value, "name")
                 let system = try optionalString(properties, "systemService")
                 let service = system ?? String(tag.split(separator: ".").first ?? Substring(tag))
-                let label = ProviderLabel(provider: "azure", service: service, region: try optionalString(properties, "region"),
-                                          country: 0, generic: system == nil)
+                let label = ProviderLabel(
+                    provider: "azure", service: service, region: try optionalString(properties, "region"),
+                    country: 0, generic: system == nil)
                 let id = interner.id(label)
                 for text in try array(properties, "addressPrefixes") {
                     try dataset.add(try network(text), id, line: text.line)
@@ -61,8 +64,9 @@ enum CloudJSONParser {
                             tags.append(s)
                         }
                     }
-                    let label = ProviderLabel(provider: "oracle", service: tags.isEmpty ? nil : tags.joined(separator: ","),
-                                              region: regionName, country: 0, generic: false)
+                    let label = ProviderLabel(
+                        provider: "oracle", service: tags.isEmpty ? nil : tags.joined(separator: ","),
+                        region: regionName, country: 0, generic: false)
                     try dataset.add(network, interner.id(label), line: cidr.line)
                 }
             }

@@ -15,7 +15,8 @@ enum IP2ASNParser {
         var records: [ASRecord] = []
         var fields = [Range<Int>](repeating: 0..<0, count: 5)
 
-        func intern(_ b: UnsafeBufferPointer<UInt8>, asn: UInt32, country: Range<Int>, name: Range<Int>, line: Int) throws(IntelParseError) -> UInt32 {
+        func intern(_ b: UnsafeBufferPointer<UInt8>, asn: UInt32, country: Range<Int>, name: Range<Int>, line: Int) throws(IntelParseError) -> UInt32
+        {
             let code = IntelText.country(b, country)
             let nameRange = IntelText.trimmed(b, name)
             guard nameRange.count <= IntelLimits.maxFieldBytes else {
@@ -34,7 +35,6 @@ enum IP2ASNParser {
             firstByASN[asn] = id
             return id
         }
-
 
         try IntelText.forEachLine(b) { line, range throws(IntelParseError) in
             var end = range.upperBound
@@ -67,15 +67,22 @@ enum IP2ASNParser {
             let start = try address(b, fields[0], line: line)
             let last = try address(b, fields[1], line: line)
             switch (start, last) {
-            case let (.v4(s), .v4(e)):
+            case (.v4(let s), .v4(let e)):
                 guard s <= e else { throw IntelParseError(line: line, "range start after its end") }
-                if asn == 0 { dataset.skippedRows += 1; return }
+                if asn == 0 {
+                    dataset.skippedRows += 1
+                    return
+                }
                 let id = try intern(b, asn: asn, country: fields[3], name: fields[4], line: line)
                 dataset.v4.append(s, e, id)
             case (.v6, .v6):
-                let s = start.key128, e = last.key128
+                let s = start.key128
+                let e = last.key128
                 guard s <= e else { throw IntelParseError(line: line, "range start after its end") }
-                if asn == 0 { dataset.skippedRows += 1; return }
+                if asn == 0 {
+                    dataset.skippedRows += 1
+                    return
+                }
                 let id = try intern(b, asn: asn, country: fields[3], name: fields[4], line: line)
                 dataset.v6.append(s, e, id)
             default:

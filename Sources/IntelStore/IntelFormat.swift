@@ -43,14 +43,16 @@ public enum IntelFormat: String, Sendable, Hashable, Codable, CaseIterable {
             guard found == nil else { return }
             let r = IntelText.trimmed(b, range)
             guard !r.isEmpty, b[r.lowerBound] != UInt8(ascii: "#") else { return }
-            var tabs = 0, commas = 0
+            var tabs = 0
+            var commas = 0
             for k in r {
                 if b[k] == 0x09 { tabs += 1 } else if b[k] == UInt8(ascii: ",") { commas += 1 }
             }
             if tabs >= 4 {
                 found = .ip2asn
             } else if commas >= 1, let comma = r.firstIndex(where: { b[$0] == UInt8(ascii: ",") }),
-                      IntelText.network(b, IntelText.trimmed(b, r.lowerBound..<comma)) != nil {
+                IntelText.network(b, IntelText.trimmed(b, r.lowerBound..<comma)) != nil
+            {
                 found = .geofeed
             } else if IntelText.network(b, CIDRListParser.entryRange(b, r)) != nil {
                 found = .cidrList

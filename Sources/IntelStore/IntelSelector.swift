@@ -22,7 +22,8 @@ public enum IntelSelector: Sendable, Hashable, CustomStringConvertible {
             guard !name.isEmpty else { return nil }
             self = .list(name)
         } else if let colon = text.firstIndex(of: ":") {
-            let provider = String(text[..<colon]), service = String(text[text.index(after: colon)...])
+            let provider = String(text[..<colon])
+            let service = String(text[text.index(after: colon)...])
             guard !provider.isEmpty, !service.isEmpty else { return nil }
             self = .provider(provider, service: service)
         } else {
@@ -32,10 +33,10 @@ public enum IntelSelector: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .provider(p, nil): p
-        case let .provider(p, s?): "\(p):\(s)"
-        case let .asn(n): "AS\(n)"
-        case let .list(name): "list:\(name)"
+        case .provider(let p, nil): p
+        case .provider(let p, let s?): "\(p):\(s)"
+        case .asn(let n): "AS\(n)"
+        case .list(let name): "list:\(name)"
         }
     }
 }
@@ -49,18 +50,19 @@ extension IntelStore {
         var v4: [(UInt32, UInt32)] = []
         var v6: [(UInt128, UInt128)] = []
         switch selector {
-        case let .provider(name, service):
-            let wanted = Set(labels.indices.filter { i in
-                labels[i].provider.lowercased() == name.lowercased()
-                    && (service == nil || labels[i].service?.lowercased() == service?.lowercased())
-            }.map(UInt32.init))
+        case .provider(let name, let service):
+            let wanted = Set(
+                labels.indices.filter { i in
+                    labels[i].provider.lowercased() == name.lowercased()
+                        && (service == nil || labels[i].service?.lowercased() == service?.lowercased())
+                }.map(UInt32.init))
             if wanted.isEmpty, service == nil, listNames.contains(name) { return networks(matching: .list(name)) }
             v4 = providerEntries4.filter { wanted.contains($0.label) }.map { ($0.start, $0.end) }
             v6 = providerEntries6.filter { wanted.contains($0.label) }.map { ($0.start, $0.end) }
-        case let .asn(n):
+        case .asn(let n):
             for i in 0..<asn4.count where asRecords[Int(asn4.values[i])].asn == n { v4.append((asn4.starts[i], asn4.ends[i])) }
             for i in 0..<asn6.count where asRecords[Int(asn6.values[i])].asn == n { v6.append((asn6.starts[i], asn6.ends[i])) }
-        case let .list(name):
+        case .list(let name):
             guard let id = listNames.firstIndex(of: name).map(UInt32.init) else { return [] }
             v4 = listEntries4.filter { $0.entry == id }.map { ($0.start, $0.end) }
             v6 = listEntries6.filter { $0.entry == id }.map { ($0.start, $0.end) }

@@ -67,13 +67,17 @@ extension IntelStore {
             labels.append(contentsOf: d.labels)
             for i in 0..<d.v4.count {
                 let label = d.v4.attributes[i] + offset
-                providerEntries4.append(ProviderEntry(start: d.v4.starts[i], end: d.v4.ends[i], label: label,
-                                                      priority: labels[Int(label)].generic ? 1 : 2))
+                providerEntries4.append(
+                    ProviderEntry(
+                        start: d.v4.starts[i], end: d.v4.ends[i], label: label,
+                        priority: labels[Int(label)].generic ? 1 : 2))
             }
             for i in 0..<d.v6.count {
                 let label = d.v6.attributes[i] + offset
-                providerEntries6.append(ProviderEntry(start: d.v6.starts[i], end: d.v6.ends[i], label: label,
-                                                      priority: labels[Int(label)].generic ? 1 : 2))
+                providerEntries6.append(
+                    ProviderEntry(
+                        start: d.v6.starts[i], end: d.v6.ends[i], label: label,
+                        priority: labels[Int(label)].generic ? 1 : 2))
             }
         }
         provider4 = Self.flattenProviders(providerEntries4)
@@ -97,8 +101,10 @@ extension IntelStore {
         return RangeFlattener.flatten(ranges) { active in
             var best = active[0]
             for candidate in active.dropFirst() {
-                let b = entries[Int(best)], c = entries[Int(candidate)]
-                let bSize = b.end - b.start, cSize = c.end - c.start
+                let b = entries[Int(best)]
+                let c = entries[Int(candidate)]
+                let bSize = b.end - b.start
+                let cSize = c.end - c.start
                 if cSize < bSize || (cSize == bSize && (c.priority > b.priority || (c.priority == b.priority && candidate < best))) {
                     best = candidate
                 }

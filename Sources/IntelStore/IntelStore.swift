@@ -56,7 +56,7 @@ public struct IntelStore: Sendable {
     @inline(__always)
     public func match(_ address: IPAddress) -> IntelMatch {
         switch address.unmapped {
-        case let .v4(v):
+        case .v4(let v):
             let a = asn4.find(v)
             let p = provider4.find(v)
             let l = lists4.isEmpty ? nil : lists4.find(v)
@@ -90,7 +90,7 @@ public struct IntelStore: Sendable {
             } else {
                 record = asRecords[Int(asn4.values[i])]
                 answer.range = (.v4(asn4.starts[i]), .v4(asn4.ends[i]))
-                if case let .v4(v) = address {
+                if case .v4(let v) = address {
                     let length = CIDRSplit.widestBlock(around: v, in: asn4.starts[i], asn4.ends[i], width: 32)
                     answer.enrichment.prefix = IPNetwork(address: address, prefixLength: length)
                 }

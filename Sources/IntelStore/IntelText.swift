@@ -86,7 +86,8 @@ enum IntelText {
     static func country(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> UInt16 {
         let r = trimmed(bytes, range)
         guard r.count == 2 else { return 0 }
-        let a = bytes[r.lowerBound] & 0xDF, b = bytes[r.lowerBound + 1] & 0xDF
+        let a = bytes[r.lowerBound] & 0xDF
+        let b = bytes[r.lowerBound + 1] & 0xDF
         guard a >= 0x41, a <= 0x5A, b >= 0x41, b <= 0x5A else { return 0 }
         return UInt16(a) << 8 | UInt16(b)
     }
@@ -110,8 +111,8 @@ extension IPAddress {
     /// The v6 address as one 128-bit integer.
     @inline(__always)
     var key128: UInt128 {
-        if case let .v6(hi, lo) = self { return UInt128(hi) << 64 | UInt128(lo) }
-        if case let .v4(v) = self { return UInt128(v) }
+        if case .v6(let hi, let lo) = self { return UInt128(hi) << 64 | UInt128(lo) }
+        if case .v4(let v) = self { return UInt128(v) }
         return 0
     }
 
@@ -123,7 +124,7 @@ extension IPAddress {
 extension IPNetwork {
     /// First and last address of the prefix as integers of the family's width.
     var bounds4: (UInt32, UInt32)? {
-        guard case let .v4(v) = address else { return nil }
+        guard case .v4(let v) = address else { return nil }
         let host: UInt32 = prefixLength == 0 ? .max : (prefixLength >= 32 ? 0 : UInt32.max >> UInt32(prefixLength))
         return (v, v | host)
     }

@@ -13,24 +13,25 @@ indirect enum JSONValue: Sendable {
 
     var line: Int {
         switch self {
-        case let .object(_, line), let .array(_, line), let .string(_, line), let .number(_, line),
-             let .bool(_, line), let .null(line): line
+        case .object(_, let line), .array(_, let line), .string(_, let line), .number(_, let line),
+            .bool(_, let line), .null(let line):
+            line
         }
     }
 
     /// The member named `key` of an object (first occurrence).
     subscript(key: String) -> JSONValue? {
-        guard case let .object(members, _) = self else { return nil }
+        guard case .object(let members, _) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     var stringValue: String? {
-        if case let .string(s, _) = self { return s }
+        if case .string(let s, _) = self { return s }
         return nil
     }
 
     var arrayValue: [JSONValue]? {
-        if case let .array(a, _) = self { return a }
+        if case .array(let a, _) = self { return a }
         return nil
     }
 
@@ -73,7 +74,9 @@ struct JSONReader {
     private mutating func skipSpace() {
         while index < bytes.count {
             switch bytes[index] {
-            case 0x0A: line += 1; index += 1
+            case 0x0A:
+                line += 1
+                index += 1
             case 0x20, 0x09, 0x0D: index += 1
             default: return
             }
@@ -94,7 +97,10 @@ struct JSONReader {
             index += 1
             var members: [(key: String, value: JSONValue)] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members, line: start) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members, line: start)
+            }
             while true {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -105,8 +111,14 @@ struct JSONReader {
                 members.append((key, try readValue()))
                 skipSpace()
                 guard index < bytes.count else { throw fail("unexpected end of file in an object") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members, line: start) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members, line: start)
+                }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
@@ -116,29 +128,41 @@ struct JSONReader {
             index += 1
             var elements: [JSONValue] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements, line: start) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(elements, line: start)
+            }
             while true {
                 elements.append(try readValue())
                 skipSpace()
                 guard index < bytes.count else { throw fail("unexpected end of file in an array") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements, line: start) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(elements, line: start)
+                }
                 throw fail("expected ',' or ']'")
             }
         case UInt8(ascii: "\""):
             return .string(try readString(), line: start)
         case UInt8(ascii: "t"):
-            try expectWord("true"); return .bool(true, line: start)
+            try expectWord("true")
+            return .bool(true, line: start)
         case UInt8(ascii: "f"):
-            try expectWord("false"); return .bool(false, line: start)
+            try expectWord("false")
+            return .bool(false, line: start)
         case UInt8(ascii: "n"):
-            try expectWord("null"); return .null(line: start)
+            try expectWord("null")
+            return .null(line: start)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let from = index
             while index < bytes.count, index - from < 64 {
                 switch bytes[index] {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"),
-                     UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+                    UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
                     index += 1
                     continue
                 default: break

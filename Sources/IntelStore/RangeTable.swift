@@ -17,7 +17,10 @@ struct RangeTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
 
     /// Builds `bucketStart` (call once the ranges are final).
     mutating func buildIndex() {
-        guard starts.count >= 64 else { bucketStart = []; return }
+        guard starts.count >= 64 else {
+            bucketStart = []
+            return
+        }
         var index = [UInt32](repeating: 0, count: 65_537)
         var i = 0
         for b in 0...65_536 {

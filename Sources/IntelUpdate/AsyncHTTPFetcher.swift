@@ -2,10 +2,11 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// `ConditionalFetcher` over async-http-client: HTTPS (system trust store), redirects

@@ -10,8 +10,8 @@ public enum Gunzip {
 
         public var description: String {
             switch self {
-            case let .corrupt(message): "not valid gzip: \(message)"
-            case let .tooLarge(limit): "decompressed size over \(limit) bytes"
+            case .corrupt(let message): "not valid gzip: \(message)"
+            case .tooLarge(let limit): "decompressed size over \(limit) bytes"
             }
         }
     }

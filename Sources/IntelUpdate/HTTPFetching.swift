@@ -3,7 +3,10 @@
 /// One HTTP request of an update: a conditional GET of a published file, or (APIBAN) a
 /// POST with a bearer key and a JSON body.
 public struct FetchRequest: Sendable, Hashable {
-    public enum Method: String, Sendable, Hashable { case get = "GET", post = "POST" }
+    public enum Method: String, Sendable, Hashable {
+        case get = "GET"
+        case post = "POST"
+    }
 
     public var url: String
     public var method: Method
@@ -64,9 +67,9 @@ public enum FetchError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .badURL(url): "not a usable URL: \(url)"
-        case let .transport(message): message
-        case let .tooLarge(limit): "answer larger than \(limit) bytes"
+        case .badURL(let url): "not a usable URL: \(url)"
+        case .transport(let message): message
+        case .tooLarge(let limit): "answer larger than \(limit) bytes"
         }
     }
 }

@@ -104,12 +104,16 @@ public struct IntelUpdater: Sendable {
         for source in sources where only?.contains(source.name) ?? true {
             let report = await update(source)
             switch report.outcome {
-            case let .updated(entries, previous):
-                logger.info("intel: source updated", metadata: ["source": "\(source.name)", "entries": "\(entries)", "previous": "\(previous.map(String.init) ?? "none")"])
-            case let .unchanged(entries):
+            case .updated(let entries, let previous):
+                logger.info(
+                    "intel: source updated",
+                    metadata: ["source": "\(source.name)", "entries": "\(entries)", "previous": "\(previous.map(String.init) ?? "none")"])
+            case .unchanged(let entries):
                 logger.debug("intel: source unchanged", metadata: ["source": "\(source.name)", "entries": "\(entries)"])
-            case let .failed(reason, kept):
-                logger.warning("intel: source not updated, the last good copy stays", metadata: ["source": "\(source.name)", "error": "\(reason)", "kept_entries": "\(kept.map(String.init) ?? "none")"])
+            case .failed(let reason, let kept):
+                logger.warning(
+                    "intel: source not updated, the last good copy stays",
+                    metadata: ["source": "\(source.name)", "error": "\(reason)", "kept_entries": "\(kept.map(String.init) ?? "none")"])
             }
             reports.append(report)
         }
@@ -137,7 +141,7 @@ public struct IntelUpdater: Sendable {
         } catch {
             return fail("\(error)")
         }
-        guard case let .response(status, body, etag, lastModified) = response else {
+        guard case .response(let status, let body, let etag, let lastModified) = response else {
             guard var state = usable else { return fail("304 Not Modified but no copy is held") }
             state.checkedAt = now
             state.lastError = nil

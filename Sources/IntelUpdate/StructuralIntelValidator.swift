@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A validator that needs no intelligence store: it checks each published format's shape
@@ -58,9 +58,9 @@ public struct StructuralIntelValidator: IntelSourceValidator {
             if raw.isEmpty { continue }
             let fields = raw.split(separator: 0x09, maxSplits: 4, omittingEmptySubsequences: false)
             guard fields.count == 5,
-                  isAddress(String(decoding: fields[0], as: UTF8.self)),
-                  isAddress(String(decoding: fields[1], as: UTF8.self)),
-                  UInt32(String(decoding: fields[2], as: UTF8.self)) != nil
+                isAddress(String(decoding: fields[0], as: UTF8.self)),
+                isAddress(String(decoding: fields[1], as: UTF8.self)),
+                UInt32(String(decoding: fields[2], as: UTF8.self)) != nil
             else {
                 throw IntelValidationError("line \(lineNumber): not an ip2asn row")
             }
@@ -77,7 +77,7 @@ public struct StructuralIntelValidator: IntelSourceValidator {
             switch format {
             case "aws":
                 let doc = try decoder.decode(AWSRanges.self, from: data)
-                prefixes = doc.prefixes.map(\.ip_prefix) + (doc.ipv6_prefixes ?? []).map(\.ipv6_prefix)
+                prefixes = doc.prefixes.map(\.ipPrefix) + (doc.ipv6Prefixes ?? []).map(\.ipv6Prefix)
             case "gcp":
                 let doc = try decoder.decode(GCPRanges.self, from: data)
                 prefixes = try doc.prefixes.map { (p: GCPRanges.Prefix) throws -> String in
@@ -112,7 +112,8 @@ public struct StructuralIntelValidator: IntelSourceValidator {
 
     static func isAddress(_ text: String) -> Bool {
         if text.contains(":") {
-            return !text.isEmpty && text.count <= 45 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x3A) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) || $0 == 0x2E }
+            return !text.isEmpty && text.count <= 45
+                && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x3A) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) || $0 == 0x2E }
         }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts.allSatisfy { $0.count <= 3 && UInt8($0) != nil }
@@ -120,10 +121,20 @@ public struct StructuralIntelValidator: IntelSourceValidator {
 }
 
 private struct AWSRanges: Decodable {
-    struct V4: Decodable { var ip_prefix: String }
-    struct V6: Decodable { var ipv6_prefix: String }
+    struct V4: Decodable {
+        var ipPrefix: String
+        enum CodingKeys: String, CodingKey { case ipPrefix = "ip_prefix" }
+    }
+    struct V6: Decodable {
+        var ipv6Prefix: String
+        enum CodingKeys: String, CodingKey { case ipv6Prefix = "ipv6_prefix" }
+    }
     var prefixes: [V4]
-    var ipv6_prefixes: [V6]?
+    var ipv6Prefixes: [V6]?
+    enum CodingKeys: String, CodingKey {
+        case prefixes
+        case ipv6Prefixes = "ipv6_prefixes"
+    }
 }
 
 private struct GCPRanges: Decodable {

@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 //
 // Asterisk: chan_sip, res_pjsip, res_pjsip_session, res_security_log, chan_iax2, manager.c,
 // FreePBX. Formats and kind mapping: docs/LOG-FORMATS.md.
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 private let q = UInt8(ascii: "'")
 private let extensionPhrase: StaticString = "' rejected because extension not found in context '"
@@ -146,8 +146,9 @@ enum AsteriskDialect {
         guard b.at(i) == UInt8(ascii: "[") else { return i }
         var j = i + 1
         while let c = b.at(j), j - i <= 80,
-              isDigit(c) || isUpper(c) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
-                || c == UInt8(ascii: ".") || c == UInt8(ascii: "+") || c == UInt8(ascii: "@") {
+            isDigit(c) || isUpper(c) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+                || c == UInt8(ascii: ".") || c == UInt8(ascii: "+") || c == UInt8(ascii: "@")
+        {
             j += 1
         }
         guard j > i + 1, b.at(j) == UInt8(ascii: "]"), b.at(j + 1) == 0x20 else { return i }
@@ -181,7 +182,8 @@ enum AsteriskDialect {
             if let s = b.skip("\"Rejecting unknown SIP connection from ", at: m) { f = rejectingUnknown(b, s, e, quoted: true) }
         case UInt8(ascii: "h"):
             if let s = b.skip("hacking attempt detected '", at: m), e - 1 > s, b.p[e - 1] == q,
-               let (ip, port) = b.hostPort(s..<(e - 1)) {
+                let (ip, port) = b.hostPort(s..<(e - 1))
+            {
                 f = LogFinding(kind: .authFailed, source: ip, sourcePort: port, reason: "hacking attempt detected", dialect: .asterisk)
             }
         case UInt8(ascii: "C"):
@@ -241,8 +243,8 @@ enum AsteriskDialect {
         guard let k = b.findLast("' failed for '", from: s, to: e) else { return nil }
         let a = k + 14
         guard let qe = b.findByte(q, from: a, to: e), let rs = b.skip("' - ", at: qe),
-              let ph = b.phrase(span(rs, e), in: chanSIPReasons), let kind = ph.kind,
-              let (ip, port) = b.hostPort(a..<qe)
+            let ph = b.phrase(span(rs, e), in: chanSIPReasons), let kind = ph.kind,
+            let (ip, port) = b.hostPort(a..<qe)
         else { return nil }
         return LogFinding(
             kind: kind, source: ip, sourcePort: port, user: b.sipUser(s..<k), reason: ph.reason, dialect: .asterisk
@@ -278,7 +280,8 @@ enum AsteriskDialect {
         while let k = b.find("' failed for '", from: cursor, to: dash) {
             let a = k + 14
             if let qe = b.findByte(q, from: a, to: min(dash, a + 62)), b.has("' (callid: ", at: qe),
-               let (ip, port) = b.hostPort(a..<qe) {
+                let (ip, port) = b.hostPort(a..<qe)
+            {
                 if found != nil { return nil } // ambiguous: a forged copy in FROM or CALLID
                 found = (k, ip, port, qe + 11)
             }
@@ -302,7 +305,7 @@ enum AsteriskDialect {
     /// end of the line (CTX is admin-written and holds no quote).
     static func extensionTail(_ b: Bytes, _ s: Int, _ e: Int) -> Int? {
         guard e - s >= 2, b.p[e - 1] == UInt8(ascii: "."), b.p[e - 2] == q,
-              let k = b.findLast(extensionPhrase, from: s, to: e)
+            let k = b.findLast(extensionPhrase, from: s, to: e)
         else { return nil }
         let cs = k + extensionPhrase.utf8CodeUnitCount
         guard cs <= e - 2, !b.contains(q, in: cs..<(e - 2)) else { return nil }
@@ -312,7 +315,8 @@ enum AsteriskDialect {
     /// `[TRANSPORT:]ADDR` inside the parentheses of a `Call` line.
     static func callAddress(_ b: Bytes, _ r: Range<Int>) -> (IPAddress, UInt16?, Transport?)? {
         if let colon = b.findByte(UInt8(ascii: ":"), from: r.lowerBound, to: min(r.upperBound, r.lowerBound + 5)),
-           let t = b.transport(r.lowerBound..<colon) {
+            let t = b.transport(r.lowerBound..<colon)
+        {
             guard let (ip, port) = b.hostPort((colon + 1)..<r.upperBound) else { return nil }
             return (ip, port, t)
         }
@@ -330,8 +334,9 @@ enum AsteriskDialect {
         while let k = b.find("' (", from: cursor, to: anchor) {
             let a = k + 3
             if let close = b.findByte(UInt8(ascii: ")"), from: a, to: min(anchor, a + 72)),
-               b.has(") to extension '", at: close),
-               let (ip, port, t) = callAddress(b, a..<close) {
+                b.has(") to extension '", at: close),
+                let (ip, port, t) = callAddress(b, a..<close)
+            {
                 if found != nil { return nil }
                 found = (close, ip, port, t)
             }
@@ -356,9 +361,9 @@ enum AsteriskDialect {
     /// a session name when the session has none).
     static func sessionCall(_ b: Bytes, address a: Int, _ e: Int) -> LogFinding? {
         guard let close = b.findByte(UInt8(ascii: ")"), from: a, to: min(e, a + 72)),
-              b.has(") to extension '", at: close),
-              let (ip, port, t) = callAddress(b, a..<close),
-              let anchor = extensionTail(b, close + 16, e)
+            b.has(") to extension '", at: close),
+            let (ip, port, t) = callAddress(b, a..<close),
+            let anchor = extensionTail(b, close + 16, e)
         else { return nil }
         return LogFinding(
             kind: .unauthenticatedCall, source: ip, sourcePort: port, transport: t,
@@ -374,13 +379,21 @@ enum AsteriskDialect {
         let reason: String
         var us: Int
         if let j = b.skip("failed MD5 authentication for '", at: r) {
-            kind = .authFailed; reason = "failed MD5 authentication"; us = j
+            kind = .authFailed
+            reason = "failed MD5 authentication"
+            us = j
         } else if let j = b.skip("failed to authenticate as ", at: r) {
-            kind = .authFailed; reason = "failed to authenticate"; us = j
+            kind = .authFailed
+            reason = "failed to authenticate"
+            us = j
         } else if let j = b.skip("did not provide proper plaintext password for '", at: r) {
-            kind = .authFailed; reason = "wrong plaintext password"; us = j
+            kind = .authFailed
+            reason = "wrong plaintext password"
+            us = j
         } else if let j = b.skip("denied access to register peer '", at: r) {
-            kind = .aclDenied; reason = "denied access to register peer"; us = j
+            kind = .aclDenied
+            reason = "denied access to register peer"
+            us = j
         } else {
             return nil
         }
@@ -396,7 +409,7 @@ enum AsteriskDialect {
     /// chan_iax2: `No registration for peer 'PEER' (from ADDR)` — the address ends the line.
     static func noRegistration(_ b: Bytes, _ s: Int, _ e: Int) -> LogFinding? {
         guard b.p[e - 1] == UInt8(ascii: ")"), let k = b.findLast("' (from ", from: s, to: e),
-              let (ip, port) = b.hostPort((k + 8)..<(e - 1))
+            let (ip, port) = b.hostPort((k + 8)..<(e - 1))
         else { return nil }
         return LogFinding(
             kind: .unknownUser, source: ip, sourcePort: port, user: k > s ? b.text(s..<k) : nil,
@@ -413,11 +426,17 @@ enum AsteriskDialect {
         let reason: String
         let us: Int
         if let j = b.skip("tried to authenticate with nonexistent user '", at: r) {
-            kind = .unknownUser; reason = "AMI nonexistent user"; us = j
+            kind = .unknownUser
+            reason = "AMI nonexistent user"
+            us = j
         } else if let j = b.skip("failed to authenticate as '", at: r) {
-            kind = .authFailed; reason = "AMI failed to authenticate"; us = j
+            kind = .authFailed
+            reason = "AMI failed to authenticate"
+            us = j
         } else if let j = b.skip("failed to pass IP ACL as '", at: r) {
-            kind = .aclDenied; reason = "AMI failed to pass IP ACL"; us = j
+            kind = .aclDenied
+            reason = "AMI failed to pass IP ACL"
+            us = j
         } else {
             return nil
         }
@@ -432,8 +451,8 @@ enum AsteriskDialect {
     static func securityAddress(_ b: Bytes, _ r: Range<Int>) -> (IPAddress, UInt16?, Transport?)? {
         let v4 = b.has("IPV4/", at: r.lowerBound)
         guard v4 || b.has("IPV6/", at: r.lowerBound),
-              let ls = b.findLastByte(UInt8(ascii: "/"), from: r.lowerBound + 5, to: r.upperBound),
-              let port = b.port((ls + 1)..<r.upperBound)
+            let ls = b.findLastByte(UInt8(ascii: "/"), from: r.lowerBound + 5, to: r.upperBound),
+            let port = b.port((ls + 1)..<r.upperBound)
         else { return nil }
         var a = r.lowerBound + 5
         var t: Transport? = nil
@@ -449,8 +468,9 @@ enum AsteriskDialect {
     /// EventTV: `1368439853-500975` or `2021-12-21T12:57:01.209+0000`.
     static func securityTime(_ b: Bytes, _ r: Range<Int>) -> LogTime? {
         if let dash = b.findByte(UInt8(ascii: "-"), from: r.lowerBound, to: r.upperBound),
-           dash - r.lowerBound <= 12,
-           let sec = b.number(r.lowerBound..<dash), let us = b.number((dash + 1)..<r.upperBound), us < 1_000_000 {
+            dash - r.lowerBound <= 12,
+            let sec = b.number(r.lowerBound..<dash), let us = b.number((dash + 1)..<r.upperBound), us < 1_000_000
+        {
             return .instant(Timestamp(seconds: Int64(sec), microseconds: Int64(us)))
         }
         if let (t, end) = b.dateTime(r.lowerBound), end == r.upperBound { return t }
@@ -467,7 +487,7 @@ enum AsteriskDialect {
             guard n <= 8, b.p[i] == UInt8(ascii: ","), let eq = b.find("=\"", from: i + 1, to: min(e, i + 40)) else { return false }
             let key = (i + 1)..<eq
             guard b.equals(key, "Module") || b.equals(key, "SessionTV") || allowed.contains(where: { b.equals(key, $0) }),
-                  let ve = b.findByte(dq, from: eq + 2, to: e)
+                let ve = b.findByte(dq, from: eq + 2, to: e)
             else { return false }
             i = ve + 1
         }
@@ -492,7 +512,7 @@ enum AsteriskDialect {
         var pjsip = false
         for _ in 0..<10 {
             guard b.at(i) == UInt8(ascii: ","), let eq = b.find("=\"", from: i + 1, to: min(e, i + 40)),
-                  b.skipWord(i + 1, to: eq) == eq
+                b.skipWord(i + 1, to: eq) == eq
             else { return nil }
             let key = (i + 1)..<eq
             if b.equals(key, "AccountID") {
@@ -516,12 +536,12 @@ enum AsteriskDialect {
             cursor = k + 1
             let la = k + 16
             guard let le = b.findByte(dq, from: la, to: min(e, la + 80)), b.has("\",RemoteAddress=\"", at: le),
-                  let (local, localPort, _) = securityAddress(b, la..<le)
+                let (local, localPort, _) = securityAddress(b, la..<le)
             else { continue }
             let ra = le + 17
             guard let re = b.findByte(dq, from: ra, to: min(e, ra + 80)),
-                  re + 1 == e || b.at(re + 1) == UInt8(ascii: ","),
-                  let (ip, port, t) = securityAddress(b, ra..<re)
+                re + 1 == e || b.at(re + 1) == UInt8(ascii: ","),
+                let (ip, port, t) = securityAddress(b, ra..<re)
             else { continue }
             structural += 1
             only = (k, ip, port, t, local, localPort)

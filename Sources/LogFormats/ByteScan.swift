@@ -1,16 +1,16 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 //
 // Bounds-checked byte scanning over one log line. Every accessor checks its indices and
 // returns nil/false instead of trapping: the input is untrusted and may be truncated anywhere.
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A read-only view of one line's UTF-8 bytes.
@@ -173,7 +173,7 @@ struct Bytes {
         guard !r.isEmpty, r.count <= 60, r.lowerBound >= 0, r.upperBound <= p.count else { return nil }
         if p[r.lowerBound] == UInt8(ascii: "[") {
             guard let close = findByte(UInt8(ascii: "]"), from: r.lowerBound, to: r.upperBound),
-                  close > r.lowerBound + 1, let addr = ip((r.lowerBound + 1)..<close)
+                close > r.lowerBound + 1, let addr = ip((r.lowerBound + 1)..<close)
             else { return nil }
             if close + 1 == r.upperBound { return (addr, nil) }
             guard p[close + 1] == UInt8(ascii: ":"), let port = port((close + 2)..<r.upperBound) else { return nil }
@@ -186,7 +186,7 @@ struct Bytes {
         if findByte(UInt8(ascii: ":"), from: colon + 1, to: r.upperBound) == nil {
             // Exactly one colon: IPv4 with port.
             guard let addr = ip(r.lowerBound..<colon), addr.family == .v4,
-                  let port = port((colon + 1)..<r.upperBound)
+                let port = port((colon + 1)..<r.upperBound)
             else { return nil }
             return (addr, port)
         }

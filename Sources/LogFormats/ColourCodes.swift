@@ -5,11 +5,11 @@
 // control byte ESC as the four characters `#033`).
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 enum ColourCodes {
@@ -36,7 +36,8 @@ enum ColourCodes {
             if c == 0x1B {
                 introducer = 1
             } else if c == UInt8(ascii: "#"), i + 3 < n, src[i + 1] == UInt8(ascii: "0"), src[i + 2] == UInt8(ascii: "3"),
-                      src[i + 3] == UInt8(ascii: "3") {
+                src[i + 3] == UInt8(ascii: "3")
+            {
                 introducer = 4
             }
             if introducer == 0 {

@@ -1,23 +1,23 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 //
 // FreeSWITCH mod_sofia (sofia_reg.c, sofia.c) and mod_event_socket ACL lines.
 // Formats and kind mapping: docs/LOG-FORMATS.md.
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 private let youMustDefine: StaticString = "You must define a domain called '"
 private let inYourDirectory: StaticString = "' in your directory and add a user with the id=\""
 private let attributeEnd: StaticString = "\" attribute"
 private let clauseIts: StaticString = "and you must configure your device to use the proper domain in its authentication credentials."
-private let clauseIt_s: StaticString = "and you must configure your device to use the proper domain in it's authentication credentials."
+private let clauseItApostropheS: StaticString = "and you must configure your device to use the proper domain in it's authentication credentials."
 
 enum FreeSWITCHDialect {
     /// `[UUID ]DATE [NN.NN% ][LEVEL] [[MODULE] ]LOCATION MESSAGE`, starting at `s` (after any
@@ -28,7 +28,8 @@ enum FreeSWITCHDialect {
     static func prefix(_ b: Bytes, from s: Int = 0) -> LinePrefix? {
         var i = s
         if b.count - s > 37, b.at(s + 8) == UInt8(ascii: "-"), b.at(s + 13) == UInt8(ascii: "-"), b.at(s + 18) == UInt8(ascii: "-"),
-           b.at(s + 23) == UInt8(ascii: "-"), b.at(s + 36) == 0x20 {
+            b.at(s + 23) == UInt8(ascii: "-"), b.at(s + 36) == 0x20
+        {
             for k in 0..<36 where k != 8 && k != 13 && k != 18 && k != 23 {
                 guard isHex(b.p[s + k]) else { return nil }
             }
@@ -100,9 +101,9 @@ enum FreeSWITCHDialect {
     /// ends the line, so the LAST ` from ip ` is the PBX's.
     static func authFailure(_ b: Bytes, _ s: Int, _ e: Int) -> LogFinding? {
         guard let close = b.findByte(UInt8(ascii: ")"), from: s, to: min(e, s + 24)),
-              let ps = b.skip(") on sofia profile '", at: close),
-              let k = b.findLast(" from ip ", from: ps, to: e),
-              let ip = b.ip(span(k + 9, e))
+            let ps = b.skip(") on sofia profile '", at: close),
+            let k = b.findLast(" from ip ", from: ps, to: e),
+            let ip = b.ip(span(k + 9, e))
         else { return nil }
         let reason: String
         if b.equals(s..<close, "REGISTER") {
@@ -154,7 +155,7 @@ enum FreeSWITCHDialect {
             var j = ie
             while j < attr, isSpace(b.p[j]) { j += 1 }
             guard let ms = b.skip(youMustDefine, at: j), ms <= attr,
-                  consistent(b, bracket: s..<k, middle: ms..<attr)
+                consistent(b, bracket: s..<k, middle: ms..<attr)
             else { continue }
             if let prev = found, prev.ip != ip { return nil }
             found = (k, ip)
@@ -169,7 +170,7 @@ enum FreeSWITCHDialect {
     /// Index of `" attribute` that ends the joined message (before the optional fixed clause).
     static func joinedAttributeEnd(_ b: Bytes, _ e: Int) -> Int? {
         var end = e
-        for clause in [clauseIts, clauseIt_s] {
+        for clause in [clauseIts, clauseItApostropheS] {
             let n = clause.utf8CodeUnitCount
             if e - n >= 0, b.has(clause, at: e - n) {
                 end = e - n
@@ -195,8 +196,9 @@ enum FreeSWITCHDialect {
                 let dAt = middle.lowerBound
                 let uAt = middle.lowerBound + dLen + kn
                 if memcmp(base + dAt, base + p + 1, dLen) == 0,
-                   b.has(inYourDirectory, at: dAt + dLen),
-                   memcmp(base + uAt, base + bracket.lowerBound, uLen) == 0 {
+                    b.has(inYourDirectory, at: dAt + dLen),
+                    memcmp(base + uAt, base + bracket.lowerBound, uLen) == 0
+                {
                     return true
                 }
             }
@@ -215,9 +217,11 @@ enum FreeSWITCHDialect {
         let ns: Int
         if let f = aclNameless(ip, b, r, e) { return f }
         if let j = b.skip("Rejected by acl \"", at: r) {
-            ns = j; reason = "Rejected by acl"
+            ns = j
+            reason = "Rejected by acl"
         } else if let j = b.skip("Rejected by register acl \"", at: r) {
-            ns = j; reason = "Rejected by register acl"
+            ns = j
+            reason = "Rejected by register acl"
         } else {
             return nil
         }

@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// A wall-clock time as a log line wrote it. Log formats often omit the year and the
 /// zone; `LogTimeResolver` fills those in from context.
@@ -104,7 +104,10 @@ public enum DialectSelection: Hashable, Sendable {
 
     /// Parses `auto`, `asterisk`, `freeswitch`, `kamailio`, `opensips`.
     public init?(name: some StringProtocol) {
-        if name == "auto" { self = .auto; return }
+        if name == "auto" {
+            self = .auto
+            return
+        }
         guard let d = Dialect(rawValue: String(name)), d != .sip else { return nil }
         self = .only(d)
     }

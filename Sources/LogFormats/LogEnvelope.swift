@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
+
 //
 // The wrappers a logging pipeline puts around a PBX's own line: an RFC 3164 or RFC 5424
 // syslog header, or the header journalctl prints. Peeled positionally from the start of the
@@ -122,7 +123,7 @@ enum LogEnvelope {
     private static func rank(_ t: LogTime) -> Int {
         switch t {
         case .instant: 2
-        case let .clock(c): c.year == nil ? 0 : 1
+        case .clock(let c): c.year == nil ? 0 : 1
         }
     }
 }

@@ -21,9 +21,9 @@ public struct LogTimeResolver: Sendable {
     /// would put it > 1 day after reference. Never traps: out-of-range fields are clamped.
     public func resolve(_ time: LogTime, reference: Timestamp) -> Timestamp {
         switch time {
-        case let .instant(t):
+        case .instant(let t):
             return t
-        case let .clock(c):
+        case .clock(let c):
             let offset = max(-93_600, min(93_600, c.utcOffsetSeconds ?? utcOffsetSeconds))
             if let year = c.year {
                 return Self.instant(year: year, clock: c, offset: offset)
@@ -96,9 +96,9 @@ extension Bytes {
     /// `HH:MM:SS[.fraction]` at `i`. Returns the fields and the index after them.
     func clockOfDay(_ i: Int) -> (h: Int, m: Int, s: Int, us: Int, end: Int)? {
         guard let h = digits(i, 2), at(i + 2) == UInt8(ascii: ":"),
-              let m = digits(i + 3, 2), at(i + 5) == UInt8(ascii: ":"),
-              let s = digits(i + 6, 2),
-              h <= 23, m <= 59, s <= 60
+            let m = digits(i + 3, 2), at(i + 5) == UInt8(ascii: ":"),
+            let s = digits(i + 6, 2),
+            h <= 23, m <= 59, s <= 60
         else { return nil }
         var j = i + 8
         var us = 0
@@ -111,7 +111,10 @@ extension Bytes {
                 j += 1
                 if n > 9 { return nil }
             }
-            while n < 6 { us *= 10; n += 1 }
+            while n < 6 {
+                us *= 10
+                n += 1
+            }
         }
         return (h, m, s, us, j)
     }
@@ -124,9 +127,11 @@ extension Bytes {
         var mm = 0
         var end = i + 3
         if at(end) == UInt8(ascii: ":"), let m = digits(end + 1, 2) {
-            mm = m; end += 3
+            mm = m
+            end += 3
         } else if let m = digits(end, 2) {
-            mm = m; end += 2
+            mm = m
+            end += 2
         }
         guard mm <= 59 else { return nil }
         let v = hh * 3600 + mm * 60
@@ -138,7 +143,7 @@ extension Bytes {
         guard i >= 0, i + 3 <= count else { return nil }
         switch p[i] {
         case UInt8(ascii: "J"), UInt8(ascii: "F"), UInt8(ascii: "M"), UInt8(ascii: "A"), UInt8(ascii: "S"), UInt8(ascii: "O"),
-             UInt8(ascii: "N"), UInt8(ascii: "D"):
+            UInt8(ascii: "N"), UInt8(ascii: "D"):
             break
         default:
             return nil
@@ -152,11 +157,12 @@ extension Bytes {
     /// With `allowZone`, a zone directly after the time is taken (then the result is an instant).
     func dateTime(_ i: Int, allowZone: Bool = true) -> (LogTime, Int)? {
         if let y = digits(i, 4), at(i + 4) == UInt8(ascii: "-"),
-           let mo = digits(i + 5, 2), at(i + 7) == UInt8(ascii: "-"),
-           let d = digits(i + 8, 2), let sep = at(i + 10),
-           sep == UInt8(ascii: " ") || sep == UInt8(ascii: "T"),
-           (1...12).contains(mo), (1...31).contains(d),
-           let t = clockOfDay(i + 11) {
+            let mo = digits(i + 5, 2), at(i + 7) == UInt8(ascii: "-"),
+            let d = digits(i + 8, 2), let sep = at(i + 10),
+            sep == UInt8(ascii: " ") || sep == UInt8(ascii: "T"),
+            (1...12).contains(mo), (1...31).contains(d),
+            let t = clockOfDay(i + 11)
+        {
             var clock = LogClockTime(year: y, month: mo, day: d, hour: t.h, minute: t.m, second: t.s, microsecond: t.us)
             var end = t.end
             if allowZone, let (off, e) = zone(end) {
@@ -172,7 +178,7 @@ extension Bytes {
             let ds = j
             j = skipDigits(j)
             guard (1...2).contains(j - ds), let d = number(ds..<j), (1...31).contains(d),
-                  at(j) == UInt8(ascii: " ")
+                at(j) == UInt8(ascii: " ")
             else { return nil }
             var year: Int? = nil
             var k = j + 1
@@ -190,8 +196,8 @@ extension Bytes {
     /// `MM-DD HH:MM:SS[.f]` at `i` (a year-less date some FreeSWITCH log layouts write).
     func monthDayTime(_ i: Int) -> (LogTime, Int)? {
         guard let mo = digits(i, 2), at(i + 2) == UInt8(ascii: "-"), let d = digits(i + 3, 2),
-              at(i + 5) == UInt8(ascii: " "), (1...12).contains(mo), (1...31).contains(d),
-              let t = clockOfDay(i + 6)
+            at(i + 5) == UInt8(ascii: " "), (1...12).contains(mo), (1...31).contains(d),
+            let t = clockOfDay(i + 6)
         else { return nil }
         return (.clock(LogClockTime(year: nil, month: mo, day: d, hour: t.h, minute: t.m, second: t.s, microsecond: t.us)), t.end)
     }

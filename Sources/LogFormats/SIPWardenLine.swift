@@ -1,11 +1,11 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 //
 // The line our Kamailio and OpenSIPS snippets (contrib/) emit with xlog:
 //   SIPWARDEN event=<kind> ts=<epoch>.<usec> src=<ip> sport=<port> proto=<p> method=<M> user="<u>" ua="<ua>"
 // Everything up to `method=` is written by the proxy from the transport layer; `user` and
 // `ua` are attacker-written and come last. See docs/LOG-FORMATS.md.
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 private let eventNames: [(StaticString, EventKind)] = [
     ("auth_failed", .authFailed),
@@ -21,11 +21,11 @@ private let eventNames: [(StaticString, EventKind)] = [
 enum SIPWardenLine {
     static func parse(_ b: Bytes, forced: Dialect?) -> LogFinding? {
         guard b.count <= LogDialects.maximumSIPWardenLineLength,
-              let t = b.find("SIPWARDEN event=", from: 0)
+            let t = b.find("SIPWARDEN event=", from: 0)
         else { return nil }
         // The token starts the message; nothing quoted (attacker text) may precede it.
         guard t == 0 || isSpace(b.p[t - 1]),
-              !b.contains(UInt8(ascii: "\""), in: 0..<t), !b.contains(UInt8(ascii: "'"), in: 0..<t)
+            !b.contains(UInt8(ascii: "\""), in: 0..<t), !b.contains(UInt8(ascii: "'"), in: 0..<t)
         else { return nil }
         var i = t + 16
         // event
@@ -45,26 +45,26 @@ enum SIPWardenLine {
         for _ in 0..<(6 - (fe - se - 1)) { frac *= 10 }
         // src=<ip>
         guard let ss = b.skip(" src=", at: fe), let sEnd = b.findByte(0x20, from: ss, to: min(b.count, ss + 50)),
-              let ip = b.ip(ss..<sEnd)
+            let ip = b.ip(ss..<sEnd)
         else { return nil }
         // sport=<port>
         guard let ps = b.skip(" sport=", at: sEnd), let pEnd = b.findByte(0x20, from: ps, to: min(b.count, ps + 7)),
-              let port = b.port(ps..<pEnd)
+            let port = b.port(ps..<pEnd)
         else { return nil }
         // proto=<transport>
         guard let prs = b.skip(" proto=", at: pEnd), let prEnd = b.findByte(0x20, from: prs, to: min(b.count, prs + 6)),
-              let transport = b.transport(prs..<prEnd)
+            let transport = b.transport(prs..<prEnd)
         else { return nil }
         // method=<token>
         guard let ms = b.skip(" method=", at: prEnd), let mEnd = b.findByte(0x20, from: ms, to: min(b.count, ms + 33)),
-              mEnd > ms
+            mEnd > ms
         else { return nil }
         // user="…" ua="…"   (attacker-written, last)
         guard let us = b.skip(" user=\"", at: mEnd) else { return nil }
         i = us
         let e = b.trimmedEnd()
         guard e - 1 >= i, b.p[e - 1] == UInt8(ascii: "\""),
-              let k = b.findLast("\" ua=\"", from: i, to: e), k + 6 <= e - 1
+            let k = b.findLast("\" ua=\"", from: i, to: e), k + 6 <= e - 1
         else { return nil }
         let dialect: Dialect
         if let forced {

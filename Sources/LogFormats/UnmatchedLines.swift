@@ -1,6 +1,6 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
 
 /// Lines that look like a security failure but match no known form (issue 8, item 2): the
 /// operator of a PBX whose log format sipwarden does not know learns it from the counts.

@@ -74,7 +74,7 @@ public enum IPAddress: Hashable, Sendable, Comparable {
 
     /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are returned as IPv4; others unchanged.
     public var unmapped: IPAddress {
-        if case let .v6(hi, lo) = self, hi == 0, lo >> 32 == 0xFFFF {
+        if case .v6(let hi, let lo) = self, hi == 0, lo >> 32 == 0xFFFF {
             return .v4(UInt32(truncatingIfNeeded: lo))
         }
         return self
@@ -83,17 +83,17 @@ public enum IPAddress: Hashable, Sendable, Comparable {
     /// True for loopback addresses (127.0.0.0/8, ::1).
     public var isLoopback: Bool {
         switch self {
-        case let .v4(v): v >> 24 == 127
-        case let .v6(hi, lo): hi == 0 && lo == 1
+        case .v4(let v): v >> 24 == 127
+        case .v6(let hi, let lo): hi == 0 && lo == 1
         }
     }
 
     public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
         switch (lhs, rhs) {
-        case let (.v4(a), .v4(b)): a < b
+        case (.v4(let a), .v4(let b)): a < b
         case (.v4, .v6): true
         case (.v6, .v4): false
-        case let (.v6(ah, al), .v6(bh, bl)): ah < bh || (ah == bh && al < bl)
+        case (.v6(let ah, let al), .v6(let bh, let bl)): ah < bh || (ah == bh && al < bl)
         }
     }
 
@@ -147,7 +147,10 @@ public enum IPAddress: Hashable, Sendable, Comparable {
             var sawDot = false
             while j < n, s[j] != UInt8(ascii: ":") {
                 let c = s[j]
-                if c == UInt8(ascii: ".") { sawDot = true; break }
+                if c == UInt8(ascii: ".") {
+                    sawDot = true
+                    break
+                }
                 guard let h = hexValue(c) else { return nil }
                 value = value << 4 | UInt32(h)
                 hexDigits += 1
@@ -157,7 +160,7 @@ public enum IPAddress: Hashable, Sendable, Comparable {
             if sawDot {
                 // Embedded IPv4 in the last 32 bits.
                 guard count <= 6,
-                      let v4 = parseIPv4(UnsafeBufferPointer(rebasing: s[i..<n]))
+                    let v4 = parseIPv4(UnsafeBufferPointer(rebasing: s[i..<n]))
                 else { return nil }
                 groups[count] = UInt16(v4 >> 16)
                 groups[count + 1] = UInt16(v4 & 0xFFFF)
@@ -213,20 +216,25 @@ extension IPAddress: CustomStringConvertible {
     /// Canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6.
     public var description: String {
         switch self {
-        case let .v4(v):
+        case .v4(let v):
             return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
-        case let .v6(hi, lo):
+        case .v6(let hi, let lo):
             var groups = [UInt16](repeating: 0, count: 8)
             for k in 0..<4 { groups[k] = UInt16(truncatingIfNeeded: hi >> (48 - 16 * UInt64(k))) }
             for k in 0..<4 { groups[4 + k] = UInt16(truncatingIfNeeded: lo >> (48 - 16 * UInt64(k))) }
             // Longest run of zero groups (length >= 2), first one wins.
-            var bestStart = -1, bestLen = 0, runStart = -1
+            var bestStart = -1
+            var bestLen = 0
+            var runStart = -1
             for k in 0...8 {
                 if k < 8 && groups[k] == 0 {
                     if runStart < 0 { runStart = k }
                 } else if runStart >= 0 {
                     let len = k - runStart
-                    if len > bestLen && len >= 2 { bestStart = runStart; bestLen = len }
+                    if len > bestLen && len >= 2 {
+                        bestStart = runStart
+                        bestLen = len
+                    }
                     runStart = -1
                 }
             }

@@ -25,8 +25,8 @@ public struct IPNetwork: Hashable, Sendable, Comparable {
     public init?(_ text: some StringProtocol, strict: Bool = false) {
         if let slash = text.firstIndex(of: "/") {
             guard let address = IPAddress(text[..<slash]),
-                  let length = Int(text[text.index(after: slash)...]),
-                  let network = IPNetwork(address: address, prefixLength: length)
+                let length = Int(text[text.index(after: slash)...]),
+                let network = IPNetwork(address: address, prefixLength: length)
             else { return nil }
             if strict && network.address != address { return nil }
             self = network
@@ -83,11 +83,11 @@ extension IPAddress {
     /// The address with all bits after the first `prefixLength` cleared.
     public func masked(to prefixLength: Int) -> IPAddress {
         switch self {
-        case let .v4(v):
+        case .v4(let v):
             if prefixLength <= 0 { return .v4(0) }
             if prefixLength >= 32 { return self }
             return .v4(v & ~(UInt32.max >> UInt32(prefixLength)))
-        case let .v6(hi, lo):
+        case .v6(let hi, let lo):
             if prefixLength <= 0 { return .v6(0, 0) }
             if prefixLength >= 128 { return self }
             if prefixLength <= 64 {
@@ -118,9 +118,15 @@ public struct IPNetworkSet: Sendable, Hashable {
         let key = network.family == .v4 ? network.prefixLength : 1000 + network.prefixLength
         byLength[key, default: []].insert(network.address)
         if network.family == .v4 {
-            if !lengths4.contains(network.prefixLength) { lengths4.append(network.prefixLength); lengths4.sort() }
+            if !lengths4.contains(network.prefixLength) {
+                lengths4.append(network.prefixLength)
+                lengths4.sort()
+            }
         } else {
-            if !lengths6.contains(network.prefixLength) { lengths6.append(network.prefixLength); lengths6.sort() }
+            if !lengths6.contains(network.prefixLength) {
+                lengths6.append(network.prefixLength)
+                lengths6.sort()
+            }
         }
     }
 

@@ -22,8 +22,10 @@ public struct EBPFInstruction: Hashable, Sendable {
     public var bytes: [UInt8] {
         let o = UInt16(bitPattern: offset)
         let i = UInt32(bitPattern: imm)
-        return [code, dst & 0x0f | src << 4, UInt8(o & 0xff), UInt8(o >> 8),
-                UInt8(i & 0xff), UInt8(i >> 8 & 0xff), UInt8(i >> 16 & 0xff), UInt8(i >> 24)]
+        return [
+            code, dst & 0x0f | src << 4, UInt8(o & 0xff), UInt8(o >> 8),
+            UInt8(i & 0xff), UInt8(i >> 8 & 0xff), UInt8(i >> 16 & 0xff), UInt8(i >> 24),
+        ]
     }
 }
 
@@ -63,8 +65,10 @@ public enum BannedSourceFilterProgram {
         switch address {
         case .v4(let a): words = [0, 0, 0x0000_ffff, a]
         case .v6(let hi, let lo):
-            words = [UInt32(truncatingIfNeeded: hi >> 32), UInt32(truncatingIfNeeded: hi),
-                     UInt32(truncatingIfNeeded: lo >> 32), UInt32(truncatingIfNeeded: lo)]
+            words = [
+                UInt32(truncatingIfNeeded: hi >> 32), UInt32(truncatingIfNeeded: hi),
+                UInt32(truncatingIfNeeded: lo >> 32), UInt32(truncatingIfNeeded: lo),
+            ]
         }
         return words.flatMap { word in withUnsafeBytes(of: word) { Array($0) } }
     }
@@ -81,7 +85,7 @@ public enum BannedSourceFilterProgram {
     public static func program(classic: [BPFInstruction], mapFD: Int32) -> [EBPFInstruction] {
         typealias I = EBPFInstruction
         var out: [I] = [I(alu64 | mov | x, dst: 6, src: 1)] // r6 = ctx
-        var start: [Int] = []            // eBPF index of each classic instruction
+        var start: [Int] = [] // eBPF index of each classic instruction
         var jumps: [(at: Int, classicTarget: Int)] = []
         var checks: [(at: Int, snap: Int32)] = [] // jumps to the ban check of an accepting return
         for (index, c) in classic.enumerated() {
@@ -92,7 +96,7 @@ public enum BannedSourceFilterProgram {
             switch (cls, mode) {
             case (ld, abs) where c.k == BPFInstruction.ancillaryProtocol:
                 out.append(I(ldx | w | mem, dst: 0, src: 6, offset: skbProtocolOffset)) // r0 = skb->protocol (be16)
-                out.append(I(alu | end | x, dst: 0, imm: 16))                          // to host order (BPF_TO_BE)
+                out.append(I(alu | end | x, dst: 0, imm: 16)) // to host order (BPF_TO_BE)
             case (ld, abs):
                 out.append(I(ld | size | abs, imm: Int32(bitPattern: c.k)))
             case (ld, ind):
@@ -155,16 +159,16 @@ public enum BannedSourceFilterProgram {
     static func banCheck(mapFD: Int32, snap: Int32) -> [EBPFInstruction] {
         typealias I = EBPFInstruction
         var p: [I] = [
-            I(ld | b | abs, imm: 0),                          // 0  r0 = version/IHL byte
-            I(alu64 | rsh | k, dst: 0, imm: 4),               // 1  r0 = IP version
-            I(jmp | jeq | k, dst: 0, offset: 7, imm: 6),      // 2  → 10 (IPv6)
-            I(jmp | jne | k, dst: 0, offset: -1, imm: 4),     // 3  → pass (patched)
-            I(ld | w | abs, imm: 12),                         // 4  IPv4 source
-            I(stx | w | mem, dst: 10, src: 0, offset: -4),    // 5
+            I(ld | b | abs, imm: 0), // 0  r0 = version/IHL byte
+            I(alu64 | rsh | k, dst: 0, imm: 4), // 1  r0 = IP version
+            I(jmp | jeq | k, dst: 0, offset: 7, imm: 6), // 2  → 10 (IPv6)
+            I(jmp | jne | k, dst: 0, offset: -1, imm: 4), // 3  → pass (patched)
+            I(ld | w | abs, imm: 12), // 4  IPv4 source
+            I(stx | w | mem, dst: 10, src: 0, offset: -4), // 5
             I(st | w | mem, dst: 10, offset: -8, imm: 0x0000_ffff), // 6
-            I(st | w | mem, dst: 10, offset: -12, imm: 0),    // 7
-            I(st | w | mem, dst: 10, offset: -16, imm: 0),    // 8
-            I(jmp | ja, offset: 8),                           // 9  → 18 (lookup)
+            I(st | w | mem, dst: 10, offset: -12, imm: 0), // 7
+            I(st | w | mem, dst: 10, offset: -16, imm: 0), // 8
+            I(jmp | ja, offset: 8), // 9  → 18 (lookup)
         ]
         for (n, offset) in [(8, -16), (12, -12), (16, -8), (20, -4)] { // 10–17: IPv6 source
             p.append(I(ld | w | abs, imm: Int32(n)))
@@ -173,20 +177,20 @@ public enum BannedSourceFilterProgram {
         p += [
             I(ld | dw | imm, dst: 1, src: pseudoMapFD, imm: mapFD), // 18–19 r1 = map
             I(0),
-            I(alu64 | mov | x, dst: 2, src: 10),              // 20
-            I(alu64 | add | k, dst: 2, imm: -16),             // 21 r2 = &key
-            I(jmp | call, imm: helperMapLookup),              // 22
-            I(jmp | jeq | k, dst: 0, offset: -1, imm: 0),     // 23 → pass (patched)
-            I(alu64 | mov | x, dst: 8, src: 0),               // 24 r8 = value
-            I(jmp | call, imm: helperKtimeNanoseconds),       // 25
-            I(ldx | dw | mem, dst: 1, src: 8, offset: 0),     // 26 r1 = expiry
-            I(jmp | jge | x, dst: 0, src: 1, offset: -1),     // 27 now ≥ expiry → pass (patched)
-            I(alu64 | mov | k, dst: 1, imm: 1),               // 28
+            I(alu64 | mov | x, dst: 2, src: 10), // 20
+            I(alu64 | add | k, dst: 2, imm: -16), // 21 r2 = &key
+            I(jmp | call, imm: helperMapLookup), // 22
+            I(jmp | jeq | k, dst: 0, offset: -1, imm: 0), // 23 → pass (patched)
+            I(alu64 | mov | x, dst: 8, src: 0), // 24 r8 = value
+            I(jmp | call, imm: helperKtimeNanoseconds), // 25
+            I(ldx | dw | mem, dst: 1, src: 8, offset: 0), // 26 r1 = expiry
+            I(jmp | jge | x, dst: 0, src: 1, offset: -1), // 27 now ≥ expiry → pass (patched)
+            I(alu64 | mov | k, dst: 1, imm: 1), // 28
             I(stx | dw | atomic, dst: 8, src: 1, offset: 8, imm: Int32(add)), // 29 drops += 1
-            I(alu64 | mov | k, dst: 0, imm: 0),               // 30 drop
-            I(jmp | exit),                                    // 31
-            I(alu64 | mov | k, dst: 0, imm: snap),            // 32 pass
-            I(jmp | exit),                                    // 33
+            I(alu64 | mov | k, dst: 0, imm: 0), // 30 drop
+            I(jmp | exit), // 31
+            I(alu64 | mov | k, dst: 0, imm: snap), // 32 pass
+            I(jmp | exit), // 33
         ]
         let pass = 32
         for at in [3, 23, 27] { p[at].offset = Int16(pass - at - 1) }

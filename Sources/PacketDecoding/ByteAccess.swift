@@ -39,7 +39,7 @@ extension UnsafeRawBufferPointer {
     @inline(__always)
     func slice(_ offset: Int, _ length: Int) -> UnsafeRawBufferPointer? {
         guard offset >= 0, length >= 0, offset <= count, length <= count &- offset else { return nil }
-        return UnsafeRawBufferPointer(rebasing: self[offset ..< offset &+ length])
+        return UnsafeRawBufferPointer(rebasing: self[offset..<offset &+ length])
     }
 
     /// The bytes from `offset` to the end, or nil when `offset` is past the end.
@@ -59,8 +59,8 @@ extension UnsafeRawBufferPointer {
         guard offset >= 0, offset <= count &- 16 else { return nil }
         var hi: UInt64 = 0
         var lo: UInt64 = 0
-        for i in 0 ..< 8 { hi = hi << 8 | UInt64(self[offset &+ i]) }
-        for i in 8 ..< 16 { lo = lo << 8 | UInt64(self[offset &+ i]) }
+        for i in 0..<8 { hi = hi << 8 | UInt64(self[offset &+ i]) }
+        for i in 8..<16 { lo = lo << 8 | UInt64(self[offset &+ i]) }
         return (hi, lo)
     }
 }
@@ -93,7 +93,7 @@ struct FIFOQueue<Element> {
     mutating func compact(keeping keep: (Element) -> Bool) {
         var kept: [Element] = []
         kept.reserveCapacity(count)
-        for i in head ..< storage.count where keep(storage[i]) { kept.append(storage[i]) }
+        for i in head..<storage.count where keep(storage[i]) { kept.append(storage[i]) }
         storage = kept
         head = 0
     }

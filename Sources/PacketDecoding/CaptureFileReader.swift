@@ -31,17 +31,17 @@ public enum CaptureFileError: Error, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .empty: "the capture file is empty"
-        case let .unknownFormat(magic):
+        case .unknownFormat(let magic):
             "not a pcap or pcapng file (magic 0x\(String(magic, radix: 16)))"
-        case let .unsupportedVersion(major, minor): "unsupported capture file version \(major).\(minor)"
-        case let .truncated(what, offset): "the capture file ends inside \(what) (at byte \(offset))"
-        case let .frameTooLarge(frame, length, limit): "frame \(frame) claims \(length) bytes, more than the \(limit) accepted"
-        case let .badBlockLength(offset, length): "invalid pcapng block length \(length) at byte \(offset)"
-        case let .badByteOrderMagic(offset): "invalid pcapng byte-order magic in the section header at byte \(offset)"
-        case let .undefinedInterface(frame, interface): "frame \(frame) refers to undefined interface \(interface)"
-        case let .tooManyInterfaces(offset): "too many interfaces in the pcapng section (at byte \(offset))"
-        case let .inconsistentBlock(frame, offset): "frame \(frame): captured length exceeds its block (at byte \(offset))"
-        case let .readFailed(code): "read failed (errno \(code))"
+        case .unsupportedVersion(let major, let minor): "unsupported capture file version \(major).\(minor)"
+        case .truncated(let what, let offset): "the capture file ends inside \(what) (at byte \(offset))"
+        case .frameTooLarge(let frame, let length, let limit): "frame \(frame) claims \(length) bytes, more than the \(limit) accepted"
+        case .badBlockLength(let offset, let length): "invalid pcapng block length \(length) at byte \(offset)"
+        case .badByteOrderMagic(let offset): "invalid pcapng byte-order magic in the section header at byte \(offset)"
+        case .undefinedInterface(let frame, let interface): "frame \(frame) refers to undefined interface \(interface)"
+        case .tooManyInterfaces(let offset): "too many interfaces in the pcapng section (at byte \(offset))"
+        case .inconsistentBlock(let frame, let offset): "frame \(frame): captured length exceeds its block (at byte \(offset))"
+        case .readFailed(let code): "read failed (errno \(code))"
         }
     }
 }
@@ -142,9 +142,9 @@ public struct CaptureFileReader {
                 return false
             case .start:
                 try readFileHeader()
-            case let .pcap(bigEndian, nanosecond, linkType, limit):
+            case .pcap(let bigEndian, let nanosecond, let linkType, let limit):
                 return try readPcapRecord(bigEndian: bigEndian, nanosecond: nanosecond, linkType: linkType, limit: limit, body)
-            case let .pcapng(bigEndian):
+            case .pcapng(let bigEndian):
                 if let delivered = try readBlock(bigEndian: bigEndian, body) {
                     return delivered
                 }
@@ -180,7 +180,7 @@ public struct CaptureFileReader {
             }
             let capacity = buffer.count - end
             let got = buffer.withUnsafeMutableBytes { raw in
-                source(UnsafeMutableRawBufferPointer(rebasing: raw[end ..< end + capacity]))
+                source(UnsafeMutableRawBufferPointer(rebasing: raw[end..<end + capacity]))
             }
             if got < 0 { throw .readFailed(errno: Int32(truncatingIfNeeded: -got)) }
             if got == 0 {
@@ -198,22 +198,28 @@ public struct CaptureFileReader {
     }
 
     private func u16(_ at: Int, _ bigEndian: Bool) -> UInt16 {
-        let a = UInt16(buffer[start + at]), b = UInt16(buffer[start + at + 1])
+        let a = UInt16(buffer[start + at])
+        let b = UInt16(buffer[start + at + 1])
         return bigEndian ? a << 8 | b : b << 8 | a
     }
 
     private func u32(_ at: Int, _ bigEndian: Bool) -> UInt32 {
-        let v = UInt32(buffer[start + at]) | UInt32(buffer[start + at + 1]) << 8
+        let v =
+            UInt32(buffer[start + at]) | UInt32(buffer[start + at + 1]) << 8
             | UInt32(buffer[start + at + 2]) << 16 | UInt32(buffer[start + at + 3]) << 24
         return bigEndian ? v.byteSwapped : v
     }
 
-    private func deliver(_ body: (CapturedFrame) -> Void, at offset: Int, length: Int, linkType: LinkType,
-                         timestamp: Timestamp, originalLength: Int, interface: Int) {
+    private func deliver(
+        _ body: (CapturedFrame) -> Void, at offset: Int, length: Int, linkType: LinkType,
+        timestamp: Timestamp, originalLength: Int, interface: Int
+    ) {
         buffer.withUnsafeBytes { raw in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[start + offset ..< start + offset + length])
-            body(CapturedFrame(number: frameCount, linkType: linkType, timestamp: timestamp,
-                               originalLength: originalLength, interface: interface, bytes: bytes))
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[start + offset..<start + offset + length])
+            body(
+                CapturedFrame(
+                    number: frameCount, linkType: linkType, timestamp: timestamp,
+                    originalLength: originalLength, interface: interface, bytes: bytes))
         }
     }
 
@@ -230,7 +236,8 @@ public struct CaptureFileReader {
             let bigEndian = magic == 0xD4C3_B2A1 || magic == 0x4D3C_B2A1
             let nanosecond = magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1
             guard try ensure(24) else { throw .truncated(what: "the pcap file header", offset: 0) }
-            let major = Int(u16(4, bigEndian)), minor = Int(u16(6, bigEndian))
+            let major = Int(u16(4, bigEndian))
+            let minor = Int(u16(6, bigEndian))
             guard major == 2 else { throw .unsupportedVersion(major: major, minor: minor) }
             let snap = Int(u32(16, bigEndian))
             let linkType = LinkType(rawValue: u32(20, bigEndian) & 0xFFFF)
@@ -240,7 +247,7 @@ public struct CaptureFileReader {
             state = .pcap(bigEndian: bigEndian, nanosecond: nanosecond, linkType: linkType, limit: limit)
         case 0x0A0D_0D0A:
             format = .pcapng
-            state = .pcapng(bigEndian: false)   // the section header decides
+            state = .pcapng(bigEndian: false) // the section header decides
         default:
             throw .unknownFormat(magic: u32(0, true))
         }
@@ -248,8 +255,10 @@ public struct CaptureFileReader {
 
     // MARK: pcap
 
-    private mutating func readPcapRecord(bigEndian: Bool, nanosecond: Bool, linkType: LinkType, limit: Int,
-                                         _ body: (CapturedFrame) -> Void) throws(CaptureFileError) -> Bool {
+    private mutating func readPcapRecord(
+        bigEndian: Bool, nanosecond: Bool, linkType: LinkType, limit: Int,
+        _ body: (CapturedFrame) -> Void
+    ) throws(CaptureFileError) -> Bool {
         guard try ensure(16) else {
             if end - start == 0 {
                 state = .finished
@@ -309,16 +318,18 @@ public struct CaptureFileReader {
         switch type {
         case 0x0A0D_0D0A:
             guard length >= 28 else { throw .badBlockLength(offset: blockOffset, length: length) }
-            let major = Int(u16(12, bigEndian)), minor = Int(u16(14, bigEndian))
+            let major = Int(u16(12, bigEndian))
+            let minor = Int(u16(14, bigEndian))
             guard major == 1 else { throw .unsupportedVersion(major: major, minor: minor) }
             interfaces.removeAll()
             state = .pcapng(bigEndian: bigEndian)
         case 1:
             guard length >= 20 else { throw .badBlockLength(offset: blockOffset, length: length) }
             guard interfaces.count < Self.maxInterfaces else { throw .tooManyInterfaces(offset: blockOffset) }
-            var interface = Interface(linkType: LinkType(rawValue: UInt32(u16(8, bigEndian))),
-                                      snapLength: Int(u32(12, bigEndian)), decimalExponent: 6, binaryExponent: nil,
-                                      offsetSeconds: 0)
+            var interface = Interface(
+                linkType: LinkType(rawValue: UInt32(u16(8, bigEndian))),
+                snapLength: Int(u32(12, bigEndian)), decimalExponent: 6, binaryExponent: nil,
+                offsetSeconds: 0)
             readInterfaceOptions(&interface, from: 16, to: length - 4, bigEndian: bigEndian)
             interfaces.append(interface)
         case 6, 2:
@@ -338,8 +349,9 @@ public struct CaptureFileReader {
             frameCount = frame
             let timestamp = Self.timestamp(units, interface)
             lastTimestamp = timestamp
-            deliver(body, at: 28, length: captured, linkType: interface.linkType, timestamp: timestamp,
-                    originalLength: original, interface: interfaceID)
+            deliver(
+                body, at: 28, length: captured, linkType: interface.linkType, timestamp: timestamp,
+                originalLength: original, interface: interfaceID)
             delivered = true
         case 3:
             // Simple packet block: no interface id (always 0), no timestamp (the previous
@@ -354,8 +366,9 @@ public struct CaptureFileReader {
                 throw .frameTooLarge(frame: frame, length: captured, limit: Self.maxFrameLength)
             }
             frameCount = frame
-            deliver(body, at: 12, length: captured, linkType: interface.linkType, timestamp: lastTimestamp,
-                    originalLength: original, interface: 0)
+            deliver(
+                body, at: 12, length: captured, linkType: interface.linkType, timestamp: lastTimestamp,
+                originalLength: original, interface: 0)
             delivered = true
         default:
             break // name resolution, statistics, custom, decryption secrets ...: not needed
@@ -381,7 +394,8 @@ public struct CaptureFileReader {
                     interface.binaryExponent = raw & 0x7F
                 }
             } else if code == 14, length == 8 {
-                let hi = UInt64(u32(value, bigEndian)), lo = UInt64(u32(value + 4, bigEndian))
+                let hi = UInt64(u32(value, bigEndian))
+                let lo = UInt64(u32(value + 4, bigEndian))
                 interface.offsetSeconds = Int64(bitPattern: bigEndian ? hi << 32 | lo : lo << 32 | hi)
             }
             at = value + (length + 3) / 4 * 4
@@ -396,7 +410,7 @@ public struct CaptureFileReader {
                 micros = units
             } else if decimal < 6 {
                 var factor: UInt64 = 1
-                for _ in decimal ..< 6 { factor *= 10 }
+                for _ in decimal..<6 { factor *= 10 }
                 let (product, overflow) = units.multipliedReportingOverflow(by: factor)
                 micros = overflow ? UInt64(Int64.max) : product
             } else {

@@ -84,28 +84,28 @@ public enum CaptureFilter {
         let reject = I(I.ret, 0, 0, 0)
         let accept = I(I.ret, 0, 0, snapLength)
         var p: [BPFInstruction] = [
-            I(I.ld | I.w | I.abs, 0, 0, I.ancillaryProtocol),   // 0
-            I(I.jmp | I.jeq, 8, 0, 0x86DD),                     // 1 → 10
-            I(I.jmp | I.jeq, 0, 16, 0x0800),                    // 2 → 3 / 19
-            I(I.ld | I.b | I.abs, 0, 0, 9),                     // 3
-            I(I.jmp | I.jeq, 1, 0, 17),                         // 4 → 6 / 5
-            I(I.jmp | I.jeq, 0, 13, 6),                         // 5 → 6 / 19
-            I(I.ld | I.h | I.abs, 0, 0, 6),                     // 6
-            I(I.jmp | I.jset, 12, 0, 0x1FFF),                   // 7 → 20 / 8
-            I(I.ldx | I.b | I.msh, 0, 0, 0),                    // 8
-            I(I.jmp | I.ja, 0, 0, 12),                          // 9 → 22
-            I(I.ld | I.b | I.abs, 0, 0, 6),                     // 10
-            I(I.jmp | I.jeq, 9, 0, 17),                         // 11 → 21
-            I(I.jmp | I.jeq, 8, 0, 6),                          // 12 → 21
-            I(I.jmp | I.jeq, 6, 0, 44),                         // 13 → 20
-            I(I.jmp | I.jeq, 2, 0, 0),                          // 14 → 17
-            I(I.jmp | I.jeq, 1, 0, 43),                         // 15 → 17
-            I(I.jmp | I.jeq, 0, 2, 60),                         // 16 → 17 / 19
-            I(I.ld | I.b | I.abs, 0, 0, 40),                    // 17
-            I(I.jmp | I.jeq, 0, 1, 58),                         // 18 → 19 / 20
-            reject,                                             // 19
-            accept,                                             // 20
-            I(I.ldx | I.w | I.imm, 0, 0, 40),                   // 21
+            I(I.ld | I.w | I.abs, 0, 0, I.ancillaryProtocol), // 0
+            I(I.jmp | I.jeq, 8, 0, 0x86DD), // 1 → 10
+            I(I.jmp | I.jeq, 0, 16, 0x0800), // 2 → 3 / 19
+            I(I.ld | I.b | I.abs, 0, 0, 9), // 3
+            I(I.jmp | I.jeq, 1, 0, 17), // 4 → 6 / 5
+            I(I.jmp | I.jeq, 0, 13, 6), // 5 → 6 / 19
+            I(I.ld | I.h | I.abs, 0, 0, 6), // 6
+            I(I.jmp | I.jset, 12, 0, 0x1FFF), // 7 → 20 / 8
+            I(I.ldx | I.b | I.msh, 0, 0, 0), // 8
+            I(I.jmp | I.ja, 0, 0, 12), // 9 → 22
+            I(I.ld | I.b | I.abs, 0, 0, 6), // 10
+            I(I.jmp | I.jeq, 9, 0, 17), // 11 → 21
+            I(I.jmp | I.jeq, 8, 0, 6), // 12 → 21
+            I(I.jmp | I.jeq, 6, 0, 44), // 13 → 20
+            I(I.jmp | I.jeq, 2, 0, 0), // 14 → 17
+            I(I.jmp | I.jeq, 1, 0, 43), // 15 → 17
+            I(I.jmp | I.jeq, 0, 2, 60), // 16 → 17 / 19
+            I(I.ld | I.b | I.abs, 0, 0, 40), // 17
+            I(I.jmp | I.jeq, 0, 1, 58), // 18 → 19 / 20
+            reject, // 19
+            accept, // 20
+            I(I.ldx | I.w | I.imm, 0, 0, 40), // 21
         ]
         if ports == .all {
             p.append(accept)

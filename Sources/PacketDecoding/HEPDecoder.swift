@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// Generic (vendor 0) HEPv3 chunk type ids used by sipwarden.
 public enum HEPChunkType {
@@ -121,9 +121,10 @@ public struct HEPDecoder: Sendable {
         let fields = try parse(datagram, receivedAt: receivedAt)
         guard fields.protocolType == HEPProtocolType.sip else { return .nonSIP(protocolType: fields.protocolType) }
         let payload = Array(UnsafeRawBufferPointer(rebasing: datagram[fields.payloadStart..<fields.payloadEnd]))
-        return .sip(WirePayload(
-            time: fields.time, flow: fields.flow, bytes: payload,
-            origin: .hep(agent: agent.unmapped, captureID: fields.captureID)))
+        return .sip(
+            WirePayload(
+                time: fields.time, flow: fields.flow, bytes: payload,
+                origin: .hep(agent: agent.unmapped, captureID: fields.captureID)))
     }
 
     /// Decodes a datagram held in an array.
@@ -187,10 +188,14 @@ public struct HEPDecoder: Sendable {
         var seen: UInt32 = 0
         var family: UInt8 = 0
         var ipProtocol: UInt8 = 0
-        var src4: UInt32 = 0, dst4: UInt32 = 0
-        var src6 = (UInt64(0), UInt64(0)), dst6 = (UInt64(0), UInt64(0))
-        var srcPort: UInt16 = 0, dstPort: UInt16 = 0
-        var seconds: UInt32 = 0, micros: UInt32 = 0
+        var src4: UInt32 = 0
+        var dst4: UInt32 = 0
+        var src6 = (UInt64(0), UInt64(0))
+        var dst6 = (UInt64(0), UInt64(0))
+        var srcPort: UInt16 = 0
+        var dstPort: UInt16 = 0
+        var seconds: UInt32 = 0
+        var micros: UInt32 = 0
         var protocolType: UInt8 = 0
         var captureID: UInt32 = 0
         var keyRange = 0..<0
@@ -213,14 +218,15 @@ public struct HEPDecoder: Sendable {
             guard seen & bit == 0 else { throw .duplicateChunk(type: UInt16(type)) }
             seen |= bit
 
-            let expected: Int? = switch UInt16(type) {
-            case HEPChunkType.ipFamily, HEPChunkType.ipProtocol, HEPChunkType.protocolType: 1
-            case HEPChunkType.ipv4Source, HEPChunkType.ipv4Destination: 4
-            case HEPChunkType.ipv6Source, HEPChunkType.ipv6Destination: 16
-            case HEPChunkType.sourcePort, HEPChunkType.destinationPort, HEPChunkType.keepAliveTimer: 2
-            case HEPChunkType.timestampSeconds, HEPChunkType.timestampMicroseconds, HEPChunkType.captureID: 4
-            default: nil
-            }
+            let expected: Int? =
+                switch UInt16(type) {
+                case HEPChunkType.ipFamily, HEPChunkType.ipProtocol, HEPChunkType.protocolType: 1
+                case HEPChunkType.ipv4Source, HEPChunkType.ipv4Destination: 4
+                case HEPChunkType.ipv6Source, HEPChunkType.ipv6Destination: 16
+                case HEPChunkType.sourcePort, HEPChunkType.destinationPort, HEPChunkType.keepAliveTimer: 2
+                case HEPChunkType.timestampSeconds, HEPChunkType.timestampMicroseconds, HEPChunkType.captureID: 4
+                default: nil
+                }
             if let expected, size != expected { throw .badChunkSize(type: UInt16(type), dataLength: size) }
 
             switch UInt16(type) {

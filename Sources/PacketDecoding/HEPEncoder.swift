@@ -1,6 +1,6 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-import NetworkAddress
 
 /// Builds HEPv3 datagrams (for tests, lab tools and relays). The output is what
 /// `HEPDecoder` accepts and what Kamailio's siptrace sends: chunks 1–12, the optional auth
@@ -61,7 +61,7 @@ public enum HEPEncoder {
     }
 
     private static func mapped(_ address: IPAddress) -> IPAddress {
-        if case let .v4(v) = address { return .v6(0, 0xFFFF_0000_0000 | UInt64(v)) }
+        if case .v4(let v) = address { return .v6(0, 0xFFFF_0000_0000 | UInt64(v)) }
         return address
     }
 
@@ -76,8 +76,8 @@ public enum HEPEncoder {
 
     private static func bytes(of address: IPAddress) -> [UInt8] {
         switch address {
-        case let .v4(v): be32(v)
-        case let .v6(hi, lo):
+        case .v4(let v): be32(v)
+        case .v6(let hi, let lo):
             be32(UInt32(truncatingIfNeeded: hi >> 32)) + be32(UInt32(truncatingIfNeeded: hi))
                 + be32(UInt32(truncatingIfNeeded: lo >> 32)) + be32(UInt32(truncatingIfNeeded: lo))
         }

@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// Reassembles fragmented IPv4 and IPv6 datagrams with bounded memory.
 ///
@@ -27,8 +27,10 @@ public struct IPReassembler: Sendable {
         public var maxBufferedBytes: Int
         public var timeout: Duration
 
-        public init(maxDatagrams: Int = 1024, maxDatagramSize: Int = 65_535, maxFragmentsPerDatagram: Int = 64,
-                    maxBufferedBytes: Int = 8 << 20, timeout: Duration = .seconds(30)) {
+        public init(
+            maxDatagrams: Int = 1024, maxDatagramSize: Int = 65_535, maxFragmentsPerDatagram: Int = 64,
+            maxBufferedBytes: Int = 8 << 20, timeout: Duration = .seconds(30)
+        ) {
             self.maxDatagrams = max(1, maxDatagrams)
             self.maxDatagramSize = min(max(maxDatagramSize, 576), 65_535)
             self.maxFragmentsPerDatagram = max(2, maxFragmentsPerDatagram)
@@ -109,9 +111,11 @@ public struct IPReassembler: Sendable {
 
     /// Adds one fragment. Returns the outcome and, when `.complete`, the reassembled
     /// upper-layer payload with its protocol.
-    public mutating func add(source: IPAddress, destination: IPAddress, identification: UInt32, proto: UInt8,
-                             isIPv6: Bool, offset: Int, moreFragments: Bool, data: UnsafeRawBufferPointer,
-                             time: Timestamp) -> (Outcome, (proto: UInt8, bytes: [UInt8])?) {
+    public mutating func add(
+        source: IPAddress, destination: IPAddress, identification: UInt32, proto: UInt8,
+        isIPv6: Bool, offset: Int, moreFragments: Bool, data: UnsafeRawBufferPointer,
+        time: Timestamp
+    ) -> (Outcome, (proto: UInt8, bytes: [UInt8])?) {
         statistics.fragments += 1
         expire(now: time)
         // IPv6 names the upper layer in every fragment header but only the first one's counts.

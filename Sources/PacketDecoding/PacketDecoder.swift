@@ -1,6 +1,6 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-import NetworkAddress
 
 /// One result of decoding a frame.
 public enum DecodedOutput: Sendable {
@@ -30,8 +30,10 @@ public struct PacketDecoder: Sendable {
         public var reassembly: IPReassembler.Limits
         public var tcp: TCPStreamTracker.Limits
 
-        public init(ports: PortSet = .sipDefault, deliverEmptyDatagrams: Bool = false,
-                    reassembly: IPReassembler.Limits = .init(), tcp: TCPStreamTracker.Limits = .init()) {
+        public init(
+            ports: PortSet = .sipDefault, deliverEmptyDatagrams: Bool = false,
+            reassembly: IPReassembler.Limits = .init(), tcp: TCPStreamTracker.Limits = .init()
+        ) {
             self.ports = ports
             self.deliverEmptyDatagrams = deliverEmptyDatagrams
             self.reassembly = reassembly
@@ -116,13 +118,15 @@ public struct PacketDecoder: Sendable {
     ///   - timestamp: when it was captured (drives timeouts).
     ///   - frame: the captured bytes (borrowed for the duration of the call).
     ///   - origin: copied into every payload produced.
-    public mutating func decode(linkType: LinkType, timestamp: Timestamp, frame: UnsafeRawBufferPointer,
-                                origin: PayloadOrigin, _ output: (DecodedOutput) -> Void) {
+    public mutating func decode(
+        linkType: LinkType, timestamp: Timestamp, frame: UnsafeRawBufferPointer,
+        origin: PayloadOrigin, _ output: (DecodedOutput) -> Void
+    ) {
         counters.frames += 1
         let located: (IPVersion, Int)
         switch LinkLayer.network(linkType: linkType, frame: frame) {
-        case let .success(value): located = value
-        case let .failure(failure):
+        case .success(let value): located = value
+        case .failure(let failure):
             count(failure)
             return
         }
@@ -134,8 +138,10 @@ public struct PacketDecoder: Sendable {
     }
 
     /// Decodes one frame held in an array.
-    public mutating func decode(linkType: LinkType, timestamp: Timestamp, frame: [UInt8],
-                                origin: PayloadOrigin, _ output: (DecodedOutput) -> Void) {
+    public mutating func decode(
+        linkType: LinkType, timestamp: Timestamp, frame: [UInt8],
+        origin: PayloadOrigin, _ output: (DecodedOutput) -> Void
+    ) {
         frame.withUnsafeBytes { decode(linkType: linkType, timestamp: timestamp, frame: $0, origin: origin, output) }
     }
 
@@ -144,7 +150,7 @@ public struct PacketDecoder: Sendable {
     public mutating func payloads(linkType: LinkType, timestamp: Timestamp, frame: [UInt8], origin: PayloadOrigin) -> [WirePayload] {
         var result: [WirePayload] = []
         decode(linkType: linkType, timestamp: timestamp, frame: frame, origin: origin) {
-            if case let .payload(p) = $0 { result.append(p) }
+            if case .payload(let p) = $0 { result.append(p) }
         }
         return result
     }
@@ -166,12 +172,14 @@ public struct PacketDecoder: Sendable {
         }
     }
 
-    private mutating func decodeIP(version: IPVersion, _ bytes: UnsafeRawBufferPointer, timestamp: Timestamp,
-                                   origin: PayloadOrigin, _ output: (DecodedOutput) -> Void) {
+    private mutating func decodeIP(
+        version: IPVersion, _ bytes: UnsafeRawBufferPointer, timestamp: Timestamp,
+        origin: PayloadOrigin, _ output: (DecodedOutput) -> Void
+    ) {
         let packet: IPPacket
         switch IPLayer.parse(version, bytes) {
-        case let .success(value): packet = value
-        case let .failure(failure):
+        case .success(let value): packet = value
+        case .failure(let failure):
             count(failure)
             return
         }
@@ -189,14 +197,14 @@ public struct PacketDecoder: Sendable {
             var body = whole
             if version == .v6 {
                 switch IPLayer.skipExtensions(proto, whole) {
-                case let .success(walk):
+                case .success(let walk):
                     upper = walk.proto
                     body = walk.rest
                     if upper == 44 {
                         counters.malformed += 1
                         return
                     }
-                case let .failure(failure):
+                case .failure(let failure):
                     count(failure)
                     return
                 }
@@ -205,14 +213,16 @@ public struct PacketDecoder: Sendable {
         }
     }
 
-    private mutating func transport(_ proto: UInt8, _ bytes: UnsafeRawBufferPointer, packet: IPPacket, timestamp: Timestamp,
-                                    origin: PayloadOrigin, _ output: (DecodedOutput) -> Void) {
+    private mutating func transport(
+        _ proto: UInt8, _ bytes: UnsafeRawBufferPointer, packet: IPPacket, timestamp: Timestamp,
+        origin: PayloadOrigin, _ output: (DecodedOutput) -> Void
+    ) {
         switch proto {
         case 17:
             let datagram: UDPDatagram
             switch TransportLayer.udp(bytes) {
-            case let .success(value): datagram = value
-            case let .failure(failure):
+            case .success(let value): datagram = value
+            case .failure(let failure):
                 count(failure)
                 return
             }
@@ -223,14 +233,15 @@ public struct PacketDecoder: Sendable {
             }
             guard !datagram.payload.isEmpty || configuration.deliverEmptyDatagrams else { return }
             counters.udpPayloads += 1
-            let flow = FlowKey(source: packet.source, sourcePort: datagram.sourcePort, destination: packet.destination,
-                               destinationPort: datagram.destinationPort, transport: .udp)
+            let flow = FlowKey(
+                source: packet.source, sourcePort: datagram.sourcePort, destination: packet.destination,
+                destinationPort: datagram.destinationPort, transport: .udp)
             output(.payload(WirePayload(time: timestamp, flow: flow, bytes: Array(datagram.payload), origin: origin)))
         case 6:
             let segment: TCPSegment
             switch TransportLayer.tcp(bytes) {
-            case let .success(value): segment = value
-            case let .failure(failure):
+            case .success(let value): segment = value
+            case .failure(let failure):
                 count(failure)
                 return
             }
@@ -239,13 +250,16 @@ public struct PacketDecoder: Sendable {
                 counters.filteredByPort += 1
                 return
             }
-            let flow = FlowKey(source: packet.source, sourcePort: segment.sourcePort, destination: packet.destination,
-                               destinationPort: segment.destinationPort, transport: .tcp)
+            let flow = FlowKey(
+                source: packet.source, sourcePort: segment.sourcePort, destination: packet.destination,
+                destinationPort: segment.destinationPort, transport: .tcp)
             var delivered = 0
             var bytesOut = 0
-            tcp.add(flow: flow, sequence: segment.sequence, syn: segment.flags.contains(.syn), fin: segment.flags.contains(.fin),
-                    rst: segment.flags.contains(.rst), payload: segment.payload, time: timestamp) { key, event in
-                if case let .data(bytes) = event {
+            tcp.add(
+                flow: flow, sequence: segment.sequence, syn: segment.flags.contains(.syn), fin: segment.flags.contains(.fin),
+                rst: segment.flags.contains(.rst), payload: segment.payload, time: timestamp
+            ) { key, event in
+                if case .data(let bytes) = event {
                     delivered += 1
                     bytesOut += bytes.count
                 }
@@ -258,14 +272,16 @@ public struct PacketDecoder: Sendable {
         }
     }
 
-    private static func forward(_ key: FlowKey, _ event: StreamEvent, time: Timestamp, origin: PayloadOrigin,
-                                _ output: (DecodedOutput) -> Void) {
+    private static func forward(
+        _ key: FlowKey, _ event: StreamEvent, time: Timestamp, origin: PayloadOrigin,
+        _ output: (DecodedOutput) -> Void
+    ) {
         switch event {
-        case let .data(bytes):
+        case .data(let bytes):
             output(.payload(WirePayload(time: time, flow: key, bytes: bytes, origin: origin)))
-        case let .gap(skipped):
+        case .gap(let skipped):
             output(.streamGap(flow: key, skipped: skipped, time: time))
-        case let .closed(reason):
+        case .closed(let reason):
             output(.streamClosed(flow: key, reason: reason, time: time))
         }
     }

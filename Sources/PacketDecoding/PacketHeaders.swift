@@ -67,7 +67,7 @@ enum LinkLayer {
     static func ethertype(_ first: UInt16, at start: Int, in frame: UnsafeRawBufferPointer) -> Result<(IPVersion, Int), HeaderFailure> {
         var type = first
         var offset = start
-        for _ in 0 ..< 5 {
+        for _ in 0..<5 {
             switch type {
             case 0x0800:
                 return offset <= frame.count ? .success((.v4, offset)) : .failure(.truncated)
@@ -133,7 +133,7 @@ enum IPLayer {
         let headerLength = Int(first & 0x0F) * 4
         guard headerLength >= 20 else { return .failure(.malformed) }
         guard p.count >= headerLength, let total16 = p.be16(2), let id = p.be16(4), let flags = p.be16(6),
-              let src = p.be32(12), let dst = p.be32(16), let proto = p.u8(9)
+            let src = p.be32(12), let dst = p.be32(16), let proto = p.u8(9)
         else { return .failure(.truncated) }
         var total = Int(total16)
         if total == 0 {
@@ -156,7 +156,7 @@ enum IPLayer {
         guard let first = p.u8(0) else { return .failure(.truncated) }
         guard first >> 4 == 6 else { return .failure(.malformed) }
         guard p.count >= 40, let length16 = p.be16(4), let next = p.u8(6),
-              let src = p.ipv6Address(8), let dst = p.ipv6Address(24)
+            let src = p.ipv6Address(8), let dst = p.ipv6Address(24)
         else { return .failure(.truncated) }
         var length = Int(length16)
         if length == 0 {
@@ -166,16 +166,16 @@ enum IPLayer {
         guard let body = p.slice(40, length) else { return .failure(.truncated) }
         var packet = IPPacket(version: .v6, source: .v6(src.0, src.1), destination: .v6(dst.0, dst.1), proto: next, payload: body, fragment: nil)
         switch skipExtensions(next, body) {
-        case let .failure(failure):
+        case .failure(let failure):
             return .failure(failure)
-        case let .success(walk):
+        case .success(let walk):
             packet.proto = walk.proto
             packet.payload = walk.rest
             if walk.proto == 44 {
                 // Fragment header: next header, reserved, offset+flags, identification.
                 let h = walk.rest
                 guard let nextHeader = h.u8(0), let offsetFlags = h.be16(2), let id = h.be32(4),
-                      let data = h.suffix(from: 8)
+                    let data = h.suffix(from: 8)
                 else { return .failure(.truncated) }
                 packet.proto = nextHeader
                 packet.payload = data
@@ -184,8 +184,8 @@ enum IPLayer {
                 if offset == 0 && !more {
                     // An atomic fragment (RFC 6946): not really fragmented.
                     switch skipExtensions(nextHeader, data) {
-                    case let .failure(failure): return .failure(failure)
-                    case let .success(inner):
+                    case .failure(let failure): return .failure(failure)
+                    case .success(let inner):
                         guard inner.proto != 44 else { return .failure(.malformed) }
                         packet.proto = inner.proto
                         packet.payload = inner.rest
@@ -201,10 +201,11 @@ enum IPLayer {
     /// Walks IPv6 extension headers (hop-by-hop 0, routing 43, destination options 60,
     /// AH 51) starting at `next`; stops at the first other header, including the fragment
     /// header (44), and returns it with the bytes that follow.
-    static func skipExtensions(_ next: UInt8, _ bytes: UnsafeRawBufferPointer) -> Result<(proto: UInt8, rest: UnsafeRawBufferPointer), HeaderFailure> {
+    static func skipExtensions(_ next: UInt8, _ bytes: UnsafeRawBufferPointer) -> Result<(proto: UInt8, rest: UnsafeRawBufferPointer), HeaderFailure>
+    {
         var proto = next
         var rest = bytes
-        for _ in 0 ... maxExtensionHeaders {
+        for _ in 0...maxExtensionHeaders {
             switch proto {
             case 0, 43, 60:
                 guard let nh = rest.u8(0), let units = rest.u8(1) else { return .failure(.truncated) }
@@ -268,7 +269,7 @@ enum TransportLayer {
 
     static func tcp(_ p: UnsafeRawBufferPointer) -> Result<TCPSegment, HeaderFailure> {
         guard let sport = p.be16(0), let dport = p.be16(2), let seq = p.be32(4),
-              let offsetByte = p.u8(12), let flags = p.u8(13)
+            let offsetByte = p.u8(12), let flags = p.u8(13)
         else { return .failure(.truncated) }
         let headerLength = Int(offsetByte >> 4) * 4
         guard headerLength >= 20 else { return .failure(.malformed) }

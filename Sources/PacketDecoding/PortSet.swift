@@ -15,10 +15,10 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible {
 
     /// The usual SIP ports: 5060 (UDP/TCP) and 5061 (TLS; its bytes are encrypted, but its
     /// traffic still shows who connects).
-    public static let sipDefault = PortSet(unchecked: [5060 ... 5061])
+    public static let sipDefault = PortSet(unchecked: [5060...5061])
 
     /// Every port.
-    public static let all = PortSet(unchecked: [0 ... 65535])
+    public static let all = PortSet(unchecked: [0...65535])
 
     private init(unchecked ranges: [ClosedRange<UInt16>]) { self.ranges = ranges }
 
@@ -30,7 +30,7 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible {
         var merged: [ClosedRange<UInt16>] = []
         for range in sorted {
             if let last = merged.last, Int(range.lowerBound) <= Int(last.upperBound) + 1 {
-                merged[merged.count - 1] = last.lowerBound ... max(last.upperBound, range.upperBound)
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
             } else {
                 merged.append(range)
             }
@@ -49,12 +49,14 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible {
             var bounds: [UInt16] = []
             for part in parts {
                 guard !part.isEmpty, part.count <= 5, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                      let value = UInt16(part), value > 0 else { return nil }
+                    let value = UInt16(part), value > 0
+                else { return nil }
                 bounds.append(value)
             }
-            let lower = bounds[0], upper = bounds[bounds.count - 1]
+            let lower = bounds[0]
+            let upper = bounds[bounds.count - 1]
             guard lower <= upper else { return nil }
-            list.append(lower ... upper)
+            list.append(lower...upper)
             guard list.count <= Self.maxRanges * 4 else { return nil }
         }
         self.init(list)

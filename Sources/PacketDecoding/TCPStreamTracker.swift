@@ -44,9 +44,11 @@ public struct TCPStreamTracker: Sendable {
         public var resyncAfter: Int
         public var idleTimeout: Duration
 
-        public init(maxFlows: Int = 16_384, maxBufferedBytesPerFlow: Int = 256 << 10, maxBufferedSegmentsPerFlow: Int = 128,
-                    maxBufferedBytesTotal: Int = 64 << 20, maxWindow: UInt32 = 1 << 20, resyncAfter: Int = 8,
-                    idleTimeout: Duration = .seconds(300)) {
+        public init(
+            maxFlows: Int = 16_384, maxBufferedBytesPerFlow: Int = 256 << 10, maxBufferedSegmentsPerFlow: Int = 128,
+            maxBufferedBytesTotal: Int = 64 << 20, maxWindow: UInt32 = 1 << 20, resyncAfter: Int = 8,
+            idleTimeout: Duration = .seconds(300)
+        ) {
             self.maxFlows = max(1, maxFlows)
             self.maxBufferedBytesPerFlow = max(1, maxBufferedBytesPerFlow)
             self.maxBufferedSegmentsPerFlow = max(1, maxBufferedSegmentsPerFlow)
@@ -113,9 +115,11 @@ public struct TCPStreamTracker: Sendable {
 
     /// Feeds one segment of direction `flow`. `emit` is called with each resulting event,
     /// for that flow or — on eviction — for another one.
-    public mutating func add(flow key: FlowKey, sequence: UInt32, syn: Bool, fin: Bool, rst: Bool,
-                             payload: UnsafeRawBufferPointer, time: Timestamp,
-                             emit: (FlowKey, StreamEvent) -> Void) {
+    public mutating func add(
+        flow key: FlowKey, sequence: UInt32, syn: Bool, fin: Bool, rst: Bool,
+        payload: UnsafeRawBufferPointer, time: Timestamp,
+        emit: (FlowKey, StreamEvent) -> Void
+    ) {
         evictIdle(now: time, emit: emit)
         if rst {
             for k in [key, key.reversed] where flows[k] != nil {
@@ -160,8 +164,10 @@ public struct TCPStreamTracker: Sendable {
 
     /// Processes one segment on a flow that is not in the dictionary. Returns true when
     /// the stream reached its FIN.
-    private mutating func accept(_ flow: inout Flow, key: FlowKey, sequence: UInt32, payload: UnsafeRawBufferPointer,
-                                 fin: Bool, emit: (FlowKey, StreamEvent) -> Void) -> Bool {
+    private mutating func accept(
+        _ flow: inout Flow, key: FlowKey, sequence: UInt32, payload: UnsafeRawBufferPointer,
+        fin: Bool, emit: (FlowKey, StreamEvent) -> Void
+    ) -> Bool {
         if fin { flow.finSequence = sequence &+ UInt32(truncatingIfNeeded: payload.count) }
         let ahead = Self.distance(sequence, flow.next)
         if ahead <= 0 {
@@ -225,7 +231,8 @@ public struct TCPStreamTracker: Sendable {
         flow.pendingBytes += segment.bytes.count
         bufferedTotal += segment.bytes.count
         while flow.pendingBytes > limits.maxBufferedBytesPerFlow || flow.pending.count > limits.maxBufferedSegmentsPerFlow
-            || bufferedTotal > limits.maxBufferedBytesTotal {
+            || bufferedTotal > limits.maxBufferedBytesTotal
+        {
             // Give up on the hole: jump to the earliest buffered segment.
             guard let first = flow.pending.first else { break }
             let skipped = Self.distance(first.sequence, flow.next)

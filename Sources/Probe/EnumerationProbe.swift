@@ -85,7 +85,8 @@ public struct ProbeConfiguration: Sendable, Hashable {
         guard ProbeSyntax.isValidUser(existingUser) else { throw .badUser(existingUser) }
         if let domain, !ProbeSyntax.isValidDomain(domain) { throw .badDomain(domain) }
         guard !version.isEmpty, version.utf8.count <= 32,
-              version.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x28 && $0 != 0x29 }) else {
+            version.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x28 && $0 != 0x29 })
+        else {
             throw .badVersion(version)
         }
         guard !methods.isEmpty, Set(methods).count == methods.count else { throw .badMethods }
@@ -205,7 +206,8 @@ public struct EnumerationProbe {
         }
         // A retransmitted final answer to an INVITE we already finished: ACK it again.
         if response.statusCode >= 200, response.cseqMethod == "INVITE", let branch = response.branch,
-           let ack = ackCache[branch] {
+            let ack = ackCache[branch]
+        {
             return [ack]
         }
         return []

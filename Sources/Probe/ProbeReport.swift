@@ -197,10 +197,15 @@ public struct ProbeReport: Sendable, Hashable, Codable {
         )
         let name = method.rawValue
         guard !existing.isEmpty, !unknown.isEmpty, existing.contains(where: \.answered) || unknown.contains(where: \.answered) else {
-            return (result, [ProbeFinding(
-                method: method, kind: .untested, severity: .info,
-                message: "\(name): no answer for either user — not tested"
-            )])
+            return (
+                result,
+                [
+                    ProbeFinding(
+                        method: method, kind: .untested, severity: .info,
+                        message: "\(name): no answer for either user — not tested"
+                    )
+                ]
+            )
         }
         result.tested = true
         let eFeatures = existing.map(features)
@@ -221,30 +226,34 @@ public struct ProbeReport: Sendable, Hashable, Codable {
             let eAnswered = existing.contains { $0.finalStatus != nil }
             let uAnswered = unknown.contains { $0.finalStatus != nil }
             let kind: ProbeFinding.Kind = (eAnswered && uAnswered) ? .statusCode : .silence
-            let tail = kind == .statusCode
+            let tail =
+                kind == .statusCode
                 ? "svwar can enumerate extensions"
                 : "the silence itself tells existing users apart"
-            findings.append(ProbeFinding(
-                method: method, kind: kind, severity: .leak,
-                message: "\(name): existing user gets \(existingText), unknown user gets \(unknownText) — \(tail)",
-                differences: differences
-            ))
+            findings.append(
+                ProbeFinding(
+                    method: method, kind: kind, severity: .leak,
+                    message: "\(name): existing user gets \(existingText), unknown user gets \(unknownText) — \(tail)",
+                    differences: differences
+                ))
         } else if !differing.isEmpty {
             let names = featureOrder.filter { differing.contains($0) }
-            findings.append(ProbeFinding(
-                method: method, kind: .header, severity: .leak,
-                message: "\(name): same status (\(existingText)) but \(names.joined(separator: ", ")) "
-                    + "\(names.count == 1 ? "differs" : "differ") between existing and unknown users — an attacker can tell them apart",
-                differences: differences
-            ))
+            findings.append(
+                ProbeFinding(
+                    method: method, kind: .header, severity: .leak,
+                    message: "\(name): same status (\(existingText)) but \(names.joined(separator: ", ")) "
+                        + "\(names.count == 1 ? "differs" : "differ") between existing and unknown users — an attacker can tell them apart",
+                    differences: differences
+                ))
         }
         result.leaks = !findings.isEmpty
         if let timing = timingFinding(method: method, existing: eLat, unknown: uLat) { findings.append(timing) }
         if !result.leaks {
-            findings.append(ProbeFinding(
-                method: method, kind: .noDifference, severity: .info,
-                message: "\(name): no difference (\(existingText) for both) — not enumerable with this method"
-            ))
+            findings.append(
+                ProbeFinding(
+                    method: method, kind: .noDifference, severity: .info,
+                    message: "\(name): no difference (\(existingText) for both) — not enumerable with this method"
+                ))
         }
         return (result, findings)
     }
@@ -259,8 +268,8 @@ public struct ProbeReport: Sendable, Hashable, Codable {
     /// Timing rule: ranges disjoint, medians more than 5 ms apart and more than 3x.
     static func timingFinding(method: ProbeMethod, existing: [Double], unknown: [Double]) -> ProbeFinding? {
         guard existing.count >= 2, unknown.count >= 2,
-              let em = median(existing), let um = median(unknown),
-              let eMin = existing.min(), let eMax = existing.max(), let uMin = unknown.min(), let uMax = unknown.max()
+            let em = median(existing), let um = median(unknown),
+            let eMin = existing.min(), let eMax = existing.max(), let uMin = unknown.min(), let uMax = unknown.max()
         else { return nil }
         let disjoint = eMax < uMin || uMax < eMin
         let (slow, fast) = em > um ? (em, um) : (um, em)
@@ -283,7 +292,8 @@ public struct ProbeReport: Sendable, Hashable, Codable {
                 let reason = (o.reasonPhrase ?? "").isEmpty ? "" : " \(o.reasonPhrase ?? "")"
                 let cancelled = o.cleanup.contains("CANCEL")
                 let before = o.provisionalStatuses.filter { $0 > 100 }.map(String.init).joined(separator: "/")
-                text = cancelled
+                text =
+                    cancelled
                     ? "\(before.isEmpty ? "" : before + " then ")\(code)\(reason) after our CANCEL"
                     : "\(code)\(reason)\(challenge)"
             } else if o.answered {
@@ -343,42 +353,57 @@ public struct ProbeReport: Sendable, Hashable, Codable {
     }
 
     static let adviceTable: [(family: String, advice: ProbeAdvice)] = [
-        ("Asterisk", ProbeAdvice(
-            product: "Asterisk chan_sip",
-            text: "Set alwaysauthreject=yes in the [general] section of sip.conf, so rejected INVITEs and REGISTERs "
-                + "always get the same 401 as a wrong password. It is the default since Asterisk 1.8 (1.4 and 1.6.2 "
-                + "defaulted to no), so look for an explicit alwaysauthreject=no. Also set allowguest=no, and keep nat= "
-                + "the same in [general] and in every peer (differing NAT settings leaked peers: AST-2011-013)."
-        )),
-        ("Asterisk", ProbeAdvice(
-            product: "Asterisk res_pjsip",
-            text: "res_pjsip challenges requests it cannot match to an endpoint (its \"artificial endpoint\"), so by "
-                + "default unknown users get a 401 too. A leak usually means an endpoint without inbound auth= (answered "
-                + "without a challenge), or an anonymous / IP-identified endpoint whose dialplan answers differently per "
-                + "extension: give every endpoint inbound auth and make those dialplan paths reject alike. "
-                + "unidentified_request_count / unidentified_request_period in [global] only decide when repeated "
-                + "unidentified requests are logged as security events (useful to sipwarden and fail2ban); they hide nothing."
-        )),
-        ("Kamailio", ProbeAdvice(
-            product: "Kamailio",
-            text: "Authenticate before looking the user up: call auth_check() (or www_authorize() / proxy_authorize()) "
-                + "before any is_subscriber(), lookup() or registered() test that replies 404 or 403, and answer every "
-                + "negative auth_check() result with auth_challenge() (or one fixed reply), never with a user-specific "
-                + "404. Without credentials auth_check() returns -5 whether or not the user exists, so challenging first "
-                + "reveals nothing."
-        )),
-        ("OpenSIPS", ProbeAdvice(
-            product: "OpenSIPS",
-            text: "Same rule as Kamailio: run www_authorize() / proxy_authorize() and challenge before any lookup() or "
-                + "subscriber check that can reply 404, and reply to an unknown user exactly as to a wrong password."
-        )),
-        ("FreeSWITCH", ProbeAdvice(
-            product: "FreeSWITCH (mod_sofia)",
-            text: "The stock profiles challenge REGISTER and (with auth-calls=true) INVITE before looking at the user; "
-                + "a leak usually comes from a profile with auth-calls=false, an ACL that lets requests skip "
-                + "authentication, or a dialplan that answers unknown extensions before authentication. Set "
-                + "log-auth-failures=true in the profile so failed attempts are logged for sipwarden / fail2ban."
-        )),
+        (
+            "Asterisk",
+            ProbeAdvice(
+                product: "Asterisk chan_sip",
+                text: "Set alwaysauthreject=yes in the [general] section of sip.conf, so rejected INVITEs and REGISTERs "
+                    + "always get the same 401 as a wrong password. It is the default since Asterisk 1.8 (1.4 and 1.6.2 "
+                    + "defaulted to no), so look for an explicit alwaysauthreject=no. Also set allowguest=no, and keep nat= "
+                    + "the same in [general] and in every peer (differing NAT settings leaked peers: AST-2011-013)."
+            )
+        ),
+        (
+            "Asterisk",
+            ProbeAdvice(
+                product: "Asterisk res_pjsip",
+                text: "res_pjsip challenges requests it cannot match to an endpoint (its \"artificial endpoint\"), so by "
+                    + "default unknown users get a 401 too. A leak usually means an endpoint without inbound auth= (answered "
+                    + "without a challenge), or an anonymous / IP-identified endpoint whose dialplan answers differently per "
+                    + "extension: give every endpoint inbound auth and make those dialplan paths reject alike. "
+                    + "unidentified_request_count / unidentified_request_period in [global] only decide when repeated "
+                    + "unidentified requests are logged as security events (useful to sipwarden and fail2ban); they hide nothing."
+            )
+        ),
+        (
+            "Kamailio",
+            ProbeAdvice(
+                product: "Kamailio",
+                text: "Authenticate before looking the user up: call auth_check() (or www_authorize() / proxy_authorize()) "
+                    + "before any is_subscriber(), lookup() or registered() test that replies 404 or 403, and answer every "
+                    + "negative auth_check() result with auth_challenge() (or one fixed reply), never with a user-specific "
+                    + "404. Without credentials auth_check() returns -5 whether or not the user exists, so challenging first "
+                    + "reveals nothing."
+            )
+        ),
+        (
+            "OpenSIPS",
+            ProbeAdvice(
+                product: "OpenSIPS",
+                text: "Same rule as Kamailio: run www_authorize() / proxy_authorize() and challenge before any lookup() or "
+                    + "subscriber check that can reply 404, and reply to an unknown user exactly as to a wrong password."
+            )
+        ),
+        (
+            "FreeSWITCH",
+            ProbeAdvice(
+                product: "FreeSWITCH (mod_sofia)",
+                text: "The stock profiles challenge REGISTER and (with auth-calls=true) INVITE before looking at the user; "
+                    + "a leak usually comes from a profile with auth-calls=false, an ACL that lets requests skip "
+                    + "authentication, or a dialplan that answers unknown extensions before authentication. Set "
+                    + "log-auth-failures=true in the profile so failed attempts are logged for sipwarden / fail2ban."
+            )
+        ),
     ]
 
     static let genericAdvice = ProbeAdvice(

@@ -116,7 +116,8 @@ enum ProbeSyntax {
     static func isSafeRoute(_ value: String) -> Bool {
         let bytes = Array(value.utf8)
         guard bytes.count >= 7, bytes.count <= 512, bytes.first == 0x3c,
-              let close = bytes.firstIndex(of: 0x3e) else { return false }
+            let close = bytes.firstIndex(of: 0x3e)
+        else { return false }
         let uri = String(decoding: bytes[1..<close], as: UTF8.self)
         guard isSafeURI(uri) else { return false }
         return bytes[(close + 1)...].allSatisfy { $0 >= 0x20 && $0 < 0x7f && $0 != 0x3c && $0 != 0x3e }

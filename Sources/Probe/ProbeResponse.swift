@@ -152,7 +152,10 @@ enum ProbeText {
         var out = ""
         var count = 0
         for scalar in text.unicodeScalars {
-            if count == 200 { out += "…"; break }
+            if count == 200 {
+                out += "…"
+                break
+            }
             out.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7f ? "?" : scalar)
             count += 1
         }

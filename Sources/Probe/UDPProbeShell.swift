@@ -69,7 +69,8 @@ public enum UDPProbeShell {
                 }
             }
             if waitMilliseconds > 0, try socket.waitReadable(milliseconds: waitMilliseconds),
-               let datagram = try socket.receive(into: &buffer, target: target) {
+                let datagram = try socket.receive(into: &buffer, target: target)
+            {
                 try send(probe.receive(datagram: datagram, at: now()), on: socket, target: target)
             }
             try send(probe.advance(to: now()), on: socket, target: target)

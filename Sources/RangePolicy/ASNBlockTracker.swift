@@ -46,7 +46,9 @@ public struct ASNBlockTracker: Sendable {
     public var trackedCount: Int { recent.count }
 
     private mutating func evictOldest() {
-        guard let oldest = recent.min(by: { ($0.value.last?.time ?? Timestamp(microseconds: 0)) < ($1.value.last?.time ?? Timestamp(microseconds: 0)) }) else { return }
+        guard
+            let oldest = recent.min(by: { ($0.value.last?.time ?? Timestamp(microseconds: 0)) < ($1.value.last?.time ?? Timestamp(microseconds: 0)) })
+        else { return }
         recent[oldest.key] = nil
     }
 }

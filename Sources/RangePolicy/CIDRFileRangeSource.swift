@@ -17,10 +17,10 @@ public struct CIDRFileRangeSource: RangeSource {
 
     public func networks(for selector: RangeSelector) throws(RangeSourceError) -> [IPNetwork] {
         switch selector {
-        case let .list(name):
+        case .list(let name):
             guard let path = namedLists[name] else { throw RangeSourceError(.unknown, "no named list \"\(name)\" is configured") }
             return try Self.read(path)
-        case let .file(path):
+        case .file(let path):
             return try Self.read(path)
         case .provider, .asn:
             throw RangeSourceError(.unsupported, "\(selector) is not a list or a file")

@@ -22,7 +22,9 @@ public struct MaxRetryLookup: Sendable {
 
     /// Resolves every rule of `policy` that has a max-retry through `source`. Rules whose
     /// ranges cannot be had are returned as failures (and left out), never fatal.
-    public static func resolve(_ policy: RangePolicy, source: any RangeSource) -> (lookup: MaxRetryLookup, failures: [(RangeSelector, RangeSourceError)]) {
+    public static func resolve(_ policy: RangePolicy, source: any RangeSource) -> (
+        lookup: MaxRetryLookup, failures: [(RangeSelector, RangeSourceError)]
+    ) {
         var resolved: [(selector: RangeSelector, maxRetry: Int, ranges: RangeSet)] = []
         var failures: [(RangeSelector, RangeSourceError)] = []
         for rule in policy.rules {

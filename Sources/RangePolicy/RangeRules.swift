@@ -67,8 +67,10 @@ public struct RangePolicy: Hashable, Sendable {
     /// How often blocks are re-resolved and refreshed in the kernel.
     public var refreshInterval: Duration
 
-    public init(rules: [RangeRule] = [], asnRule: ASNBlockRule? = nil, minimumPrefixLengthV4: Int = 8,
-                minimumPrefixLengthV6: Int = 16, refreshInterval: Duration = .seconds(3_600)) {
+    public init(
+        rules: [RangeRule] = [], asnRule: ASNBlockRule? = nil, minimumPrefixLengthV4: Int = 8,
+        minimumPrefixLengthV6: Int = 16, refreshInterval: Duration = .seconds(3_600)
+    ) {
         self.rules = rules
         self.asnRule = asnRule
         self.minimumPrefixLengthV4 = minimumPrefixLengthV4
@@ -130,8 +132,10 @@ public struct RangeBlockRecord: Hashable, Sendable, Codable {
     /// When its ranges were last resolved and loaded.
     public var refreshed: Timestamp
 
-    public init(selector: RangeSelector, scope: RangeScope, origin: Origin, created: Timestamp, expires: Timestamp?,
-                intervals: Int = 0, refreshed: Timestamp) {
+    public init(
+        selector: RangeSelector, scope: RangeScope, origin: Origin, created: Timestamp, expires: Timestamp?,
+        intervals: Int = 0, refreshed: Timestamp
+    ) {
         self.selector = selector
         self.scope = scope
         self.origin = origin

@@ -44,10 +44,11 @@ public enum RangeSelector: Hashable, Sendable {
 
     /// Names: 1–64 letters, digits, `-`, `_`, `.`.
     static func isName(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 64 && text.utf8.allSatisfy { byte in
-            (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A || (byte >= 0x30 && byte <= 0x39)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-        }
+        !text.isEmpty && text.utf8.count <= 64
+            && text.utf8.allSatisfy { byte in
+                (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A || (byte >= 0x30 && byte <= 0x39)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+            }
     }
 }
 
@@ -55,11 +56,11 @@ extension RangeSelector: CustomStringConvertible {
     /// The canonical text form (parses back to the same selector).
     public var description: String {
         switch self {
-        case let .provider(provider, service, region):
+        case .provider(let provider, let service, let region):
             [provider, service, region].compactMap { $0 }.joined(separator: ":")
-        case let .asn(number): "AS\(number)"
-        case let .list(name): "list:\(name)"
-        case let .file(path): "file:\(path)"
+        case .asn(let number): "AS\(number)"
+        case .list(let name): "list:\(name)"
+        case .file(let path): "file:\(path)"
         }
     }
 }

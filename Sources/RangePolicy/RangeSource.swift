@@ -44,7 +44,7 @@ public struct ChainedRangeSource: RangeSource {
         for source in sources {
             do throws(RangeSourceError) {
                 return try source.networks(for: selector)
-            } catch where error.kind == .unsupported {
+            } catch  where error.kind == .unsupported {
                 continue
             }
         }

@@ -1,7 +1,7 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import SIPMessage
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// A map holding at most `capacity` entries, forgetting the least recently used ones a
 /// whole generation at a time: entries live in `current` until it holds half the
@@ -180,7 +180,7 @@ struct TransactionTable {
         if table.count >= capacity {
             let oldest: Int
             switch (rings[0].front, rings[1].front) {
-            case let (a?, b?): oldest = a.sequence <= b.sequence ? 0 : 1
+            case (let a?, let b?): oldest = a.sequence <= b.sequence ? 0 : 1
             case (_?, nil): oldest = 0
             default: oldest = 1
             }

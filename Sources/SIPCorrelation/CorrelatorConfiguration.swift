@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// Settings of a ``SIPCorrelator``: which ports carry SIP, what counts as an attack tool
 /// or a flood, and the bounds that keep its memory finite whatever the traffic.

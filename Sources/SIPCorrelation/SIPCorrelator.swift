@@ -1,8 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
 import NetworkAddress
 public import PacketDecoding
 import SIPMessage
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 
 /// Turns SIP seen on the wire into the same ``SecurityEvent``s the log dialects produce,
 /// by matching responses to requests (RFC 3261 §17.1.3) and by looking at requests
@@ -289,7 +289,10 @@ public struct SIPCorrelator {
         let status: StaticString = "SIP/2.0 "
         if raw.count - i >= status.utf8CodeUnitCount {
             var same = true
-            for k in 0..<status.utf8CodeUnitCount where raw[i + k] != status.utf8Start[k] { same = false; break }
+            for k in 0..<status.utf8CodeUnitCount where raw[i + k] != status.utf8Start[k] {
+                same = false
+                break
+            }
             if same { return true }
         }
         var k = i
@@ -391,7 +394,8 @@ public struct SIPCorrelator {
         send(
             SecurityEvent(
                 time: context.payload.time, source: flow.source, sourcePort: flow.sourcePort,
-                destination: flow.destination, destinationPort: flow.destinationPort, transport: flow.transport, kind: .malformed, userAgent: userAgent, reason: error.description,
+                destination: flow.destination, destinationPort: flow.destinationPort, transport: flow.transport, kind: .malformed,
+                userAgent: userAgent, reason: error.description,
                 dialect: .sip, origin: context.origin
             ), emit
         )
@@ -443,7 +447,8 @@ public struct SIPCorrelator {
             statistics.transactionsEvicted += 1
         }
         if configuration.floodThreshold > 0,
-           transactions.scheduleJudgement(key, at: context.time &+ outcomeTimeoutMicros) {
+            transactions.scheduleJudgement(key, at: context.time &+ outcomeTimeoutMicros)
+        {
             statistics.judgementsDropped += 1
         }
         statistics.transactionsOpen = transactions.count
@@ -577,7 +582,10 @@ public struct SIPCorrelator {
                     let word: StaticString = "true"
                     guard value.count - v >= 4 else { return false }
                     var same = true
-                    for j in 0..<4 where ScannerSignatures.lower(value[v + j]) != word.utf8Start[j] { same = false; break }
+                    for j in 0..<4 where ScannerSignatures.lower(value[v + j]) != word.utf8Start[j] {
+                        same = false
+                        break
+                    }
                     let after = v + 4
                     let ends = after == value.count || [0x22, 0x2c, 0x20, 0x09].contains(value[after])
                     return same && ends
@@ -629,7 +637,8 @@ public struct SIPCorrelator {
             if !record.answered {
                 cause = .unanswered
             } else if record.challenged,
-                      !completedExchanges.contains(ExchangeKey(client: key.client, exchange: record.exchange)) {
+                !completedExchanges.contains(ExchangeKey(client: key.client, exchange: record.exchange))
+            {
                 cause = .abandonedChallenge
             } else {
                 continue
@@ -720,13 +729,15 @@ public struct SIPCorrelator {
             return "User-Agent contains \"\(pattern.text)\""
         }
         guard configuration.detectSipviciousShape,
-              let branch = message.topVia.branch,
-              ScannerSignatures.isSipviciousBranch(view.slice(branch)) else { return nil }
+            let branch = message.topVia.branch,
+            ScannerSignatures.isSipviciousBranch(view.slice(branch))
+        else { return nil }
         if let tag = message.from.tag, ScannerSignatures.isSipviciousTag(view.slice(tag)) {
             return "sipvicious request shape (Via branch and From tag)"
         }
         if ScannerSignatures.isSipviciousDefaultURI(view.slice(message.from.uri))
-            || message.contact.map({ ScannerSignatures.isSipviciousDefaultURI(view.slice($0.uri)) }) == true {
+            || message.contact.map({ ScannerSignatures.isSipviciousDefaultURI(view.slice($0.uri)) }) == true
+        {
             return "sipvicious request shape (Via branch and default URI)"
         }
         return nil
@@ -738,7 +749,8 @@ public struct SIPCorrelator {
             return "User-Agent contains \"\(pattern.text)\""
         }
         guard configuration.detectSipviciousShape, let branch = scan.branch,
-              ScannerSignatures.isSipviciousBranch(UnsafeRawBufferPointer(rebasing: raw[branch])) else { return nil }
+            ScannerSignatures.isSipviciousBranch(UnsafeRawBufferPointer(rebasing: raw[branch]))
+        else { return nil }
         if let tag = scan.fromTag, ScannerSignatures.isSipviciousTag(UnsafeRawBufferPointer(rebasing: raw[tag])) {
             return "sipvicious request shape (Via branch and From tag)"
         }

@@ -76,7 +76,10 @@ enum ScannerSignatures {
         let fixed: StaticString = "3206210844"
         if t.count == fixed.utf8CodeUnitCount {
             var same = true
-            for i in 0..<t.count where t[i] != fixed.utf8Start[i] { same = false; break }
+            for i in 0..<t.count where t[i] != fixed.utf8Start[i] {
+                same = false
+                break
+            }
             if same { return true }
         }
         // Hex of: printable{0,} 0x01 digit{1,10}. At most 512 hex characters looked at.
@@ -190,7 +193,10 @@ struct RawHeaderScan {
                 while k < value.upperBound, b[k] == 0x20 { k += 1 }
                 if value.upperBound - k > m {
                     var same = true
-                    for j in 0..<m where ScannerSignatures.lower(b[k + j]) != name.utf8Start[j] { same = false; break }
+                    for j in 0..<m where ScannerSignatures.lower(b[k + j]) != name.utf8Start[j] {
+                        same = false
+                        break
+                    }
                     if same {
                         var e = k + m
                         while e < value.upperBound, b[e] == 0x20 { e += 1 }

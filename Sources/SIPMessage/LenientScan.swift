@@ -54,7 +54,10 @@ extension MessageParser {
         while i < ve {
             let c = p[i]
             if quoted {
-                if c == 0x5c { i &+= 2; continue }
+                if c == 0x5c {
+                    i &+= 2
+                    continue
+                }
                 if c == 0x22 { quoted = false }
             } else if c == 0x22 {
                 quoted = true
@@ -134,7 +137,10 @@ extension MessageParser {
         while i < end {
             let c = p[i]
             if quoted {
-                if c == 0x5c { i &+= 2; continue }
+                if c == 0x5c {
+                    i &+= 2
+                    continue
+                }
                 if c == 0x22 { quoted = false }
             } else if c == 0x22 {
                 quoted = true

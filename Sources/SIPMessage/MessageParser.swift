@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-private let CR: UInt8 = 0x0d
-private let LF: UInt8 = 0x0a
-private let SP: UInt8 = 0x20
+private let carriageReturn: UInt8 = 0x0d
+private let lineFeed: UInt8 = 0x0a
+private let space: UInt8 = 0x20
 
 /// The single-pass parser behind ``SIPMessage/init(parsing:options:)-(UnsafeRawBufferPointer,_)``.
 /// Frames the start line and header fields, validates the headers it knows as they are
@@ -56,16 +56,16 @@ struct MessageParser {
         let n = s.n
         var i = 0
         // RFC 3261 §7.5: CRLFs before the start line are ignored.
-        while i < n, p[i] == CR || p[i] == LF { i &+= 1 }
+        while i < n, p[i] == carriageReturn || p[i] == lineFeed { i &+= 1 }
         guard i < n else { throw .empty }
 
         // MARK: Start line
         let lineStart = i
         var lf = i
-        while lf < n, p[lf] != LF { lf &+= 1 }
+        while lf < n, p[lf] != lineFeed { lf &+= 1 }
         guard lf < n else { throw .badStartLine }
         var lineEnd = lf
-        if lineEnd > lineStart, p[lineEnd &- 1] == CR { lineEnd &-= 1 }
+        if lineEnd > lineStart, p[lineEnd &- 1] == carriageReturn { lineEnd &-= 1 }
         guard lineEnd &- lineStart <= options.maxHeaderFieldLength else {
             throw .headerTooLong(limit: options.maxHeaderFieldLength)
         }
@@ -74,14 +74,14 @@ struct MessageParser {
         var uriRange = SIPRange.empty
         var reasonRange = SIPRange.empty
         if lineEnd &- lineStart >= 4, s.equalsIgnoringCase(lineStart, lineStart &+ 4, "SIP/") {
-            // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+            // Status-Line = SIP-Version space Status-Code space Reason-Phrase CRLF
             var sp1 = lineStart
-            while sp1 < lineEnd, p[sp1] != SP { sp1 &+= 1 }
+            while sp1 < lineEnd, p[sp1] != space { sp1 &+= 1 }
             guard sp1 < lineEnd else { throw .badStartLine }
             guard s.equalsIgnoringCase(lineStart, sp1, "SIP/2.0") else { throw .badVersion }
             let cs = sp1 &+ 1
             var ce = cs
-            while ce < lineEnd, p[ce] != SP { ce &+= 1 }
+            while ce < lineEnd, p[ce] != space { ce &+= 1 }
             var k = cs
             while k < ce {
                 guard CharClass.isDigit(p[k]) else { throw .badStatusCode }
@@ -92,7 +92,7 @@ struct MessageParser {
             guard digits == 3 else { throw .bigStatusCode }
             let code = Int(p[cs] &- 0x30) * 100 + Int(p[cs &+ 1] &- 0x30) * 10 + Int(p[cs &+ 2] &- 0x30)
             guard (100...699).contains(code) else { throw .bigStatusCode }
-            // The SP before an empty reason phrase is required by the grammar; a status
+            // The space before an empty reason phrase is required by the grammar; a status
             // line that ends right after the code is accepted (nothing is ambiguous).
             if ce < lineEnd {
                 var r = ce &+ 1
@@ -105,16 +105,16 @@ struct MessageParser {
             }
             kind = .response(statusCode: code)
         } else {
-            // Request-Line = Method SP Request-URI SP SIP-Version CRLF: exactly two SPs.
+            // Request-Line = Method space Request-URI space SIP-Version CRLF: exactly two SPs.
             var sp1 = lineStart
-            while sp1 < lineEnd, p[sp1] != SP { sp1 &+= 1 }
+            while sp1 < lineEnd, p[sp1] != space { sp1 &+= 1 }
             guard sp1 < lineEnd, sp1 > lineStart else { throw .badStartLine }
             var sp2 = sp1 &+ 1
-            while sp2 < lineEnd, p[sp2] != SP { sp2 &+= 1 }
+            while sp2 < lineEnd, p[sp2] != space { sp2 &+= 1 }
             guard sp2 < lineEnd, sp2 > sp1 &+ 1, sp2 &+ 1 < lineEnd else { throw .badStartLine }
             var k = sp2 &+ 1
             while k < lineEnd {
-                guard p[k] != SP else { throw .badStartLine }
+                guard p[k] != space else { throw .badStartLine }
                 k &+= 1
             }
             guard s.tokenEnd(lineStart, sp1) == sp1 else { throw .badMethod }
@@ -139,14 +139,14 @@ struct MessageParser {
         var terminated = false
         while i < n {
             let c = p[i]
-            if c == LF {
+            if c == lineFeed {
                 i &+= 1
                 terminated = true
                 break
             }
-            if c == CR {
-                guard i &+ 1 < n else { break } // a lone CR at the end: unterminated
-                guard p[i &+ 1] == LF else { throw .badHeaderLine }
+            if c == carriageReturn {
+                guard i &+ 1 < n else { break } // a lone carriageReturn at the end: unterminated
+                guard p[i &+ 1] == lineFeed else { throw .badHeaderLine }
                 i &+= 2
                 terminated = true
                 break
@@ -167,8 +167,8 @@ struct MessageParser {
             var fieldEnd = n
             while k < n {
                 let b = p[k]
-                if b <= CR {
-                    if b == LF {
+                if b <= carriageReturn {
+                    if b == lineFeed {
                         if k &+ 1 < n, CharClass.isWSP(p[k &+ 1]) {
                             k &+= 2
                             continue
@@ -177,8 +177,8 @@ struct MessageParser {
                         fieldEnd = k &+ 1
                         break
                     }
-                    // A CR is only allowed as part of CRLF.
-                    if b == CR, k &+ 1 < n, p[k &+ 1] != LF { throw .badHeaderLine }
+                    // A carriageReturn is only allowed as part of CRLF.
+                    if b == carriageReturn, k &+ 1 < n, p[k &+ 1] != lineFeed { throw .badHeaderLine }
                 }
                 k &+= 1
             }
@@ -529,7 +529,7 @@ struct MessageParser {
         guard i == ve else { throw bad }
     }
 
-    /// rfc1123-date = wkday "," SP 2DIGIT SP month SP 4DIGIT SP 2DIGIT ":" 2DIGIT ":" 2DIGIT SP "GMT"
+    /// rfc1123-date = wkday "," space 2DIGIT space month space 4DIGIT space 2DIGIT ":" 2DIGIT ":" 2DIGIT space "GMT"
     /// (RFC 3261 §20.17: only GMT is allowed; RFC 4475 §3.1.2.12).
     private func parseDate(_ vs: Int, _ ve: Int) throws(SIPParseError) {
         let bad = SIPParseError.badHeaderValue(.date)
@@ -542,16 +542,16 @@ struct MessageParser {
             (0..<count).allSatisfy { CharClass.isDigit(p[at &+ $0]) }
         }
         guard isAny(vs, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]),
-              p[vs &+ 3] == 0x2c, p[vs &+ 4] == SP, digits(vs &+ 5, 2), p[vs &+ 7] == SP,
-              isAny(vs &+ 8, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]),
-              p[vs &+ 11] == SP, digits(vs &+ 12, 4), p[vs &+ 16] == SP,
-              digits(vs &+ 17, 2), p[vs &+ 19] == 0x3a, digits(vs &+ 20, 2), p[vs &+ 22] == 0x3a,
-              digits(vs &+ 23, 2), p[vs &+ 25] == SP, s.equalsIgnoringCase(vs &+ 26, ve, "GMT")
+            p[vs &+ 3] == 0x2c, p[vs &+ 4] == space, digits(vs &+ 5, 2), p[vs &+ 7] == space,
+            isAny(vs &+ 8, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]),
+            p[vs &+ 11] == space, digits(vs &+ 12, 4), p[vs &+ 16] == space,
+            digits(vs &+ 17, 2), p[vs &+ 19] == 0x3a, digits(vs &+ 20, 2), p[vs &+ 22] == 0x3a,
+            digits(vs &+ 23, 2), p[vs &+ 25] == space, s.equalsIgnoringCase(vs &+ 26, ve, "GMT")
         else { throw bad }
     }
 
     /// Warning = warning-value *(COMMA warning-value);
-    /// warning-value = warn-code SP warn-agent SP warn-text, warn-code = 3DIGIT.
+    /// warning-value = warn-code space warn-agent space warn-text, warn-code = 3DIGIT.
     private func parseWarning(_ vs: Int, _ ve: Int) throws(SIPParseError) {
         let p = s.p
         let bad = SIPParseError.badHeaderValue(.warning)
@@ -560,11 +560,11 @@ struct MessageParser {
             let ds = i
             while i < ve, CharClass.isDigit(p[i]) { i &+= 1 }
             if i &- ds > 3 { throw .valueOutOfRange(.warning) }
-            guard i &- ds == 3, i < ve, p[i] == SP else { throw bad }
+            guard i &- ds == 3, i < ve, p[i] == space else { throw bad }
             i &+= 1
             let agent = i
-            while i < ve, p[i] > SP, p[i] != 0x7f { i &+= 1 }
-            guard i > agent, i < ve, p[i] == SP, i &+ 1 < ve, p[i &+ 1] == 0x22 else { throw bad }
+            while i < ve, p[i] > space, p[i] != 0x7f { i &+= 1 }
+            guard i > agent, i < ve, p[i] == space, i &+ 1 < ve, p[i &+ 1] == 0x22 else { throw bad }
             i = try s.quotedStringEnd(i &+ 1, ve, .warning)
             i = s.skipLWS(i, ve)
             if i == ve { return }
@@ -587,12 +587,21 @@ struct MessageParser {
         var paramsOK = true
         params: while true {
             let ne = s.tokenEnd(i, ve)
-            guard ne > i else { paramsOK = false; break }
+            guard ne > i else {
+                paramsOK = false
+                break
+            }
             let name = SIPRange(i, ne)
             var k = s.skipLWS(ne, ve)
-            guard k < ve, p[k] == 0x3d else { paramsOK = false; break }
+            guard k < ve, p[k] == 0x3d else {
+                paramsOK = false
+                break
+            }
             k = s.skipLWS(k &+ 1, ve)
-            guard k < ve else { paramsOK = false; break }
+            guard k < ve else {
+                paramsOK = false
+                break
+            }
             let value: SIPRange
             if p[k] == 0x22 {
                 let q = try s.quotedStringEnd(k, ve, h)
@@ -601,7 +610,10 @@ struct MessageParser {
             } else {
                 let start = k
                 while k < ve, CharClass.contains(CharClass.paramValue, p[k]) { k &+= 1 }
-                guard k > start else { paramsOK = false; break }
+                guard k > start else {
+                    paramsOK = false
+                    break
+                }
                 value = SIPRange(start, k)
             }
             if username == nil, s.equalsIgnoringCase(name.lowerBound, name.upperBound, "username") {
@@ -609,7 +621,10 @@ struct MessageParser {
             }
             k = s.skipLWS(k, ve)
             if k == ve { break params }
-            guard p[k] == 0x2c else { paramsOK = false; break }
+            guard p[k] == 0x2c else {
+                paramsOK = false
+                break
+            }
             i = s.skipLWS(k &+ 1, ve)
         }
         if !paramsOK {
@@ -618,8 +633,10 @@ struct MessageParser {
             var k = ps
             while k < ve {
                 let c = p[k]
-                guard CharClass.isAlpha(c) || CharClass.isDigit(c) || c == 0x2d || c == 0x2e || c == 0x5f
-                    || c == 0x7e || c == 0x2b || c == 0x2f else { break }
+                guard
+                    CharClass.isAlpha(c) || CharClass.isDigit(c) || c == 0x2d || c == 0x2e || c == 0x5f
+                        || c == 0x7e || c == 0x2b || c == 0x2f
+                else { break }
                 k &+= 1
             }
             guard k > ps else { throw bad }

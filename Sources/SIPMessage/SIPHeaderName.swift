@@ -137,55 +137,87 @@ public enum SIPHeaderName: UInt8, Sendable, Hashable, CaseIterable, CustomString
         }
         switch p[0] | 0x20 {
         case UInt8(ascii: "a"):
-            if eq("Accept") { self = .accept }
-            else if eq("Accept-Contact") { self = .acceptContact }
-            else if eq("Allow") { self = .allow }
-            else if eq("Allow-Events") { self = .allowEvents }
-            else if eq("Authorization") { self = .authorization }
-            else { self = .other }
+            if eq("Accept") {
+                self = .accept
+            } else if eq("Accept-Contact") {
+                self = .acceptContact
+            } else if eq("Allow") {
+                self = .allow
+            } else if eq("Allow-Events") {
+                self = .allowEvents
+            } else if eq("Authorization") {
+                self = .authorization
+            } else {
+                self = .other
+            }
         case UInt8(ascii: "c"):
-            if eq("Call-ID") { self = .callID }
-            else if eq("CSeq") { self = .cseq }
-            else if eq("Contact") { self = .contact }
-            else if eq("Content-Length") { self = .contentLength }
-            else if eq("Content-Type") { self = .contentType }
-            else if eq("Content-Encoding") { self = .contentEncoding }
-            else { self = .other }
+            if eq("Call-ID") {
+                self = .callID
+            } else if eq("CSeq") {
+                self = .cseq
+            } else if eq("Contact") {
+                self = .contact
+            } else if eq("Content-Length") {
+                self = .contentLength
+            } else if eq("Content-Type") {
+                self = .contentType
+            } else if eq("Content-Encoding") {
+                self = .contentEncoding
+            } else {
+                self = .other
+            }
         case UInt8(ascii: "d"):
             self = eq("Date") ? .date : .other
         case UInt8(ascii: "e"):
-            if eq("Expires") { self = .expires }
-            else if eq("Event") { self = .event }
-            else { self = .other }
+            if eq("Expires") { self = .expires } else if eq("Event") { self = .event } else { self = .other }
         case UInt8(ascii: "f"):
             self = eq("From") ? .from : .other
         case UInt8(ascii: "i"):
-            if eq("Identity") { self = .identity }
-            else if eq("Identity-Info") { self = .identityInfo }
-            else { self = .other }
+            if eq("Identity") { self = .identity } else if eq("Identity-Info") { self = .identityInfo } else { self = .other }
         case UInt8(ascii: "m"):
             self = eq("Max-Forwards") ? .maxForwards : .other
         case UInt8(ascii: "p"):
-            if eq("Proxy-Authorization") { self = .proxyAuthorization }
-            else if eq("Proxy-Authenticate") { self = .proxyAuthenticate }
-            else if eq("Proxy-Require") { self = .proxyRequire }
-            else { self = .other }
+            if eq("Proxy-Authorization") {
+                self = .proxyAuthorization
+            } else if eq("Proxy-Authenticate") {
+                self = .proxyAuthenticate
+            } else if eq("Proxy-Require") {
+                self = .proxyRequire
+            } else {
+                self = .other
+            }
         case UInt8(ascii: "r"):
-            if eq("Route") { self = .route }
-            else if eq("Record-Route") { self = .recordRoute }
-            else if eq("Require") { self = .require }
-            else if eq("Retry-After") { self = .retryAfter }
-            else if eq("Refer-To") { self = .referTo }
-            else if eq("Referred-By") { self = .referredBy }
-            else if eq("Reject-Contact") { self = .rejectContact }
-            else if eq("Request-Disposition") { self = .requestDisposition }
-            else { self = .other }
+            if eq("Route") {
+                self = .route
+            } else if eq("Record-Route") {
+                self = .recordRoute
+            } else if eq("Require") {
+                self = .require
+            } else if eq("Retry-After") {
+                self = .retryAfter
+            } else if eq("Refer-To") {
+                self = .referTo
+            } else if eq("Referred-By") {
+                self = .referredBy
+            } else if eq("Reject-Contact") {
+                self = .rejectContact
+            } else if eq("Request-Disposition") {
+                self = .requestDisposition
+            } else {
+                self = .other
+            }
         case UInt8(ascii: "s"):
-            if eq("Server") { self = .server }
-            else if eq("Subject") { self = .subject }
-            else if eq("Supported") { self = .supported }
-            else if eq("Session-Expires") { self = .sessionExpires }
-            else { self = .other }
+            if eq("Server") {
+                self = .server
+            } else if eq("Subject") {
+                self = .subject
+            } else if eq("Supported") {
+                self = .supported
+            } else if eq("Session-Expires") {
+                self = .sessionExpires
+            } else {
+                self = .other
+            }
         case UInt8(ascii: "t"):
             self = eq("To") ? .to : .other
         case UInt8(ascii: "u"):
@@ -193,9 +225,7 @@ public enum SIPHeaderName: UInt8, Sendable, Hashable, CaseIterable, CustomString
         case UInt8(ascii: "v"):
             self = eq("Via") ? .via : .other
         case UInt8(ascii: "w"):
-            if eq("WWW-Authenticate") { self = .wwwAuthenticate }
-            else if eq("Warning") { self = .warning }
-            else { self = .other }
+            if eq("WWW-Authenticate") { self = .wwwAuthenticate } else if eq("Warning") { self = .warning } else { self = .other }
         default:
             self = .other
         }
@@ -243,7 +273,10 @@ public enum SIPMethod: UInt8, Sendable, Hashable, CaseIterable {
             }
             return true
         }
-        guard n >= 3 else { self = .extension; return }
+        guard n >= 3 else {
+            self = .extension
+            return
+        }
         switch p[0] {
         case UInt8(ascii: "A"): self = eq("ACK") ? .ack : .extension
         case UInt8(ascii: "B"): self = eq("BYE") ? .bye : .extension

@@ -137,8 +137,14 @@ public struct SIPStreamFramer: Sendable {
         var i = c.scanIndex
         while i < n {
             if buf[i] == 0x0a {
-                if i + 1 < n, buf[i + 1] == 0x0a { headerEnd = i + 2; break }
-                if i + 2 < n, buf[i + 1] == 0x0d, buf[i + 2] == 0x0a { headerEnd = i + 3; break }
+                if i + 1 < n, buf[i + 1] == 0x0a {
+                    headerEnd = i + 2
+                    break
+                }
+                if i + 2 < n, buf[i + 1] == 0x0d, buf[i + 2] == 0x0a {
+                    headerEnd = i + 3
+                    break
+                }
                 if i + 2 >= n { break } // the terminator may still be arriving
             }
             i += 1

@@ -58,7 +58,10 @@ public struct SIPURIParts: Sendable, Hashable {
         var at = -1
         var k = rest
         while k < e {
-            if bytes[k] == 0x40 { at = k; break }
+            if bytes[k] == 0x40 {
+                at = k
+                break
+            }
             k += 1
         }
         var hs = rest

@@ -2,14 +2,14 @@
 import BanFanOut
 import ControlPlane
 import Detection
-import WardenCore
 import Firewall
+import Glibc
+import IntelStore
+import LogFormats
 public import Logging
 public import NetworkAddress
-import LogFormats
 import Storage
-import IntelStore
-import Glibc
+import WardenCore
 
 /// `sipwarden bans …` and `sipwarden status`: operator actions on the ledger and the kernel.
 ///
@@ -129,7 +129,9 @@ public struct Administration {
     /// (SIGUSR1; it also looks every 10 s). Returns a note for the operator.
     private func notifyDaemon() -> String {
         guard let pid = PidFile.runningPid(path: configuration.stateDirectory + "/sipwarden.pid"), pid > 1 else { return "" }
-        return kill(pid, SIGUSR1) == 0 ? "; the running daemon (pid \(pid)) applies it now" : "; could not signal the running daemon (pid \(pid)): it applies the change within 10 s"
+        return kill(pid, SIGUSR1) == 0
+            ? "; the running daemon (pid \(pid)) applies it now"
+            : "; could not signal the running daemon (pid \(pid)): it applies the change within 10 s"
     }
 
     /// Lifts a ban: through the running daemon, else through the same lift path here.
@@ -229,9 +231,12 @@ public struct Administration {
                 let fw = try makeFirewall(configuration, logger: logger)
                 let elements = try fw.list()
                 let drops = try fw.dropCounters()
-                out.append("firewall:      nftables table inet \(configuration.nftTable): \(elements.count) elements, \(drops.packets) packets dropped")
+                out.append(
+                    "firewall:      nftables table inet \(configuration.nftTable): \(elements.count) elements, \(drops.packets) packets dropped")
                 if let guardSettings = configuration.floodGuard {
-                    out.append("flood guard:   \(guardSettings.packetsPerSecond) packets/s, burst \(guardSettings.burst) per source on UDP \(guardSettings.ports.map(\.description).joined(separator: ",")): \(drops.floodPackets) packets dropped")
+                    out.append(
+                        "flood guard:   \(guardSettings.packetsPerSecond) packets/s, burst \(guardSettings.burst) per source on UDP \(guardSettings.ports.map(\.description).joined(separator: ",")): \(drops.floodPackets) packets dropped"
+                    )
                 } else {
                     out.append("flood guard:   off")
                 }
@@ -257,9 +262,13 @@ public struct Administration {
         } else if let error = s.firewall.error {
             out.append("firewall:      nftables table inet \(s.firewall.table ?? "?") not readable (\(error))")
         } else {
-            out.append("firewall:      nftables table inet \(s.firewall.table ?? "?"): \(s.firewall.elements ?? 0) elements, \(s.firewall.packetsDropped ?? 0) packets dropped")
+            out.append(
+                "firewall:      nftables table inet \(s.firewall.table ?? "?"): \(s.firewall.elements ?? 0) elements, \(s.firewall.packetsDropped ?? 0) packets dropped"
+            )
             if let g = s.floodGuard {
-                out.append("flood guard:   \(g.packetsPerSecond) packets/s, burst \(g.burst) per source on UDP \(g.ports.joined(separator: ",")): \(g.packetsDropped ?? 0) packets dropped")
+                out.append(
+                    "flood guard:   \(g.packetsPerSecond) packets/s, burst \(g.burst) per source on UDP \(g.ports.joined(separator: ",")): \(g.packetsDropped ?? 0) packets dropped"
+                )
             } else {
                 out.append("flood guard:   off")
             }

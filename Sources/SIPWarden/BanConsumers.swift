@@ -34,23 +34,30 @@ public struct BanConsumers: Sendable {
         self.writer = writer
         if let writer {
             let log = logger
-            ledgerSubscription = try fanOut.subscribe("ledger", capacity: ledgerCapacity, overflow: .spill, onGap: { lost in
-                // Only after `stop` (a spilling queue drops nothing while it runs).
-                log.error("ledger stopped: bans not recorded (they stand in the kernel but will not survive a restart)",
-                          metadata: ["lost": "\(lost)"])
-            }) { change in
+            ledgerSubscription = try fanOut.subscribe(
+                "ledger", capacity: ledgerCapacity, overflow: .spill,
+                onGap: { lost in
+                    // Only after `stop` (a spilling queue drops nothing while it runs).
+                    log.error(
+                        "ledger stopped: bans not recorded (they stand in the kernel but will not survive a restart)",
+                        metadata: ["lost": "\(lost)"])
+                }
+            ) { change in
                 switch change {
-                case let .ban(enforced): writer.enqueue(enforced.ban)
-                case let .lift(lift): writer.enqueueLift(network: lift.network, at: lift.at)
+                case .ban(let enforced): writer.enqueue(enforced.ban)
+                case .lift(let lift): writer.enqueueLift(network: lift.network, at: lift.at)
                 }
             }
         } else {
             ledgerSubscription = nil
         }
         let log = logger
-        try fanOut.subscribe("log", capacity: Self.logCapacity, onGap: { lost in
-            log.warning("ban log queue full: ban lines not written (the ledger has the bans)", metadata: ["lost": "\(lost)"])
-        }) { change in
+        try fanOut.subscribe(
+            "log", capacity: Self.logCapacity,
+            onGap: { lost in
+                log.warning("ban log queue full: ban lines not written (the ledger has the bans)", metadata: ["lost": "\(lost)"])
+            }
+        ) { change in
             Self.logLine(change, logger: log)
         }
     }
@@ -100,22 +107,25 @@ public struct BanConsumers: Sendable {
         let follower = Mutex(LedgerFollower(cursor: start))
         let ledgerSubscription = ledgerSubscription
         let writer = writer
-        return try fanOut.subscribe(name, capacity: capacity, onGap: { _ in
-            // What was lost was queued for the ledger first: wait for it to be committed.
-            ledgerSubscription?.flush()
-            writer?.flush()
-            let result = follower.withLock { f -> Result<[BanRecord], LedgerError> in
-                do throws(LedgerError) { return .success(try f.catchUp(from: ledger)) } catch { return .failure(error) }
+        return try fanOut.subscribe(
+            name, capacity: capacity,
+            onGap: { _ in
+                // What was lost was queued for the ledger first: wait for it to be committed.
+                ledgerSubscription?.flush()
+                writer?.flush()
+                let result = follower.withLock { f -> Result<[BanRecord], LedgerError> in
+                    do throws(LedgerError) { return .success(try f.catchUp(from: ledger)) } catch { return .failure(error) }
+                }
+                switch result {
+                case .success(let missed): for record in missed { handler(.caughtUp(record)) }
+                case .failure(let error): failed(error)
+                }
             }
-            switch result {
-            case let .success(missed): for record in missed { handler(.caughtUp(record)) }
-            case let .failure(error): failed(error)
-            }
-        }) { change in
+        ) { change in
             switch change {
-            case let .ban(enforced):
+            case .ban(let enforced):
                 if follower.withLock({ $0.admitLive(enforced.ban.id) }) { handler(.live(enforced)) }
-            case let .lift(lift):
+            case .lift(let lift):
                 handler(.lift(lift))
             }
         }
@@ -125,18 +135,22 @@ public struct BanConsumers: Sendable {
     /// notice, with the origin of either.
     static func logLine(_ change: BanChange, logger: Logger) {
         switch change {
-        case let .ban(enforced):
+        case .ban(let enforced):
             let ban = enforced.ban
             let span = ban.duration.map { "for \(DurationParser.format($0))" } ?? "permanently"
-            logger.notice("ban \(ban.network) \(span): \(ban.reason)", metadata: [
-                "rule": "\(ban.rule)", "offence": "\(ban.offence)", "origin": "\(ban.origin.rawValue)",
-                "ban_id": "\(ban.id)", "latency_us": "\(enforced.latency.microsecondsClamped)",
-                "kernel_us": "\(enforced.kernelLatency.microsecondsClamped)", "enforced": "\(enforced.applied)",
-            ])
-        case let .lift(lift):
-            logger.notice("lift \(lift.network): \(lift.reason)", metadata: [
-                "origin": "\(lift.origin.rawValue)", "enforced": "\(lift.applied)",
-            ])
+            logger.notice(
+                "ban \(ban.network) \(span): \(ban.reason)",
+                metadata: [
+                    "rule": "\(ban.rule)", "offence": "\(ban.offence)", "origin": "\(ban.origin.rawValue)",
+                    "ban_id": "\(ban.id)", "latency_us": "\(enforced.latency.microsecondsClamped)",
+                    "kernel_us": "\(enforced.kernelLatency.microsecondsClamped)", "enforced": "\(enforced.applied)",
+                ])
+        case .lift(let lift):
+            logger.notice(
+                "lift \(lift.network): \(lift.reason)",
+                metadata: [
+                    "origin": "\(lift.origin.rawValue)", "enforced": "\(lift.applied)",
+                ])
         }
     }
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
+public import Feeds
 public import Firewall
 public import Inline
-public import Sensors
 public import LogFormats
-public import Feeds
-import WardenCore
 import NetworkAddress
+public import Sensors
+import WardenCore
 
 /// Which firewall backend enforces verdicts.
 public enum FirewallKind: String, Sendable, Hashable, CaseIterable {
@@ -30,7 +30,8 @@ public struct LogSource: Hashable, Sendable {
         if let colon = argument.firstIndex(of: ":"), colon != argument.startIndex, argument[..<colon].allSatisfy({ $0.isASCII && $0.isLetter }) {
             let name = argument[..<colon]
             guard let dialect = DialectSelection(name: name) else {
-                throw ConfigurationError(location: "--log", message: "unknown dialect '\(name)' (expected auto, asterisk, freeswitch, kamailio or opensips)")
+                throw ConfigurationError(
+                    location: "--log", message: "unknown dialect '\(name)' (expected auto, asterisk, freeswitch, kamailio or opensips)")
             }
             let path = String(argument[argument.index(after: colon)...])
             guard !path.isEmpty else { throw ConfigurationError(location: "--log", message: "missing path after '\(name):'") }
@@ -108,7 +109,8 @@ public struct Configuration: Sendable, Hashable {
         var floodGuard = floodGuard
         floodGuard?.exempt = detection.allowlist.networks
         // A source stays a suspect for as long as its failures count.
-        floodGuard?.suspectTimeout = min(max(detection.threshold.findTime, FloodGuard.suspectTimeoutRange.lowerBound), FloodGuard.suspectTimeoutRange.upperBound)
+        floodGuard?.suspectTimeout = min(
+            max(detection.threshold.findTime, FloodGuard.suspectTimeoutRange.lowerBound), FloodGuard.suspectTimeoutRange.upperBound)
         var nft = NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
         nft.managesFloodGuard = managesFloodGuard
         return nft
@@ -174,7 +176,10 @@ public enum DurationParser {
             }
             guard let n = number else { return nil }
             let unit: Int64
-            if s[i...].hasPrefix("ms") { unit = 1; i = s.index(i, offsetBy: 2) } else {
+            if s[i...].hasPrefix("ms") {
+                unit = 1
+                i = s.index(i, offsetBy: 2)
+            } else {
                 switch c {
                 case "s": unit = 1000
                 case "m": unit = 60_000

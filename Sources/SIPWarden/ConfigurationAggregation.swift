@@ -33,7 +33,8 @@ extension YAMLNodeReader {
                             continue
                         }
                         guard ["failures", "distinct-hosts", "find-time", "ipv4-prefix", "ipv6-prefix"].contains(sk) else {
-                            throw unknown(skn, join(itemPath, sk), ["failures", "distinct-hosts", "find-time", "ipv4-prefix", "ipv6-prefix", "announced"])
+                            throw unknown(
+                                skn, join(itemPath, sk), ["failures", "distinct-hosts", "find-time", "ipv4-prefix", "ipv6-prefix", "announced"])
                         }
                         try aggregationStepKey(sk, sv, join(itemPath, sk), &step)
                     }
@@ -50,7 +51,12 @@ extension YAMLNodeReader {
             case "success-memory": policy.successMemory = try duration(v, path)
             case "max-tracked-prefixes": policy.maxTrackedPrefixes = try int(v, path, 16...10_000_000)
             default:
-                throw unknown(kn, path, ["failures", "distinct-hosts", "find-time", "ipv4-prefix", "ipv6-prefix", "wider", "trunks", "success-memory", "max-tracked-prefixes"])
+                throw unknown(
+                    kn, path,
+                    [
+                        "failures", "distinct-hosts", "find-time", "ipv4-prefix", "ipv6-prefix", "wider", "trunks", "success-memory",
+                        "max-tracked-prefixes",
+                    ])
             }
         }
         policy.steps = [first] + (wider ?? Array(policy.steps.dropFirst()))
@@ -69,7 +75,7 @@ extension YAMLNodeReader {
         case "find-time": step.findTime = try duration(v, path)
         case "ipv4-prefix", "ipv6-prefix":
             let (v4, v6): (Int, Int)
-            if case let .prefix(a, b) = step.scope { (v4, v6) = (a, b) } else { (v4, v6) = (24, 48) }
+            if case .prefix(let a, let b) = step.scope { (v4, v6) = (a, b) } else { (v4, v6) = (24, 48) }
             let n = k == "ipv4-prefix" ? try int(v, path, 8...31) : try int(v, path, 16...127)
             step.scope = k == "ipv4-prefix" ? .prefix(ipv4: n, ipv6: v6) : .prefix(ipv4: v4, ipv6: n)
         default: break

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import LogFormats
-import WardenCore
 import Firewall
 import Inline
-import Sensors
+import LogFormats
 import NetworkAddress
+import Sensors
+import WardenCore
 import Yams
 
 /// Reads the YAML configuration file (format documented in docs/CONFIGURATION.md).
@@ -53,7 +53,7 @@ public enum ConfigurationFile {
 
     private static func describe(_ error: YamlError) -> String {
         switch error {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return "line \(mark.line), column \(mark.column): \(problem)"
         default:
             return "\(error)"
@@ -80,7 +80,7 @@ struct YAMLNodeReader: Sendable {
     }
 
     func mapping(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] {
-        guard case let .mapping(m) = node else { throw fail(node, key, "expected a mapping of keys to values") }
+        guard case .mapping(let m) = node else { throw fail(node, key, "expected a mapping of keys to values") }
         var out: [(String, Node, Node)] = []
         var seen: Set<String> = []
         for (k, v) in m {
@@ -93,7 +93,7 @@ struct YAMLNodeReader: Sendable {
 
     /// A scalar read as a `SettingValue`.
     func value<V: SettingValue>(_ node: Node, _ key: String) throws(ConfigurationError) -> V {
-        guard case let .scalar(s) = node else { throw fail(node, key, "expected a single value") }
+        guard case .scalar(let s) = node else { throw fail(node, key, "expected a single value") }
         do { return try V(settingText: s.string) } catch { throw fail(node, key, error.message) }
     }
 
@@ -105,7 +105,7 @@ struct YAMLNodeReader: Sendable {
 
     func list(_ node: Node, _ key: String) throws(ConfigurationError) -> [Node] {
         switch node {
-        case let .sequence(seq): return Array(seq)
+        case .sequence(let seq): return Array(seq)
         case .scalar: return [node]
         default: throw fail(node, key, "expected a list")
         }
@@ -132,9 +132,9 @@ struct YAMLNodeReader: Sendable {
     /// Reads one setting's node (a value, or a section and its keys).
     func read(_ setting: Setting, _ node: Node, to c: inout Configuration) throws(ConfigurationError) {
         switch setting.shape {
-        case let .value(read):
+        case .value(let read):
             try read(self, node, setting.key, &c)
-        case let .section(scalar, begin):
+        case .section(let scalar, let begin):
             if case .scalar = node, let scalar {
                 try scalar(self, node, setting.key, &c)
                 return
@@ -271,7 +271,7 @@ struct YAMLNodeReader: Sendable {
             guard let ek = EventKind(rawValue: kind) else {
                 throw fail(kindKey, join(path, kind), "unknown event kind (known: \(EventKind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            if case let .scalar(s) = t, s.string == "default" {
+            if case .scalar(let s) = t, s.string == "default" {
                 p.overrides[ek] = nil
             } else {
                 p.overrides[ek] = try threshold(t, join(path, kind), base: p.overrides[ek] ?? p.threshold)
@@ -302,7 +302,8 @@ func parseUTCOffset(_ s: String) -> Int? {
     guard let sign = s.first, sign == "+" || sign == "-" else { return nil }
     let digits = s.dropFirst().filter { $0 != ":" }
     guard digits.count == 4, let v = Int(digits) else { return nil }
-    let h = v / 100, m = v % 100
+    let h = v / 100
+    let m = v % 100
     guard h <= 14, m < 60 else { return nil }
     return (sign == "-" ? -1 : 1) * (h * 3600 + m * 60)
 }

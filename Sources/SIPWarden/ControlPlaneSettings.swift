@@ -17,7 +17,8 @@ public struct ControlPlaneSettings: Sendable, Hashable {
     /// Why these settings cannot be used, or nil.
     public func validationError() -> String? {
         if let http, !http.isLoopback, !allowRemote {
-            return "http: \(http) is not a loopback address; set control-plane.allow-remote: true to serve the API there (every request needs the token)"
+            return
+                "http: \(http) is not a loopback address; set control-plane.allow-remote: true to serve the API there (every request needs the token)"
         }
         return nil
     }

@@ -1,17 +1,18 @@
+import BanFanOut
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Dispatch
-public import WardenCore
 public import Firewall
 public import Logging
 import NetworkAddress
-import ServiceLifecycle
 import Sensors
-import Synchronization
+import ServiceLifecycle
 import Storage
-import BanFanOut
+import Synchronization
 public import Telemetry
+public import WardenCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why the daemon could not start or had to stop.
@@ -174,8 +175,9 @@ public final class Daemon: Sendable {
             InlineService(settings: config.inline, policy: config.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(config, pipeline: pipeline, logger: logger),
             IntelUpdateService(settings: config.intel, stateDirectory: config.stateDirectory, logger: logger, clock: systemClock),
-            ControlPlaneService(configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
-                                ranges: ranges.administration, logger: logger),
+            ControlPlaneService(
+                configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
+                ranges: ranges.administration, logger: logger),
         ]
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.
         DaemonMetricsSources(

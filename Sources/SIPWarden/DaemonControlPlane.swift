@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import ControlPlane
 import Detection
-import WardenCore
 import Firewall
 import Logging
 import NetworkAddress
 import Storage
 import Synchronization
+import WardenCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's side of the control plane: ban changes through the daemon's own
@@ -72,7 +73,8 @@ final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
         let now = systemClock()
         let records: [BanRecord]
         do {
-            records = includeInactive ? try ledger.bans(limit: limit, includeInactive: true, at: now) : Array(try ledger.activeBans(at: now).prefix(limit))
+            records =
+                includeInactive ? try ledger.bans(limit: limit, includeInactive: true, at: now) : Array(try ledger.activeBans(at: now).prefix(limit))
         } catch {
             throw AdministrationError(.failed, "cannot read the ledger: \(error)")
         }
@@ -101,9 +103,12 @@ final class DaemonControlPlane: BanAdministration, DaemonSnapshots {
             }
         }
         let guardView = configuration.floodGuard.map { g in
-            FloodGuardView(packetsPerSecond: g.packetsPerSecond, burst: g.burst, ports: g.ports.map(\.description), packetsDropped: drops?.floodPackets)
+            FloodGuardView(
+                packetsPerSecond: g.packetsPerSecond, burst: g.burst, ports: g.ports.map(\.description), packetsDropped: drops?.floodPackets)
         }
-        let unmatched = pipeline.unmatchedLines.sorted { $0.key < $1.key }.map { UnmatchedView(file: $0.key, count: $0.value.count, sample: $0.value.sample) }
+        let unmatched = pipeline.unmatchedLines.sorted { $0.key < $1.key }.map {
+            UnmatchedView(file: $0.key, count: $0.value.count, sample: $0.value.sample)
+        }
         return StatusView(
             pid: getpid(), version: SIPWardenVersion.string, stateDirectory: configuration.stateDirectory,
             ledger: LedgerView(

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import Storage
 import Telemetry
+import WardenCore
 
 /// What the daemon's metrics read at scrape time: the counters the pipeline, the sensors,
 /// the kernel and the ledger already keep (nothing is counted twice on the hot path).

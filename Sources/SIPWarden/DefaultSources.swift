@@ -1,9 +1,10 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
 import PacketDecoding
 public import Sensors
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `sipwarden run` watches when it is given no source: the logs or journal of the
@@ -39,10 +40,20 @@ public enum DefaultSources {
     /// then source installs. One main file per server (`full` repeats `messages`), plus its
     /// companions (``companions``).
     public static let candidates: [(dialect: Dialect, paths: [String])] = [
-        (.asterisk, ["/var/log/asterisk/messages", "/var/log/asterisk/full", "/var/log/asterisk/security",
-                     "/usr/local/var/log/asterisk/messages"]),
-        (.freeswitch, ["/var/log/freeswitch/freeswitch.log", "/usr/local/freeswitch/log/freeswitch.log",
-                       "/opt/freeswitch/log/freeswitch.log"]),
+        (
+            .asterisk,
+            [
+                "/var/log/asterisk/messages", "/var/log/asterisk/full", "/var/log/asterisk/security",
+                "/usr/local/var/log/asterisk/messages",
+            ]
+        ),
+        (
+            .freeswitch,
+            [
+                "/var/log/freeswitch/freeswitch.log", "/usr/local/freeswitch/log/freeswitch.log",
+                "/opt/freeswitch/log/freeswitch.log",
+            ]
+        ),
         (.kamailio, ["/var/log/kamailio.log", "/var/log/kamailio/kamailio.log", "/usr/local/var/log/kamailio.log"]),
         (.opensips, ["/var/log/opensips.log", "/var/log/opensips/opensips.log", "/usr/local/var/log/opensips.log"]),
     ]
@@ -51,7 +62,7 @@ public enum DefaultSources {
     /// events its `messages` lacks (IAX2, AMI, ACL and transport failures of some
     /// versions), and a failure reported in both counts once (`SensorMerge`).
     public static let companions: [Dialect: [String]] = [
-        .asterisk: ["/var/log/asterisk/security", "/usr/local/var/log/asterisk/security"],
+        .asterisk: ["/var/log/asterisk/security", "/usr/local/var/log/asterisk/security"]
     ]
 
     /// Every candidate path.
@@ -74,14 +85,18 @@ public enum DefaultSources {
                 }
             } else if inputs.journalNames.contains(name) {
                 journalNames.append(name)
-                plan.reasons.append("\(name): no readable log file, its entries are in the journal: reading unit \(name).service / identifier \(name) there\(snippetNote(dialect))")
+                plan.reasons.append(
+                    "\(name): no readable log file, its entries are in the journal: reading unit \(name).service / identifier \(name) there\(snippetNote(dialect))"
+                )
             }
         }
         if !journalNames.isEmpty { plan.journal = JournalSettings(names: journalNames) }
         if plan.logs.isEmpty && plan.journal == nil {
             plan.captures = [PacketCaptureConfiguration(interface: nil, ports: .sipDefault)]
             let interfaces = inputs.interfaces.isEmpty ? "" : " (\(inputs.interfaces.joined(separator: ", ")))"
-            plan.reasons.append("no readable log of Asterisk, FreeSWITCH, Kamailio or OpenSIPS and none in the journal: capturing SIP on ports \(PortSet.sipDefault) of every interface\(interfaces)")
+            plan.reasons.append(
+                "no readable log of Asterisk, FreeSWITCH, Kamailio or OpenSIPS and none in the journal: capturing SIP on ports \(PortSet.sipDefault) of every interface\(interfaces)"
+            )
         }
         return plan
     }

@@ -25,11 +25,11 @@ public enum EventSourceKind: Int, Sendable, Hashable, CaseIterable, CustomString
     /// queue's sensor name); a capture file (`replay`) counts as a capture.
     public init(origin: EventOrigin) {
         switch origin {
-        case let .logLine(file, _):
+        case .logLine(let file, _):
             self = file.hasPrefix("journal:") ? .journal : .file
         case .frame:
             self = .capture
-        case let .wire(sensor):
+        case .wire(let sensor):
             if sensor.hasPrefix("capture:") {
                 self = .capture
             } else if sensor.hasPrefix("hep:") {

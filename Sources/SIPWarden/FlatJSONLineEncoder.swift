@@ -53,9 +53,18 @@ private struct FlatKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     let encoder: FlatObjectEncoder
     var codingPath: [any CodingKey] { encoder.codingPath }
 
-    mutating func encodeNil(forKey key: Key) throws { encoder.key(key); encoder.body.raw("null") }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { encoder.key(key); encoder.body.raw(value ? "true" : "false") }
-    mutating func encode(_ value: String, forKey key: Key) throws { encoder.key(key); encoder.body.string(value) }
+    mutating func encodeNil(forKey key: Key) throws {
+        encoder.key(key)
+        encoder.body.raw("null")
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        encoder.key(key)
+        encoder.body.raw(value ? "true" : "false")
+    }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        encoder.key(key)
+        encoder.body.string(value)
+    }
     mutating func encode(_ value: Double, forKey key: Key) throws { throw NotFlatJSON(path: codingPath + [key]) }
     mutating func encode(_ value: Float, forKey key: Key) throws { throw NotFlatJSON(path: codingPath + [key]) }
     mutating func encode(_ value: Int, forKey key: Key) throws { try integer(value, key) }

@@ -12,7 +12,8 @@ public struct InlineSettings: Sendable, Hashable {
     /// Install and remove the iptables-nft NFQUEUE rules itself (off: the operator does).
     public var manageRules: Bool
 
-    public init(queue: UInt16, failMode: InlineFailMode = .bypassWhenStopped, ports: [ClosedRange<UInt16>] = [5060...5060], manageRules: Bool = true) {
+    public init(queue: UInt16, failMode: InlineFailMode = .bypassWhenStopped, ports: [ClosedRange<UInt16>] = [5060...5060], manageRules: Bool = true)
+    {
         self.queue = queue
         self.failMode = failMode
         self.ports = ports

@@ -37,7 +37,7 @@ enum IntelFeedsSection {
         }
 
         func mapping(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] {
-            guard case let .mapping(m) = node else { throw fail(node, key, "expected a mapping of keys to values") }
+            guard case .mapping(let m) = node else { throw fail(node, key, "expected a mapping of keys to values") }
             var out: [(String, Node, Node)] = []
             for (k, v) in m {
                 guard let name = k.string else { throw fail(k, key, "keys must be plain strings") }
@@ -47,13 +47,15 @@ enum IntelFeedsSection {
         }
 
         func string(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
-            guard case let .scalar(s) = node else { throw fail(node, key, "expected a single value") }
+            guard case .scalar(let s) = node else { throw fail(node, key, "expected a single value") }
             return s.string
         }
 
         func int(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
             let s = try string(node, key)
-            guard let v = Int(s), range.contains(v) else { throw fail(node, key, "expected an integer between \(range.lowerBound) and \(range.upperBound), got '\(s)'") }
+            guard let v = Int(s), range.contains(v) else {
+                throw fail(node, key, "expected an integer between \(range.lowerBound) and \(range.upperBound), got '\(s)'")
+            }
             return v
         }
 
@@ -94,7 +96,9 @@ enum IntelFeedsSection {
             case "refresh": settings.refresh = try c.duration(value, path)
             case "shrink-ratio":
                 let s = try c.string(value, path)
-                guard let ratio = Double(s), ratio >= 0, ratio <= 1 else { throw c.fail(value, path, "expected a number between 0 and 1, got '\(s)'") }
+                guard let ratio = Double(s), ratio >= 0, ratio <= 1 else {
+                    throw c.fail(value, path, "expected a number between 0 and 1, got '\(s)'")
+                }
                 settings.shrinkRatio = ratio
             case "max-download-mib": settings.maxDownloadMiB = try c.int(value, path, 1...4096)
             case "sources": settings.sources = try sources(value, c)
@@ -114,20 +118,24 @@ enum IntelFeedsSection {
             let path = "intel.sources.\(name)"
             if name == "only" {
                 var names = Set<String>()
-                guard case let .sequence(seq) = value else { throw c.fail(value, path, "expected a list of source names") }
+                guard case .sequence(let seq) = value else { throw c.fail(value, path, "expected a list of source names") }
                 for item in seq { names.insert(try c.string(item, path)) }
                 only = names
                 continue
             }
             guard IntelSource.isValidName(name) else { throw c.fail(keyNode, path, "a source name is letters, digits, '-', '_' and '.'") }
-            var url: String?, format: String?, gzip: Bool?, enabled = true
+            var url: String?
+            var format: String?
+            var gzip: Bool?
+            var enabled = true
             for (key, k, v) in try c.mapping(value, path) {
                 switch key {
                 case "url": url = try c.url(v, "\(path).url")
                 case "format":
                     let f = try c.string(v, "\(path).format")
                     guard IntelSource.knownFormats.contains(f) else {
-                        throw c.fail(v, "\(path).format", "unknown format '\(f)' (known: \(IntelSource.knownFormats.sorted().joined(separator: ", ")))")
+                        throw c.fail(
+                            v, "\(path).format", "unknown format '\(f)' (known: \(IntelSource.knownFormats.sorted().joined(separator: ", ")))")
                     }
                     format = f
                 case "gzip": gzip = try c.bool(v, "\(path).gzip")
@@ -136,9 +144,13 @@ enum IntelFeedsSection {
                 }
             }
             if let index = result.firstIndex(where: { $0.name == name }) {
-                if !enabled { result.remove(at: index); continue }
+                if !enabled {
+                    result.remove(at: index)
+                    continue
+                }
                 let old = result[index]
-                result[index] = IntelSource(name: name, url: url ?? old.url, format: format ?? old.format, gzip: gzip ?? (url.map { $0.hasSuffix(".gz") } ?? old.gzip))
+                result[index] = IntelSource(
+                    name: name, url: url ?? old.url, format: format ?? old.format, gzip: gzip ?? (url.map { $0.hasSuffix(".gz") } ?? old.gzip))
             } else if enabled {
                 guard let url, let format else { throw c.fail(keyNode, path, "a new source needs url and format") }
                 result.append(IntelSource(name: name, url: url, format: format, gzip: gzip))
@@ -156,14 +168,21 @@ enum IntelFeedsSection {
     /// `feeds:` a list of feeds.
     static func feeds(_ node: Node, file: String) throws(ConfigurationError) -> [FeedSpec] {
         let c = Context(file: file)
-        guard case let .sequence(seq) = node else { throw c.fail(node, "feeds", "expected a list of feeds") }
+        guard case .sequence(let seq) = node else { throw c.fail(node, "feeds", "expected a list of feeds") }
         var result: [FeedSpec] = []
         var names = Set<String>()
         let known = ["name", "url", "format", "policy", "refresh", "max-entries", "ban-time", "api-key", "set"]
         for (index, item) in seq.enumerated() {
             let path = "feeds[\(index)]"
-            var name: String?, url: String?, format: FeedFormat?, policy = FeedPolicy.block
-            var refresh: Duration?, maxEntries = 100_000, banTime: Duration?, apiKey: String?, set = "sip"
+            var name: String?
+            var url: String?
+            var format: FeedFormat?
+            var policy = FeedPolicy.block
+            var refresh: Duration?
+            var maxEntries = 100_000
+            var banTime: Duration?
+            var apiKey: String?
+            var set = "sip"
             for (key, k, v) in try c.mapping(item, path) {
                 let keyPath = "\(path).\(key)"
                 switch key {
@@ -192,18 +211,22 @@ enum IntelFeedsSection {
                 }
             }
             guard let name else { throw c.fail(item, path, "a feed needs a name") }
-            guard let format else { throw c.fail(item, path, "feed '\(name)' needs a format (\(FeedFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
-            let defaultURL: String? = switch format {
-            case .apiban: FeedSpec.apibanURL
-            case .voipbl: FeedSpec.voipblURL
-            default: nil
+            guard let format else {
+                throw c.fail(item, path, "feed '\(name)' needs a format (\(FeedFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
+            let defaultURL: String? =
+                switch format {
+                case .apiban: FeedSpec.apibanURL
+                case .voipbl: FeedSpec.voipblURL
+                default: nil
+                }
             guard let resolved = url ?? defaultURL else { throw c.fail(item, path, "feed '\(name)' needs a url") }
             if format == .apiban, (apiKey ?? "").isEmpty { throw c.fail(item, path, "feed '\(name)' (apiban) needs an api-key") }
-            result.append(FeedSpec(
-                name: name, url: resolved, format: format, policy: policy,
-                refresh: refresh ?? (format == .apiban ? .seconds(900) : .seconds(3600)),
-                maxEntries: maxEntries, banTime: banTime, apiKey: apiKey, apibanSet: set))
+            result.append(
+                FeedSpec(
+                    name: name, url: resolved, format: format, policy: policy,
+                    refresh: refresh ?? (format == .apiban ? .seconds(900) : .seconds(3600)),
+                    maxEntries: maxEntries, banTime: banTime, apiKey: apiKey, apibanSet: set))
         }
         return result
     }

@@ -29,11 +29,11 @@ public enum IntelUpdateCommand {
     /// One line per source: `NAME updated 123456 entries (was 123000)`.
     public static func describe(_ report: SourceReport) -> String {
         switch report.outcome {
-        case let .updated(entries, previous):
+        case .updated(let entries, let previous):
             return "\(report.name): updated, \(entries) entries" + (previous.map { " (was \($0))" } ?? "")
-        case let .unchanged(entries):
+        case .unchanged(let entries):
             return "\(report.name): unchanged, \(entries) entries"
-        case let .failed(reason, kept):
+        case .failed(let reason, let kept):
             return "\(report.name): FAILED: \(reason); " + (kept.map { "the last good copy (\($0) entries) stays" } ?? "no copy yet")
         }
     }

@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// A byte buffer that JSON objects are appended to by hand: the `events` command writes
 /// millions of them, and Foundation's encoder would dominate the run time.
@@ -57,17 +57,17 @@ public struct JSONLineWriter: Sendable {
         key("dialect")
         string(e.dialect.rawValue)
         switch e.origin {
-        case let .logLine(file, line):
+        case .logLine(let file, let line):
             key("file")
             string(file)
             key("line")
             number(Int64(line))
-        case let .frame(file, number):
+        case .frame(let file, let number):
             key("file")
             string(file)
             key("frame")
             self.number(Int64(number))
-        case let .wire(sensor):
+        case .wire(let sensor):
             key("sensor")
             string(sensor)
         }
@@ -88,11 +88,16 @@ public struct JSONLineWriter: Sendable {
         } else {
             digits(y, width: 4)
         }
-        bytes.append(UInt8(ascii: "-")); digits(m, width: 2)
-        bytes.append(UInt8(ascii: "-")); digits(d, width: 2)
-        bytes.append(UInt8(ascii: "T")); digits(rem / 3600, width: 2)
-        bytes.append(UInt8(ascii: ":")); digits(rem / 60 % 60, width: 2)
-        bytes.append(UInt8(ascii: ":")); digits(rem % 60, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(m, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(d, width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(rem / 3600, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(rem / 60 % 60, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(rem % 60, width: 2)
         if micros != 0 {
             bytes.append(UInt8(ascii: "."))
             digits(micros, width: 6)
@@ -103,7 +108,7 @@ public struct JSONLineWriter: Sendable {
 
     /// Appends an IP address as a JSON string; IPv4 without allocating.
     public mutating func address(_ a: IPAddress) {
-        guard case let .v4(v) = a else {
+        guard case .v4(let v) = a else {
             string(a.description)
             return
         }
@@ -140,10 +145,16 @@ public struct JSONLineWriter: Sendable {
     }
 
     public mutating func number(_ v: Int64) {
-        if v == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if v == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = v.magnitude
         var count = 0
         withUnsafeMutableBytes(of: &digits) { d in
@@ -172,11 +183,21 @@ public struct JSONLineWriter: Sendable {
         }
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(b)
-            case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(b)
+            case UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(b)
+            case 0x0A:
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "n"))
+            case 0x0D:
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "r"))
+            case 0x09:
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "t"))
             case 0..<0x20, 0x7F:
                 func hex(_ n: UInt8) -> UInt8 { n < 10 ? n + 0x30 : n - 10 + 0x61 }
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex(b >> 4), hex(b & 0xF)])

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import LogFormats
-public import WardenCore
 import Logging
 public import Sensors
+public import WardenCore
 
 /// The systemd journal as a source (`--journal [NAME]`, `journal:` in the file).
 public struct JournalSettings: Sendable, Hashable {
@@ -139,4 +139,3 @@ public struct JournalSink: Sendable {
         }
     }
 }
-

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a file's lines one at a time on demand (split on `\n`, `\r\n` tolerated), with

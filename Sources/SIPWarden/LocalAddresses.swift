@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import NetworkAddress
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The addresses of this host's interfaces (in the network namespace the daemon runs in).

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
 public import LogFormats
-public import WardenCore
 import Sensors
+public import WardenCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failure at run time (I/O, kernel, ledger): exit status 1.
@@ -28,10 +29,11 @@ public enum OfflineAnalysis {
             do {
                 try forEachLine(inFile: file) { line, number in
                     guard let f = LogDialects.parse(line, selection: selection) else { return }
-                    body(f.event(
-                        at: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
-                        origin: .logLine(file: file, line: number)
-                    ))
+                    body(
+                        f.event(
+                            at: f.time.map { resolver.resolve($0, reference: reference) } ?? reference,
+                            origin: .logLine(file: file, line: number)
+                        ))
                 }
             } catch let error as SystemCallError {
                 throw RuntimeFailure("\(error)")
@@ -44,7 +46,9 @@ public enum OfflineAnalysis {
     /// Writes one JSON object per event to standard output (JSON Lines). Returns the
     /// number of events written.
     @discardableResult
-    public static func printEvents(files: [String], selection: DialectSelection, reference: Timestamp, utcOffsetSeconds: Int = 0) throws(RuntimeFailure) -> Int {
+    public static func printEvents(files: [String], selection: DialectSelection, reference: Timestamp, utcOffsetSeconds: Int = 0)
+        throws(RuntimeFailure) -> Int
+    {
         let out = OutputStream(fd: 1)
         var writer = JSONLineWriter(reservingCapacity: 1 << 20)
         var count = 0
@@ -162,22 +166,22 @@ public enum OfflineAnalysis {
 
     /// One human-readable line per verdict.
     public static func describe(_ v: Verdict) -> String {
-        var where_ = ""
-        if let first = v.evidence.first, case let .frame(file, frame) = first.origin {
-            where_ = " [\(file) frame \(frame)"
-            if let last = v.evidence.last, case let .frame(_, lastFrame) = last.origin, lastFrame != frame {
-                where_ += "–\(lastFrame)"
+        var location = ""
+        if let first = v.evidence.first, case .frame(let file, let frame) = first.origin {
+            location = " [\(file) frame \(frame)"
+            if let last = v.evidence.last, case .frame(_, let lastFrame) = last.origin, lastFrame != frame {
+                location += "–\(lastFrame)"
             }
-            where_ += "]"
-        } else if let first = v.evidence.first, case let .logLine(file, line) = first.origin {
-            where_ = " [\(file):\(line)"
-            if let last = v.evidence.last, case let .logLine(lf, ll) = last.origin, ll != line || lf != file {
-                where_ += lf == file ? "–\(ll)" : " … \(lf):\(ll)"
+            location += "]"
+        } else if let first = v.evidence.first, case .logLine(let file, let line) = first.origin {
+            location = " [\(file):\(line)"
+            if let last = v.evidence.last, case .logLine(let lf, let ll) = last.origin, ll != line || lf != file {
+                location += lf == file ? "–\(ll)" : " … \(lf):\(ll)"
             }
-            where_ += "]"
+            location += "]"
         }
         let span = v.duration.map { "for \(DurationParser.format($0))" } ?? "permanently"
-        return "\(RFC3339.format(v.created)) ban \(v.network) \(span) rule=\(v.rule) offence=\(v.offence): \(v.reason)\(where_)"
+        return "\(RFC3339.format(v.created)) ban \(v.network) \(span) rule=\(v.rule) offence=\(v.offence): \(v.reason)\(location)"
     }
 
     /// One JSON object per verdict.

@@ -2,14 +2,14 @@
 public import BanFanOut
 public import Detection
 public import Feeds
-public import LogFormats
 public import Firewall
+public import LogFormats
 public import Logging
 public import NetworkAddress
 public import Sensors
 import Synchronization
-public import WardenCore
 public import Telemetry
+public import WardenCore
 
 /// The hot path, from decoded lines to kernel bans:
 /// lines → dialect parser → `SecurityEvent` → `Detector` → `Ban` → firewall → fan-out.
@@ -136,7 +136,8 @@ public final class Pipeline: Sendable {
         }
         let judgement = detector.withLock { $0.judge(event, now: now) }
         for blocked in judgement.blocked {
-            logger.notice("prefix ban blocked", metadata: ["prefix": "\(blocked.network)", "rule": "\(blocked.reason.rawValue)", "reason": "\(blocked)"])
+            logger.notice(
+                "prefix ban blocked", metadata: ["prefix": "\(blocked.network)", "rule": "\(blocked.reason.rawValue)", "reason": "\(blocked)"])
         }
         var verdicts = judgement.verdicts
         // A source a suspect feed lists is banned at its first failure.

@@ -6,10 +6,11 @@ public import NetworkAddress
 public import RangePolicy
 import Synchronization
 public import WardenCore
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Range blocks end to end: resolves a selector's ranges (`RangeSource`), plans them
@@ -49,8 +50,10 @@ public final class RangeBlocks: Sendable {
     ///   - firewall: the kernel side, set up by the caller; nil = dry run (state only).
     ///   - source: where selectors' ranges come from (`settings.fileSource`, with the
     ///     intelligence store chained in front once there is one).
-    public init(settings: RangesSettings, stateDirectory: String, allowlist: [IPNetwork], firewall: RangeBlockFirewall?,
-                source: any RangeSource, clock: @escaping TimeSource, logger: Logger) throws(Failure) {
+    public init(
+        settings: RangesSettings, stateDirectory: String, allowlist: [IPNetwork], firewall: RangeBlockFirewall?,
+        source: any RangeSource, clock: @escaping TimeSource, logger: Logger
+    ) throws(Failure) {
         self.settings = settings
         statePath = stateDirectory + "/" + Self.stateFileName
         self.allowlist = Mutex(allowlist)
@@ -73,11 +76,14 @@ public final class RangeBlocks: Sendable {
     /// existing block of the same selector is replaced (its ranges refreshed, its scope and
     /// end updated).
     @discardableResult
-    public func block(_ selector: RangeSelector, scope: RangeScope, duration: Duration?, origin: RangeBlockRecord.Origin = .manual) throws(Failure) -> RangeBlockRecord {
+    public func block(_ selector: RangeSelector, scope: RangeScope, duration: Duration?, origin: RangeBlockRecord.Origin = .manual) throws(Failure)
+        -> RangeBlockRecord
+    {
         let now = clock()
         let ranges = try resolve(selector)
-        var record = RangeBlockRecord(selector: selector, scope: scope, origin: origin, created: now,
-                                      expires: duration.map { now + $0 }, intervals: ranges.count, refreshed: now)
+        var record = RangeBlockRecord(
+            selector: selector, scope: scope, origin: origin, created: now,
+            expires: duration.map { now + $0 }, intervals: ranges.count, refreshed: now)
         try state.withLock { (blocks: inout [RangeBlockRecord]) throws(Failure) in
             if let existing = blocks.first(where: { $0.selector == selector }) { record.created = existing.created }
             try load(record, ranges: ranges, now: now)
@@ -115,8 +121,10 @@ public final class RangeBlocks: Sendable {
             blocks.removeAll { $0.isExpired(at: now) }
             for rule in settings.policy.blockRules where !blocks.contains(where: { $0.selector == rule.selector }) {
                 guard let action = rule.block else { continue }
-                blocks.append(RangeBlockRecord(selector: rule.selector, scope: action.scope, origin: .policy, created: now,
-                                               expires: action.duration.map { now + $0 }, refreshed: now))
+                blocks.append(
+                    RangeBlockRecord(
+                        selector: rule.selector, scope: action.scope, origin: .policy, created: now,
+                        expires: action.duration.map { now + $0 }, refreshed: now))
             }
             if let firewall {
                 let wanted = Set(blocks.map { Self.kernelName($0.selector) })
@@ -198,12 +206,17 @@ public final class RangeBlocks: Sendable {
         }
         let plan = RangeBlockPlanner.plan(networks, policy: settings.policy, allowlist: allowlist.withLock { $0 })
         if !plan.tooShort.isEmpty {
-            logger.warning("range block: prefixes shorter than the minimum left out", metadata: [
-                "selector": "\(selector)", "count": "\(plan.tooShort.count)", "first": "\(plan.tooShort[0])",
-            ])
+            logger.warning(
+                "range block: prefixes shorter than the minimum left out",
+                metadata: [
+                    "selector": "\(selector)", "count": "\(plan.tooShort.count)", "first": "\(plan.tooShort[0])",
+                ])
         }
         guard !plan.ranges.isEmpty else {
-            throw Failure(.refused, "\(selector): no range left to block (\(networks.count) prefixes, \(plan.tooShort.count) too short\(plan.carvedOut ? ", the rest allowlisted" : ""))")
+            throw Failure(
+                .refused,
+                "\(selector): no range left to block (\(networks.count) prefixes, \(plan.tooShort.count) too short\(plan.carvedOut ? ", the rest allowlisted" : ""))"
+            )
         }
         return plan.ranges
     }

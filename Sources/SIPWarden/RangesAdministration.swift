@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import ControlPlane
 import Firewall
+import Foundation
+import Glibc
 public import Logging
 import NetworkAddress
 public import RangePolicy
-import Glibc
-import Foundation
 
 /// The control plane's `/v1/ranges` over a daemon's `RangeBlocks`.
 public struct DaemonRangeAdministration: RangeAdministration {
@@ -52,9 +52,10 @@ public struct DaemonRangeAdministration: RangeAdministration {
 
     /// A record as the API shows it.
     public static func view(_ record: RangeBlockRecord) -> RangeBlockView {
-        RangeBlockView(selector: record.selector.description, scope: record.scope.rawValue, origin: record.origin.rawValue,
-                       created: RFC3339.format(record.created), expires: record.expires.map(RFC3339.format),
-                       intervals: record.intervals, refreshed: RFC3339.format(record.refreshed))
+        RangeBlockView(
+            selector: record.selector.description, scope: record.scope.rawValue, origin: record.origin.rawValue,
+            created: RFC3339.format(record.created), expires: record.expires.map(RFC3339.format),
+            intervals: record.intervals, refreshed: RFC3339.format(record.refreshed))
     }
 }
 
@@ -84,9 +85,10 @@ public struct RangesAdministration {
             }
         }
         do throws(RangeBlocks.Failure) {
-            return try RangeBlocks(settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
-                                   allowlist: configuration.detection.allowlist.networks, firewall: firewall,
-                                   source: configuration.ranges.fileSource, clock: systemClock, logger: logger)
+            return try RangeBlocks(
+                settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
+                allowlist: configuration.detection.allowlist.networks, firewall: firewall,
+                source: configuration.ranges.fileSource, clock: systemClock, logger: logger)
         } catch {
             throw RuntimeFailure(error.description)
         }
@@ -116,7 +118,7 @@ public struct RangesAdministration {
         guard let selector = RangeSelector.parse(text, namedLists: namedLists) else {
             throw RuntimeFailure("'\(text)' is not a selector (aws:EC2, AS14061, list:NAME, file:/PATH)")
         }
-        if case let .file(path) = selector, !path.hasPrefix("/") {
+        if case .file(let path) = selector, !path.hasPrefix("/") {
             return .file(FileManager.default.currentDirectoryPath + "/" + path)
         }
         return selector
@@ -133,20 +135,30 @@ public struct RangesAdministration {
             return views.map { v in
                 var w = JSONLineWriter()
                 w.raw("{")
-                w.key("selector", first: true); w.string(v.selector)
-                w.key("scope"); w.string(v.scope)
-                w.key("origin"); w.string(v.origin)
-                w.key("created"); w.string(v.created)
-                if let expires = v.expires { w.key("expires"); w.string(expires) }
-                w.key("intervals"); w.number(Int64(v.intervals))
-                w.key("refreshed"); w.string(v.refreshed)
+                w.key("selector", first: true)
+                w.string(v.selector)
+                w.key("scope")
+                w.string(v.scope)
+                w.key("origin")
+                w.string(v.origin)
+                w.key("created")
+                w.string(v.created)
+                if let expires = v.expires {
+                    w.key("expires")
+                    w.string(expires)
+                }
+                w.key("intervals")
+                w.number(Int64(v.intervals))
+                w.key("refreshed")
+                w.string(v.refreshed)
                 w.raw("}\n")
                 return String(decoding: w.bytes, as: UTF8.self)
             }.joined()
         }
         guard !views.isEmpty else { return "no range blocks" }
         return views.map { v in
-            "\(v.selector)  \(v.scope == "all" ? "everything" : "SIP ports")  \(v.intervals) intervals  \(v.origin)  since \(v.created)  " + (v.expires.map { "until \($0)" } ?? "permanent")
+            "\(v.selector)  \(v.scope == "all" ? "everything" : "SIP ports")  \(v.intervals) intervals  \(v.origin)  since \(v.created)  "
+                + (v.expires.map { "until \($0)" } ?? "permanent")
         }.joined(separator: "\n")
     }
 

@@ -60,7 +60,7 @@ private struct RangesReader {
     }
 
     func pairs(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] {
-        guard case let .mapping(mapping) = node else { throw fail(node, key, "expected a mapping of keys to values") }
+        guard case .mapping(let mapping) = node else { throw fail(node, key, "expected a mapping of keys to values") }
         var seen: Set<String> = []
         var result: [(String, Node, Node)] = []
         for (k, v) in mapping {
@@ -72,7 +72,7 @@ private struct RangesReader {
     }
 
     func scalar(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
-        guard case let .scalar(s) = node else { throw fail(node, key, "expected a single value") }
+        guard case .scalar(let s) = node else { throw fail(node, key, "expected a single value") }
         return s.string
     }
 
@@ -106,7 +106,9 @@ private struct RangesReader {
             switch name {
             case "lists":
                 for (list, listKey, file) in try pairs(value, path) {
-                    guard RangeSelector.parse("list:\(list)") != nil else { throw fail(listKey, "\(path).\(list)", "list names are 1-64 letters, digits, '-', '_' or '.'") }
+                    guard RangeSelector.parse("list:\(list)") != nil else {
+                        throw fail(listKey, "\(path).\(list)", "list names are 1-64 letters, digits, '-', '_' or '.'")
+                    }
                     settings.lists[list] = try scalar(file, "\(path).\(list)")
                 }
             case "rules": ruleNodes = try pairs(value, path)
@@ -134,7 +136,7 @@ private struct RangesReader {
             case "sip-ports":
                 var ports: [PortMatch] = []
                 let items: [Node]
-                if case let .sequence(sequence) = value { items = Array(sequence) } else { items = [value] }
+                if case .sequence(let sequence) = value { items = Array(sequence) } else { items = [value] }
                 for item in items {
                     let text = try scalar(item, path)
                     guard let port = PortMatch(text) else { throw fail(item, path, "expected a port or LOW-HIGH, got '\(text)'") }
@@ -142,7 +144,8 @@ private struct RangesReader {
                 }
                 settings.kernel.sipPorts = ports
             default:
-                throw fail(keyNode, path, "unknown key; expected lists, rules, asn-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table or sip-ports")
+                throw fail(
+                    keyNode, path, "unknown key; expected lists, rules, asn-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table or sip-ports")
             }
         }
         // Rules last: a bare word naming a configured list is that list.

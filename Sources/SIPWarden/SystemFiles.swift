@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A failed system call, with the call, the path and the C library's message.
@@ -92,7 +92,10 @@ func forEachLine(
             var skipping = true
             while skipping {
                 let m = read(fd, base, capacity)
-                if m <= 0 { eof = m == 0 || errno != EINTR; if eof { break } else { continue } }
+                if m <= 0 {
+                    eof = m == 0 || errno != EINTR
+                    if eof { break } else { continue }
+                }
                 if let hit = memchr(base, 0x0A, m) {
                     let nl = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                     filled = m - nl - 1

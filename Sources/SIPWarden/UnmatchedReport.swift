@@ -1,8 +1,8 @@
+import Foundation
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import LogFormats
-import WardenCore
-import Foundation
 import Logging
+import WardenCore
 
 /// The daemon's unmatched-line counts as `sipwarden status` reads them from the state
 /// directory (`unmatched.json`): per watched file, how many lines looked like a security
@@ -59,9 +59,11 @@ struct UnmatchedReporter {
         for (file, c) in counts.sorted(by: { $0.key < $1.key }) {
             let before = loggedCounts[file]
             guard before == nil || (due && c.count > before!) else { continue }
-            logger.warning("\(file): \(c.count) line\(c.count == 1 ? "" : "s") look like security failures but match no known log form", metadata: [
-                "sample": "\(UnmatchedLineCount.escaped(c.sample))", "see": "sipwarden events --unmatched \(file)",
-            ])
+            logger.warning(
+                "\(file): \(c.count) line\(c.count == 1 ? "" : "s") look like security failures but match no known log form",
+                metadata: [
+                    "sample": "\(UnmatchedLineCount.escaped(c.sample))", "see": "sipwarden events --unmatched \(file)",
+                ])
             loggedCounts[file] = c.count
             lastLog = now
         }

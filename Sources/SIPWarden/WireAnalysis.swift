@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Detection
-public import WardenCore
 public import PacketDecoding
 import SIPCorrelation
+public import WardenCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sipwarden events --pcap` and `replay --pcap`: capture files through the same packet

@@ -65,7 +65,9 @@ struct AbuseCommand: ParsableCommand {
         }
 
         static func json(_ address: IPAddress, _ c: AbuseContact) -> String {
-            var object: [String: Any] = ["address": address.description, "source": c.source.rawValue, "alternatives": c.alternatives, "trail": c.trail]
+            var object: [String: Any] = [
+                "address": address.description, "source": c.source.rawValue, "alternatives": c.alternatives, "trail": c.trail,
+            ]
             object["email"] = c.email
             object["web_form"] = c.webForm?.absoluteString
             object["registry"] = c.registry?.rawValue

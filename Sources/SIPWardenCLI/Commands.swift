@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import ArgumentParser
+import Inline
 import LogFormats
-import WardenCore
+import Logging
 import NetworkAddress
 import Probe
-import Logging
 import SIPWarden
 import Sensors
-import Inline
+import WardenCore
 
 struct SipWardenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -74,7 +74,9 @@ struct DetectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Window the failures must fall in (90s, 10m, 1h).", valueName: "DURATION"), transform: FlagValue.parse)
     var findTime: FlagValue<Duration>?
 
-    @Option(name: .long, help: ArgumentHelp("Length of a first ban (90s, 10m, 1h); repeat offenders get longer.", valueName: "DURATION"), transform: FlagValue.parse)
+    @Option(
+        name: .long, help: ArgumentHelp("Length of a first ban (90s, 10m, 1h); repeat offenders get longer.", valueName: "DURATION"),
+        transform: FlagValue.parse)
     var banTime: FlagValue<Duration>?
 
     @Option(name: .long, help: ArgumentHelp("Never ban this address or prefix (repeatable).", valueName: "CIDR"), transform: FlagValue.parse)
@@ -116,19 +118,31 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var common: ConfigOptions
     @OptionGroup var detection: DetectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"), transform: FlagValue.parse)
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Log to watch, DIALECT:PATH (auto, asterisk, freeswitch, kamailio, opensips); repeatable.", valueName: "DIALECT:PATH"),
+        transform: FlagValue.parse)
     var log: [FlagValue<LogSource>] = []
 
-    @Option(name: .long, help: ArgumentHelp("Read the systemd journal: a unit (kamailio.service), a unit or syslog identifier (kamailio), or no value (all) for asterisk, freeswitch, kamailio and opensips; repeatable.", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read the systemd journal: a unit (kamailio.service), a unit or syslog identifier (kamailio), or no value (all) for asterisk, freeswitch, kamailio and opensips; repeatable.",
+            valueName: "NAME"))
     var journal: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Read the journal files in this directory instead of the system journal (a copied or remote journal).", valueName: "DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Read the journal files in this directory instead of the system journal (a copied or remote journal).", valueName: "DIR"))
     var journalDirectory: String?
 
-    @Option(name: .long, help: ArgumentHelp("Capture SIP on an interface (any = all), e.g. eth0:5060-5061; repeatable.", valueName: "IFACE[:PORTS]"), transform: FlagValue.parse)
+    @Option(
+        name: .long, help: ArgumentHelp("Capture SIP on an interface (any = all), e.g. eth0:5060-5061; repeatable.", valueName: "IFACE[:PORTS]"),
+        transform: FlagValue.parse)
     var capture: [FlagValue<PacketCaptureConfiguration>] = []
 
-    @Option(name: .long, help: ArgumentHelp("Listen for HEPv3 (Homer) mirrors of SIP, e.g. 127.0.0.1:9060.", valueName: "ADDR:PORT"), transform: typed)
+    @Option(
+        name: .long, help: ArgumentHelp("Listen for HEPv3 (Homer) mirrors of SIP, e.g. 127.0.0.1:9060.", valueName: "ADDR:PORT"), transform: typed)
     var hep: HEPEndpoint?
 
     @Option(name: .long, help: ArgumentHelp("HEP agents to believe (default: loopback); repeatable.", valueName: "CIDR"), transform: typed)
@@ -137,16 +151,27 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("HEP auth key the agents send.", valueName: "KEY"))
     var hepKey: String?
 
-    @Option(name: .long, help: ArgumentHelp("Judge SIP requests inline through this NFQUEUE number (installs iptables-nft NFQUEUE rules for UDP 5060).", valueName: "QUEUE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Judge SIP requests inline through this NFQUEUE number (installs iptables-nft NFQUEUE rules for UDP 5060).", valueName: "QUEUE"))
     var inline: UInt16?
 
     @Option(name: .long, help: ArgumentHelp("Inline mode when sipwarden is stopped or overloaded (default bypass).", valueName: "MODE"))
     var inlineFailMode: InlineFailMode?
 
-    @Option(name: .long, help: ArgumentHelp("Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"), transform: typed)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Kernel per-source packet-rate ceiling on UDP SIP ports: off, RATE or RATE/BURST (default 1000/20).", valueName: "off|RATE[/BURST]"),
+        transform: typed)
     var floodGuard: FloodGuardOverride?
 
-    @Option(name: .long, help: ArgumentHelp("Also serve the control plane's HTTP API on TCP (every request needs the token; loopback unless control-plane.allow-remote), e.g. 127.0.0.1:9480.", valueName: "ADDR:PORT"), transform: FlagValue.parse)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also serve the control plane's HTTP API on TCP (every request needs the token; loopback unless control-plane.allow-remote), e.g. 127.0.0.1:9480.",
+            valueName: "ADDR:PORT"), transform: FlagValue.parse)
     var http: FlagValue<HTTPEndpoint>?
 
     @Flag(name: .long, help: "Read watched files from their beginning instead of their end.")
@@ -161,7 +186,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let c = try resolve()
         // SIGHUP re-reads the file with the same flags on top.
-        let daemon = Daemon(configuration: c, logger: makeLogger(level: logLevel), reload: common.config == nil ? nil : { () throws(ConfigurationError) in try resolve() })
+        let daemon = Daemon(
+            configuration: c, logger: makeLogger(level: logLevel),
+            reload: common.config == nil ? nil : { () throws(ConfigurationError) in try resolve() })
         do {
             try daemon.run()
         } catch {
@@ -253,7 +280,8 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00 (default +00:00).", valueName: "OFFSET"), transform: typed)
+    @Option(
+        name: .long, help: ArgumentHelp("Zone of log times that carry none, e.g. +01:00 (default +00:00).", valueName: "OFFSET"), transform: typed)
     var utcOffset: UTCOffsetValue?
 
     @Flag(name: .long, help: "Print the lines that look like security failures but match no known form (FILE:LINE: text).")
@@ -293,7 +321,8 @@ struct ReplayCommand: ParsableCommand {
         var c = Configuration()
         if let config { c = try ConfigurationFile.load(path: config, onto: c) }
         try detection.apply(to: &c)
-        let verdicts = input.pcap
+        let verdicts =
+            input.pcap
             ? try WireAnalysis.replay(files: input.files, ports: input.ports, policy: c.detection)
             : try OfflineAnalysis.replay(
                 files: input.files, selection: input.dialect, policy: c.detection, reference: systemClock(),

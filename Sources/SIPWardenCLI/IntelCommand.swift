@@ -30,7 +30,9 @@ struct IntelCommand: ParsableCommand {
             abstract: "Parse published range files (format detected) and store them under STATE/intel for the daemon and lookup."
         )
         @OptionGroup var common: ConfigOptions
-        @Option(name: .long, help: ArgumentHelp("Dataset name (one FILE only): the provider or list name for geofeeds and CIDR lists.", valueName: "NAME"))
+        @Option(
+            name: .long, help: ArgumentHelp("Dataset name (one FILE only): the provider or list name for geofeeds and CIDR lists.", valueName: "NAME")
+        )
         var name: String?
         @Option(name: .long, help: ArgumentHelp("ip2asn, aws, gcp, azure, oracle, geofeed or list (default: detected).", valueName: "FORMAT"))
         var format: String?

@@ -32,7 +32,9 @@ struct RangesCommand: ParsableCommand {
         func run() throws {
             var duration: Duration?
             if let blockTime {
-                guard let d = DurationParser.parse(blockTime), d > .zero else { throw ValidationError("--block-time: expected a duration such as 1d, got '\(blockTime)'") }
+                guard let d = DurationParser.parse(blockTime), d > .zero else {
+                    throw ValidationError("--block-time: expected a duration such as 1d, got '\(blockTime)'")
+                }
                 duration = d
             }
             let admin = RangesAdministration(configuration: try common.load(), logger: makeLogger(level: .warning))

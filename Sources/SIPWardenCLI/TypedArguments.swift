@@ -15,6 +15,8 @@ public import SIPWarden
 
 extension FirewallKind: ExpressibleByArgument {}
 extension InlineFailMode: ExpressibleByArgument {}
+// swift-format-ignore: AvoidRetroactiveConformances
+// (swift-log's level, parsed by the argument parser: neither package may declare it.)
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// A flag's typed value with the text it was written as: the value for the command's own

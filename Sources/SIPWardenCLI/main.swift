@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import ArgumentParser
 import SIPWarden
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.

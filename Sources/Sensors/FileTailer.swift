@@ -25,13 +25,13 @@ public enum TailError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .invalidPath(p): "invalid log path '\(p)'"
-        case let .parentDirectoryMissing(d): "directory '\(d)' does not exist (it must exist so the log file can be awaited)"
-        case let .cannotWatch(d, e): "cannot watch directory '\(d)': \(errnoText(e))"
-        case let .cannotOpen(p, e): "cannot open '\(p)': \(errnoText(e))"
-        case let .notARegularFile(p): "'\(p)' is not a regular file"
-        case let .inotifyUnavailable(e): "inotify unavailable: \(errnoText(e))"
-        case let .resourceFailure(w, e): "cannot create \(w): \(errnoText(e))"
+        case .invalidPath(let p): "invalid log path '\(p)'"
+        case .parentDirectoryMissing(let d): "directory '\(d)' does not exist (it must exist so the log file can be awaited)"
+        case .cannotWatch(let d, let e): "cannot watch directory '\(d)': \(errnoText(e))"
+        case .cannotOpen(let p, let e): "cannot open '\(p)': \(errnoText(e))"
+        case .notARegularFile(let p): "'\(p)' is not a regular file"
+        case .inotifyUnavailable(let e): "inotify unavailable: \(errnoText(e))"
+        case .resourceFailure(let w, let e): "cannot create \(w): \(errnoText(e))"
         case .alreadyStarted: "the tailer was already started"
         }
     }
@@ -156,8 +156,9 @@ public final class FileTailer: Sendable {
             // The loop object is handed to the new thread, which is its only user from now on.
             let thread: SensorThread
             do throws(PosixThread.StartFailure) {
-                thread = try SensorThread("tail thread", priority: priority, signal: signal, logger: logger,
-                                          metadata: ["path": "\(loop.path)"], loop: loop.run)
+                thread = try SensorThread(
+                    "tail thread", priority: priority, signal: signal, logger: logger,
+                    metadata: ["path": "\(loop.path)"], loop: loop.run)
             } catch {
                 throw .resourceFailure(what: "tail thread", errno: error.code)
             }
@@ -170,11 +171,10 @@ public final class FileTailer: Sendable {
     /// thread to stop and returns.
     public func stop() {
         let running: SensorThread? = state.withLock { state in
-            guard case let .running(thread) = state else { return nil }
+            guard case .running(let thread) = state else { return nil }
             state = .finished
             return thread
         }
         running?.stop()
     }
 }
-

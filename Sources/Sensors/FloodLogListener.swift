@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
 import Glibc
-import Netlink
 public import Logging
+import Netlink
 public import NetworkAddress
 import Synchronization
 
@@ -40,17 +40,17 @@ public enum FloodLogError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .socketFailed(call, e):
+        case .socketFailed(let call, let e):
             "NFLOG netlink \(call) failed: \(errnoText(e))"
-        case let .groupInUse(g):
+        case .groupInUse(let g):
             "NFLOG group \(g) is already bound by another process (another sipwarden, ulogd, ...); choose another group"
-        case let .permissionDenied(g):
+        case .permissionDenied(let g):
             "binding NFLOG group \(g) needs CAP_NET_ADMIN"
-        case let .configurationRefused(g, step, e):
+        case .configurationRefused(let g, let step, let e):
             "the kernel refused to \(step) NFLOG group \(g): \(errnoText(e))"
-        case let .noAcknowledgement(g, step):
+        case .noAcknowledgement(let g, let step):
             "the kernel did not acknowledge the request to \(step) NFLOG group \(g)"
-        case let .resourceFailure(w, e):
+        case .resourceFailure(let w, let e):
             "cannot create \(w): \(errnoText(e))"
         case .alreadyStarted:
             "the flood log listener was already started"
@@ -160,8 +160,9 @@ public final class FloodLogListener: Sendable {
                 throw .resourceFailure(what: "stop pipe", errno: error.errno)
             }
             // The loop owns the socket from here on; it unbinds and closes it when it ends.
-            let loop = FloodLogLoop(socket: socket, signal: signal, counters: counters, logger: logger,
-                                    early: early, handler: handler)
+            let loop = FloodLogLoop(
+                socket: socket, signal: signal, counters: counters, logger: logger,
+                early: early, handler: handler)
             let thread: SensorThread
             do throws(PosixThread.StartFailure) {
                 thread = try SensorThread("NFLOG receive thread", priority: priority, signal: signal, logger: logger, loop: loop.run)
@@ -177,7 +178,7 @@ public final class FloodLogListener: Sendable {
     /// called from inside the handler, it only asks the thread to stop and returns.
     public func stop() {
         let running: SensorThread? = state.withLock { state in
-            guard case let .running(thread) = state else { return nil }
+            guard case .running(let thread) = state else { return nil }
             state = .finished
             return thread
         }
@@ -206,8 +207,10 @@ final class FloodLogLoop {
     private var lastMalformedLog: ContinuousClock.Instant?
     private var lastErrorLog: ContinuousClock.Instant?
 
-    init(socket: NFLogSocket, signal: StopSignal, counters: FloodLogCounters, logger: Logger,
-         early: [NFLogPacket], handler: @escaping @Sendable (FloodReport) -> Void) {
+    init(
+        socket: NFLogSocket, signal: StopSignal, counters: FloodLogCounters, logger: Logger,
+        early: [NFLogPacket], handler: @escaping @Sendable (FloodReport) -> Void
+    ) {
         self.socket = socket
         self.signal = signal
         self.counters = counters
@@ -255,7 +258,7 @@ final class FloodLogLoop {
                 case .foreignSender:
                     counters.value.withLock { $0.foreignSenders += 1 }
                     continue
-                case let .datagram(bytes, truncated):
+                case .datagram(let bytes, let truncated):
                     var datagram = NFLogMessage.parse(bytes)
                     if truncated { datagram.truncated = true }
                     deliver(datagram)
@@ -272,14 +275,14 @@ final class FloodLogLoop {
         var rejection: NFLogRejection?
         for element in datagram.elements {
             switch element {
-            case let .packet(packet):
+            case .packet(let packet):
                 delta.received += 1
                 if packet.group == socket.group {
                     reports.append(FloodReport(source: packet.source, prefix: packet.prefix))
                 } else {
                     delta.otherGroup += 1
                 }
-            case let .malformed(reason):
+            case .malformed(let reason):
                 delta.received += 1
                 delta.malformed += 1
                 rejection = reason

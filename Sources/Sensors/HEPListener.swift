@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
-import WardenCore
 import Glibc
 public import Logging
 public import NetworkAddress
 public import PacketDecoding
 import Synchronization
+import WardenCore
 
 /// Why a HEP listener could not start.
 public enum HEPListenerError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -22,10 +22,10 @@ public enum HEPListenerError: Error, Equatable, Sendable, CustomStringConvertibl
 
     public var description: String {
         switch self {
-        case let .invalidAddress(a): "invalid HEP listen address '\(a)' (expected IPv4:PORT or [IPv6]:PORT)"
-        case let .socketFailed(e): "cannot create the HEP socket: \(errnoText(e))"
-        case let .bindFailed(a, e): "cannot bind the HEP socket to \(a): \(errnoText(e))"
-        case let .resourceFailure(w, e): "cannot create \(w): \(errnoText(e))"
+        case .invalidAddress(let a): "invalid HEP listen address '\(a)' (expected IPv4:PORT or [IPv6]:PORT)"
+        case .socketFailed(let e): "cannot create the HEP socket: \(errnoText(e))"
+        case .bindFailed(let a, let e): "cannot bind the HEP socket to \(a): \(errnoText(e))"
+        case .resourceFailure(let w, let e): "cannot create \(w): \(errnoText(e))"
         case .alreadyStarted: "the HEP listener was already started"
         }
     }
@@ -154,7 +154,7 @@ public final class HEPListener: Sendable {
     /// The bound UDP port while running (useful with port 0), else nil.
     public var localPort: UInt16? {
         state.withLock { state in
-            if case let .running(_, port) = state { return port }
+            if case .running(_, let port) = state { return port }
             return nil
         }
     }
@@ -199,7 +199,7 @@ public final class HEPListener: Sendable {
     /// the callback, it only asks the thread to stop and returns.
     public func stop() {
         let running: SensorThread? = state.withLock { state in
-            guard case let .running(thread, _) = state else { return nil }
+            guard case .running(let thread, _) = state else { return nil }
             state = .finished
             return thread
         }
@@ -221,7 +221,7 @@ public final class HEPListener: Sendable {
         }
         var rc: Int32
         switch address {
-        case let .v4(v):
+        case .v4(let v):
             var sa = sockaddr_in()
             sa.sin_family = sa_family_t(AF_INET)
             sa.sin_port = port.bigEndian
@@ -229,7 +229,7 @@ public final class HEPListener: Sendable {
             rc = withUnsafePointer(to: &sa) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-        case let .v6(hi, lo):
+        case .v6(let hi, let lo):
             if hi == 0 && lo == 0 {
                 var off: Int32 = 0 // "[::]" also receives IPv4 agents
                 _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, sizeLength)
@@ -273,4 +273,3 @@ public final class HEPListener: Sendable {
 final class HEPCounters: Sendable {
     let value = Mutex(HEPListenerStatistics())
 }
-

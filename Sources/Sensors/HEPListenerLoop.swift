@@ -1,16 +1,17 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Glibc
 import Logging
 import NetworkAddress
 import PacketDecoding
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// `recvmmsg(2)` resolved at run time: Swift's Glibc module does not export it (it is a
 /// `_GNU_SOURCE` declaration), and a C shim target would be the only other way. The
 /// `@convention(c)` type makes the call follow the C ABI exactly.
-private typealias RecvMMsgFunction = @convention(c) (
-    Int32, UnsafeMutableRawPointer?, UInt32, Int32, UnsafeMutablePointer<timespec>?
-) -> Int32
+private typealias RecvMMsgFunction =
+    @convention(c) (
+        Int32, UnsafeMutableRawPointer?, UInt32, Int32, UnsafeMutablePointer<timespec>?
+    ) -> Int32
 
 private let recvmmsgFunction: RecvMMsgFunction? = {
     guard let symbol = dlsym(nil, "recvmmsg") else { return nil } // nil handle = RTLD_DEFAULT
@@ -24,7 +25,8 @@ final class HEPReceiveLoop {
     static let slotSize = 65536
     /// `struct mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; }` laid out as C does.
     static let lengthOffset = MemoryLayout<msghdr>.size
-    static let mmsgStride = (MemoryLayout<msghdr>.size + 4 + MemoryLayout<msghdr>.alignment - 1)
+    static let mmsgStride =
+        (MemoryLayout<msghdr>.size + 4 + MemoryLayout<msghdr>.alignment - 1)
         & ~(MemoryLayout<msghdr>.alignment - 1)
     /// Reads per wake-up before the stop flag and `poll` are consulted again.
     static let readsPerWakeup = 64
@@ -164,7 +166,7 @@ final class HEPReceiveLoop {
             let h = header(i)
             let length = Int((headers + i * Self.mmsgStride + Self.lengthOffset).load(as: UInt32.self))
             guard let sender = Self.address(names + i * MemoryLayout<sockaddr_storage>.size, length: Int(h.pointee.msg_namelen)),
-                  allowedAgents.contains(sender)
+                allowedAgents.contains(sender)
             else {
                 delta.deniedSenders += 1
                 deniedSender = deniedSender ?? Self.address(names + i * MemoryLayout<sockaddr_storage>.size, length: Int(h.pointee.msg_namelen))
@@ -177,7 +179,7 @@ final class HEPReceiveLoop {
             let datagram = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: min(length, Self.slotSize))
             do throws(HEPError) {
                 switch try decoder.decode(datagram, agent: sender, receivedAt: now) {
-                case var .sip(payload):
+                case .sip(var payload):
                     if let maxSkew, abs(payload.time.microseconds - now.microseconds) > maxSkew {
                         payload.time = now
                         delta.clockCorrected += 1

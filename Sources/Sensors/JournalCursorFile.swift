@@ -107,7 +107,7 @@ public enum JournalStartPoint: Sendable, Equatable {
     /// have judged are not judged again (the caller logs why).
     public static func decide(saved: JournalCursorFile.Content, fromStart: Bool) -> JournalStartPoint {
         switch saved {
-        case let .cursor(cursor): .after(cursor: cursor)
+        case .cursor(let cursor): .after(cursor: cursor)
         case .corrupt: .tail
         case .absent: fromStart ? .head : .tail
         }

@@ -81,8 +81,10 @@ final class JournalLoop {
     /// The thread body: position, then deliver entries as they come until the stop signal.
     func run() {
         position()
-        var fds = [pollfd(fd: journalFD, events: 0, revents: 0),
-                   pollfd(fd: signal.readEnd, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: journalFD, events: 0, revents: 0),
+            pollfd(fd: signal.readEnd, events: Int16(POLLIN), revents: 0),
+        ]
         while !stopRequested {
             if deliverAvailable(), let window = configuration.activeWindow {
                 activeUntil = .now + window
@@ -134,12 +136,13 @@ final class JournalLoop {
     /// Moves to where reading starts (see `JournalStartPoint`).
     private func position() {
         let saved = cursorFile?.load() ?? .absent
-        if case let .corrupt(problem) = saved, let path = cursorFile?.path {
-            logger.error("journal cursor file is not usable (\(problem)); reading new entries from the end of the journal",
-                         metadata: ["file": "\(path)"])
+        if case .corrupt(let problem) = saved, let path = cursorFile?.path {
+            logger.error(
+                "journal cursor file is not usable (\(problem)); reading new entries from the end of the journal",
+                metadata: ["file": "\(path)"])
         }
         switch JournalStartPoint.decide(saved: saved, fromStart: configuration.fromStart) {
-        case let .after(cursor):
+        case .after(let cursor):
             if resume(after: cursor) {
                 savedCursor = cursor
                 return
@@ -161,8 +164,9 @@ final class JournalLoop {
         let path = cursorFile?.path ?? ""
         let r = sd_journal_seek_cursor(journal, cursor)
         guard r >= 0 else {
-            logger.error("journal cursor file holds a cursor sd-journal rejects (\(errnoText(-r))); reading new entries from the end of the journal",
-                         metadata: ["file": "\(path)"])
+            logger.error(
+                "journal cursor file holds a cursor sd-journal rejects (\(errnoText(-r))); reading new entries from the end of the journal",
+                metadata: ["file": "\(path)"])
             return false
         }
         let moved = sd_journal_next(journal)
@@ -173,8 +177,9 @@ final class JournalLoop {
                 // Its entry is gone (vacuumed, or the cursor is from another journal): the
                 // entry we landed on is the first one after it and was never processed.
                 currentIsPending = true
-                logger.warning("the saved journal cursor names an entry no longer in the journal; resuming at the first entry after its time",
-                               metadata: ["journal": "\(name)", "file": "\(path)"])
+                logger.warning(
+                    "the saved journal cursor names an entry no longer in the journal; resuming at the first entry after its time",
+                    metadata: ["journal": "\(name)", "file": "\(path)"])
             }
         } else {
             // Nothing at or after it yet: new entries are read as they come.
@@ -258,8 +263,9 @@ final class JournalLoop {
             counters.cursorSaveFailures.add(1, ordering: .relaxed)
             if lastSaveFailure != failure {
                 lastSaveFailure = failure
-                logger.error("cannot save the journal cursor; a restart would read from the end of the journal",
-                             metadata: ["file": "\(cursorFile.path)", "error": "\(errnoText(failure))"])
+                logger.error(
+                    "cannot save the journal cursor; a restart would read from the end of the journal",
+                    metadata: ["file": "\(cursorFile.path)", "error": "\(errnoText(failure))"])
             }
             return
         }

@@ -18,10 +18,10 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .cannotOpen(what, e): "cannot open \(what): \(errnoText(e))"
-        case let .invalidMatch(m): "'\(m)' cannot be a journal unit or identifier"
-        case let .journalFailure(what, e): "journal \(what) failed: \(errnoText(e))"
-        case let .resourceFailure(w, e): "cannot create \(w): \(errnoText(e))"
+        case .cannotOpen(let what, let e): "cannot open \(what): \(errnoText(e))"
+        case .invalidMatch(let m): "'\(m)' cannot be a journal unit or identifier"
+        case .journalFailure(let what, let e): "journal \(what) failed: \(errnoText(e))"
+        case .resourceFailure(let w, let e): "cannot create \(w): \(errnoText(e))"
         case .alreadyStarted: "the journal reader was already started"
         }
     }
@@ -161,8 +161,9 @@ public final class JournalReader: Sendable {
                 configuration: configuration, logger: logger, counters: counters, signal: signal, onEntries: onEntries)
             let thread: SensorThread
             do throws(PosixThread.StartFailure) {
-                thread = try SensorThread("journal thread", priority: configuration.priority, signal: signal, logger: logger,
-                                          metadata: ["journal": "\(loop.name)"], loop: loop.run)
+                thread = try SensorThread(
+                    "journal thread", priority: configuration.priority, signal: signal, logger: logger,
+                    metadata: ["journal": "\(loop.name)"], loop: loop.run)
             } catch {
                 throw .resourceFailure(what: "journal thread", errno: error.code)
             }
@@ -174,7 +175,7 @@ public final class JournalReader: Sendable {
     /// saves its cursor). Idempotent; from inside `onEntries` it only asks the thread to stop.
     public func stop() {
         let running: SensorThread? = state.withLock { state in
-            guard case let .running(thread) = state else { return nil }
+            guard case .running(let thread) = state else { return nil }
             state = .finished
             return thread
         }

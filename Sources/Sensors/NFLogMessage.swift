@@ -67,12 +67,12 @@ public struct NFLogDatagram: Sendable, Hashable {
 
     /// The usable logged packets, in order.
     public var packets: [NFLogPacket] {
-        elements.compactMap { if case let .packet(packet) = $0 { packet } else { nil } }
+        elements.compactMap { if case .packet(let packet) = $0 { packet } else { nil } }
     }
 
     /// The rejected `NFULNL_MSG_PACKET` messages, in order.
     public var rejections: [NFLogRejection] {
-        elements.compactMap { if case let .malformed(reason) = $0 { reason } else { nil } }
+        elements.compactMap { if case .malformed(let reason) = $0 { reason } else { nil } }
     }
 }
 
@@ -137,8 +137,8 @@ public enum NFLogMessage {
             return .done
         case NFLogConstant.packetType:
             switch packet(message) {
-            case let .success(packet): return .packet(packet)
-            case let .failure(reason): return .malformed(reason)
+            case .success(let packet): return .packet(packet)
+            case .failure(let reason): return .malformed(reason)
             }
         default:
             return .ignored(type: message.header.type)
@@ -179,10 +179,12 @@ public enum NFLogMessage {
         }
         guard let payload else { return .failure(.missingPayload) }
         switch sourceAddress(payload) {
-        case let .success(source):
-            return .success(NFLogPacket(group: generic.resourceID, family: generic.family, hardwareProtocol: hardwareProtocol,
-                                        prefix: prefix ?? nil, source: source))
-        case let .failure(reason):
+        case .success(let source):
+            return .success(
+                NFLogPacket(
+                    group: generic.resourceID, family: generic.family, hardwareProtocol: hardwareProtocol,
+                    prefix: prefix ?? nil, source: source))
+        case .failure(let reason):
             return .failure(reason)
         }
     }
@@ -222,14 +224,18 @@ public enum NFLogMessage {
     /// An `NFULNL_MSG_CONFIG` request for `group` (`nfgen_family` AF_UNSPEC: an instance is
     /// per group, not per family), asking for an acknowledgement unless told otherwise;
     /// `attributes` writes the `NFULA_CFG_*` attributes.
-    static func configuration(group: UInt16, sequence: UInt32, acknowledge: Bool = true,
-                              attributes: (inout NetlinkAttributeWriter) -> Void) -> [UInt8] {
+    static func configuration(
+        group: UInt16, sequence: UInt32, acknowledge: Bool = true,
+        attributes: (inout NetlinkAttributeWriter) -> Void
+    ) -> [UInt8] {
         var writer = NetlinkMessageWriter(reservingCapacity: 64)
         // A header and at most three small attributes: no length field can overflow.
-        try? writer.append(type: NFLogConstant.configType,
-                           flags: NetlinkFlag.request | (acknowledge ? NetlinkFlag.acknowledge : 0),
-                           sequence: sequence,
-                           nfgen: NFGenHeader(family: NFProtocolFamily.unspecified, resourceID: group)) { body in
+        try? writer.append(
+            type: NFLogConstant.configType,
+            flags: NetlinkFlag.request | (acknowledge ? NetlinkFlag.acknowledge : 0),
+            sequence: sequence,
+            nfgen: NFGenHeader(family: NFProtocolFamily.unspecified, resourceID: group)
+        ) { body in
             attributes(&body)
         }
         return writer.bytes
@@ -249,13 +255,17 @@ public enum NFLogMessage {
 
     /// Copy mode packet with `copyRange` bytes, a queue threshold and a flush timeout
     /// (1/100 s), all big-endian as nfnetlink_log reads them.
-    static func mode(group: UInt16, sequence: UInt32, copyRange: UInt32, queueThreshold: UInt32,
-                     flushTimeout: UInt32) -> [UInt8] {
+    static func mode(
+        group: UInt16, sequence: UInt32, copyRange: UInt32, queueThreshold: UInt32,
+        flushTimeout: UInt32
+    ) -> [UInt8] {
         configuration(group: group, sequence: sequence) { body in
             // struct nfulnl_msg_config_mode { __be32 copy_range; __u8 copy_mode; __u8 _pad; }
-            let mode: [UInt8] = [UInt8(copyRange >> 24), UInt8(truncatingIfNeeded: copyRange >> 16),
-                                 UInt8(truncatingIfNeeded: copyRange >> 8), UInt8(truncatingIfNeeded: copyRange),
-                                 NFLogConstant.copyPacket, 0]
+            let mode: [UInt8] = [
+                UInt8(copyRange >> 24), UInt8(truncatingIfNeeded: copyRange >> 16),
+                UInt8(truncatingIfNeeded: copyRange >> 8), UInt8(truncatingIfNeeded: copyRange),
+                NFLogConstant.copyPacket, 0,
+            ]
             try? body.append(NFLogConstant.configMode, bytes: mode)
             body.append(NFLogConstant.configQueueThreshold, bigEndian: queueThreshold)
             body.append(NFLogConstant.configTimeout, bigEndian: flushTimeout)

@@ -58,14 +58,17 @@ final class NFLogSocket {
 
     /// Sends one request and waits for its acknowledgement; returns its errno (0 = success).
     /// Packets of our group that arrive meanwhile are kept in `early`.
-    private func exchange(step: String, timeout: Duration, early: inout [NFLogPacket],
-                          request: (UInt32) -> [UInt8]) throws(FloodLogError) -> Int32 {
+    private func exchange(
+        step: String, timeout: Duration, early: inout [NFLogPacket],
+        request: (UInt32) -> [UInt8]
+    ) throws(FloodLogError) -> Int32 {
         let sequence = netlink.takeSequence()
         let group = group
         do throws(NetlinkError) {
             try netlink.request(request(sequence), sequence: sequence, timeout: timeout) { message in
                 guard message.header.type == NFLogConstant.packetType,
-                      case let .success(packet) = NFLogMessage.packet(message), packet.group == group else { return }
+                    case .success(let packet) = NFLogMessage.packet(message), packet.group == group
+                else { return }
                 early.append(packet)
             }
             return 0

@@ -25,14 +25,15 @@ public enum PacketCaptureError: Error, Hashable, Sendable, CustomStringConvertib
 
     public var description: String {
         switch self {
-        case let .noSuchInterface(name): "no network interface named '\(name)'"
-        case let .socketFailed(code):
-            code == EPERM ? "cannot open a packet socket: permission denied (needs root or CAP_NET_RAW)"
+        case .noSuchInterface(let name): "no network interface named '\(name)'"
+        case .socketFailed(let code):
+            code == EPERM
+                ? "cannot open a packet socket: permission denied (needs root or CAP_NET_RAW)"
                 : "cannot open a packet socket: \(captureErrnoText(code))"
-        case let .filterRejected(code): "the kernel rejected the capture filter: \(captureErrnoText(code))"
-        case let .bindFailed(name, code): "cannot capture on '\(name)': \(captureErrnoText(code))"
-        case let .promiscuousFailed(name, code): "cannot set '\(name)' promiscuous: \(captureErrnoText(code))"
-        case let .resourceFailure(what, code): "cannot create \(what): \(captureErrnoText(code))"
+        case .filterRejected(let code): "the kernel rejected the capture filter: \(captureErrnoText(code))"
+        case .bindFailed(let name, let code): "cannot capture on '\(name)': \(captureErrnoText(code))"
+        case .promiscuousFailed(let name, let code): "cannot set '\(name)' promiscuous: \(captureErrnoText(code))"
+        case .resourceFailure(let what, let code): "cannot create \(what): \(captureErrnoText(code))"
         case .alreadyStarted: "the capture was already started"
         }
     }
@@ -61,9 +62,11 @@ public struct PacketCaptureConfiguration: Sendable, Hashable {
     /// Scheduling of the capture thread (see `SensorPriority`).
     public var priority: SensorPriority = .normal
 
-    public init(interface: String? = nil, ports: PortSet = .sipDefault, receiveBufferBytes: Int = 32 << 20,
-                promiscuous: Bool = false, decoder: PacketDecoder.Configuration = .init(),
-                statisticsInterval: Duration = .seconds(1)) {
+    public init(
+        interface: String? = nil, ports: PortSet = .sipDefault, receiveBufferBytes: Int = 32 << 20,
+        promiscuous: Bool = false, decoder: PacketDecoder.Configuration = .init(),
+        statisticsInterval: Duration = .seconds(1)
+    ) {
         self.interface = interface
         self.ports = ports
         self.receiveBufferBytes = receiveBufferBytes
@@ -173,8 +176,9 @@ public final class PacketCapture: Sendable {
                 if program >= 0 { close(program) }
                 throw .resourceFailure(what: "stop pipe", errno: error.errno)
             }
-            let loop = CaptureLoop(socket: socket, program: program, configuration: configuration, stop: stopPipe,
-                                   published: published, logger: logger, onOutput: onOutput)
+            let loop = CaptureLoop(
+                socket: socket, program: program, configuration: configuration, stop: stopPipe,
+                published: published, logger: logger, onOutput: onOutput)
             let thread: SensorThread
             do throws(PosixThread.StartFailure) {
                 thread = try SensorThread("capture thread", priority: configuration.priority, signal: stopPipe, logger: logger, loop: loop.run)
@@ -190,7 +194,7 @@ public final class PacketCapture: Sendable {
     /// only asks the thread to stop.
     public func stop() {
         let running: SensorThread? = state.withLock { state in
-            guard case let .running(thread) = state else { return nil }
+            guard case .running(let thread) = state else { return nil }
             state = .finished
             return thread
         }
@@ -237,9 +241,9 @@ public final class PacketCapture: Sendable {
 
         // struct sockaddr_ll: family, protocol (network order), ifindex, hatype, pkttype, halen, addr[8].
         var address = [UInt8](repeating: 0, count: 20)
-        withUnsafeBytes(of: UInt16(afPacket)) { address.replaceSubrange(0 ..< 2, with: $0) }
-        withUnsafeBytes(of: ethPAll.bigEndian) { address.replaceSubrange(2 ..< 4, with: $0) }
-        withUnsafeBytes(of: ifindex) { address.replaceSubrange(4 ..< 8, with: $0) }
+        withUnsafeBytes(of: UInt16(afPacket)) { address.replaceSubrange(0..<2, with: $0) }
+        withUnsafeBytes(of: ethPAll.bigEndian) { address.replaceSubrange(2..<4, with: $0) }
+        withUnsafeBytes(of: ifindex) { address.replaceSubrange(4..<8, with: $0) }
         let bound = address.withUnsafeBytes {
             bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(20))
         }
@@ -253,8 +257,8 @@ public final class PacketCapture: Sendable {
         if configuration.promiscuous, ifindex > 0 {
             // struct packet_mreq: ifindex, type, alen, address[8].
             var request = [UInt8](repeating: 0, count: 16)
-            withUnsafeBytes(of: ifindex) { request.replaceSubrange(0 ..< 4, with: $0) }
-            withUnsafeBytes(of: packetMrPromisc) { request.replaceSubrange(4 ..< 6, with: $0) }
+            withUnsafeBytes(of: ifindex) { request.replaceSubrange(0..<4, with: $0) }
+            withUnsafeBytes(of: packetMrPromisc) { request.replaceSubrange(4..<6, with: $0) }
             let done = request.withUnsafeBytes { setsockopt(fd, solPacket, packetAddMembership, $0.baseAddress, socklen_t(16)) }
             guard done == 0 else {
                 let code = errno
@@ -271,15 +275,15 @@ public final class PacketCapture: Sendable {
     static func attachClassic(_ fd: Int32, _ program: [BPFInstruction]) throws(PacketCaptureError) {
         var filter = [UInt8](repeating: 0, count: program.count * 8)
         for (i, instruction) in program.enumerated() {
-            withUnsafeBytes(of: instruction.code) { filter.replaceSubrange(i * 8 ..< i * 8 + 2, with: $0) }
+            withUnsafeBytes(of: instruction.code) { filter.replaceSubrange(i * 8..<i * 8 + 2, with: $0) }
             filter[i * 8 + 2] = instruction.jt
             filter[i * 8 + 3] = instruction.jf
-            withUnsafeBytes(of: instruction.k) { filter.replaceSubrange(i * 8 + 4 ..< i * 8 + 8, with: $0) }
+            withUnsafeBytes(of: instruction.k) { filter.replaceSubrange(i * 8 + 4..<i * 8 + 8, with: $0) }
         }
         let attached: Int32 = filter.withUnsafeMutableBytes { instructions in
             var fprog = [UInt8](repeating: 0, count: 16)
-            withUnsafeBytes(of: UInt16(program.count)) { fprog.replaceSubrange(0 ..< 2, with: $0) }
-            withUnsafeBytes(of: instructions.baseAddress) { fprog.replaceSubrange(8 ..< 16, with: $0) }
+            withUnsafeBytes(of: UInt16(program.count)) { fprog.replaceSubrange(0..<2, with: $0) }
+            withUnsafeBytes(of: instructions.baseAddress) { fprog.replaceSubrange(8..<16, with: $0) }
             return fprog.withUnsafeBytes { setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, $0.baseAddress, socklen_t(16)) }
         }
         guard attached == 0 else {
@@ -297,19 +301,23 @@ public final class PacketCapture: Sendable {
         let bytes = instructions.flatMap(\.bytes)
         var log = [CChar](repeating: 0, count: 1 << 16)
         let program = bytes.withUnsafeBytes { raw in
-            log.withUnsafeMutableBufferPointer { sipwarden_bpf_socket_filter_load(raw.baseAddress, UInt32(instructions.count), $0.baseAddress, UInt32($0.count)) }
+            log.withUnsafeMutableBufferPointer {
+                sipwarden_bpf_socket_filter_load(raw.baseAddress, UInt32(instructions.count), $0.baseAddress, UInt32($0.count))
+            }
         }
         guard program >= 0 else {
             let code = errno
             let text = log.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            logger?.warning("the kernel refused the banned-source capture filter; capturing with the classic filter",
-                            metadata: ["error": "\(captureErrnoText(code))", "verifier": "\(text.suffix(400))"])
+            logger?.warning(
+                "the kernel refused the banned-source capture filter; capturing with the classic filter",
+                metadata: ["error": "\(captureErrnoText(code))", "verifier": "\(text.suffix(400))"])
             return -1
         }
         var descriptor = program
         guard setsockopt(fd, SOL_SOCKET, soAttachBPF, &descriptor, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-            logger?.warning("cannot attach the banned-source capture filter; capturing with the classic filter",
-                            metadata: ["error": "\(captureErrnoText(errno))"])
+            logger?.warning(
+                "cannot attach the banned-source capture filter; capturing with the classic filter",
+                metadata: ["error": "\(captureErrnoText(errno))"])
             close(program)
             return -1
         }
@@ -329,4 +337,3 @@ public final class PacketCapture: Sendable {
 final class PublishedCaptureStatistics: Sendable {
     let value = Mutex(PacketCaptureStatistics())
 }
-

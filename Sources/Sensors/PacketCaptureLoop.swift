@@ -1,8 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Glibc
 import Logging
 import PacketDecoding
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// The capture thread's state: the socket, the decoder and the receive buffer. Owned by
 /// that thread alone once started.
@@ -27,8 +27,10 @@ final class CaptureLoop {
     static let loopbackHardwareType: UInt16 = 772
     static let outgoing: UInt8 = 4
 
-    init(socket: Int32, program: Int32, configuration: PacketCaptureConfiguration, stop: StopSignal,
-         published: PublishedCaptureStatistics, logger: Logger, onOutput: @escaping @Sendable (DecodedOutput) -> Void) {
+    init(
+        socket: Int32, program: Int32, configuration: PacketCaptureConfiguration, stop: StopSignal,
+        published: PublishedCaptureStatistics, logger: Logger, onOutput: @escaping @Sendable (DecodedOutput) -> Void
+    ) {
         self.socket = socket
         self.program = program
         local.bannedSourceFilter = program >= 0
@@ -51,10 +53,13 @@ final class CaptureLoop {
     }
 
     func run() {
-        var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stop.readEnd, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stop.readEnd, events: Int16(POLLIN), revents: 0),
+        ]
         var lastStatistics = ContinuousClock.now
-        let timeout = Int32(clamping: max(statisticsInterval.components.seconds * 1000 + statisticsInterval.components.attoseconds / 1_000_000_000_000_000, 10))
+        let timeout = Int32(
+            clamping: max(statisticsInterval.components.seconds * 1000 + statisticsInterval.components.attoseconds / 1_000_000_000_000_000, 10))
         while !stop.isSet {
             fds[0].revents = 0
             fds[1].revents = 0
@@ -84,13 +89,14 @@ final class CaptureLoop {
     private func drain() {
         var time = Self.wallClock()
         var address = [UInt8](repeating: 0, count: 32)
-        for index in 0 ..< Self.batchLimit {
+        for index in 0..<Self.batchLimit {
             if index & 63 == 63 { time = Self.wallClock() }
             var length = socklen_t(address.count)
             let n = buffer.withUnsafeMutableBytes { raw in
                 address.withUnsafeMutableBytes { addr in
-                    recvfrom(socket, raw.baseAddress, raw.count, Int32(MSG_TRUNC),
-                             addr.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
+                    recvfrom(
+                        socket, raw.baseAddress, raw.count, Int32(MSG_TRUNC),
+                        addr.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
                 }
             }
             if n < 0 {
@@ -123,8 +129,10 @@ final class CaptureLoop {
             let origin = PayloadOrigin.interface(interfaceName(ifindex))
             let deliver = onOutput
             buffer.withUnsafeBytes { raw in
-                decoder.decode(linkType: linkType, timestamp: time,
-                               frame: UnsafeRawBufferPointer(rebasing: raw[0 ..< captured]), origin: origin) { deliver($0) }
+                decoder.decode(
+                    linkType: linkType, timestamp: time,
+                    frame: UnsafeRawBufferPointer(rebasing: raw[0..<captured]), origin: origin
+                ) { deliver($0) }
             }
         }
         publish()

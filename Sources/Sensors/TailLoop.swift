@@ -79,10 +79,10 @@ final class TailLoop {
 
         // The directory is watched first, so a file created after this open is noticed.
         switch TailedFile.open(path: path, chunkSize: chunkSize, maxLineLength: maxLineLength) {
-        case let .success(file):
+        case .success(let file):
             current = file
             if !fromStart { initialSize = file.size }
-        case let .failure(failure):
+        case .failure(let failure):
             if failure.notRegular { throw .notARegularFile(path: path) }
             if failure.errno != ENOENT { throw .cannotOpen(path: path, errno: failure.errno) }
         }
@@ -140,7 +140,7 @@ final class TailLoop {
 
     private func drain(_ file: TailedFile) {
         let outcome = file.drain(path: path, counters: counters, stop: signal.flag, deliver: onLines)
-        if case let .failed(code) = outcome {
+        if case .failed(let code) = outcome {
             logger.warning("read failed", metadata: ["path": "\(path)", "error": "\(errnoText(code))"])
         }
     }
@@ -154,10 +154,10 @@ final class TailLoop {
         if let current, current.device == device, current.inode == inode { return }
         let opened: TailedFile
         switch TailedFile.open(path: path, chunkSize: chunkSize, maxLineLength: maxLineLength) {
-        case let .success(file):
+        case .success(let file):
             opened = file
             lastOpenFailure = nil
-        case let .failure(failure):
+        case .failure(let failure):
             if failure.errno == ENOENT { return } // replaced again meanwhile; next event retries
             if let last = lastOpenFailure, last.device == device, last.inode == inode, last.errno == failure.errno { return }
             lastOpenFailure = (device, inode, failure.errno)
@@ -209,8 +209,9 @@ final class TailLoop {
             wd = inotify_add_watch(inotifyFD, path, mask)
         }
         if wd < 0 {
-            logger.warning("cannot watch log file; changes are seen only on directory events",
-                           metadata: ["path": "\(path)", "error": "\(errnoText(errno))"])
+            logger.warning(
+                "cannot watch log file; changes are seen only on directory events",
+                metadata: ["path": "\(path)", "error": "\(errnoText(errno))"])
         }
         file.watch = wd
     }
@@ -237,8 +238,9 @@ final class TailLoop {
                     // removed later under a reused number.
                     if wd == directoryWatch {
                         directoryWatch = -1
-                        logger.warning("log directory was removed or moved; new files will not be noticed",
-                                       metadata: ["directory": "\(directory)"])
+                        logger.warning(
+                            "log directory was removed or moved; new files will not be noticed",
+                            metadata: ["directory": "\(directory)"])
                     }
                     if let current, current.watch == wd { current.watch = -1 }
                     if let retired, retired.watch == wd { retired.watch = -1 }

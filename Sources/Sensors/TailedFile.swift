@@ -79,9 +79,10 @@ final class TailedFile {
             close(fd)
             return .failure(TailOpenFailure(errno: EINVAL, notRegular: true))
         }
-        return .success(TailedFile(
-            fd: fd, device: UInt(st.st_dev), inode: UInt(st.st_ino),
-            chunkSize: chunkSize, maxLineLength: maxLineLength))
+        return .success(
+            TailedFile(
+                fd: fd, device: UInt(st.st_dev), inode: UInt(st.st_ino),
+                chunkSize: chunkSize, maxLineLength: maxLineLength))
     }
 
     /// Current size of the open file, or nil when `fstat` fails.
@@ -118,7 +119,10 @@ final class TailedFile {
             if n > 0 {
                 var i = n - 1
                 while i >= 0 {
-                    if buffer[i] == 0x0A { last = i; break }
+                    if buffer[i] == 0x0A {
+                        last = i
+                        break
+                    }
                     i -= 1
                 }
             }

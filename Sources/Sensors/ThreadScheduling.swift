@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a sensor thread is scheduled.
@@ -19,7 +19,7 @@ public enum SensorPriority: Sendable, Hashable {
     /// Applies the priority to the calling thread. Returns nil on success or the reason it
     /// could not be applied (e.g. no CAP_SYS_NICE, or an RT budget of zero in a container).
     public func applyToCurrentThread() -> String? {
-        guard case let .realtime(priority) = self else { return nil }
+        guard case .realtime(let priority) = self else { return nil }
         var param = sched_param()
         param.sched_priority = max(1, min(priority, 99))
         let rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param)

@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
 import Foundation
 import GRDB
 import Glibc
 public import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 
 /// The ban ledger: every ban, its evidence, and when it ended, in an SQLite file.
 ///
@@ -89,12 +89,12 @@ public final class Ledger: Sendable {
 
     /// Applies a batch of writes in one transaction (used by `LedgerWriter`).
     func apply(_ operations: [LedgerOperation]) throws(LedgerError) {
-        for case let .ban(ban, _) in operations { try Self.validate(ban) }
+        for case .ban(let ban, _) in operations { try Self.validate(ban) }
         try write { db in
             for operation in operations {
                 switch operation {
-                case let .ban(ban, evidence): _ = try Self.insert(ban, evidence: evidence, db)
-                case let .lift(network, at): _ = try Self.lift(network, at: at, db)
+                case .ban(let ban, let evidence): _ = try Self.insert(ban, evidence: evidence, db)
+                case .lift(let network, let at): _ = try Self.lift(network, at: at, db)
                 }
             }
         }
@@ -106,11 +106,13 @@ public final class Ledger: Sendable {
     /// sets must contain after a restart.
     public func activeBans(at now: Timestamp) throws(LedgerError) -> [BanRecord] {
         try read { db in
-            try Self.fetchBans(db, sql: """
-                SELECT \(Self.banColumns) FROM ban
-                WHERE liftedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
-                ORDER BY createdAt, id
-                """, arguments: [now.microseconds])
+            try Self.fetchBans(
+                db,
+                sql: """
+                    SELECT \(Self.banColumns) FROM ban
+                    WHERE liftedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
+                    ORDER BY createdAt, id
+                    """, arguments: [now.microseconds])
         }
     }
 
@@ -142,11 +144,13 @@ public final class Ledger: Sendable {
     /// detector (`sipwarden bans remove|add` signal it; it also looks every 10 s).
     public func operatorChanges(since: Timestamp) throws(LedgerError) -> [BanRecord] {
         try read { db in
-            try Self.fetchBans(db, sql: """
-                SELECT \(Self.banColumns) FROM ban
-                WHERE liftedAt >= ?1 OR (origin = 'manual' AND createdAt >= ?1)
-                ORDER BY COALESCE(liftedAt, createdAt), id
-                """, arguments: [since.microseconds])
+            try Self.fetchBans(
+                db,
+                sql: """
+                    SELECT \(Self.banColumns) FROM ban
+                    WHERE liftedAt >= ?1 OR (origin = 'manual' AND createdAt >= ?1)
+                    ORDER BY COALESCE(liftedAt, createdAt), id
+                    """, arguments: [since.microseconds])
         }
     }
 
@@ -154,8 +158,9 @@ public final class Ledger: Sendable {
     /// in row order (the order they were recorded), at most `limit`.
     public func bans(afterRow: Int64, limit: Int) throws(LedgerError) -> [BanRecord] {
         try read { db in
-            try Self.fetchBans(db, sql: "SELECT \(Self.banColumns) FROM ban WHERE id > ? ORDER BY id LIMIT ?",
-                               arguments: [afterRow, max(0, limit)])
+            try Self.fetchBans(
+                db, sql: "SELECT \(Self.banColumns) FROM ban WHERE id > ? ORDER BY id LIMIT ?",
+                arguments: [afterRow, max(0, limit)])
         }
     }
 
@@ -167,8 +172,10 @@ public final class Ledger: Sendable {
     /// One ban by its identity.
     public func ban(banID: BanID) throws(LedgerError) -> BanRecord? {
         try read { db in
-            try Self.fetchBans(db, sql: "SELECT \(Self.banColumns) FROM ban WHERE banUUID = ?",
-                               arguments: [banID.description]).first
+            try Self.fetchBans(
+                db, sql: "SELECT \(Self.banColumns) FROM ban WHERE banUUID = ?",
+                arguments: [banID.description]
+            ).first
         }
     }
 
@@ -182,13 +189,15 @@ public final class Ledger: Sendable {
     /// The evidence stored with a ban, in the order it was given.
     public func evidence(forBan id: Int64) throws(LedgerError) -> [SecurityEvent] {
         try read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, time, source, sourcePort, transport, kind, CAST(user AS BLOB),
-                       CAST(userAgent AS BLOB), CAST(reason AS BLOB), dialect, originKind,
-                       CAST(originName AS BLOB), originNumber, destination, destinationPort,
-                       CAST(callID AS BLOB)
-                FROM event WHERE banId = ? ORDER BY seq
-                """, arguments: [id])
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, time, source, sourcePort, transport, kind, CAST(user AS BLOB),
+                           CAST(userAgent AS BLOB), CAST(reason AS BLOB), dialect, originKind,
+                           CAST(originName AS BLOB), originNumber, destination, destinationPort,
+                           CAST(callID AS BLOB)
+                    FROM event WHERE banId = ? ORDER BY seq
+                    """, arguments: [id])
             var events: [SecurityEvent] = []
             while let row = try rows.next() { events.append(try Self.decodeEvent(row)) }
             return events
@@ -204,10 +213,12 @@ public final class Ledger: Sendable {
     /// Like `offenceCounts`, with the highest offence number as well.
     public func offenceHistory(since: Timestamp) throws(LedgerError) -> [IPNetwork: OffenceHistory] {
         try read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT network, COUNT(*), MAX(createdAt), MAX(offence) FROM ban
-                WHERE createdAt >= ? GROUP BY network
-                """, arguments: [since.microseconds])
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT network, COUNT(*), MAX(createdAt), MAX(offence) FROM ban
+                    WHERE createdAt >= ? GROUP BY network
+                    """, arguments: [since.microseconds])
             var result: [IPNetwork: OffenceHistory] = [:]
             while let row = try rows.next() {
                 let text: String = try Self.column(row, 0, table: "ban", id: 0)
@@ -230,15 +241,18 @@ public final class Ledger: Sendable {
     public func statistics(at now: Timestamp? = nil) throws(LedgerError) -> LedgerStatistics {
         let now = now ?? Self.wallClock()
         return try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT
-                  (SELECT COUNT(*) FROM ban WHERE liftedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?1)),
-                  (SELECT COUNT(*) FROM ban WHERE liftedAt IS NULL AND expiresAt IS NULL),
-                  (SELECT COUNT(*) FROM ban),
-                  (SELECT COUNT(*) FROM ban WHERE liftedAt IS NOT NULL),
-                  (SELECT COUNT(*) FROM event),
-                  (SELECT MAX(createdAt) FROM ban)
-                """, arguments: [now.microseconds])
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT
+                          (SELECT COUNT(*) FROM ban WHERE liftedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?1)),
+                          (SELECT COUNT(*) FROM ban WHERE liftedAt IS NULL AND expiresAt IS NULL),
+                          (SELECT COUNT(*) FROM ban),
+                          (SELECT COUNT(*) FROM ban WHERE liftedAt IS NOT NULL),
+                          (SELECT COUNT(*) FROM event),
+                          (SELECT MAX(createdAt) FROM ban)
+                        """, arguments: [now.microseconds])
             else { throw LedgerError.database("statistics query returned no row") }
             func count(_ i: Int) throws -> Int { Int(try Self.column(row, i, table: "ban", id: 0) as Int64) }
             let last: Int64? = try Self.optionalColumn(row, 5, table: "ban", id: 0)
@@ -262,40 +276,41 @@ public final class Ledger: Sendable {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-bans-and-evidence") { db in
             try db.execute(sql: "PRAGMA application_id = \(Ledger.applicationID)")
-            try db.execute(sql: """
-                CREATE TABLE ban (
-                  id INTEGER PRIMARY KEY AUTOINCREMENT,
-                  network TEXT NOT NULL,
-                  reason TEXT NOT NULL,
-                  kind TEXT NOT NULL,
-                  createdAt INTEGER NOT NULL,
-                  expiresAt INTEGER,
-                  offence INTEGER NOT NULL CHECK (offence >= 1),
-                  liftedAt INTEGER,
-                  origin TEXT NOT NULL
-                );
-                CREATE INDEX ban_by_network ON ban(network, createdAt);
-                CREATE INDEX ban_by_time ON ban(createdAt);
-                CREATE INDEX ban_open ON ban(expiresAt) WHERE liftedAt IS NULL;
-                CREATE TABLE event (
-                  id INTEGER PRIMARY KEY,
-                  banId INTEGER NOT NULL REFERENCES ban(id) ON DELETE CASCADE,
-                  seq INTEGER NOT NULL,
-                  time INTEGER NOT NULL,
-                  source TEXT NOT NULL,
-                  sourcePort INTEGER,
-                  transport TEXT,
-                  kind TEXT NOT NULL,
-                  user TEXT,
-                  userAgent TEXT,
-                  reason TEXT,
-                  dialect TEXT NOT NULL,
-                  originKind TEXT NOT NULL CHECK (originKind IN ('log', 'frame', 'wire')),
-                  originName TEXT NOT NULL,
-                  originNumber INTEGER NOT NULL
-                );
-                CREATE INDEX event_by_ban ON event(banId, seq);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE ban (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      network TEXT NOT NULL,
+                      reason TEXT NOT NULL,
+                      kind TEXT NOT NULL,
+                      createdAt INTEGER NOT NULL,
+                      expiresAt INTEGER,
+                      offence INTEGER NOT NULL CHECK (offence >= 1),
+                      liftedAt INTEGER,
+                      origin TEXT NOT NULL
+                    );
+                    CREATE INDEX ban_by_network ON ban(network, createdAt);
+                    CREATE INDEX ban_by_time ON ban(createdAt);
+                    CREATE INDEX ban_open ON ban(expiresAt) WHERE liftedAt IS NULL;
+                    CREATE TABLE event (
+                      id INTEGER PRIMARY KEY,
+                      banId INTEGER NOT NULL REFERENCES ban(id) ON DELETE CASCADE,
+                      seq INTEGER NOT NULL,
+                      time INTEGER NOT NULL,
+                      source TEXT NOT NULL,
+                      sourcePort INTEGER,
+                      transport TEXT,
+                      kind TEXT NOT NULL,
+                      user TEXT,
+                      userAgent TEXT,
+                      reason TEXT,
+                      dialect TEXT NOT NULL,
+                      originKind TEXT NOT NULL CHECK (originKind IN ('log', 'frame', 'wire')),
+                      originName TEXT NOT NULL,
+                      originNumber INTEGER NOT NULL
+                    );
+                    CREATE INDEX event_by_ban ON event(banId, seq);
+                    """)
         }
         migrator.registerMigration("v2-ban-identity-and-destination", migrate: LedgerMigrations.banIdentityAndDestination)
         return migrator
@@ -379,27 +394,30 @@ public final class Ledger: Sendable {
     }
 
     private static func insert(_ ban: BanRecord, evidence: [SecurityEvent], _ db: Database) throws -> Int64 {
-        try db.execute(sql: """
-            INSERT INTO ban (network, reason, kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+        try db.execute(
+            sql: """
+                INSERT INTO ban (network, reason, kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
                 text(ban.network), bytes(ban.reason), ban.rule.description, ban.createdAt.microseconds,
                 ban.expiresAt?.microseconds, ban.offence, ban.liftedAt?.microseconds, ban.origin.rawValue,
                 ban.banID.description,
             ])
         let id = db.lastInsertedRowID
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO event (banId, seq, time, source, sourcePort, transport, kind, user, userAgent,
-                               reason, dialect, originKind, originName, originNumber, destination,
-                               destinationPort, callID)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO event (banId, seq, time, source, sourcePort, transport, kind, user, userAgent,
+                                   reason, dialect, originKind, originName, originNumber, destination,
+                                   destinationPort, callID)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         for (seq, event) in evidence.suffix(maxEvidencePerBan).enumerated() {
             let origin: (kind: String, name: String, number: Int)
             switch event.origin {
-            case let .logLine(file, line): origin = ("log", file, line)
-            case let .frame(file, number): origin = ("frame", file, number)
-            case let .wire(sensor): origin = ("wire", sensor, 0)
+            case .logLine(let file, let line): origin = ("log", file, line)
+            case .frame(let file, let number): origin = ("frame", file, number)
+            case .wire(let sensor): origin = ("wire", sensor, 0)
             }
             try statement.execute(arguments: [
                 id, seq, event.time.microseconds, event.source.description, event.sourcePort.map { Int($0) },
@@ -412,10 +430,11 @@ public final class Ledger: Sendable {
     }
 
     private static func lift(_ network: IPNetwork, at: Timestamp, _ db: Database) throws -> Int {
-        try db.execute(sql: """
-            UPDATE ban SET liftedAt = ?
-            WHERE network = ? AND liftedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
-            """, arguments: [at.microseconds, text(network), at.microseconds])
+        try db.execute(
+            sql: """
+                UPDATE ban SET liftedAt = ?
+                WHERE network = ? AND liftedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
+                """, arguments: [at.microseconds, text(network), at.microseconds])
         return db.changesCount
     }
 
@@ -443,15 +462,16 @@ public final class Ledger: Sendable {
             guard let banID = BanID(uuidText) else {
                 throw LedgerError.corruptRow(table: "ban", id: id, detail: "ban id '\(uuidText.prefix(64))'")
             }
-            bans.append(BanRecord(
-                id: id, banID: banID, network: network,
-                reason: try textColumn(row, 2, table: "ban", id: id) ?? "",
-                rule: rule,
-                createdAt: Timestamp(microseconds: try column(row, 4, table: "ban", id: id)),
-                expiresAt: expires.map { Timestamp(microseconds: $0) },
-                offence: Int(clamping: offence),
-                liftedAt: lifted.map { Timestamp(microseconds: $0) },
-                origin: origin))
+            bans.append(
+                BanRecord(
+                    id: id, banID: banID, network: network,
+                    reason: try textColumn(row, 2, table: "ban", id: id) ?? "",
+                    rule: rule,
+                    createdAt: Timestamp(microseconds: try column(row, 4, table: "ban", id: id)),
+                    expiresAt: expires.map { Timestamp(microseconds: $0) },
+                    offence: Int(clamping: offence),
+                    liftedAt: lifted.map { Timestamp(microseconds: $0) },
+                    origin: origin))
         }
         return bans
     }
@@ -534,8 +554,8 @@ public final class Ledger: Sendable {
         let value: DatabaseValue = row[index]
         switch value.storage {
         case .null: return nil
-        case let .blob(data): return String(decoding: data, as: UTF8.self)
-        case let .string(text): return text
+        case .blob(let data): return String(decoding: data, as: UTF8.self)
+        case .string(let text): return text
         case .int64, .double:
             throw LedgerError.corruptRow(table: table, id: id, detail: "column \(index) holds \(value), not text")
         }

@@ -15,12 +15,13 @@ enum LedgerMigrations {
     /// origin a person could have meant. The rule stays in `kind`, whose v1 values are
     /// already `BanRule`'s text forms.
     static func banIdentityAndDestination(_ db: Database) throws {
-        try db.execute(sql: """
-            ALTER TABLE ban ADD COLUMN banUUID TEXT;
-            ALTER TABLE event ADD COLUMN destination TEXT;
-            ALTER TABLE event ADD COLUMN destinationPort INTEGER;
-            ALTER TABLE event ADD COLUMN callID TEXT;
-            """)
+        try db.execute(
+            sql: """
+                ALTER TABLE ban ADD COLUMN banUUID TEXT;
+                ALTER TABLE event ADD COLUMN destination TEXT;
+                ALTER TABLE event ADD COLUMN destinationPort INTEGER;
+                ALTER TABLE event ADD COLUMN callID TEXT;
+                """)
         let rows = try Int64.fetchAll(db, sql: "SELECT id FROM ban WHERE banUUID IS NULL ORDER BY id")
         let assign = try db.makeStatement(sql: "UPDATE ban SET banUUID = ? WHERE id = ?")
         for id in rows {
@@ -28,10 +29,11 @@ enum LedgerMigrations {
         }
         let known = BanOrigin.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         try db.execute(sql: "UPDATE ban SET origin = 'manual' WHERE origin NOT IN (\(known))")
-        try db.execute(sql: """
-            CREATE UNIQUE INDEX ban_by_uuid ON ban(banUUID);
-            CREATE TRIGGER ban_uuid_required BEFORE INSERT ON ban WHEN NEW.banUUID IS NULL
-            BEGIN SELECT RAISE(ABORT, 'a ban needs its banUUID'); END;
-            """)
+        try db.execute(
+            sql: """
+                CREATE UNIQUE INDEX ban_by_uuid ON ban(banUUID);
+                CREATE TRIGGER ban_uuid_required BEFORE INSERT ON ban WHEN NEW.banUUID IS NULL
+                BEGIN SELECT RAISE(ABORT, 'a ban needs its banUUID'); END;
+                """)
     }
 }

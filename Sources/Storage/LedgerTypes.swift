@@ -1,6 +1,6 @@
+public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
-public import NetworkAddress
 
 /// One ban as the ledger records it: the `Ban` (without its evidence, which is stored and
 /// read apart) with its row id and when it was lifted.
@@ -139,17 +139,17 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .cannotCreateDirectory(p, e): "cannot create state directory '\(p)': errno \(e)"
-        case let .notADatabase(p): "'\(p)' is not an SQLite database (damaged, or some other file)"
-        case let .corrupt(p, d): "ledger '\(p)' is corrupt: \(d)"
-        case let .foreignDatabase(p): "'\(p)' is an SQLite database but not a sipwarden ledger"
-        case let .schemaTooNew(p, m): "ledger '\(p)' was written by a newer sipwarden (unknown schema \(m.joined(separator: ", ")))"
-        case let .io(p, d): "cannot access ledger '\(p)': \(d)"
-        case let .busy(p, d): "ledger '\(p)' is locked by another connection or process: \(d)"
-        case let .invalidRecord(d): "invalid ledger record: \(d)"
-        case let .corruptRow(t, id, d): "ledger table \(t) row \(id) is damaged: \(d)"
-        case let .database(d): "ledger database error: \(d)"
-        case let .writerUnavailable(e): "cannot start the ledger writer thread: errno \(e)"
+        case .cannotCreateDirectory(let p, let e): "cannot create state directory '\(p)': errno \(e)"
+        case .notADatabase(let p): "'\(p)' is not an SQLite database (damaged, or some other file)"
+        case .corrupt(let p, let d): "ledger '\(p)' is corrupt: \(d)"
+        case .foreignDatabase(let p): "'\(p)' is an SQLite database but not a sipwarden ledger"
+        case .schemaTooNew(let p, let m): "ledger '\(p)' was written by a newer sipwarden (unknown schema \(m.joined(separator: ", ")))"
+        case .io(let p, let d): "cannot access ledger '\(p)': \(d)"
+        case .busy(let p, let d): "ledger '\(p)' is locked by another connection or process: \(d)"
+        case .invalidRecord(let d): "invalid ledger record: \(d)"
+        case .corruptRow(let t, let id, let d): "ledger table \(t) row \(id) is damaged: \(d)"
+        case .database(let d): "ledger database error: \(d)"
+        case .writerUnavailable(let e): "cannot start the ledger writer thread: errno \(e)"
         }
     }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import DedicatedThreads
 import Dispatch
-public import WardenCore
 public import NetworkAddress
 import Synchronization
+public import WardenCore
 
 /// Writes to the ledger on a dedicated thread so the hot path never waits on disk.
 ///
@@ -191,9 +191,9 @@ final class WriterCore: Sendable {
     private func process(_ items: [Item], _ pending: inout Pending, final: Bool) {
         for item in items {
             switch item {
-            case let .write(operation):
+            case .write(let operation):
                 pending.operations.append(operation)
-            case let .barrier(done):
+            case .barrier(let done):
                 commit(&pending, final: final)
                 done.signal()
             }
@@ -222,7 +222,7 @@ final class WriterCore: Sendable {
             if error.isTransient {
                 pending.attempts += 1
                 if pending.attempts < maxAttempts {
-                    if pending.attempts == 1 { onDelay(error) }  // nothing lost: it is retried
+                    if pending.attempts == 1 { onDelay(error) } // nothing lost: it is retried
                     return
                 }
             }

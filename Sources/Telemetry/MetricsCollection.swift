@@ -32,7 +32,8 @@ public struct MetricsCollection: Sendable {
     public mutating func count(_ family: MetricFamily, labels labelValues: [String], value: some BinaryInteger) {
         guard let key = key(family, labelValues, expected: .counter), value >= 0 else { return }
         let clamped = Int64(clamping: value)
-        counters[key, default: 0] = counters[key, default: 0].addingReportingOverflow(clamped).overflow
+        counters[key, default: 0] =
+            counters[key, default: 0].addingReportingOverflow(clamped).overflow
             ? Int64.max : counters[key, default: 0] + clamped
     }
 

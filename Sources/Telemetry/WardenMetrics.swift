@@ -126,13 +126,13 @@ public final class WardenMetrics: Sendable {
                 collection.count(.consumerQueueDropped, name, value: queue.drops)
             }
             for (key, value) in collection.counters {
-                guard case let .counter(counter) = series[key] ?? makeSeries(key, into: &series) else { continue }
+                guard case .counter(let counter) = series[key] ?? makeSeries(key, into: &series) else { continue }
                 // The collected value is the source's running total: set, not add.
                 counter.reset()
                 counter.increment(by: value)
             }
             for (key, value) in collection.gauges {
-                guard case let .gauge(gauge) = series[key] ?? makeSeries(key, into: &series) else { continue }
+                guard case .gauge(let gauge) = series[key] ?? makeSeries(key, into: &series) else { continue }
                 gauge.set(to: value)
             }
             return registry.emitToString()
@@ -141,7 +141,8 @@ public final class WardenMetrics: Sendable {
 
     private func makeSeries(_ key: MetricsCollection.Key, into series: inout [MetricsCollection.Key: PulledSeries]) -> PulledSeries {
         let labels = Array(zip(key.family.labelNames, key.labelValues))
-        let made: PulledSeries = key.family.kind == .gauge
+        let made: PulledSeries =
+            key.family.kind == .gauge
             ? .gauge(registry.makeGauge(descriptor: key.family.descriptor, labels: labels))
             : .counter(registry.makeCounter(descriptor: key.family.descriptor, labels: labels))
         series[key] = made

@@ -68,7 +68,8 @@ extension ThrowawayNamespace {
             }
             created = true
         }
-        let ours = "sw\(tag)a\(pid)", theirs = "sw\(tag)b\(pid)"
+        let ours = "sw\(tag)a\(pid)"
+        let theirs = "sw\(tag)b\(pid)"
         let cleanup = {
             _ = try? run(["ip", "link", "delete", ours])
             if created { _ = try? run(["ip", "netns", "delete", name]) }

@@ -21,7 +21,7 @@ public enum BanRule: Hashable, Sendable, CustomStringConvertible, Codable {
     public var description: String {
         switch self {
         case .failures: "failures"
-        case let .kind(k): k.rawValue
+        case .kind(let k): k.rawValue
         case .enumeration: "enumeration"
         case .manual: "manual"
         case .feed: "feed"

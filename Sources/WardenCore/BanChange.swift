@@ -34,15 +34,15 @@ public enum BanChange: Hashable, Sendable {
 
     /// The ban, when this is one.
     public var enforcedBan: EnforcedBan? {
-        if case let .ban(b) = self { return b }
+        if case .ban(let b) = self { return b }
         return nil
     }
 
     /// Who decided.
     public var origin: BanOrigin {
         switch self {
-        case let .ban(b): b.ban.origin
-        case let .lift(l): l.origin
+        case .ban(let b): b.ban.origin
+        case .lift(let l): l.origin
         }
     }
 }

@@ -44,6 +44,8 @@ public struct IntelEnrichment: Hashable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case asn, asName = "as_name", country, prefix, provider, service, region
+        case asn
+        case asName = "as_name"
+        case country, prefix, provider, service, region
     }
 }

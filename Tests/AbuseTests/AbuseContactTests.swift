@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
 import Testing
+
 @testable import Abuse
 
 /// Real RDAP answers of all five registries (../shared/corpus/rdap): each registry's quirk.
@@ -86,10 +87,12 @@ struct AbuseContactTests {
         }
     }
 
-    @Test("mailboxes that are redacted, placeholders or not addresses are never used", arguments: [
-        "", "REDACTED FOR PRIVACY", "redacted@redacted.invalid", "abuse", "abuse@localhost", "a b@example.net",
-        "abuse@example.net\r\nBcc: x@example.org", "<abuse@example.net>", "@example.net", "abuse@.example.net",
-    ])
+    @Test(
+        "mailboxes that are redacted, placeholders or not addresses are never used",
+        arguments: [
+            "", "REDACTED FOR PRIVACY", "redacted@redacted.invalid", "abuse", "abuse@localhost", "a b@example.net",
+            "abuse@example.net\r\nBcc: x@example.org", "<abuse@example.net>", "@example.net", "abuse@.example.net",
+        ])
     func unusable(address: String) {
         #expect(AbuseContactFinder.normalised(address) == nil)
     }
@@ -101,21 +104,24 @@ struct AbuseContactTests {
 
     @Test func redactedAbuseEntityFallsBackToNothing() throws {
         let text = #"""
-        {"objectClassName": "ip network", "handle": "NET-X", "startAddress": "198.51.100.0", "endAddress": "198.51.100.255",
-         "redacted": [{"name": {"type": "Registrant Email"}, "method": "emptyValue"}],
-         "entities": [{"handle": "AB-1", "roles": ["abuse"], "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["email", {}, "text", ""]]]},
-                      {"handle": "T-1", "roles": ["technical"], "vcardArray": ["vcard", [["email", {}, "text", "noc@example.net"]]]}]}
-        """#
+            {"objectClassName": "ip network", "handle": "NET-X", "startAddress": "198.51.100.0", "endAddress": "198.51.100.255",
+             "redacted": [{"name": {"type": "Registrant Email"}, "method": "emptyValue"}],
+             "entities": [{"handle": "AB-1", "roles": ["abuse"], "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["email", {}, "text", ""]]]},
+                          {"handle": "T-1", "roles": ["technical"], "vcardArray": ["vcard", [["email", {}, "text", "noc@example.net"]]]}]}
+            """#
         let answer = try RDAPAnswer(try JSONValue.parse(Data(text.utf8)))
         #expect(AbuseContactFinder.contact(in: answer, as: .networkAbuseRole) == nil)
         #expect(answer.rangeDescription == "198.51.100.0-198.51.100.255")
     }
 
-    @Test("hostile shapes never trap", arguments: [
-        #"{"entities": 7}"#, #"{"entities": [{"vcardArray": "x"}]}"#, #"{"entities": [{"vcardArray": ["vcard", [["email"], 5, ["email", {}, "text", 9]]]}]}"#,
-        #"{"entities": [{"roles": [1, null], "entities": [{"entities": [{"entities": [{"entities": [{"entities": [{"roles": ["abuse"], "vcardArray": ["vcard", [["email", {}, "text", "deep@example.net"]]]}]}]}]}]}]}]}"#,
-        #"{"cidr0_cidrs": [{"v4prefix": "1.2.3.0", "length": 99}], "startAddress": "nope"}"#,
-    ])
+    @Test(
+        "hostile shapes never trap",
+        arguments: [
+            #"{"entities": 7}"#, #"{"entities": [{"vcardArray": "x"}]}"#,
+            #"{"entities": [{"vcardArray": ["vcard", [["email"], 5, ["email", {}, "text", 9]]]}]}"#,
+            #"{"entities": [{"roles": [1, null], "entities": [{"entities": [{"entities": [{"entities": [{"entities": [{"roles": ["abuse"], "vcardArray": ["vcard", [["email", {}, "text", "deep@example.net"]]]}]}]}]}]}]}]}"#,
+            #"{"cidr0_cidrs": [{"v4prefix": "1.2.3.0", "length": 99}], "startAddress": "nope"}"#,
+        ])
     func hostile(text: String) throws {
         let answer = try RDAPAnswer(try JSONValue.parse(Data(text.utf8)))
         // Nesting deeper than four levels is not followed.

@@ -1,6 +1,6 @@
+import Abuse
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-import Abuse
 
 /// The shared corpus (../shared/corpus relative to the package root), read in place.
 enum Corpus {

@@ -2,6 +2,7 @@
 import Foundation
 import NetworkAddress
 import Testing
+
 @testable import Abuse
 
 @Suite("RDAP bootstrap (RFC 9224) on IANA's own files")
@@ -15,14 +16,17 @@ struct RDAPBootstrapTests {
         return b
     }
 
-    @Test("each address goes to the registry that holds its block", arguments: [
-        ("1.1.1.1", "rdap.apnic.net"), ("13.64.0.1", "rdap.arin.net"), // 130/8 is legacy space the bootstrap gives to ARIN, whose server redirects to RIPE
-        // for SWITCH's block: the resolver must follow redirects.
-        ("130.59.31.80", "rdap.arin.net"), ("62.239.237.1", "rdap.db.ripe.net"),
-        ("200.3.12.1", "rdap.lacnic.net"), ("196.11.240.215", "rdap.afrinic.net"),
-        ("2606:4700:4700::1111", "rdap.arin.net"), ("2001:43f8:7b0::1", "rdap.afrinic.net"), ("2001:67c:2e8::1", "rdap.db.ripe.net"),
-        ("::ffff:1.1.1.1", "rdap.apnic.net"),
-    ])
+    @Test(
+        "each address goes to the registry that holds its block",
+        arguments: [
+            // 130/8 is legacy space the bootstrap gives to ARIN, whose server redirects to RIPE
+            // for SWITCH's block: the resolver must follow redirects.
+            ("1.1.1.1", "rdap.apnic.net"), ("13.64.0.1", "rdap.arin.net"),
+            ("130.59.31.80", "rdap.arin.net"), ("62.239.237.1", "rdap.db.ripe.net"),
+            ("200.3.12.1", "rdap.lacnic.net"), ("196.11.240.215", "rdap.afrinic.net"),
+            ("2606:4700:4700::1111", "rdap.arin.net"), ("2001:43f8:7b0::1", "rdap.afrinic.net"), ("2001:67c:2e8::1", "rdap.db.ripe.net"),
+            ("::ffff:1.1.1.1", "rdap.apnic.net"),
+        ])
     func addresses(address: String, host: String) throws {
         let services = try Self.bootstrap().services(for: try #require(IPAddress(address)))
         #expect(services.first?.host == host)
@@ -50,9 +54,11 @@ struct RDAPBootstrapTests {
         #expect(RDAPBootstrap.autnumQuery(64_496, base: base).absoluteString == "https://rdap.example.net/rdap/autnum/64496")
     }
 
-    @Test("bad bootstrap documents are refused or skipped, never trusted", arguments: [
-        #"{"services": 5}"#, #"[]"#, #"{"version": "1.0"}"#,
-    ])
+    @Test(
+        "bad bootstrap documents are refused or skipped, never trusted",
+        arguments: [
+            #"{"services": 5}"#, #"[]"#, #"{"version": "1.0"}"#,
+        ])
     func refused(text: String) throws {
         var b = RDAPBootstrap()
         #expect(throws: AbuseInputError.self) { try b.add(try JSONValue.parse(Data(text.utf8))) }

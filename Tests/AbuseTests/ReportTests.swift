@@ -3,6 +3,7 @@ import Foundation
 import NetworkAddress
 import Testing
 import WardenCore
+
 @testable import Abuse
 
 @Suite("Reports: XARF v4 against the official schema, text, redaction")
@@ -11,9 +12,9 @@ struct ReportTests {
 
     static func incident(sourcePort: UInt16? = 5071, transport: Transport = .udp, users: [String] = ["100", "admin", "101"]) -> AbuseIncident {
         let log = """
-        2026-12-02 10:00:01 NOTICE[812] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@198.18.0.1>' failed for '198.18.0.2:5071' (callid: x) - Failed to authenticate
-        2026-12-02 10:00:02 NOTICE[812] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:admin@pbx.voip.example.net>' failed for '198.18.0.2:5071' (callid: y) - No matching endpoint found
-        """
+            2026-12-02 10:00:01 NOTICE[812] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@198.18.0.1>' failed for '198.18.0.2:5071' (callid: x) - Failed to authenticate
+            2026-12-02 10:00:02 NOTICE[812] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:admin@pbx.voip.example.net>' failed for '198.18.0.2:5071' (callid: y) - No matching endpoint found
+            """
         return AbuseIncident(
             caseID: UUID(uuidString: "6F1C2B0E-1B7A-4F47-9A39-2D0E5C1A7B11")!, source: IPAddress("198.18.0.2")!, sourcePort: sourcePort,
             destination: IPAddress("198.18.0.1")!, destinationPort: 5060, transport: transport,
@@ -44,8 +45,11 @@ struct ReportTests {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Corpus.packageRoot.appending(path: "integration/xarf/validate.py").path,
-                             Corpus.root.appending(path: "xarf/schemas/v4").path] + paths
+        process.arguments =
+            [
+                "python3", Corpus.packageRoot.appending(path: "integration/xarf/validate.py").path,
+                Corpus.root.appending(path: "xarf/schemas/v4").path,
+            ] + paths
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -58,7 +62,10 @@ struct ReportTests {
     @Test func xarfReportsValidateAgainstTheOfficialSchema() throws {
         var reports: [Data] = []
         for transport in [Transport.udp, .tcp, .tls, .sctp] {
-            reports.append(try XARFReport.render(Self.policy.apply(to: Self.incident(transport: transport)), reporter: Self.reporter, timestamp: Timestamp(seconds: 1_796_205_700)))
+            reports.append(
+                try XARFReport.render(
+                    Self.policy.apply(to: Self.incident(transport: transport)), reporter: Self.reporter, timestamp: Timestamp(seconds: 1_796_205_700))
+            )
         }
         var v6 = Self.incident(users: [])
         v6.source = IPAddress("2001:2::2")!
@@ -80,7 +87,8 @@ struct ReportTests {
     }
 
     @Test func xarfContent() throws {
-        let data = try XARFReport.render(Self.policy.apply(to: Self.incident()), reporter: Self.reporter, timestamp: Timestamp(seconds: 1_796_205_700))
+        let data = try XARFReport.render(
+            Self.policy.apply(to: Self.incident()), reporter: Self.reporter, timestamp: Timestamp(seconds: 1_796_205_700))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(object["report_id"] as? String == "6f1c2b0e-1b7a-4f47-9a39-2d0e5c1a7b11")
         #expect(object["source_identifier"] as? String == "198.18.0.2")
@@ -123,9 +131,12 @@ struct ReportTests {
 
     @Test func accountNamesAreRedactedOnlyWhereQuoted() {
         let p = RedactionPolicy(accountNames: ["100"])
-        #expect(p.redact("user=\"100\" ts=1001001 port 5100 sip:100@x '100'") == "user=\"[redacted]\" ts=1001001 port 5100 sip:[redacted]@x '[redacted]'")
+        #expect(
+            p.redact("user=\"100\" ts=1001001 port 5100 sip:100@x '100'") == "user=\"[redacted]\" ts=1001001 port 5100 sip:[redacted]@x '[redacted]'")
         let q = RedactionPolicy(ownNetworks: IPNetworkSet([IPNetwork("2001:2::1/128")!]), ownHostNames: ["PBX.example.net"])
-        #expect(q.redact("[2001:2::1]:5060 2001:2::10 pbx.EXAMPLE.net sub.pbx.example.network") == "[[redacted]]:5060 2001:2::10 [redacted] sub.pbx.example.network")
+        #expect(
+            q.redact("[2001:2::1]:5060 2001:2::10 pbx.EXAMPLE.net sub.pbx.example.network")
+                == "[[redacted]]:5060 2001:2::10 [redacted] sub.pbx.example.network")
     }
 
     @Test func textReportReadsInOneGoAndNeutralisesAttackerText() {
@@ -160,8 +171,9 @@ struct MIMEReportTests {
     @Test func multipartReportRoundTripsThroughTheMailReader() throws {
         let incident = ReportTests.policy.apply(to: ReportTests.incident())
         let xarf = try XARFReport.render(incident, reporter: ReportTests.reporter, timestamp: Timestamp(seconds: 1_796_205_700))
-        let message = MIMEReport.build(incident, to: ["abuse@net.example"], reporter: ReportTests.reporter, sequence: 1,
-                                       date: Timestamp(seconds: 1_796_205_700), xarf: xarf)
+        let message = MIMEReport.build(
+            incident, to: ["abuse@net.example"], reporter: ReportTests.reporter, sequence: 1,
+            date: Timestamp(seconds: 1_796_205_700), xarf: xarf)
         #expect(message.messageID == "<sipwarden.6f1c2b0e-1b7a-4f47-9a39-2d0e5c1a7b11.1@voip.example.net>")
         #expect(MIMEReport.caseID(fromMessageID: message.messageID) == incident.caseID)
         let parsed = MailMessage(parsing: message.bytes)
@@ -181,7 +193,8 @@ struct MIMEReportTests {
     @Test func attackerTextNeverBreaksAHeader() {
         var incident = ReportTests.incident()
         incident.evidence = [EvidenceItem(contentType: "text/plain\r\nBcc: x@evil.example", description: "log\r\nBcc: y@evil.example", bytes: [0x41])]
-        let message = MIMEReport.build(incident, to: ["abuse@net.example"], reporter: ReportTests.reporter, sequence: 2, date: Timestamp(seconds: 0), xarf: Data())
+        let message = MIMEReport.build(
+            incident, to: ["abuse@net.example"], reporter: ReportTests.reporter, sequence: 2, date: Timestamp(seconds: 0), xarf: Data())
         let text = String(decoding: message.bytes, as: UTF8.self)
         #expect(!text.contains("\r\nBcc:"))
         #expect(MIMEReport.rfc5322Date(Timestamp(seconds: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")

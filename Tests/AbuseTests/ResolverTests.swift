@@ -4,6 +4,7 @@ import NetworkAddress
 import Synchronization
 import Testing
 import WardenCore
+
 @testable import Abuse
 
 /// The resolver against the recorded answers, served by an in-memory "registry" keyed by
@@ -28,8 +29,9 @@ struct ResolverTests {
     static func bootstrap() throws -> RDAPBootstrap { try RDAPBootstrapTests.bootstrap() }
 
     static func resolver(_ world: FakeWorld, overrides: AbuseContactOverrides = AbuseContactOverrides()) throws -> AbuseContactResolver {
-        AbuseContactResolver(bootstrap: try bootstrap(), overrides: overrides, now: { world.now() }, sleep: { world.sleep($0) },
-                             fetch: { try world.fetch($0) })
+        AbuseContactResolver(
+            bootstrap: try bootstrap(), overrides: overrides, now: { world.now() }, sleep: { world.sleep($0) },
+            fetch: { try world.fetch($0) })
     }
 
     @Test func networkAnswerGivesTheContact() async throws {
@@ -44,23 +46,29 @@ struct ResolverTests {
 
     @Test func withoutAnAbuseRoleTheOriginASIsAsked() async throws {
         // An AFRINIC network without roles, with an origin AS whose entity lists abuse@.
-        let network = #"{"objectClassName": "ip network", "handle": "NET-1", "startAddress": "196.11.239.0", "endAddress": "196.11.246.255", "port43": "whois.afrinic.net", "arin_originas0_originautnums": [37100], "entities": [{"handle": "X", "vcardArray": ["vcard", [["email", {}, "text", "noc@mtn.example"]]]}]}"#
+        let network =
+            #"{"objectClassName": "ip network", "handle": "NET-1", "startAddress": "196.11.239.0", "endAddress": "196.11.246.255", "port43": "whois.afrinic.net", "arin_originas0_originautnums": [37100], "entities": [{"handle": "X", "vcardArray": ["vcard", [["email", {}, "text", "noc@mtn.example"]]]}]}"#
         let dir = FileManager.default.temporaryDirectory.appending(path: "rdap-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         final class Local: Sendable {
             let world: FakeWorld, network: String
-            init(_ w: FakeWorld, _ n: String) { world = w; network = n }
+            init(_ w: FakeWorld, _ n: String) {
+                world = w
+                network = n
+            }
         }
         let world = FakeWorld(["https://rdap.afrinic.net/rdap/autnum/37100": "afrinic-entity-WOL-AFRINIC.json"])
         let local = Local(world, network)
-        let r = AbuseContactResolver(bootstrap: try Self.bootstrap(), now: { world.now() }, sleep: { world.sleep($0) }, fetch: { url in
-            if url.absoluteString == "https://rdap.afrinic.net/rdap/ip/196.11.240.215" {
-                local.world.log.withLock { $0.append((url.absoluteString, local.world.clock.withLock { $0 })) }
-                return (200, Data(local.network.utf8))
-            }
-            return try local.world.fetch(url)
-        })
+        let r = AbuseContactResolver(
+            bootstrap: try Self.bootstrap(), now: { world.now() }, sleep: { world.sleep($0) },
+            fetch: { url in
+                if url.absoluteString == "https://rdap.afrinic.net/rdap/ip/196.11.240.215" {
+                    local.world.log.withLock { $0.append((url.absoluteString, local.world.clock.withLock { $0 })) }
+                    return (200, Data(local.network.utf8))
+                }
+                return try local.world.fetch(url)
+            })
         let c = try await r.contact(for: IPAddress("196.11.240.215")!)
         #expect(c.email == "abuse@workonline.africa")
         #expect(c.source == .abuseMailbox)
@@ -75,7 +83,9 @@ struct ResolverTests {
     @Test func anAddressNoRegistryKnowsAndAMissingAnswer() async throws {
         let world = FakeWorld([:])
         let r = try Self.resolver(world)
-        await #expect(throws: AbuseContactResolver.ResolveError.noRegistry(IPAddress("10.1.2.3")!)) { try await r.contact(for: IPAddress("10.1.2.3")!) }
+        await #expect(throws: AbuseContactResolver.ResolveError.noRegistry(IPAddress("10.1.2.3")!)) {
+            try await r.contact(for: IPAddress("10.1.2.3")!)
+        }
         await #expect(throws: AbuseContactResolver.ResolveError.self) { try await r.contact(for: IPAddress("1.1.1.1")!) }
     }
 

@@ -67,11 +67,12 @@ struct RangeSetTests {
         #expect(carved.contains(addr("198.18.1.8")))
         #expect(!carved.contains(addr("198.18.2.100")))
         #expect(carved.contains(addr("198.18.3.0")))
-        #expect(texts(carved) == [
-            "198.18.0.0/24", "198.18.1.0/30", "198.18.1.4/31", "198.18.1.6",
-            "198.18.1.8/29", "198.18.1.16/28", "198.18.1.32/27", "198.18.1.64/26", "198.18.1.128/25",
-            "198.18.3.0/24",
-        ])
+        #expect(
+            texts(carved) == [
+                "198.18.0.0/24", "198.18.1.0/30", "198.18.1.4/31", "198.18.1.6",
+                "198.18.1.8/29", "198.18.1.16/28", "198.18.1.32/27", "198.18.1.64/26", "198.18.1.128/25",
+                "198.18.3.0/24",
+            ])
     }
 
     @Test func ipv6CarveOut() {
@@ -100,8 +101,10 @@ struct RangeSetTests {
                     IPNetwork(address: .v4(UInt32.random(in: space, using: &generator)), prefixLength: Int.random(in: 26...32, using: &generator))
                 }
             }
-            let a = randomNetworks(), b = randomNetworks()
-            let setA = RangeSet(a), setB = RangeSet(b)
+            let a = randomNetworks()
+            let b = randomNetworks()
+            let setA = RangeSet(a)
+            let setB = RangeSet(b)
             let expectedA = Set(space.filter { value in a.contains { $0.contains(IPAddress.v4(value)) } })
             let expectedB = Set(space.filter { value in b.contains { $0.contains(IPAddress.v4(value)) } })
             #expect(members(setA, in: space) == expectedA)

@@ -22,8 +22,8 @@ private final class Received: Sendable {
 
     func add(_ change: BanChange) {
         switch change {
-        case let .ban(ban): bans.withLock { $0.append(ban) }
-        case let .lift(lift): lifts.withLock { $0.append(lift) }
+        case .ban(let ban): bans.withLock { $0.append(ban) }
+        case .lift(let lift): lifts.withLock { $0.append(lift) }
         }
     }
 }
@@ -32,7 +32,8 @@ private final class Received: Sendable {
     @Test func everyConsumerGetsEveryBanInOrder() throws {
         let fanOut = try BanFanOut()
         defer { fanOut.stop() }
-        let a = Received(), b = Received()
+        let a = Received()
+        let b = Received()
         try fanOut.subscribe("a", capacity: 64) { change in a.add(change) }
         try fanOut.subscribe("b", capacity: 64) { change in b.add(change) }
         let published = (1...20).map(enforced)
@@ -49,7 +50,8 @@ private final class Received: Sendable {
         defer { fanOut.stop() }
         let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        let slow = Received(), fast = Received()
+        let slow = Received()
+        let fast = Received()
         let first = Atomic<Bool>(true)
         try fanOut.subscribe("slow", capacity: 2, onGap: { lost in slow.gaps.withLock { $0.append(lost) } }) { change in
             if first.exchange(false, ordering: .relaxed) {
@@ -61,7 +63,7 @@ private final class Received: Sendable {
         try fanOut.subscribe("fast", capacity: 64) { change in fast.add(change) }
 
         fanOut.publish(enforced(1))
-        entered.wait()  // the slow consumer holds ban 1 and is stuck in its handler
+        entered.wait() // the slow consumer holds ban 1 and is stuck in its handler
         // Nine more: two fit in the slow queue, seven are dropped; publishing never waits.
         for n in 2...10 { fanOut.publish(enforced(n)) }
         let stuck = try #require(fanOut.statistics.first { $0.name == "slow" })
@@ -92,7 +94,7 @@ private final class Received: Sendable {
             durable.add(change)
         }
         fanOut.publish(enforced(1))
-        entered.wait()  // stuck in ban 1: its ring holds 2, the rest spills
+        entered.wait() // stuck in ban 1: its ring holds 2, the rest spills
         let lift = EnforcedLift(network: enforced(4).ban.network, origin: .manual, reason: "lifted", at: Timestamp(seconds: 1), applied: true)
         for n in 2...6 { fanOut.publish(enforced(n)) }
         fanOut.publish(.lift(lift))
@@ -119,11 +121,12 @@ private final class Received: Sendable {
         #expect(got.all.count == 5)
         fanOut.publish(enforced(6))
         #expect(subscription.statistics.dropped == 1, "a ban published after stop is counted as lost")
-        fanOut.stop()  // idempotent
+        fanOut.stop() // idempotent
     }
 
     @Test func banIdentityTravelsWithTheBan() {
-        let a = enforced(1), b = enforced(1)
+        let a = enforced(1)
+        let b = enforced(1)
         #expect(a.ban.id != b.ban.id, "each decision gets its own id")
         #expect(a.ban.expires == a.ban.created + .seconds(600))
         #expect(BanRule("auth_failed") == .kind(.authFailed))

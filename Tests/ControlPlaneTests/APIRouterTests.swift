@@ -10,10 +10,14 @@ import Testing
 struct APIRouterTests {
     let token = APIToken(value: String(repeating: "ab", count: 32))
 
-    func app(_ fake: FakeDaemon, tokenForReads: Bool = false, metrics: (@Sendable () -> String)? = nil,
-             ranges: (any RangeAdministration)? = FakeRanges()) -> some ApplicationProtocol {
-        Application(router: APIRouter.build(administration: fake, snapshots: fake, token: token, tokenForReads: tokenForReads,
-                                            metricsText: metrics, ranges: ranges))
+    func app(
+        _ fake: FakeDaemon, tokenForReads: Bool = false, metrics: (@Sendable () -> String)? = nil,
+        ranges: (any RangeAdministration)? = FakeRanges()
+    ) -> some ApplicationProtocol {
+        Application(
+            router: APIRouter.build(
+                administration: fake, snapshots: fake, token: token, tokenForReads: tokenForReads,
+                metricsText: metrics, ranges: ranges))
     }
 
     var auth: HTTPFields { [.authorization: "Bearer \(token.value)", .contentType: "application/json"] }
@@ -86,10 +90,11 @@ struct APIRouterTests {
             }
         }
         let bans = fake.state.withLock { $0.bans }
-        #expect(bans == [
-            BanRequest(network: IPNetwork("2001:2::66")!, duration: .seconds(3600), reason: "abuse case 1"),
-            BanRequest(network: IPNetwork("198.18.9.0/24")!, duration: nil, reason: "manual"),
-        ])
+        #expect(
+            bans == [
+                BanRequest(network: IPNetwork("2001:2::66")!, duration: .seconds(3600), reason: "abuse case 1"),
+                BanRequest(network: IPNetwork("198.18.9.0/24")!, duration: nil, reason: "manual"),
+            ])
     }
 
     @Test(arguments: [
@@ -118,7 +123,8 @@ struct APIRouterTests {
     @Test func reasonLongerThanTheLimitIs400() async throws {
         let long = String(repeating: "x", count: APIRouter.maximumReasonLength + 1)
         try await app(FakeDaemon()).test(.router) { client in
-            try await client.execute(uri: "/v1/bans", method: .post, headers: auth, body: Self.body(#"{"network":"198.18.0.1","reason":"\#(long)"}"#)) { response in
+            try await client.execute(uri: "/v1/bans", method: .post, headers: auth, body: Self.body(#"{"network":"198.18.0.1","reason":"\#(long)"}"#))
+            { response in
                 #expect(response.status == .badRequest)
             }
         }
@@ -231,7 +237,10 @@ enum OpenAPIDocumentPaths {
         var inPaths = false
         var path: String?
         for line in yaml.split(separator: "\n") {
-            if line == "paths:" { inPaths = true; continue }
+            if line == "paths:" {
+                inPaths = true
+                continue
+            }
             if inPaths, !line.hasPrefix(" ") { break }
             guard inPaths else { continue }
             if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {

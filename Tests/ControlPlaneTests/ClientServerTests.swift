@@ -1,9 +1,10 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-@testable import ControlPlane
 import Foundation
 import Logging
 import NetworkAddress
 import Testing
+
+// SPDX-License-Identifier: GPL-2.0-or-later
+@testable import ControlPlane
 
 @Suite("Control plane over a real Unix socket, token file, endpoints")
 struct ClientServerTests {
@@ -19,7 +20,10 @@ struct ClientServerTests {
     static func onOwnThread(_ body: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             Thread {
-                do { try body(); done.resume() } catch { done.resume(throwing: error) }
+                do {
+                    try body()
+                    done.resume()
+                } catch { done.resume(throwing: error) }
             }.start()
         }
     }

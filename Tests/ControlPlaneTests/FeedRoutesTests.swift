@@ -1,10 +1,11 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-@testable import ControlPlane
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NetworkAddress
 import Testing
+
+// SPDX-License-Identifier: GPL-2.0-or-later
+@testable import ControlPlane
 
 /// Snapshots holding a fixed list of active bans with ledger row ids and origins.
 struct FeedSnapshots: BanAdministration, DaemonSnapshots {
@@ -16,12 +17,13 @@ struct FeedSnapshots: BanAdministration, DaemonSnapshots {
     func status() throws(AdministrationError) -> StatusView { throw AdministrationError(.unavailable, "not here") }
 
     static func make(count: Int, feedEvery: Int = 0) -> FeedSnapshots {
-        FeedSnapshots(views: (1...count).map { i in
-            BanView(
-                id: Int64(i), network: "198.18.\(i / 200).\(i % 200)/32", kind: "auth_failed", reason: "r",
-                origin: feedEvery > 0 && i % feedEvery == 0 ? "feed" : "detector", offence: 1,
-                created: "2026-12-02T20:00:00Z", expires: "2026-12-02T21:00:00Z", lifted: nil, inKernel: true)
-        })
+        FeedSnapshots(
+            views: (1...count).map { i in
+                BanView(
+                    id: Int64(i), network: "198.18.\(i / 200).\(i % 200)/32", kind: "auth_failed", reason: "r",
+                    origin: feedEvery > 0 && i % feedEvery == 0 ? "feed" : "detector", offence: 1,
+                    created: "2026-12-02T20:00:00Z", expires: "2026-12-02T21:00:00Z", lifted: nil, inKernel: true)
+            })
     }
 }
 
@@ -66,7 +68,7 @@ struct FeedRoutesTests {
                 let (status, answer) = try await client.execute(uri: path, method: .get) { response in
                     (response.status, try JSONDecoder().decode(APIBANAnswer.self, from: Data(response.body.readableBytesView)))
                 }
-                if answer.ID == "none" {
+                if answer.next == "none" {
                     #expect(status == .badRequest)
                     #expect(answer.ipaddress == ["no new bans"])
                     break
@@ -74,7 +76,7 @@ struct FeedRoutesTests {
                 #expect(status == .ok)
                 #expect(answer.ipaddress.count <= 250)
                 collected += answer.ipaddress
-                path = "/v1/feed/apiban/banned/\(answer.ID)"
+                path = "/v1/feed/apiban/banned/\(answer.next)"
                 pages += 1
             }
             #expect(pages == 3)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import NetworkAddress
 import Testing
+import WardenCore
 
 private func failure(
     _ address: IPAddress, at seconds: Double, user: String? = "100", callID: String? = nil, kind: EventKind = .authFailed

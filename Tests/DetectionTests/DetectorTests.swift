@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import NetworkAddress
 import Testing
+import WardenCore
 
 private func event(
     _ source: String, _ kind: EventKind = .authFailed, at seconds: Double, user: String? = "100"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import NetworkAddress
 import Testing
+import WardenCore
 
 private let messages = EventOrigin.logLine(file: "/var/log/asterisk/messages", line: 0)
 private let security = EventOrigin.logLine(file: "/var/log/asterisk/security", line: 0)

@@ -1,12 +1,14 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 /// Latency of `ban`, by hand: `SIPWARDEN_BENCH=1`, release build, inside a netns (see the
 /// Firewall section of the README / report). Prints numbers; asserts nothing about time.
-@Suite("NFTablesFirewall benchmark", .serialized,
-       .enabled(if: KernelGate.benchmark && KernelGate.enabled, "set SIPWARDEN_BENCH=1 and run inside a netns"))
+@Suite(
+    "NFTablesFirewall benchmark", .serialized,
+    .enabled(if: KernelGate.benchmark && KernelGate.enabled, "set SIPWARDEN_BENCH=1 and run inside a netns"))
 struct BenchmarkTests {
     private func host(_ index: Int, base: UInt32) -> IPNetwork {
         IPNetwork(host: .v4(base &+ UInt32(index)))
@@ -27,7 +29,10 @@ struct BenchmarkTests {
             return "\(s * 1_000_000 + a / 1_000_000_000_000) µs"
         }
         let p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
-        let p90 = samples[samples.count * 90 / 100]; print("BENCH \(label): n=\(rounds) p90=\(micros(p90)) median=\(micros(samples[samples.count / 2])) p99=\(micros(p99)) max=\(micros(samples[samples.count - 1]))")
+        let p90 = samples[samples.count * 90 / 100]
+        print(
+            "BENCH \(label): n=\(rounds) p90=\(micros(p90)) median=\(micros(samples[samples.count / 2])) p99=\(micros(p99)) max=\(micros(samples[samples.count - 1]))"
+        )
     }
 
     @Test func banLatency() throws {
@@ -57,9 +62,11 @@ struct BenchmarkTests {
         firewall.overrideRefreshesInPlace(true)
         // The price of prefixes: nft reads back every interval-set element before each command.
         for prefixes in [100, 1_000] {
-            try firewall.reconcile(with: try firewall.list().filter(\.network.isHost) + (0..<prefixes).map {
-                BanElement(network: IPNetwork(address: .v4(0xC613_0000 &+ UInt32($0) << 4), prefixLength: 28)!, timeout: .seconds(3_600))
-            })
+            try firewall.reconcile(
+                with: try firewall.list().filter(\.network.isHost)
+                    + (0..<prefixes).map {
+                        BanElement(network: IPNetwork(address: .v4(0xC613_0000 &+ UInt32($0) << 4), prefixLength: 28)!, timeout: .seconds(3_600))
+                    })
             try measure("single new host with \(prefixes) prefixes in ban4", rounds: 300) { round in
                 try firewall.ban([BanElement(network: host(70_000 + prefixes + round, base: base), timeout: .seconds(3_600))])
             }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
+import NetworkAddress
 import TestNamespaces
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 @Suite("FloodGuard: nft text and validation")
 struct FloodGuardSyntaxTests {
@@ -26,18 +27,38 @@ struct FloodGuardSyntaxTests {
         let text = NFTSyntax.guardCommands(configuration(floodGuard))
         #expect(text.contains("add element inet sw_guard exempt4 { 198.18.7.0/24, 198.18.8.1 }\n"), "IPv4-mapped exemptions go to the IPv4 set")
         #expect(text.contains("add element inet sw_guard exempt6 { 2001:2::/48 }\n"))
-        #expect(text.contains("add rule inet sw_guard flood_guard udp dport { 5060, 5080-5081 } update @flowmeter4 { ip saddr . udp sport limit rate over 250/second burst 40 packets } counter name flood4 drop\n"), "every socket is capped from its first packet")
-        #expect(text.contains("add rule inet sw_guard flood_guard ip saddr @suspects4 udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } counter name flood4 drop\n"), "a suspect is capped over all its sockets")
-        #expect(text.contains("add rule inet sw_guard flood_guard ip saddr @suspects4 udp dport { 5060, 5080-5081 } update @floodmeter4 { ip saddr limit rate over 3000/second burst 2000 packets } ip saddr != @reported4 add @reported4 { ip saddr } log prefix \"sipwarden-flood\" group 7450\n"), "only a suspect far over the ceiling is reported, once")
-        #expect(text.contains("ip6 saddr and ffff:ffff:ffff:ffff:: @suspects6 udp dport { 5060, 5080-5081 } update @floodmeter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 3000/second burst 2000 packets } ip6 saddr and ffff:ffff:ffff:ffff:: != @reported6 add @reported6 { ip6 saddr and ffff:ffff:ffff:ffff:: } log"), "IPv6 suspects are reported per /64")
-        #expect(text.contains("update @flowmeter6 { ip6 saddr . udp sport limit rate over 250/second burst 40 packets }"), "an IPv6 socket is its full address and port")
+        #expect(
+            text.contains(
+                "add rule inet sw_guard flood_guard udp dport { 5060, 5080-5081 } update @flowmeter4 { ip saddr . udp sport limit rate over 250/second burst 40 packets } counter name flood4 drop\n"
+            ), "every socket is capped from its first packet")
+        #expect(
+            text.contains(
+                "add rule inet sw_guard flood_guard ip saddr @suspects4 udp dport { 5060, 5080-5081 } update @meter4 { ip saddr limit rate over 250/second burst 40 packets } counter name flood4 drop\n"
+            ), "a suspect is capped over all its sockets")
+        #expect(
+            text.contains(
+                "add rule inet sw_guard flood_guard ip saddr @suspects4 udp dport { 5060, 5080-5081 } update @floodmeter4 { ip saddr limit rate over 3000/second burst 2000 packets } ip saddr != @reported4 add @reported4 { ip saddr } log prefix \"sipwarden-flood\" group 7450\n"
+            ), "only a suspect far over the ceiling is reported, once")
+        #expect(
+            text.contains(
+                "ip6 saddr and ffff:ffff:ffff:ffff:: @suspects6 udp dport { 5060, 5080-5081 } update @floodmeter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 3000/second burst 2000 packets } ip6 saddr and ffff:ffff:ffff:ffff:: != @reported6 add @reported6 { ip6 saddr and ffff:ffff:ffff:ffff:: } log"
+            ), "IPv6 suspects are reported per /64")
+        #expect(
+            text.contains("update @flowmeter6 { ip6 saddr . udp sport limit rate over 250/second burst 40 packets }"),
+            "an IPv6 socket is its full address and port")
         #expect(text.contains("add set inet sw_guard suspects4 { type ipv4_addr; size 65536; flags timeout; timeout 600s; }\n"))
-        #expect(text.contains("add set inet sw_guard flowmeter6 { type ipv6_addr . inet_service; size 65536; flags dynamic, timeout; timeout 10s; }\n"))
+        #expect(
+            text.contains("add set inet sw_guard flowmeter6 { type ipv6_addr . inet_service; size 65536; flags dynamic, timeout; timeout 10s; }\n"))
         let report = try #require(text.range(of: "update @floodmeter4"))
         let flowDrop = try #require(text.range(of: "update @flowmeter4"))
         let drop = try #require(text.range(of: "update @meter4"))
-        #expect(report.lowerBound < flowDrop.lowerBound && report.lowerBound < drop.lowerBound, "the flood meter counts every packet, also those the ceilings drop")
-        #expect(text.contains("@suspects6 udp dport { 5060, 5080-5081 } update @meter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 250/second burst 40 packets }"), "IPv6 suspects are metered per /64 by default")
+        #expect(
+            report.lowerBound < flowDrop.lowerBound && report.lowerBound < drop.lowerBound,
+            "the flood meter counts every packet, also those the ceilings drop")
+        #expect(
+            text.contains(
+                "@suspects6 udp dport { 5060, 5080-5081 } update @meter6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 250/second burst 40 packets }"
+            ), "IPv6 suspects are metered per /64 by default")
         #expect(text.contains("priority -299;"), "the guard runs right after the ban chain (-300)")
         let exemptRule = try #require(text.range(of: "ip saddr @exempt4 return"))
         #expect(exemptRule.lowerBound < report.lowerBound && exemptRule.lowerBound < flowDrop.lowerBound, "exemptions are checked before the meters")
@@ -50,10 +71,13 @@ struct FloodGuardSyntaxTests {
     }
 
     @Test func theReportReasonStatesTheReportingThreshold() {
-        let floodGuard = FloodGuard(packetsPerSecond: 700, burst: 30, ports: [PortMatch(5060), PortMatch(5080)], banPacketsPerSecond: 4_500, banBurst: 1_200)
+        let floodGuard = FloodGuard(
+            packetsPerSecond: 700, burst: 30, ports: [PortMatch(5060), PortMatch(5080)], banPacketsPerSecond: 4_500, banBurst: 1_200)
         #expect(floodGuard.reportReason == "over 4500 packets/s sustained (burst 1200 packets) to UDP 5060,5080 after failing")
         let rules = NFTSyntax.guardCommands(configuration(floodGuard))
-        #expect(rules.contains("update @floodmeter4 { ip saddr limit rate over 4500/second burst 1200 packets }"), "the reason and the reporting rule say the same")
+        #expect(
+            rules.contains("update @floodmeter4 { ip saddr limit rate over 4500/second burst 1200 packets }"),
+            "the reason and the reporting rule say the same")
         #expect(!floodGuard.reportReason.contains("700") && !floodGuard.reportReason.contains("30 "), "the drop ceiling is not what is reported")
     }
 
@@ -104,8 +128,9 @@ struct FloodGuardSyntaxTests {
 }
 
 /// Real packets from a peer namespace (198.19.251.2) to this one (198.19.251.1).
-@Suite("FloodGuard in the kernel (veth between two namespaces)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "FloodGuard in the kernel (veth between two namespaces)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct FloodGuardKernelTests {
     static let local = "198.19.251.1"
     static let peerAddress = "198.19.251.2"
@@ -131,7 +156,8 @@ struct FloodGuardKernelTests {
     /// from a socket of its own (many phones behind one address); returns how long that took.
     private func burst(from namespace: String, port: UInt16, count: Int, oneSocket: Bool = true) throws -> Duration {
         let started = ContinuousClock.now
-        let script = oneSocket
+        let script =
+            oneSocket
             ? "exec 3>/dev/udp/\(Self.local)/\(port); for i in $(seq \(count)); do echo x >&3; done"
             : "for i in $(seq \(count)); do echo x > /dev/udp/\(Self.local)/\(port); done"
         let result = try shell(["ip", "netns", "exec", namespace, "bash", "-c", script], timeout: .seconds(30))

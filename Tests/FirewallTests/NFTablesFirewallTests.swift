@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-import Testing
-@testable import Firewall
 import NetworkAddress
+import Testing
+
+@testable import Firewall
 
 /// Tests against the real kernel through libnftables. Each test uses its own table and
 /// removes it; addresses come from 198.18.0.0/16 and 2001:2::/48 only.
-@Suite("NFTablesFirewall (real nftables, throwaway netns)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "NFTablesFirewall (real nftables, throwaway netns)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct NFTablesFirewallTests {
     @Test func setUpIsIdempotentAndKeepsElements() throws {
         try withFirewall("idem") { firewall in
@@ -77,8 +79,10 @@ struct NFTablesFirewallTests {
         let firewall = try NFTablesFirewall(configuration: .init(tableName: uniqueTableName("expire")))
         try firewall.setUp()
         defer { try? firewall.tearDown() }
-        try firewall.ban([BanElement(network: network("198.18.0.20"), timeout: .seconds(1)),
-                          BanElement(network: network("2001:2::/64"), timeout: .seconds(1))])
+        try firewall.ban([
+            BanElement(network: network("198.18.0.20"), timeout: .seconds(1)),
+            BanElement(network: network("2001:2::/64"), timeout: .seconds(1)),
+        ])
         #expect(try firewall.list().count == 2)
         let deadline = ContinuousClock.now + .seconds(6)
         var remaining = try firewall.list()
@@ -92,7 +96,9 @@ struct NFTablesFirewallTests {
     @Test(arguments: [true, false])
     func rebanRefreshesTimeout(inPlace: Bool) throws {
         try withFirewall("reban") { firewall in
-            if !inPlace { firewall.overrideRefreshesInPlace(false) } else if !firewall.refreshesTimeoutInPlace {
+            if !inPlace {
+                firewall.overrideRefreshesInPlace(false)
+            } else if !firewall.refreshesTimeoutInPlace {
                 return // this kernel has no in-place refresh; the other argument covers the fallback
             }
             let host = network("198.18.0.30")
@@ -114,8 +120,10 @@ struct NFTablesFirewallTests {
 
     @Test func prefixes() throws {
         try withFirewall("prefix") { firewall in
-            try firewall.ban([BanElement(network: network("198.18.7.0/24"), timeout: .seconds(60)),
-                              BanElement(network: network("2001:2:0:7::/64"), timeout: nil)])
+            try firewall.ban([
+                BanElement(network: network("198.18.7.0/24"), timeout: .seconds(60)),
+                BanElement(network: network("2001:2:0:7::/64"), timeout: nil),
+            ])
             let now = try listed(firewall)
             #expect(Set(now.keys) == [network("198.18.7.0/24"), network("2001:2:0:7::/64")])
         }
@@ -126,8 +134,10 @@ struct NFTablesFirewallTests {
             let slash24 = network("198.18.8.0/24")
             try firewall.ban([BanElement(network: slash24, timeout: .seconds(600))])
             // A host inside the /24 and a /25 inside it that ends sooner: both accepted.
-            try firewall.ban([BanElement(network: network("198.18.8.7"), timeout: .seconds(60)),
-                              BanElement(network: network("198.18.8.128/25"), timeout: .seconds(60))])
+            try firewall.ban([
+                BanElement(network: network("198.18.8.7"), timeout: .seconds(60)),
+                BanElement(network: network("198.18.8.128/25"), timeout: .seconds(60)),
+            ])
             var now = try listed(firewall)
             #expect(Set(now.keys) == [slash24, network("198.18.8.7")])
             #expect((now[slash24] ?? nil).map { $0 > .seconds(590) } == true)
@@ -137,14 +147,18 @@ struct NFTablesFirewallTests {
             #expect((now[slash24] ?? nil).map { $0 > .seconds(2_990) } == true)
             #expect(now.count == 2)
             // A covering /16 replaces the /24, lasting as long as the longest.
-            try firewall.ban([BanElement(network: network("198.18.0.0/16"), timeout: .seconds(60)),
-                              BanElement(network: network("2001:2:0:8::/64"), timeout: .seconds(60))])
+            try firewall.ban([
+                BanElement(network: network("198.18.0.0/16"), timeout: .seconds(60)),
+                BanElement(network: network("2001:2:0:8::/64"), timeout: .seconds(60)),
+            ])
             now = try listed(firewall)
             #expect(Set(now.keys) == [network("198.18.0.0/16"), network("198.18.8.7"), network("2001:2:0:8::/64")])
             #expect((now[network("198.18.0.0/16")] ?? nil).map { $0 > .seconds(2_980) } == true)
             // Overlaps inside one batch collapse to the broader prefix.
-            try firewall.ban([BanElement(network: network("2001:2:0:90::/60"), timeout: .seconds(60)),
-                              BanElement(network: network("2001:2:0:91::/64"), timeout: .seconds(120))])
+            try firewall.ban([
+                BanElement(network: network("2001:2:0:90::/60"), timeout: .seconds(60)),
+                BanElement(network: network("2001:2:0:91::/64"), timeout: .seconds(120)),
+            ])
             now = try listed(firewall)
             #expect((now[network("2001:2:0:90::/60")] ?? nil).map { $0 > .seconds(110) } == true)
             #expect(now[network("2001:2:0:91::/64")] == nil)
@@ -153,11 +167,13 @@ struct NFTablesFirewallTests {
 
     @Test func unban() throws {
         try withFirewall("unban") { firewall in
-            try firewall.ban([BanElement(network: network("198.18.9.1"), timeout: .seconds(60)),
-                              BanElement(network: network("198.18.9.2"), timeout: nil),
-                              BanElement(network: network("198.18.10.0/24"), timeout: .seconds(60)),
-                              BanElement(network: network("198.18.10.5"), timeout: .seconds(60)),
-                              BanElement(network: network("2001:2::9"), timeout: .seconds(60))])
+            try firewall.ban([
+                BanElement(network: network("198.18.9.1"), timeout: .seconds(60)),
+                BanElement(network: network("198.18.9.2"), timeout: nil),
+                BanElement(network: network("198.18.10.0/24"), timeout: .seconds(60)),
+                BanElement(network: network("198.18.10.5"), timeout: .seconds(60)),
+                BanElement(network: network("2001:2::9"), timeout: .seconds(60)),
+            ])
             try firewall.unban([network("198.18.9.1"), network("2001:2::9")])
             #expect(Set(try listed(firewall).keys) == [network("198.18.9.2"), network("198.18.10.0/24"), network("198.18.10.5")])
             // Unbanning what is not banned is not an error, and does not disturb the rest.
@@ -171,16 +187,18 @@ struct NFTablesFirewallTests {
 
     @Test func reconcileAddsMissingRemovesExtraFixesTimeouts() throws {
         try withFirewall("reconcile") { firewall in
-            try firewall.ban([BanElement(network: network("198.18.11.1"), timeout: .seconds(60)),  // extra
-                              BanElement(network: network("198.18.11.2"), timeout: .seconds(60)),  // kept
-                              BanElement(network: network("198.18.12.0/24"), timeout: .seconds(60)), // timeout fixed
-                              BanElement(network: network("2001:2:0:11::/64"), timeout: nil)])     // extra
+            try firewall.ban([
+                BanElement(network: network("198.18.11.1"), timeout: .seconds(60)), // extra
+                BanElement(network: network("198.18.11.2"), timeout: .seconds(60)), // kept
+                BanElement(network: network("198.18.12.0/24"), timeout: .seconds(60)), // timeout fixed
+                BanElement(network: network("2001:2:0:11::/64"), timeout: nil),
+            ]) // extra
             try firewall.reconcile(with: [
                 BanElement(network: network("198.18.11.2"), timeout: .seconds(60)),
                 BanElement(network: network("198.18.12.0/24"), timeout: .seconds(900)),
-                BanElement(network: network("198.18.11.3"), timeout: nil),               // missing
-                BanElement(network: network("2001:2::11"), timeout: .seconds(300)),     // missing
-                BanElement(network: network("198.18.11.4"), timeout: .zero),            // expired: skipped
+                BanElement(network: network("198.18.11.3"), timeout: nil), // missing
+                BanElement(network: network("2001:2::11"), timeout: .seconds(300)), // missing
+                BanElement(network: network("198.18.11.4"), timeout: .zero), // expired: skipped
             ])
             let now = try listed(firewall)
             #expect(Set(now.keys) == [network("198.18.11.2"), network("198.18.12.0/24"), network("198.18.11.3"), network("2001:2::11")])

@@ -1,7 +1,8 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 // Expected bytes below are written out by hand from the kernel uapi headers:
 //   <linux/netlink.h>   struct nlmsghdr { u32 len; u16 type; u16 flags; u32 seq; u32 pid; }  (host order)
@@ -16,9 +17,9 @@ import NetworkAddress
 // Host order is little-endian on every platform sipwarden targets (x86_64, aarch64).
 
 #if _endian(little)
-private let littleEndianHost = true
+    private let littleEndianHost = true
 #else
-private let littleEndianHost = false
+    private let littleEndianHost = false
 #endif
 
 /// Little-endian bytes of a u16 / u32 (nlmsghdr and nlattr fields).
@@ -74,14 +75,14 @@ struct NetlinkBatchTests {
         var expected = batchControl(type: 0x0010, sequence: 100)
         // NEWSETELEM: 16 + 4 + table 8 + set 12 + elements 32 = 72
         expected += le32(72) + le16(0x0A0C) + le16(0x0405) + le32(101) + le32(0)
-        expected += [0x01, 0x00, 0x00, 0x00]                                  // NFPROTO_INET, V0, res_id 0
-        expected += le16(6) + le16(1) + [0x74, 0x00] + [0, 0]                 // TABLE "t\0" + pad
-        expected += le16(10) + le16(2) + Array("host4".utf8) + [0] + [0, 0]  // SET "host4\0" + pad
-        expected += le16(32) + le16(0x8003)                                    // ELEMENTS, nested
-        expected += le16(28) + le16(0x8001)                                    //  LIST_ELEM, nested
-        expected += le16(12) + le16(0x8001)                                    //   KEY, nested
-        expected += le16(8) + le16(1) + [198, 18, 0, 2]                        //    DATA_VALUE, network order
-        expected += le16(12) + le16(4) + [0, 0, 0, 0, 0x00, 0x09, 0x27, 0xC0]  //   TIMEOUT be64 600000 ms
+        expected += [0x01, 0x00, 0x00, 0x00] // NFPROTO_INET, V0, res_id 0
+        expected += le16(6) + le16(1) + [0x74, 0x00] + [0, 0] // TABLE "t\0" + pad
+        expected += le16(10) + le16(2) + Array("host4".utf8) + [0] + [0, 0] // SET "host4\0" + pad
+        expected += le16(32) + le16(0x8003) // ELEMENTS, nested
+        expected += le16(28) + le16(0x8001) //  LIST_ELEM, nested
+        expected += le16(12) + le16(0x8001) //   KEY, nested
+        expected += le16(8) + le16(1) + [198, 18, 0, 2] //    DATA_VALUE, network order
+        expected += le16(12) + le16(4) + [0, 0, 0, 0, 0x00, 0x09, 0x27, 0xC0] //   TIMEOUT be64 600000 ms
         expected += batchControl(type: 0x0011, sequence: 102)
 
         #expect(bytes == expected)
@@ -114,8 +115,12 @@ struct NetlinkBatchTests {
     @Test func deleteCarriesKeysOnlyAndNoCreateFlag() throws {
         try #require(littleEndianHost)
         var batch = try NetlinkSetElementBatch(table: "t", firstSequence: 0xFFFF_FFFF) // wraps
-        try batch.append(.delete, set: "h", elements: [.init(key: [198, 18, 0, 3], timeoutMilliseconds: 5_000),
-                                                        .init(key: [198, 18, 0, 4], timeoutMilliseconds: nil)])
+        try batch.append(
+            .delete, set: "h",
+            elements: [
+                .init(key: [198, 18, 0, 3], timeoutMilliseconds: 5_000),
+                .init(key: [198, 18, 0, 4], timeoutMilliseconds: nil),
+            ])
         let bytes = batch.finish()
         var expected = batchControl(type: 0x0010, sequence: 0xFFFF_FFFF)
         // 16 + 4 + 8 + set "h\0" (6 → 8) + elements (4 + 2 × (4 + 12)) = 36 + 36 = 72
@@ -220,11 +225,13 @@ struct NetlinkBatchTests {
     @Test(arguments: [true, false])
     func firewallBatchMatchesTheTextTransaction(inPlace: Bool) throws {
         let firewall = try NFTablesFirewall(configuration: .init(tableName: "swnl"))
-        let planned = try BanPlanner.normalize([
-            BanElement(network: network("2001:2::5"), timeout: nil),
-            BanElement(network: network("198.18.0.5"), timeout: .seconds(30)),
-            BanElement(network: network("::ffff:198.18.0.6"), timeout: .milliseconds(1_500)),
-        ], configuration: firewall.configuration).elements
+        let planned = try BanPlanner.normalize(
+            [
+                BanElement(network: network("2001:2::5"), timeout: nil),
+                BanElement(network: network("198.18.0.5"), timeout: .seconds(30)),
+                BanElement(network: network("::ffff:198.18.0.6"), timeout: .milliseconds(1_500)),
+            ], configuration: firewall.configuration
+        ).elements
         var batch = try #require(try firewall.netlinkBatch(planned, refreshesInPlace: inPlace, firstSequence: 40))
         let parsed = try messages(batch.finish())
         let perSet = inPlace ? [0x0A0C] : [0x0A0C, 0x0A0E, 0x0A0C]
@@ -249,8 +256,10 @@ struct NetlinkBatchTests {
         }
         #expect(sets == (inPlace ? ["host4", "host6"] : ["host4", "host4", "host4", "host6", "host6", "host6"]))
         // Prefixes are not for this path.
-        let prefix = try BanPlanner.normalize([BanElement(network: network("198.18.0.0/24"), timeout: nil)],
-                                              configuration: firewall.configuration).elements
+        let prefix = try BanPlanner.normalize(
+            [BanElement(network: network("198.18.0.0/24"), timeout: nil)],
+            configuration: firewall.configuration
+        ).elements
         #expect(try firewall.netlinkBatch(prefix, refreshesInPlace: inPlace, firstSequence: 1) == nil)
     }
 }

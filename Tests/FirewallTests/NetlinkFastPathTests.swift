@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-import Testing
-@testable import Firewall
 import Netlink
 import NetworkAddress
+import Testing
+
+@testable import Firewall
 
 /// The nfnetlink fast path of `NFTablesFirewall.ban` against the real kernel. Each test uses
 /// its own table and removes it; addresses come from 198.18.0.0/15 and 2001:2::/48 only.
-@Suite("nfnetlink hot ban (real nftables, throwaway netns)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "nfnetlink hot ban (real nftables, throwaway netns)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct NetlinkFastPathTests {
     @Test func hostBanGoesStraightToTheKernel() throws {
         try withFirewall("nlban") { firewall in
@@ -45,10 +47,13 @@ struct NetlinkFastPathTests {
     @Test(arguments: [true, false])
     func rebanRefreshesTimeout(inPlace: Bool) throws {
         try withFirewall("nlreban") { firewall in
-            if !inPlace { firewall.overrideRefreshesInPlace(false) } else if !firewall.refreshesTimeoutInPlace {
+            if !inPlace {
+                firewall.overrideRefreshesInPlace(false)
+            } else if !firewall.refreshesTimeoutInPlace {
                 return // this kernel has no in-place refresh; the other argument covers add + delete + add
             }
-            let v4 = network("198.18.20.30"), v6 = network("2001:2::30")
+            let v4 = network("198.18.20.30")
+            let v6 = network("2001:2::30")
             try firewall.ban([BanElement(network: v4, timeout: .seconds(5)), BanElement(network: v6, timeout: .seconds(5))])
             try firewall.ban([BanElement(network: v4, timeout: .seconds(600)), BanElement(network: v6, timeout: .seconds(600))])
             var now = try listed(firewall)
@@ -82,8 +87,10 @@ struct NetlinkFastPathTests {
 
     @Test func prefixesAndMixedBatchesUseLibnftables() throws {
         try withFirewall("nlmixed") { firewall in
-            try firewall.ban([BanElement(network: network("198.18.21.0/24"), timeout: .seconds(60)),
-                              BanElement(network: network("198.18.22.1"), timeout: .seconds(60))])
+            try firewall.ban([
+                BanElement(network: network("198.18.21.0/24"), timeout: .seconds(60)),
+                BanElement(network: network("198.18.22.1"), timeout: .seconds(60)),
+            ])
             #expect(firewall.netlinkCounters == .init(bans: 0, fallbacks: 0))
             #expect(Set(try listed(firewall).keys) == [network("198.18.21.0/24"), network("198.18.22.1")])
         }
@@ -163,8 +170,9 @@ struct NetlinkFastPathTests {
 
 /// `ban` latency, nfnetlink fast path against libnftables, in one process: `SIPWARDEN_BENCH=1`,
 /// release build, inside a netns. Prints numbers; asserts nothing about time.
-@Suite("nfnetlink hot ban benchmark", .serialized,
-       .enabled(if: KernelGate.benchmark && KernelGate.enabled, "set SIPWARDEN_BENCH=1 and run inside a netns"))
+@Suite(
+    "nfnetlink hot ban benchmark", .serialized,
+    .enabled(if: KernelGate.benchmark && KernelGate.enabled, "set SIPWARDEN_BENCH=1 and run inside a netns"))
 struct NetlinkBenchmarkTests {
     private func measure(_ label: String, rounds: Int, pause: Duration = .zero, _ body: (Int) throws -> Void) throws {
         var samples: [Duration] = []
@@ -178,7 +186,9 @@ struct NetlinkBenchmarkTests {
         let first = samples[0]
         samples.sort()
         func micros(_ d: Duration) -> Int64 { d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
-        print("BENCH \(label): n=\(rounds) first=\(micros(first)) µs p50=\(micros(samples[rounds / 2])) µs p99=\(micros(samples[min(rounds - 1, rounds * 99 / 100)])) µs max=\(micros(samples[rounds - 1])) µs")
+        print(
+            "BENCH \(label): n=\(rounds) first=\(micros(first)) µs p50=\(micros(samples[rounds / 2])) µs p99=\(micros(samples[min(rounds - 1, rounds * 99 / 100)])) µs max=\(micros(samples[rounds - 1])) µs"
+        )
     }
 
     @Test func netlinkAgainstLibnftables() throws {
@@ -194,14 +204,21 @@ struct NetlinkBenchmarkTests {
                 let rounds = pause == .zero ? 1_000 : 300
                 let base = offset
                 try firewall.setUp()
-                try measure("nfnetlink, new host, \(preloaded) in set, \(label)", rounds: rounds, pause: pause) { try firewall.ban([host(base + $0)]) }
+                try measure("nfnetlink, new host, \(preloaded) in set, \(label)", rounds: rounds, pause: pause) {
+                    try firewall.ban([host(base + $0)])
+                }
                 firewall.closeNetlink()
-                try measure("libnftables, new host, \(preloaded) in set, \(label)", rounds: rounds, pause: pause) { try firewall.ban([host(base + 2_000 + $0)]) }
+                try measure("libnftables, new host, \(preloaded) in set, \(label)", rounds: rounds, pause: pause) {
+                    try firewall.ban([host(base + 2_000 + $0)])
+                }
                 offset += 4_000
             }
         }
         // With prefixes in ban4, libnftables reads every interval element back before each command.
-        try firewall.ban((0..<1_000).map { BanElement(network: IPNetwork(address: .v4(0xC613_0000 &+ UInt32($0) << 4), prefixLength: 28)!, timeout: .seconds(3_600)) })
+        try firewall.ban(
+            (0..<1_000).map {
+                BanElement(network: IPNetwork(address: .v4(0xC613_0000 &+ UInt32($0) << 4), prefixLength: 28)!, timeout: .seconds(3_600))
+            })
         try firewall.setUp()
         try measure("nfnetlink, new host, 1000 prefixes in ban4", rounds: 200) { try firewall.ban([host(60_000 + $0)]) }
         firewall.closeNetlink()

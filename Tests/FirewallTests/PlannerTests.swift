@@ -1,7 +1,8 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 @Suite("Firewall: formatting and planning (no kernel)")
 struct PlannerTests {
@@ -70,12 +71,14 @@ struct PlannerTests {
 
     @Test func normalizeValidatesAndMerges() throws {
         let configuration = NFTablesConfiguration()
-        let planned = try BanPlanner.normalize([
-            BanElement(network: network("::ffff:198.18.0.9"), timeout: .seconds(10)),
-            BanElement(network: network("198.18.0.9"), timeout: .seconds(30)),
-            BanElement(network: network("198.18.4.0/24"), timeout: nil),
-            BanElement(network: network("198.18.4.0/24"), timeout: .seconds(5)),
-        ], configuration: configuration).elements
+        let planned = try BanPlanner.normalize(
+            [
+                BanElement(network: network("::ffff:198.18.0.9"), timeout: .seconds(10)),
+                BanElement(network: network("198.18.0.9"), timeout: .seconds(30)),
+                BanElement(network: network("198.18.4.0/24"), timeout: nil),
+                BanElement(network: network("198.18.4.0/24"), timeout: .seconds(5)),
+            ], configuration: configuration
+        ).elements
         #expect(planned.count == 2)
         #expect(planned[0] == PlannedElement(set: .host4, interval: AddressInterval(network("198.18.0.9")), lifetime: .seconds(30)))
         #expect(planned[1] == PlannedElement(set: .ban4, interval: AddressInterval(network("198.18.4.0/24")), lifetime: nil))
@@ -99,15 +102,17 @@ struct PlannerTests {
     }
 
     @Test func mergeCoveredRequestIsNoOp() {
-        let merged = BanPlanner.mergeIntervals(current: [kernel("198.18.1.0/24", 600)],
-                                               requested: [(AddressInterval(network("198.18.1.128/25")), .seconds(60))])
+        let merged = BanPlanner.mergeIntervals(
+            current: [kernel("198.18.1.0/24", 600)],
+            requested: [(AddressInterval(network("198.18.1.128/25")), .seconds(60))])
         #expect(merged.deletes.isEmpty)
         #expect(merged.adds.isEmpty)
     }
 
     @Test func mergeCoveredRequestLivingLongerExtendsCover() {
-        let merged = BanPlanner.mergeIntervals(current: [kernel("198.18.1.0/24", 60)],
-                                               requested: [(AddressInterval(network("198.18.1.128/25")), .seconds(600))])
+        let merged = BanPlanner.mergeIntervals(
+            current: [kernel("198.18.1.0/24", 60)],
+            requested: [(AddressInterval(network("198.18.1.128/25")), .seconds(600))])
         #expect(merged.deletes == [AddressInterval(network("198.18.1.0/24"))])
         #expect(merged.adds.count == 1)
         #expect(merged.adds.first?.0 == AddressInterval(network("198.18.1.0/24")))
@@ -125,16 +130,19 @@ struct PlannerTests {
     }
 
     @Test func mergeExactIsRefreshAndBatchOverlapsCollapse() {
-        let refresh = BanPlanner.mergeIntervals(current: [kernel("198.18.1.0/24", 600)],
-                                                requested: [(AddressInterval(network("198.18.1.0/24")), .seconds(5))])
+        let refresh = BanPlanner.mergeIntervals(
+            current: [kernel("198.18.1.0/24", 600)],
+            requested: [(AddressInterval(network("198.18.1.0/24")), .seconds(5))])
         #expect(refresh.deletes == [AddressInterval(network("198.18.1.0/24"))])
         #expect(refresh.adds.first?.1 == .seconds(5))
 
-        let batch = BanPlanner.mergeIntervals(current: [], requested: [
-            (AddressInterval(network("198.18.70.0/24")), .seconds(100)),
-            (AddressInterval(network("198.18.64.0/20")), .seconds(10)),
-            (AddressInterval(network("2001:2:0:1::/64")), nil),
-        ])
+        let batch = BanPlanner.mergeIntervals(
+            current: [],
+            requested: [
+                (AddressInterval(network("198.18.70.0/24")), .seconds(100)),
+                (AddressInterval(network("198.18.64.0/20")), .seconds(10)),
+                (AddressInterval(network("2001:2:0:1::/64")), nil),
+            ])
         #expect(batch.deletes.isEmpty)
         #expect(batch.adds.count == 2)
         #expect(batch.adds.contains { $0.0 == AddressInterval(network("198.18.64.0/20")) && $0.1 == .seconds(100) })
@@ -144,9 +152,11 @@ struct PlannerTests {
     @Test func differenceAddsRemovesAndRefreshes() {
         let diff = BanPlanner.difference(
             current: [kernel("198.18.0.1", 100), kernel("198.18.0.2", 100), kernel("198.18.0.3", nil)],
-            desired: [(AddressInterval(network("198.18.0.2")), .seconds(101)),
-                      (AddressInterval(network("198.18.0.3")), .seconds(50)),
-                      (AddressInterval(network("198.18.0.4")), nil)])
+            desired: [
+                (AddressInterval(network("198.18.0.2")), .seconds(101)),
+                (AddressInterval(network("198.18.0.3")), .seconds(50)),
+                (AddressInterval(network("198.18.0.4")), nil),
+            ])
         #expect(Set(diff.deletes) == [AddressInterval(network("198.18.0.1")), AddressInterval(network("198.18.0.3"))])
         #expect(diff.adds.count == 2)
         #expect(diff.adds.contains { $0.0 == AddressInterval(network("198.18.0.3")) && $0.1 == .seconds(50) })
@@ -155,15 +165,15 @@ struct PlannerTests {
 
     @Test func listingParser() throws {
         let json = """
-        {"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, \
-        {"set": {"family": "inet", "name": "ban4", "table": "t", "type": "ipv4_addr", "handle": 4, "flags": ["interval", "timeout"], \
-        "elem": [{"elem": {"val": {"prefix": {"addr": "198.18.1.0", "len": 24}}, "timeout": 500, "expires": 438}}, \
-        {"prefix": {"addr": "198.18.9.0", "len": 25}}, {"range": ["198.18.10.1", "198.18.10.5"]}, \
-        {"elem": {"val": "2001:2::1", "timeout": 5, "expires": 4}}, "not-an-address", {"prefix": {"addr": "198.18.9.1", "len": 24}}]}}, \
-        {"set": {"family": "inet", "name": "host6", "table": "t", "type": "ipv6_addr", "handle": 5, "flags": ["timeout"], \
-        "elem": [{"elem": {"val": "2001:2::1", "timeout": 5, "expires": 4}}]}}, \
-        {"set": {"family": "inet", "name": "other", "table": "t", "type": "ipv4_addr", "handle": 6, "elem": ["198.18.0.1"]}}]}
-        """
+            {"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, \
+            {"set": {"family": "inet", "name": "ban4", "table": "t", "type": "ipv4_addr", "handle": 4, "flags": ["interval", "timeout"], \
+            "elem": [{"elem": {"val": {"prefix": {"addr": "198.18.1.0", "len": 24}}, "timeout": 500, "expires": 438}}, \
+            {"prefix": {"addr": "198.18.9.0", "len": 25}}, {"range": ["198.18.10.1", "198.18.10.5"]}, \
+            {"elem": {"val": "2001:2::1", "timeout": 5, "expires": 4}}, "not-an-address", {"prefix": {"addr": "198.18.9.1", "len": 24}}]}}, \
+            {"set": {"family": "inet", "name": "host6", "table": "t", "type": "ipv6_addr", "handle": 5, "flags": ["timeout"], \
+            "elem": [{"elem": {"val": "2001:2::1", "timeout": 5, "expires": 4}}]}}, \
+            {"set": {"family": "inet", "name": "other", "table": "t", "type": "ipv4_addr", "handle": 6, "elem": ["198.18.0.1"]}}]}
+            """
         let sets = try NFTListing.parseSets(json)
         let ban4 = try #require(sets[.ban4])
         #expect(ban4.elements.count == 3)
@@ -179,13 +189,17 @@ struct PlannerTests {
     @Test func dryRunKeepsStateAndExpires() async throws {
         let firewall = DryRunFirewall()
         try firewall.setUp()
-        try firewall.ban([BanElement(network: network("198.18.0.1"), timeout: .milliseconds(200)),
-                          BanElement(network: network("2001:2::/64"), timeout: nil)])
+        try firewall.ban([
+            BanElement(network: network("198.18.0.1"), timeout: .milliseconds(200)),
+            BanElement(network: network("2001:2::/64"), timeout: nil),
+        ])
         #expect(try firewall.list().count == 2)
         try await Task.sleep(for: .milliseconds(400))
         #expect(try firewall.list().map(\.network) == [network("2001:2::/64")])
-        try firewall.reconcile(with: [BanElement(network: network("198.18.5.5"), timeout: .seconds(60)),
-                                      BanElement(network: network("198.18.5.6"), timeout: .zero)])
+        try firewall.reconcile(with: [
+            BanElement(network: network("198.18.5.5"), timeout: .seconds(60)),
+            BanElement(network: network("198.18.5.6"), timeout: .zero),
+        ])
         let listed = try firewall.list()
         #expect(listed.map(\.network) == [network("198.18.5.5")])
         #expect(listed.first?.timeout.map { $0 > .seconds(59) && $0 <= .seconds(60) } == true)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import AddressRanges
 import Foundation
+import NetworkAddress
 import TestNamespaces
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 /// A generated set of `v4 + v6` prefixes inside the test ranges, none adjacent to another:
 /// IPv4 /29s every 16 addresses from 198.18.0.0, IPv6 /64s every other /64 of 2001:2::/48.
@@ -34,8 +35,9 @@ func blockCounters(table: String, block: String) throws -> [Int] {
     return counts
 }
 
-@Suite("RangeBlockFirewall in the kernel (interval sets over raw nfnetlink)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "RangeBlockFirewall in the kernel (interval sets over raw nfnetlink)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct RangeBlockKernelTests {
     private func firewall(_ tag: String) throws -> RangeBlockFirewall {
         try KernelGate.check()
@@ -52,8 +54,10 @@ struct RangeBlockKernelTests {
         let firewall = try firewall("rload")
         defer { try? firewall.tearDown() }
         let name = RangeBlockFirewall.kernelName(for: "list:test")
-        let ranges = RangeSet([network("198.18.0.0/24"), network("198.18.1.0/24"), network("198.18.9.0/24"),
-                               network("2001:2::/49"), network("2001:2:0:8000::/49")])
+        let ranges = RangeSet([
+            network("198.18.0.0/24"), network("198.18.1.0/24"), network("198.18.9.0/24"),
+            network("2001:2::/49"), network("2001:2:0:8000::/49"),
+        ])
         let report = try firewall.load(block: name, scope: .sip, ranges: ranges, timeout: nil)
         #expect(report.replaced && report.added == 3)
         let four = try listSet(firewall, "\(name)_4")
@@ -85,7 +89,8 @@ struct RangeBlockKernelTests {
         let firewall = try firewall("rtime")
         defer { try? firewall.tearDown() }
         let name = RangeBlockFirewall.kernelName(for: "AS64500")
-        try firewall.load(block: name, scope: .all, ranges: RangeSet([network("198.18.4.0/24"), network("2001:2:0:5::/64")]), timeout: .seconds(3_600))
+        try firewall.load(
+            block: name, scope: .all, ranges: RangeSet([network("198.18.4.0/24"), network("2001:2:0:5::/64")]), timeout: .seconds(3_600))
         let listing = try listSet(firewall, "\(name)_4")
         #expect(listing.contains("198.18.4.0/24 timeout 1h"), "\(listing)")
         #expect(try listSet(firewall, "\(name)_6").contains("2001:2:0:5::/64 timeout 1h"))
@@ -102,7 +107,8 @@ struct RangeBlockKernelTests {
         let report = try firewall.load(block: name, scope: .sip, ranges: second, timeout: nil)
         #expect(!report.replaced && report.added == 100 && report.removed == 100)
         // The listing is large (a pipe holds 64 KiB): filter it in the namespace.
-        let probe = "nft list set inet \(firewall.configuration.tableName) \(name)_4 | tr ',{}' '\\n\\n\\n' | tr -d ' \\t' | grep -xE '198\\.18\\.0\\.0/29|198\\.19\\.184\\.160/29|198\\.18\\.3\\.32/29'"
+        let probe =
+            "nft list set inet \(firewall.configuration.tableName) \(name)_4 | tr ',{}' '\\n\\n\\n' | tr -d ' \\t' | grep -xE '198\\.18\\.0\\.0/29|198\\.19\\.184\\.160/29|198\\.18\\.3\\.32/29'"
         let found = Set(try shell(["bash", "-c", probe]).output.split(separator: "\n").map(String.init))
         // The first 50 /29s moved past the end: 198.18.0.0 is gone, 198.18.0.0 + 16 × 7050 is in.
         #expect(!found.contains("198.18.0.0/29"))
@@ -112,8 +118,9 @@ struct RangeBlockKernelTests {
 }
 
 /// Real packets from a peer namespace (198.19.242.2) to this one (198.19.242.1).
-@Suite("RangeBlockFirewall traffic (veth between two namespaces)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "RangeBlockFirewall traffic (veth between two namespaces)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct RangeBlockTrafficTests {
     static let local = "198.19.242.1"
     static let peerAddress = "198.19.242.2"
@@ -213,6 +220,7 @@ struct RangeBlockTrafficTests {
         // refused as a delta (ENOENT) and becomes a replace, as designed.
         #expect(deltas >= 8 && replaces >= 3, "\(deltas) deltas, \(replaces) replaces")
         // The sender had started, and had not finished, when the first swap was done.
-        #expect(countersDuring.count == 1 && countersDuring[0] > 0 && countersDuring[0] < total, "block counter after the first swap: \(countersDuring)")
+        #expect(
+            countersDuring.count == 1 && countersDuring[0] > 0 && countersDuring[0] < total, "block counter after the first swap: \(countersDuring)")
     }
 }

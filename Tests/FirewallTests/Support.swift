@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
+import NetworkAddress
 import TestNamespaces
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 /// Kernel tests run only inside a throwaway network namespace (see `ThrowawayNamespace`).
 typealias KernelGate = ThrowawayNamespace

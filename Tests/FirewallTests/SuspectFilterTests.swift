@@ -1,7 +1,8 @@
+import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 @Suite("SuspectFilter: one kernel add per newly failing source, bounded")
 struct SuspectFilterTests {

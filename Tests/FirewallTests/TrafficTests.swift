@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
+import NetworkAddress
 import TestNamespaces
 import Testing
+
 @testable import Firewall
-import NetworkAddress
 
 /// Real packets: a veth pair between the test namespace (198.19.250.1) and a peer namespace
 /// (198.19.250.2). UDP from the peer must arrive, be dropped (and counted) while the peer is
 /// banned, and arrive again after the unban.
-@Suite("NFTablesFirewall traffic (veth between two namespaces)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "NFTablesFirewall traffic (veth between two namespaces)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct TrafficTests {
     static let local = "198.19.250.1"
     static let peerAddress = "198.19.250.2"

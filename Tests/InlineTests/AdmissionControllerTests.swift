@@ -1,15 +1,18 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Inline
 import NetworkAddress
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 @Suite("AdmissionController: the failure budget")
 struct AdmissionControllerTests {
-    func controller(maxRetry: Int = 5, findTime: Int64 = 600, banTime: Int64 = 600, maxSources: Int = 100_000, ipv6Prefix: Int = 128) -> AdmissionController {
-        AdmissionController(policy: AdmissionPolicy(
-            maxRetry: maxRetry, findTime: .seconds(findTime), banTime: .seconds(banTime), maxSources: maxSources, ipv6PrefixLength: ipv6Prefix
-        ), seed: 42)
+    func controller(maxRetry: Int = 5, findTime: Int64 = 600, banTime: Int64 = 600, maxSources: Int = 100_000, ipv6Prefix: Int = 128)
+        -> AdmissionController
+    {
+        AdmissionController(
+            policy: AdmissionPolicy(
+                maxRetry: maxRetry, findTime: .seconds(findTime), banTime: .seconds(banTime), maxSources: maxSources, ipv6PrefixLength: ipv6Prefix
+            ), seed: 42)
     }
 
     @Test func burstAdmitsExactlyMaxRetryAndFailuresExhaust() throws {
@@ -24,7 +27,7 @@ struct AdmissionControllerTests {
         var events: [AdmissionEvent] = []
         for f in admitted { events += try c.response(f.response(401), to: attacker, at: at(0.01)) }
         #expect(events.count == 5)
-        guard case let .exhausted(network, failures, until, event) = try #require(events.last) else {
+        guard case .exhausted(let network, let failures, let until, let event) = try #require(events.last) else {
             Issue.record("the fifth failure does not exhaust: \(events)")
             return
         }
@@ -91,7 +94,8 @@ struct AdmissionControllerTests {
         #expect(c.state(of: legit, at: at(40))?.credentialedOutstanding == 1)
         #expect(try c.request(SIPFixture(method: "INVITE", branch: "inv2", credentials: true).request, from: legit, at: at(40)) == .drop(.budget))
         #expect(try c.response(invite.response(200), to: legit, at: at(41)).isEmpty)
-        #expect(try c.request(SIPFixture(method: "INVITE", branch: "inv3", credentials: true).request, from: legit, at: at(42)) == .admit(.credentialed))
+        #expect(
+            try c.request(SIPFixture(method: "INVITE", branch: "inv3", credentials: true).request, from: legit, at: at(42)) == .admit(.credentialed))
     }
 
     @Test func unansweredRequestsExpireWithoutFailure() throws {
@@ -192,14 +196,16 @@ struct AdmissionControllerTests {
         var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 20), seed: 42)
         // Without a success: exactly the failure budget in flight.
         var inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", user: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted {
+        for i in 0..<100 where try c.request(SIPFixture(branch: "a\(i)", user: "a\(i)", credentials: true).request, from: legit, at: at(0)).isAdmitted
+        {
             inFlight += 1
         }
         #expect(inFlight == 5)
         for i in 0..<5 { _ = try c.response(SIPFixture(branch: "a\(i)", credentials: true).response(200), to: legit, at: at(0.01)) }
         // Five accounts succeeded: 5 + 5 in flight; thirty more: capped at 5 + 20.
         inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", user: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted {
+        for i in 0..<100 where try c.request(SIPFixture(branch: "b\(i)", user: "b\(i)", credentials: true).request, from: legit, at: at(1)).isAdmitted
+        {
             inFlight += 1
         }
         #expect(inFlight == 10)
@@ -221,7 +227,8 @@ struct AdmissionControllerTests {
         var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, successCredit: 100), seed: 42)
         for i in 0..<50 { try succeed(&c, "same\(i)", from: attacker, at: Double(i) * 0.01, user: "stolen") }
         var inFlight = 0
-        for i in 0..<100 where try c.request(SIPFixture(branch: "g\(i)", user: "guess\(i)", credentials: true).request, from: attacker, at: at(1)).isAdmitted {
+        for i in 0..<100
+        where try c.request(SIPFixture(branch: "g\(i)", user: "guess\(i)", credentials: true).request, from: attacker, at: at(1)).isAdmitted {
             inFlight += 1
         }
         #expect(inFlight == 5 + 1)
@@ -272,7 +279,9 @@ struct AdmissionControllerTests {
     @Test func ackIsNeverTracked() throws {
         var c = controller(maxRetry: 1)
         for i in 0..<100 {
-            #expect(try c.request(SIPFixture(method: "ACK", branch: "ack\(i)", credentials: i.isMultiple(of: 2)).request, from: attacker, at: at(0)) == .admit(.untracked))
+            #expect(
+                try c.request(SIPFixture(method: "ACK", branch: "ack\(i)", credentials: i.isMultiple(of: 2)).request, from: attacker, at: at(0))
+                    == .admit(.untracked))
         }
         #expect(c.state(of: attacker, at: at(0))?.credentialedOutstanding == 0)
     }
@@ -297,9 +306,12 @@ struct AdmissionControllerTests {
 
     @Test func prefixSharesOneBudget() throws {
         var c = controller(ipv6Prefix: 64)
-        let a = IPAddress("2001:2:0:1::a")!, b = IPAddress("2001:2:0:1::b")!, other = IPAddress("2001:2:0:2::a")!
+        let a = IPAddress("2001:2:0:1::a")!
+        let b = IPAddress("2001:2:0:1::b")!
+        let other = IPAddress("2001:2:0:2::a")!
         var admitted = 0
-        for i in 0..<10 where try c.request(SIPFixture(branch: "p\(i)", credentials: true).request, from: i.isMultiple(of: 2) ? a : b, at: at(0)).isAdmitted {
+        for i in 0..<10
+        where try c.request(SIPFixture(branch: "p\(i)", credentials: true).request, from: i.isMultiple(of: 2) ? a : b, at: at(0)).isAdmitted {
             admitted += 1
         }
         #expect(admitted == 5)
@@ -310,7 +322,9 @@ struct AdmissionControllerTests {
     @Test func allowlistedSourcesAreNotAccounted() throws {
         var c = controller(maxRetry: 1)
         for i in 0..<20 {
-            #expect(try c.request(SIPFixture(branch: "lo\(i)", credentials: true).request, from: IPAddress("127.0.0.1")!, at: at(0)) == .admit(.untracked))
+            #expect(
+                try c.request(SIPFixture(branch: "lo\(i)", credentials: true).request, from: IPAddress("127.0.0.1")!, at: at(0)) == .admit(.untracked)
+            )
         }
         #expect(c.statistics.trackedSources == 0)
     }
@@ -327,7 +341,7 @@ struct AdmissionControllerTests {
         let request = SIPFixture(branch: "spoof", credentials: false).request
         let credentialed = SIPFixture(branch: "spoof", credentials: true).request
         for i in 0..<50_000 {
-            let source = IPAddress.v4(0xC613_0000 | UInt32(i))  // 198.19.x.y
+            let source = IPAddress.v4(0xC613_0000 | UInt32(i)) // 198.19.x.y
             #expect(try c.request(i.isMultiple(of: 2) ? request : credentialed, from: source, at: at(1 + Double(i) / 100_000)).isAdmitted)
         }
         #expect(c.statistics.trackedSources <= 1_000)
@@ -372,7 +386,7 @@ struct AdmissionEventFieldsTests {
         let f = SIPFixture(branch: "d1", callID: "call-77@198.19.252.2", credentials: true)
         #expect(try c.request(f.request, from: attacker, at: at(0)) == .admit(.credentialed))
         let events = try c.response(f.response(403), to: attacker, at: at(0.1))
-        guard case let .failure(event) = try #require(events.first) else {
+        guard case .failure(let event) = try #require(events.first) else {
             Issue.record("no failure: \(events)")
             return
         }
@@ -386,7 +400,7 @@ struct AdmissionEventFieldsTests {
         var c = AdmissionController(policy: AdmissionPolicy(maxRetry: 5, findTime: .seconds(600), banTime: .seconds(600)), seed: 1)
         let f = SIPFixture(branch: "d2", callID: String(repeating: "z", count: 500), credentials: true)
         _ = try c.request(f.request, from: attacker, at: at(0))
-        guard case let .failure(event) = try #require(try c.response(f.response(401), to: attacker, at: at(0.1)).first) else {
+        guard case .failure(let event) = try #require(try c.response(f.response(401), to: attacker, at: at(0.1)).first) else {
             Issue.record("no failure")
             return
         }

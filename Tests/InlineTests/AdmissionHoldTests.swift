@@ -1,29 +1,36 @@
+import NetworkAddress
+import TestSupport
+import Testing
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
+
 @testable import Inline
-import NetworkAddress
-import Testing
-import TestSupport
 
 /// Holding: a request that finds no room in flight waits (its verdict deferred) for the
 /// PBX's answers to make room, instead of being dropped — and is admitted only when it
 /// fits, so the failure budget's guarantee is unchanged.
 @Suite("AdmissionController: held requests")
 struct AdmissionHoldTests {
-    func controller(maxRetry: Int = 5, successCredit: Int = 256, holdTime: Duration = .seconds(1), maxHeldPerSource: Int = 8_192,
-                    maxHeldTotal: Int = 32_768, maxSources: Int = 100_000) -> AdmissionController {
-        AdmissionController(policy: AdmissionPolicy(
-            maxRetry: maxRetry, successCredit: successCredit, holdTime: holdTime, maxHeldPerSource: maxHeldPerSource,
-            maxHeldTotal: maxHeldTotal, maxSources: maxSources
-        ), seed: 7)
+    func controller(
+        maxRetry: Int = 5, successCredit: Int = 256, holdTime: Duration = .seconds(1), maxHeldPerSource: Int = 8_192,
+        maxHeldTotal: Int = 32_768, maxSources: Int = 100_000
+    ) -> AdmissionController {
+        AdmissionController(
+            policy: AdmissionPolicy(
+                maxRetry: maxRetry, successCredit: successCredit, holdTime: holdTime, maxHeldPerSource: maxHeldPerSource,
+                maxHeldTotal: maxHeldTotal, maxSources: maxSources
+            ), seed: 7)
     }
 
     /// Sends `count` credentialed requests from `source` at `time`, ticket = index + base.
-    private func burst(_ c: inout AdmissionController, _ tag: String, count: Int, from source: IPAddress, at time: Double,
-                       ticketBase: UInt32 = 0, credentials: Bool = true) throws -> [AdmissionDecision] {
+    private func burst(
+        _ c: inout AdmissionController, _ tag: String, count: Int, from source: IPAddress, at time: Double,
+        ticketBase: UInt32 = 0, credentials: Bool = true
+    ) throws -> [AdmissionDecision] {
         try (0..<count).map { i in
-            try c.request(SIPFixture(branch: "\(tag)\(i)", credentials: credentials).request, from: source, at: at(time),
-                          ticket: ticketBase + UInt32(i))
+            try c.request(
+                SIPFixture(branch: "\(tag)\(i)", credentials: credentials).request, from: source, at: at(time),
+                ticket: ticketBase + UInt32(i))
         }
     }
 
@@ -169,9 +176,10 @@ struct AdmissionHoldTests {
             _ = try e.response(f.response(401), to: source, at: at(1.001))
         }
         #expect(e.state(of: attacker, at: at(1.1)) == nil, "evicted")
-        #expect(e.releases() == [
-            AdmissionRelease(ticket: 1, decision: .drop(.holdExpired)), AdmissionRelease(ticket: 2, decision: .drop(.holdExpired)),
-        ])
+        #expect(
+            e.releases() == [
+                AdmissionRelease(ticket: 1, decision: .drop(.holdExpired)), AdmissionRelease(ticket: 2, decision: .drop(.holdExpired)),
+            ])
         #expect(e.heldRequests == 0)
     }
 
@@ -180,7 +188,7 @@ struct AdmissionHoldTests {
     /// earned, every ticket gets exactly one verdict, and held counts balance.
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func heldRequestsNeverBreakTheBudget(seed: UInt64) throws {
-        var rng = SplitMix64(seed: seed)  // the controller's own generator
+        var rng = SplitMix64(seed: seed) // the controller's own generator
         let credit = 8
         var c = controller(maxRetry: 5, successCredit: credit, holdTime: .milliseconds(300))
         var inFlight: [(fixture: SIPFixture, good: Bool)] = []
@@ -219,7 +227,10 @@ struct AdmissionHoldTests {
                 let item = inFlight.remove(at: i)
                 let events = try c.response(item.fixture.response(item.good ? 200 : 401), to: legit, at: at(t))
                 failures += events.count
-                if events.contains(where: { if case .exhausted = $0 { true } else { false } }) { exhausted = true; break }
+                if events.contains(where: { if case .exhausted = $0 { true } else { false } }) {
+                    exhausted = true
+                    break
+                }
             }
             c.expireHeld(time: at(t))
             for r in c.releases() { admit(r) }

@@ -1,10 +1,10 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import Inline
 import Logging
 import NetworkAddress
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// Throughput measurements (bench/inline/README.md). Off unless SIPWARDEN_BENCH=1; use a
 /// release build: `swift test -c release --filter InlineBenchmark`.
@@ -33,7 +33,9 @@ struct InlineBenchmark {
             }
         }
         let one = filter.controller.statistics
-        print("inline-bench one-source-flood packets=\(n) dropped=\(dropped) retransmissions=\(one.admittedRetransmissions) rate=\(Self.rate(n, elapsed))/s")
+        print(
+            "inline-bench one-source-flood packets=\(n) dropped=\(dropped) retransmissions=\(one.admittedRetransmissions) rate=\(Self.rate(n, elapsed))/s"
+        )
         // The five admitted branches come round again every 1024 packets: retransmissions.
         #expect(one.admittedCredentialed == 5 && dropped == n - 5 - one.admittedRetransmissions)
 
@@ -48,7 +50,10 @@ struct InlineBenchmark {
                 // Rewrite the source address in place: every packet is a new source.
                 var p = spoofed[i & 4095]
                 let a = UInt32(0xC612_0000) &+ UInt32(truncatingIfNeeded: i)
-                p[12] = UInt8(a >> 24); p[13] = UInt8(a >> 16 & 0xFF); p[14] = UInt8(a >> 8 & 0xFF); p[15] = UInt8(a & 0xFF)
+                p[12] = UInt8(a >> 24)
+                p[13] = UInt8(a >> 16 & 0xFF)
+                p[14] = UInt8(a >> 8 & 0xFF)
+                p[15] = UInt8(a & 0xFF)
                 _ = filter.judge(p, .inbound, at: at(Double(i) / 1e6), events: &events)
             }
         }
@@ -61,8 +66,10 @@ struct InlineBenchmark {
         let pairs: [([UInt8], [UInt8])] = (0..<clients).map { i in
             let source = IPAddress.v4(0xC612_0000 | UInt32(i))
             let fixture = SIPFixture(branch: "h\(i)", credentials: i & 1 == 1)
-            return (ipv4Packet(from: source, to: pbx, payload: fixture.request),
-                    ipv4Packet(from: pbx, sourcePort: 5060, to: source, destinationPort: 5070, payload: fixture.response(i & 1 == 1 ? 200 : 401)))
+            return (
+                ipv4Packet(from: source, to: pbx, payload: fixture.request),
+                ipv4Packet(from: pbx, sourcePort: 5060, to: source, destinationPort: 5070, payload: fixture.response(i & 1 == 1 ? 200 : 401))
+            )
         }
         filter = InlineFilter(controller: AdmissionController(policy: AdmissionPolicy(), seed: 3))
         var admitted = 0
@@ -102,30 +109,32 @@ struct InlineBenchmark {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(5060).bigEndian
         address.sin_addr.s_addr = inet_addr(QueueTrafficTests.local)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sink, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sink, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
 
         let sender = #"""
-        import socket, sys, time
-        n = int(sys.argv[1])
-        msgs = []
-        for i in range(256):
-            msgs.append(("REGISTER sip:198.19.252.1 SIP/2.0\r\nVia: SIP/2.0/UDP 198.19.252.2:5070;branch=z9hG4bKf%d\r\n"
-                         "From: <sip:100@x>;tag=a\r\nTo: <sip:100@x>\r\nCall-ID: c%d\r\nCSeq: 1 REGISTER\r\n"
-                         "Authorization: Digest username=\"100\", realm=\"x\", nonce=\"n\", uri=\"sip:x\", response=\"0\"\r\n"
-                         "Content-Length: 0\r\n\r\n" % (i, i)).encode())
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("198.19.252.2", 5070))
-        dst = ("198.19.252.1", 5060)
-        t0 = time.time()
-        sent = 0
-        for i in range(n):
-            try:
-                s.sendto(msgs[i & 255], dst)
-                sent += 1
-            except BlockingIOError:
-                pass
-        print(sent, time.time() - t0, flush=True)
-        """#
+            import socket, sys, time
+            n = int(sys.argv[1])
+            msgs = []
+            for i in range(256):
+                msgs.append(("REGISTER sip:198.19.252.1 SIP/2.0\r\nVia: SIP/2.0/UDP 198.19.252.2:5070;branch=z9hG4bKf%d\r\n"
+                             "From: <sip:100@x>;tag=a\r\nTo: <sip:100@x>\r\nCall-ID: c%d\r\nCSeq: 1 REGISTER\r\n"
+                             "Authorization: Digest username=\"100\", realm=\"x\", nonce=\"n\", uri=\"sip:x\", response=\"0\"\r\n"
+                             "Content-Length: 0\r\n\r\n" % (i, i)).encode())
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("198.19.252.2", 5070))
+            dst = ("198.19.252.1", 5060)
+            t0 = time.time()
+            sent = 0
+            for i in range(n):
+                try:
+                    s.sendto(msgs[i & 255], dst)
+                    sent += 1
+                except BlockingIOError:
+                    pass
+            print(sent, time.time() - t0, flush=True)
+            """#
         let path = NSTemporaryDirectory() + "sipwarden-inline-flood-\(getpid()).py"
         try sender.write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
@@ -140,14 +149,23 @@ struct InlineBenchmark {
         while ContinuousClock.now < deadline {
             usleep(20_000)
             let v = queue.statistics.verdicts
-            if v != last { last = v; idleSince = ContinuousClock.now } else if ContinuousClock.now - idleSince > .milliseconds(300) { break }
+            if v != last {
+                last = v
+                idleSince = ContinuousClock.now
+            } else if ContinuousClock.now - idleSince > .milliseconds(300) {
+                break
+            }
         }
         let elapsed = idleSince - start
         let stats = queue.statistics
         let verdicts = stats.verdicts - before
-        print("inline-bench queue sent=\(flood.output.trimmingCharacters(in: .whitespacesAndNewlines)) verdicts=\(verdicts) dropped=\(stats.dropped) overruns=\(stats.receiveOverruns) rate=\(Self.rate(verdicts, elapsed))/s rcvbuf=\(stats.receiveBufferBytes)")
+        print(
+            "inline-bench queue sent=\(flood.output.trimmingCharacters(in: .whitespacesAndNewlines)) verdicts=\(verdicts) dropped=\(stats.dropped) overruns=\(stats.receiveOverruns) rate=\(Self.rate(verdicts, elapsed))/s rcvbuf=\(stats.receiveBufferBytes)"
+        )
         // queue, portid, waiting, copy mode, copy range, queue_dropped, user_dropped, last id, 1
-        print("inline-bench /proc/net/netfilter/nfnetlink_queue: " + ((try? String(contentsOfFile: "/proc/net/netfilter/nfnetlink_queue", encoding: .utf8)) ?? "?"))
+        print(
+            "inline-bench /proc/net/netfilter/nfnetlink_queue: "
+                + ((try? String(contentsOfFile: "/proc/net/netfilter/nfnetlink_queue", encoding: .utf8)) ?? "?"))
         #expect(flood.status == 0, "\(flood.output)")
         #expect(verdicts > 0)
         #expect(stats.admission.admittedCredentialed <= 5)

@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import Inline
 import NetworkAddress
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 @Suite("InlineFilter: packets to verdicts")
 struct InlineFilterTests {
@@ -41,11 +41,14 @@ struct InlineFilterTests {
         var events: [AdmissionEvent] = []
         for i in 0..<3 {
             let fixture = SIPFixture(branch: "many\(i)", credentials: true)
-            #expect(f.judge(ipv4Packet(from: legit, to: pbx, payload: fixture.request), .inbound, at: at(Double(i)), events: &events) == .admit(.credentialed))
+            #expect(
+                f.judge(ipv4Packet(from: legit, to: pbx, payload: fixture.request), .inbound, at: at(Double(i)), events: &events)
+                    == .admit(.credentialed))
             var response = String(decoding: fixture.response(200, reason: "OK"), as: UTF8.self)
             let uris = (0..<600).map { "<sip:100@198.19.252.3:\(10_000 + $0)>;expires=300" }
             // As many Contact fields (more than a request may have), or one of 28 KB.
-            let bindings = i == 1
+            let bindings =
+                i == 1
                 ? "Contact: " + uris.joined(separator: ", ") + "\r\n"
                 : uris.map { "Contact: \($0)\r\n" }.joined()
             response = response.replacingOccurrences(of: "Content-Length: 0", with: bindings + "Content-Length: 0")
@@ -60,8 +63,11 @@ struct InlineFilterTests {
     @Test func ipv6WithExtensionHeaderIsParsed() {
         var f = filter(maxRetry: 1)
         var events: [AdmissionEvent] = []
-        let a = SIPFixture(branch: "v6a", credentials: true), b = SIPFixture(branch: "v6b", credentials: true)
-        #expect(f.judge(ipv6Packet(from: "2001:2::2", to: "2001:2::1", payload: a.request, extensionHeader: 0), .inbound, at: at(0), events: &events) == .admit(.credentialed))
+        let a = SIPFixture(branch: "v6a", credentials: true)
+        let b = SIPFixture(branch: "v6b", credentials: true)
+        #expect(
+            f.judge(ipv6Packet(from: "2001:2::2", to: "2001:2::1", payload: a.request, extensionHeader: 0), .inbound, at: at(0), events: &events)
+                == .admit(.credentialed))
         #expect(f.judge(ipv6Packet(from: "2001:2::2", to: "2001:2::1", payload: b.request), .inbound, at: at(0), events: &events) == .drop(.budget))
         #expect(f.controller.state(of: IPAddress("2001:2::2")!, at: at(0))?.credentialedOutstanding == 1)
     }
@@ -69,7 +75,9 @@ struct InlineFilterTests {
     @Test func unrelatedTrafficIsAcceptedAtOnce() {
         var f = filter(maxRetry: 1)
         var events: [AdmissionEvent] = []
-        #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: Array("hello, not SIP".utf8)), .inbound, at: at(0), events: &events) == .admit(.untracked))
+        #expect(
+            f.judge(ipv4Packet(from: attacker, to: pbx, payload: Array("hello, not SIP".utf8)), .inbound, at: at(0), events: &events)
+                == .admit(.untracked))
         #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: []), .inbound, at: at(0), events: &events) == .admit(.untracked))
         #expect(f.judge([0x45, 0, 0], .inbound, at: at(0), events: &events) == .admit(.untracked))
         #expect(f.judge([], .inbound, at: at(0), events: &events) == .admit(.untracked))
@@ -90,9 +98,15 @@ struct InlineFilterTests {
         let broken = Array("REGISTER  sip:x SIP/2.0\r\nPROXY-AUTHORIZATION: Digest username=\"100\"\r\n\r\n".utf8)
         #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: broken), .inbound, at: at(0), events: &events) == .drop(.unjudgeableCredentials))
         let request = SIPFixture(branch: "frag", credentials: true).request
-        #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: request, moreFragments: true), .inbound, at: at(0), events: &events) == .drop(.fragment))
-        #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: request, fragmentOffset: 100), .inbound, at: at(0), events: &events) == .drop(.fragment))
-        #expect(f.judge(ipv6Packet(from: "2001:2::2", to: "2001:2::1", payload: request, extensionHeader: 44), .inbound, at: at(0), events: &events) == .drop(.fragment))
+        #expect(
+            f.judge(ipv4Packet(from: attacker, to: pbx, payload: request, moreFragments: true), .inbound, at: at(0), events: &events)
+                == .drop(.fragment))
+        #expect(
+            f.judge(ipv4Packet(from: attacker, to: pbx, payload: request, fragmentOffset: 100), .inbound, at: at(0), events: &events)
+                == .drop(.fragment))
+        #expect(
+            f.judge(ipv6Packet(from: "2001:2::2", to: "2001:2::1", payload: request, extensionHeader: 44), .inbound, at: at(0), events: &events)
+                == .drop(.fragment))
         #expect(f.statistics.unjudgeableDropped == 1 && f.statistics.fragmentsDropped == 3)
     }
 
@@ -119,7 +133,9 @@ struct InlineFilterTests {
         var events: [AdmissionEvent] = []
         let odd = Array("garbage aUtHoRiZaTiOn garbage".utf8)
         #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: odd), .inbound, at: at(0), events: &events) == .drop(.unjudgeableCredentials))
-        #expect(f.judge(ipv4Packet(from: attacker, to: pbx, payload: Array("authorizatio".utf8)), .inbound, at: at(0), events: &events) == .admit(.untracked))
+        #expect(
+            f.judge(ipv4Packet(from: attacker, to: pbx, payload: Array("authorizatio".utf8)), .inbound, at: at(0), events: &events)
+                == .admit(.untracked))
     }
 
     @Test func failModesMapToKernelSettings() {

@@ -21,95 +21,96 @@ func shell(_ arguments: [String], timeout: Duration = .seconds(20)) throws -> (s
 
 /// The toy PBX (in the test namespace) and the SIP clients (in the peer namespace).
 let sipScript = #"""
-import json, socket, sys, time, random
+    import json, socket, sys, time, random
 
-def request(src, branch, user, auth, cseq=1):
-    lines = ["REGISTER sip:198.19.252.1 SIP/2.0",
-             "Via: SIP/2.0/UDP %s:5070;branch=z9hG4bK%s;rport" % (src, branch),
-             "Max-Forwards: 70",
-             "From: <sip:%s@198.19.252.1>;tag=t%s" % (user, branch),
-             "To: <sip:%s@198.19.252.1>" % user,
-             "Call-ID: %s@%s" % (branch, src),
-             "CSeq: %d REGISTER" % cseq,
-             "Contact: <sip:%s@%s:5070>" % (user, src)]
-    if auth:
-        lines.append('Authorization: Digest username="%s", realm="lab", nonce="n", uri="sip:198.19.252.1", response="00112233445566778899aabbccddeeff"' % user)
-    lines += ["User-Agent: inline-test", "Content-Length: 0", "", ""]
-    return "\r\n".join(lines).encode()
+    def request(src, branch, user, auth, cseq=1):
+        lines = ["REGISTER sip:198.19.252.1 SIP/2.0",
+                 "Via: SIP/2.0/UDP %s:5070;branch=z9hG4bK%s;rport" % (src, branch),
+                 "Max-Forwards: 70",
+                 "From: <sip:%s@198.19.252.1>;tag=t%s" % (user, branch),
+                 "To: <sip:%s@198.19.252.1>" % user,
+                 "Call-ID: %s@%s" % (branch, src),
+                 "CSeq: %d REGISTER" % cseq,
+                 "Contact: <sip:%s@%s:5070>" % (user, src)]
+        if auth:
+            lines.append('Authorization: Digest username="%s", realm="lab", nonce="n", uri="sip:198.19.252.1", response="00112233445566778899aabbccddeeff"' % user)
+        lines += ["User-Agent: inline-test", "Content-Length: 0", "", ""]
+        return "\r\n".join(lines).encode()
 
-def pbx(seconds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.bind(("198.19.252.1", 5060))
-    s.settimeout(0.2)
-    counts = {}
-    end = time.time() + seconds
-    print("ready", flush=True)
-    while time.time() < end:
-        try:
-            data, peer = s.recvfrom(65535)
-        except socket.timeout:
-            continue
-        if data == b"STOP":
-            break
-        text = data.decode("utf-8", "replace")
-        if not text.startswith("REGISTER "):
-            key = "%s junk" % peer[0]
+    def pbx(seconds):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        s.bind(("198.19.252.1", 5060))
+        s.settimeout(0.2)
+        counts = {}
+        end = time.time() + seconds
+        print("ready", flush=True)
+        while time.time() < end:
+            try:
+                data, peer = s.recvfrom(65535)
+            except socket.timeout:
+                continue
+            if data == b"STOP":
+                break
+            text = data.decode("utf-8", "replace")
+            if not text.startswith("REGISTER "):
+                key = "%s junk" % peer[0]
+                counts[key] = counts.get(key, 0) + 1
+                continue
+            head = text.split("\r\n\r\n")[0].split("\r\n")
+            auth = any(l.lower().startswith("authorization:") for l in head)
+            key = "%s %s" % (peer[0], "cred" if auth else "nocred")
             counts[key] = counts.get(key, 0) + 1
-            continue
-        head = text.split("\r\n\r\n")[0].split("\r\n")
-        auth = any(l.lower().startswith("authorization:") for l in head)
-        key = "%s %s" % (peer[0], "cred" if auth else "nocred")
-        counts[key] = counts.get(key, 0) + 1
-        ok = auth and 'username="legit"' in text
-        via = [l for l in head if l.startswith("Via:")][0]
-        keep = [l for l in head if l.split(":")[0] in ("From", "To", "Call-ID", "CSeq")]
-        status = "200 OK" if ok else "401 Unauthorized"
-        reply = ["SIP/2.0 " + status, via + ";received=" + peer[0]] + keep
-        if not ok:
-            reply.append('WWW-Authenticate: Digest realm="lab", nonce="%08x"' % random.getrandbits(32))
-        reply += ["Content-Length: 0", "", ""]
-        s.sendto("\r\n".join(reply).encode(), peer)
-    print(json.dumps(counts), flush=True)
+            ok = auth and 'username="legit"' in text
+            via = [l for l in head if l.startswith("Via:")][0]
+            keep = [l for l in head if l.split(":")[0] in ("From", "To", "Call-ID", "CSeq")]
+            status = "200 OK" if ok else "401 Unauthorized"
+            reply = ["SIP/2.0 " + status, via + ";received=" + peer[0]] + keep
+            if not ok:
+                reply.append('WWW-Authenticate: Digest realm="lab", nonce="%08x"' % random.getrandbits(32))
+            reply += ["Content-Length: 0", "", ""]
+            s.sendto("\r\n".join(reply).encode(), peer)
+        print(json.dumps(counts), flush=True)
 
-def client(src, mode, count):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.bind((src, 5070))
-    dst = ("198.19.252.1", 5060)
-    codes = []
-    def collect(wait):
-        s.settimeout(wait)
-        try:
-            while True:
-                data, _ = s.recvfrom(65535)
-                codes.append(int(data.split(b" ")[1]))
-        except socket.timeout:
-            pass
-    if mode == "attack":
-        s.sendto(request(src, "pre%d" % random.getrandbits(30), "100", False), dst)
-        collect(1.0)
-        for i in range(count):
-            s.sendto(request(src, "atk%d-%d" % (random.getrandbits(30), i), "100", True), dst)
-        collect(1.5)
-        s.sendto(request(src, "post%d" % random.getrandbits(30), "100", False), dst)
-        s.sendto(b"not SIP at all", dst)
-        collect(1.0)
-    elif mode == "legit":
-        s.sendto(request(src, "l1%d" % random.getrandbits(30), "legit", False, 1), dst)
-        collect(1.0)
-        s.sendto(request(src, "l2%d" % random.getrandbits(30), "legit", True, 2), dst)
-        collect(1.0)
-    print(json.dumps(codes), flush=True)
+    def client(src, mode, count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        s.bind((src, 5070))
+        dst = ("198.19.252.1", 5060)
+        codes = []
+        def collect(wait):
+            s.settimeout(wait)
+            try:
+                while True:
+                    data, _ = s.recvfrom(65535)
+                    codes.append(int(data.split(b" ")[1]))
+            except socket.timeout:
+                pass
+        if mode == "attack":
+            s.sendto(request(src, "pre%d" % random.getrandbits(30), "100", False), dst)
+            collect(1.0)
+            for i in range(count):
+                s.sendto(request(src, "atk%d-%d" % (random.getrandbits(30), i), "100", True), dst)
+            collect(1.5)
+            s.sendto(request(src, "post%d" % random.getrandbits(30), "100", False), dst)
+            s.sendto(b"not SIP at all", dst)
+            collect(1.0)
+        elif mode == "legit":
+            s.sendto(request(src, "l1%d" % random.getrandbits(30), "legit", False, 1), dst)
+            collect(1.0)
+            s.sendto(request(src, "l2%d" % random.getrandbits(30), "legit", True, 2), dst)
+            collect(1.0)
+        print(json.dumps(codes), flush=True)
 
-if sys.argv[1] == "pbx":
-    pbx(float(sys.argv[2]))
-else:
-    client(sys.argv[2], sys.argv[1], int(sys.argv[3]))
-"""#
+    if sys.argv[1] == "pbx":
+        pbx(float(sys.argv[2]))
+    else:
+        client(sys.argv[2], sys.argv[1], int(sys.argv[3]))
+    """#
 
-@Suite("InlineQueue on a real NFQUEUE (veth between two namespaces)", .serialized,
-       .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "InlineQueue on a real NFQUEUE (veth between two namespaces)", .serialized,
+    .enabled(if: KernelGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct QueueTrafficTests {
     static let local = "198.19.252.1"
 

@@ -1,11 +1,11 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import Inline
 import NetworkAddress
 import PacketDecoding
 import SIPMessage
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// SIP test messages: a request with a chosen branch/CSeq, and a response that mirrors it.
 struct SIPFixture {
@@ -27,7 +27,8 @@ struct SIPFixture {
         text += "CSeq: \(cseq) \(method)\r\n"
         text += "Contact: <sip:\(user)@198.19.252.2:5070>\r\n"
         if credentials {
-            text += "Authorization: Digest username=\"\(user)\", realm=\"lab\", nonce=\"abc\", uri=\"sip:198.19.252.1\", response=\"0123456789abcdef0123456789abcdef\"\r\n"
+            text +=
+                "Authorization: Digest username=\"\(user)\", realm=\"lab\", nonce=\"abc\", uri=\"sip:198.19.252.1\", response=\"0123456789abcdef0123456789abcdef\"\r\n"
         }
         text += "User-Agent: \(userAgent)\r\n"
         text += "Content-Length: 0\r\n\r\n"
@@ -87,10 +88,12 @@ extension AdmissionController {
 }
 
 /// IPv4 + UDP packet around `payload` (checksums zero: nothing here verifies them).
-func ipv4Packet(from source: IPAddress, sourcePort: UInt16 = 5070, to destination: IPAddress, destinationPort: UInt16 = 5060,
-                payload: [UInt8], fragmentOffset: UInt16 = 0, moreFragments: Bool = false) -> [UInt8] {
+func ipv4Packet(
+    from source: IPAddress, sourcePort: UInt16 = 5070, to destination: IPAddress, destinationPort: UInt16 = 5060,
+    payload: [UInt8], fragmentOffset: UInt16 = 0, moreFragments: Bool = false
+) -> [UInt8] {
     func bytes(_ a: IPAddress) -> [UInt8] {
-        guard case let .v4(v) = a else { return [0, 0, 0, 0] }
+        guard case .v4(let v) = a else { return [0, 0, 0, 0] }
         return [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
     }
     let total = 20 + 8 + payload.count
@@ -98,15 +101,17 @@ func ipv4Packet(from source: IPAddress, sourcePort: UInt16 = 5070, to destinatio
     var p: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, UInt8(flags >> 8), UInt8(flags & 0xFF), 64, 17, 0, 0]
     p += bytes(source) + bytes(destination)
     let udpLength = 8 + payload.count
-    p += [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xFF), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xFF),
-          UInt8(udpLength >> 8), UInt8(udpLength & 0xFF), 0, 0]
+    p += [
+        UInt8(sourcePort >> 8), UInt8(sourcePort & 0xFF), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xFF),
+        UInt8(udpLength >> 8), UInt8(udpLength & 0xFF), 0, 0,
+    ]
     return p + payload
 }
 
 /// IPv6 + (optional hop-by-hop or fragment header) + UDP packet around `payload`.
 func ipv6Packet(from source: String, to destination: String, payload: [UInt8], extensionHeader: UInt8? = nil) -> [UInt8] {
     func bytes(_ text: String) -> [UInt8] {
-        guard case let .v6(hi, lo) = IPAddress(text)! else { return [] }
+        guard case .v6(let hi, let lo) = IPAddress(text)! else { return [] }
         return (0..<8).map { UInt8(hi >> (56 - 8 * UInt64($0)) & 0xFF) } + (0..<8).map { UInt8(lo >> (56 - 8 * UInt64($0)) & 0xFF) }
     }
     var ext: [UInt8] = []

@@ -49,15 +49,15 @@ extension IPAddress {
     /// The next address (wrapping at the family's end).
     var next: IPAddress {
         switch self {
-        case let .v4(v): .v4(v &+ 1)
-        case let .v6(hi, lo): lo == .max ? .v6(hi &+ 1, 0) : .v6(hi, lo + 1)
+        case .v4(let v): .v4(v &+ 1)
+        case .v6(let hi, let lo): lo == .max ? .v6(hi &+ 1, 0) : .v6(hi, lo + 1)
         }
     }
 
     var previous: IPAddress {
         switch self {
-        case let .v4(v): .v4(v &- 1)
-        case let .v6(hi, lo): lo == 0 ? .v6(hi &- 1, .max) : .v6(hi, lo - 1)
+        case .v4(let v): .v4(v &- 1)
+        case .v6(let hi, let lo): lo == 0 ? .v6(hi &- 1, .max) : .v6(hi, lo - 1)
         }
     }
 }

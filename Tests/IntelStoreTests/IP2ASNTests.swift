@@ -1,7 +1,7 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import Testing
 import IntelStore
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Testing
 
 @Suite("iptoasn ip2asn TSV")
 struct IP2ASNTests {
@@ -46,8 +46,12 @@ struct IP2ASNTests {
         }
     }
 
-    @Test("v4 sample: boundaries, Not routed gaps", arguments: ["ip2asn-v4.sample.tsv", "ip2asn-v6.sample.tsv",
-                                                               "ip2asn-combined.sample.tsv", "asn-db-ip2asn-v4.subset.tsv"])
+    @Test(
+        "v4 sample: boundaries, Not routed gaps",
+        arguments: [
+            "ip2asn-v4.sample.tsv", "ip2asn-v6.sample.tsv",
+            "ip2asn-combined.sample.tsv", "asn-db-ip2asn-v4.subset.tsv",
+        ])
     func ownRows(file: String) throws { try checkAgainstOwnRows(file) }
 
     @Test("the u32 variant gives the same answers as the dotted file for the same rows")
@@ -80,7 +84,10 @@ struct IP2ASNTests {
     @Test("bad rows are refused with their line")
     func errors() {
         func failure(_ text: String) -> IntelParseError? {
-            do { _ = try IntelParser.parse(bytes: Array(text.utf8), format: .ip2asn, name: "t"); return nil } catch { return error }
+            do {
+                _ = try IntelParser.parse(bytes: Array(text.utf8), format: .ip2asn, name: "t")
+                return nil
+            } catch { return error }
         }
         #expect(failure("1.0.0.0\t1.0.0.255\t13335\tUS\tX\n1.0.1.0\t1.0.0.0\t1\tUS\tY\n")?.line == 2)
         #expect(failure("1.0.0.0\t1.0.0.255\t13335\tUS\n")?.line == 1)

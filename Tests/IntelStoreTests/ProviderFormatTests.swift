@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-import Testing
 import IntelStore
 import NetworkAddress
+import Testing
 
 /// The clouds' publications, checked against an independent reading of the same file
 /// (Foundation's JSONSerialization, a CSV split), not against numbers copied from them.
@@ -116,8 +116,9 @@ struct ProviderFormatTests {
         #expect(dataset.format == .oracle && dataset.entryCount == count && count > 0)
     }
 
-    @Test("RFC 8805 geofeeds: DigitalOcean (rows with only 2 fields) and Linode (comments, empty last field)",
-          arguments: [("digitalocean-geofeed-google.csv", "digitalocean"), ("linode-geofeed.excerpt.csv", "linode")])
+    @Test(
+        "RFC 8805 geofeeds: DigitalOcean (rows with only 2 fields) and Linode (comments, empty last field)",
+        arguments: [("digitalocean-geofeed-google.csv", "digitalocean"), ("linode-geofeed.excerpt.csv", "linode")])
     func geofeed(file: String, name: String) throws {
         let lines = try Corpus.text(file).split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
         let dataset = try Corpus.dataset(file, name: name)

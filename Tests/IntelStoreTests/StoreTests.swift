@@ -1,17 +1,19 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import Testing
 import IntelStore
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import Testing
 
 @Suite("Intel store")
 struct StoreTests {
-    @Test("formats are recognised from content", arguments: [
-        ("ip2asn-v4.sample.tsv", IntelFormat.ip2asn), ("ip2asn-v4-u32.sample.tsv", .ip2asn), ("ip2asn-v6.sample.tsv", .ip2asn),
-        ("ip2asn-combined.sample.tsv", .ip2asn), ("asn-db-ip2asn-v4.subset.tsv", .ip2asn),
-        ("aws-ip-ranges.excerpt.json", .aws), ("gcp-cloud.excerpt.json", .gcp), ("azure-ServiceTags_Public.excerpt.json", .azure),
-        ("oracle-public_ip_ranges.excerpt.json", .oracle), ("digitalocean-geofeed-google.csv", .geofeed),
-        ("linode-geofeed.excerpt.csv", .geofeed), ("cloudflare-ips-v4.txt", .cidrList), ("cloudflare-ips-v6.txt", .cidrList),
-    ])
+    @Test(
+        "formats are recognised from content",
+        arguments: [
+            ("ip2asn-v4.sample.tsv", IntelFormat.ip2asn), ("ip2asn-v4-u32.sample.tsv", .ip2asn), ("ip2asn-v6.sample.tsv", .ip2asn),
+            ("ip2asn-combined.sample.tsv", .ip2asn), ("asn-db-ip2asn-v4.subset.tsv", .ip2asn),
+            ("aws-ip-ranges.excerpt.json", .aws), ("gcp-cloud.excerpt.json", .gcp), ("azure-ServiceTags_Public.excerpt.json", .azure),
+            ("oracle-public_ip_ranges.excerpt.json", .oracle), ("digitalocean-geofeed-google.csv", .geofeed),
+            ("linode-geofeed.excerpt.csv", .geofeed), ("cloudflare-ips-v4.txt", .cidrList), ("cloudflare-ips-v6.txt", .cidrList),
+        ])
     func detect(file: String, format: IntelFormat) throws {
         #expect(IntelFormat.detect(bytes: try Corpus.bytes(file)) == format)
     }
@@ -26,13 +28,13 @@ struct StoreTests {
     @Test("providers known by AS number take the AS's announced ranges")
     func providerByASN() throws {
         let tsv = """
-        5.9.0.0\t5.9.255.255\t24940\tDE\tHETZNER-AS
-        5.10.0.0\t5.10.0.255\t0\tNone\tNot routed
-        5.10.1.0\t5.10.1.127\t24940\tDE\tHETZNER-AS
-        5.10.1.128\t5.10.1.255\t3320\tDE\tDTAG
-        2a01:4f8::\t2a01:4f8:ffff:ffff:ffff:ffff:ffff:ffff\t24940\tDE\tHETZNER-AS
+            5.9.0.0\t5.9.255.255\t24940\tDE\tHETZNER-AS
+            5.10.0.0\t5.10.0.255\t0\tNone\tNot routed
+            5.10.1.0\t5.10.1.127\t24940\tDE\tHETZNER-AS
+            5.10.1.128\t5.10.1.255\t3320\tDE\tDTAG
+            2a01:4f8::\t2a01:4f8:ffff:ffff:ffff:ffff:ffff:ffff\t24940\tDE\tHETZNER-AS
 
-        """
+            """
         let table = try IntelParser.parse(bytes: Array(tsv.utf8), name: "ip2asn")
         let store = IntelStore(datasets: [table])
         #expect(store.lookup(IPAddress("5.9.1.2")!).enrichment.provider == "hetzner")
@@ -60,14 +62,15 @@ struct StoreTests {
         #expect(!blocks.isEmpty)
         for b in blocks {
             // Each block lies inside a row of AS13335 (rows are disjoint, adjacent ones merged).
-            let first = b.address, last = lastAddress(b)
+            let first = b.address
+            let last = lastAddress(b)
             #expect(rows.contains { $0.start <= first && first <= $0.end }, "\(b)")
             #expect(store.lookup(last).enrichment.asn == 13335, "\(b)")
         }
         var total: UInt64 = 0
         for b in blocks { total += UInt64(1) << UInt64(32 - b.prefixLength) }
         var expected: UInt64 = 0
-        for r in rows { if case let (.v4(s), .v4(e)) = (r.start, r.end) { expected += UInt64(e - s) + 1 } }
+        for r in rows { if case (.v4(let s), .v4(let e)) = (r.start, r.end) { expected += UInt64(e - s) + 1 } }
         #expect(total == expected)
     }
 
@@ -83,10 +86,14 @@ struct StoreTests {
             let table = try? IntelParser.parse(bytes: Array((row + "\n").utf8), format: .ip2asn, name: "t")
             let store = IntelStore(datasets: table.map { [$0] } ?? [])
             let f = row.split(separator: "\t")
-            let s = UInt32(f[0])!, e = UInt32(f[1])!
+            let s = UInt32(f[0])!
+            let e = UInt32(f[1])!
             var cursor = UInt64(s)
             for b in store.networks(matching: .asn(64500)) {
-                guard case let .v4(base) = b.address else { Issue.record("family"); return }
+                guard case .v4(let base) = b.address else {
+                    Issue.record("family")
+                    return
+                }
                 #expect(UInt64(base) == cursor)
                 cursor += UInt64(1) << UInt64(32 - b.prefixLength)
             }
@@ -97,7 +104,10 @@ struct StoreTests {
     @Test("JSON files: errors name the line")
     func jsonErrors() {
         func failure(_ text: String, _ format: IntelFormat? = nil) -> IntelParseError? {
-            do { _ = try IntelParser.parse(bytes: Array(text.utf8), format: format, name: "t"); return nil } catch { return error }
+            do {
+                _ = try IntelParser.parse(bytes: Array(text.utf8), format: format, name: "t")
+                return nil
+            } catch { return error }
         }
         #expect(failure("{\n \"syncToken\": \"1\",\n \"prefixes\": [\n  {\"ip_prefix\": \"3.0.0.0/33\", \"service\": \"EC2\"}\n ]\n}")?.line == 4)
         #expect(failure("{\n \"prefixes\": [\n  {\"ip_prefix\": \"3.0.0.0/8\"}\n ]\n}", .aws)?.line == 3)
@@ -120,7 +130,7 @@ struct StoreTests {
 
 func lastAddress(_ n: IPNetwork) -> IPAddress {
     switch n.address {
-    case let .v4(v): .v4(n.prefixLength == 0 ? .max : v | (UInt32.max >> UInt32(n.prefixLength)))
+    case .v4(let v): .v4(n.prefixLength == 0 ? .max : v | (UInt32.max >> UInt32(n.prefixLength)))
     case .v6: n.address
     }
 }

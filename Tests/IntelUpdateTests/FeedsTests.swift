@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-@testable import Feeds
 import IntelUpdate
 import NetworkAddress
 import Testing
 import WardenCore
+
+@testable import Feeds
 
 @Suite("feeds: list formats, APIBAN paging, last good copy, bans with origin feed")
 struct FeedsTests {
@@ -36,7 +37,8 @@ struct FeedsTests {
 
         let array = try FeedListParser.parse(Array(#"["198.51.100.7","203.0.113.0/24"]"#.utf8), format: .json, maxEntries: 10)
         #expect(array.networks.count == 2)
-        let objects = try FeedListParser.parse(Array(#"{"bans":[{"network":"198.51.100.7/32","origin":"detector"},{"ip":"203.0.113.9"},{"x":1}]}"#.utf8), format: .json, maxEntries: 10)
+        let objects = try FeedListParser.parse(
+            Array(#"{"bans":[{"network":"198.51.100.7/32","origin":"detector"},{"ip":"203.0.113.9"},{"x":1}]}"#.utf8), format: .json, maxEntries: 10)
         #expect(objects.networks.map(\.description) == ["198.51.100.7", "203.0.113.9"])
         #expect(objects.rejected == 1)
         #expect(throws: FeedParseError.self) { try FeedListParser.parse(Array(#"{"nothing":true}"#.utf8), format: .json, maxEntries: 10) }
@@ -131,7 +133,7 @@ struct FeedsTests {
             let big = (0..<1500).map { "203.0.\($0 / 250).\($0 % 250)" }.joined(separator: "\n")
             server.set("/voipbl.netset", ServedFile(body: Array(big.utf8), etag: "\"n2\""))
             let overflow = await updater.refresh(spec)
-            guard case let .failed(reason) = overflow.outcome else {
+            guard case .failed(let reason) = overflow.outcome else {
                 Issue.record("an oversized feed was accepted")
                 return
             }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-@testable import IntelUpdate
 import Testing
+
+@testable import IntelUpdate
 
 @Suite("gunzip, atomic swap, shrink guard, structural validation")
 struct IntelUpdateCoreTests {
@@ -80,7 +81,10 @@ struct IntelUpdateCoreTests {
         for _ in 0..<300 {
             let count = Int.random(in: 0...256, using: &generator)
             var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            if Bool.random(using: &generator), bytes.count > 2 { bytes[0] = 0x1F; bytes[1] = 0x8B }
+            if Bool.random(using: &generator), bytes.count > 2 {
+                bytes[0] = 0x1F
+                bytes[1] = 0x8B
+            }
             for format in IntelSource.knownFormats {
                 _ = try? StructuralIntelValidator().validate(bytes, format: format, name: "fuzz")
             }

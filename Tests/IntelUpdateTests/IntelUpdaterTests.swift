@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-@testable import IntelUpdate
 import Logging
 import Synchronization
 import Testing
+
+@testable import IntelUpdate
 
 @Suite("intel update against a local HTTP server: conditional requests, failures, shrink guard, swap")
 struct IntelUpdaterTests {
@@ -24,9 +25,11 @@ struct IntelUpdaterTests {
         for (index, p) in published.enumerated() {
             server.set(p.path, ServedFile(body: try Corpus.bytes(p.corpus), etag: "\"v1-\(index)\""))
         }
-        server.set("/data/ip2asn-combined.tsv.gz", ServedFile(
-            body: try Corpus.gzip(try Corpus.bytes("ranges/ip2asn-combined.sample.tsv")), etag: nil,
-            lastModified: "Tue, 01 Dec 2026 06:00:00 GMT"))
+        server.set(
+            "/data/ip2asn-combined.tsv.gz",
+            ServedFile(
+                body: try Corpus.gzip(try Corpus.bytes("ranges/ip2asn-combined.sample.tsv")), etag: nil,
+                lastModified: "Tue, 01 Dec 2026 06:00:00 GMT"))
     }
 
     static func sources(_ base: String) -> [IntelSource] {
@@ -34,7 +37,9 @@ struct IntelUpdaterTests {
             + [IntelSource(name: "ip2asn", url: base + "/data/ip2asn-combined.tsv.gz", format: "ip2asn")]
     }
 
-    static func updater(_ base: String, directory: String, ratio: Double = 0.5, clock: @escaping @Sendable () -> Int64 = { 1_764_700_000 }) -> IntelUpdater {
+    static func updater(_ base: String, directory: String, ratio: Double = 0.5, clock: @escaping @Sendable () -> Int64 = { 1_764_700_000 })
+        -> IntelUpdater
+    {
         IntelUpdater(
             sources: sources(base), options: IntelUpdateOptions(directory: directory, shrinkGuard: ShrinkGuard(minimumRatio: ratio)),
             fetcher: AsyncHTTPFetcher(timeout: .seconds(30)), validator: StructuralIntelValidator(), logger: Logger(label: "test"), clock: clock)
@@ -59,7 +64,8 @@ struct IntelUpdaterTests {
             for p in Self.published {
                 #expect(try Data(contentsOf: URL(fileURLWithPath: updater.dataPath(p.name))) == Data(try Corpus.bytes(p.corpus)))
             }
-            #expect(try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("ip2asn"))) == Data(try Corpus.bytes("ranges/ip2asn-combined.sample.tsv")))
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("ip2asn"))) == Data(try Corpus.bytes("ranges/ip2asn-combined.sample.tsv")))
             // Entries counted from the formats (cloudflare: one CIDR per line; AWS: 64 v4 + 15 v6).
             let v4Lines = String(decoding: try Corpus.bytes("ranges/cloudflare-ips-v4.txt"), as: UTF8.self).split(separator: "\n").count
             #expect(Self.outcome(first, "cloudflare-v4") == .updated(entries: v4Lines, previousEntries: nil))
@@ -75,7 +81,7 @@ struct IntelUpdaterTests {
             let second = await updater.update()
             #expect(Self.outcome(second, "cloudflare-v4") == .updated(entries: v4Lines + 1, previousEntries: v4Lines))
             #expect(try Data(contentsOf: URL(fileURLWithPath: updater.dataPath("cloudflare-v4"))) == Data(changed))
-            guard case let .failed(reason, kept)? = Self.outcome(second, "aws") else {
+            guard case .failed(let reason, let kept)? = Self.outcome(second, "aws") else {
                 Issue.record("aws should have failed: \(second)")
                 return
             }
@@ -114,7 +120,7 @@ struct IntelUpdaterTests {
             // A third of the rows: refused (ratio 0.5).
             let third = Array(String(decoding: full, as: UTF8.self).split(separator: "\n").prefix(rows / 3).joined(separator: "\n").utf8)
             server.set("/geo/google.csv", ServedFile(body: third, etag: "\"b\""))
-            guard case let .failed(reason, kept)? = await updater.update().first?.outcome else {
+            guard case .failed(let reason, let kept)? = await updater.update().first?.outcome else {
                 Issue.record("a shrunk copy was accepted")
                 return
             }
@@ -125,7 +131,7 @@ struct IntelUpdaterTests {
 
             // An empty body: refused.
             server.set("/geo/google.csv", ServedFile(body: [], etag: "\"c\""))
-            guard case let .failed(emptyReason, _)? = await updater.update().first?.outcome else {
+            guard case .failed(let emptyReason, _)? = await updater.update().first?.outcome else {
                 Issue.record("an empty copy was accepted")
                 return
             }
@@ -133,7 +139,7 @@ struct IntelUpdaterTests {
 
             // Not the format at all: the validation hook refuses it.
             server.set("/geo/google.csv", ServedFile(body: Array("<html>maintenance</html>\n".utf8), etag: "\"d\""))
-            guard case let .failed(invalid, _)? = await updater.update().first?.outcome else {
+            guard case .failed(let invalid, _)? = await updater.update().first?.outcome else {
                 Issue.record("an invalid copy was accepted")
                 return
             }

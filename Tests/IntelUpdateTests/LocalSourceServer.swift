@@ -56,7 +56,8 @@ final class LocalSourceServer: Sendable {
             record(path, ifNoneMatch, ifModifiedSince, file.status)
             return Response(status: .init(code: file.status))
         }
-        let notModified = (file.etag != nil && ifNoneMatch == file.etag)
+        let notModified =
+            (file.etag != nil && ifNoneMatch == file.etag)
             || (file.etag == nil && file.lastModified != nil && ifModifiedSince == file.lastModified)
         var headers = HTTPFields()
         if let etag = file.etag { headers[.eTag] = etag }

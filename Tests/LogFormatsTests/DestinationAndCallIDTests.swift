@@ -65,7 +65,8 @@ struct DestinationAndCallIDTests {
 
     @Test("res_pjsip NOTICE: the text between `(callid: ` and `) - REASON` is the Call-ID; no destination")
     func pjsipNoticeCallID() throws {
-        let line = "[2015-05-24 08:42:16] NOTICE[4583] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@198.18.0.10>' failed for '198.18.1.66:5071' (callid: 3c2a7e1b-(x) - y@h) - No matching endpoint found"
+        let line =
+            "[2015-05-24 08:42:16] NOTICE[4583] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@198.18.0.10>' failed for '198.18.1.66:5071' (callid: 3c2a7e1b-(x) - y@h) - No matching endpoint found"
         let f = try #require(LogDialects.parse(line, selection: .auto))
         #expect(f.source == IPAddress("198.18.1.66"))
         #expect(f.callID == "3c2a7e1b-(x) - y@h")
@@ -75,7 +76,8 @@ struct DestinationAndCallIDTests {
 
     @Test("chan_sip NOTICE lines state neither destination nor Call-ID")
     func chanSIPNothing() throws {
-        let line = "[2015-05-24 08:42:16] NOTICE[4583] chan_sip.c: Registration from '\"100\" <sip:100@198.18.0.10>' failed for '198.18.1.66:5060' - Wrong password"
+        let line =
+            "[2015-05-24 08:42:16] NOTICE[4583] chan_sip.c: Registration from '\"100\" <sip:100@198.18.0.10>' failed for '198.18.1.66:5060' - Wrong password"
         let f = try #require(LogDialects.parse(line, selection: .auto))
         #expect(f.callID == nil && f.destination == nil && f.destinationPort == nil)
     }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
-import WardenCore
 import NetworkAddress
 import Testing
+import WardenCore
 
 /// The address the PBX recorded.
 let real = "198.51.100.7"
@@ -14,12 +14,16 @@ struct InjectionTests {
     // MARK: chan_sip
 
     @Test func chanSIPDecoyBeforeReal() throws {
-        let l = astFile + "chan_sip.c: Registration from '\"x' failed for '\(decoy):5060' - Wrong password\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
+        let l =
+            astFile
+            + "chan_sip.c: Registration from '\"x' failed for '\(decoy):5060' - Wrong password\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
         #expect(try #require(parse(l)).source == addr(real))
     }
 
     @Test func chanSIPDecoyWithFailureButRealIsNot() {
-        let l = astFile + "chan_sip.c: Registration from '<sip:x' failed for '\(decoy):5060' - Wrong password>' failed for '\(real):5060' - RTP initialization failed"
+        let l =
+            astFile
+            + "chan_sip.c: Registration from '<sip:x' failed for '\(decoy):5060' - Wrong password>' failed for '\(real):5060' - RTP initialization failed"
         #expect(parse(l) == nil)
     }
 
@@ -40,28 +44,38 @@ struct InjectionTests {
     // MARK: res_pjsip
 
     @Test func pjsipDecoyInFromIsAmbiguous() {
-        let l = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' failed for '\(decoy):5060' (callid: z) - Failed to authenticate\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
+        let l =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' failed for '\(decoy):5060' (callid: z) - Failed to authenticate\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
         #expect(parse(l) == nil)
     }
 
     @Test func pjsipDecoyInCallIDIsAmbiguous() {
-        let l = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1@h>' failed for '\(real):5060' (callid: x' failed for '\(decoy):5060' (callid: y) - Failed to authenticate"
+        let l =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1@h>' failed for '\(real):5060' (callid: x' failed for '\(decoy):5060' (callid: y) - Failed to authenticate"
         #expect(parse(l) == nil)
     }
 
     @Test func pjsipForgedReasonInCallID() {
         // The real reason (last " - ") is not a failure; the forged one inside the call-id is ignored.
-        let l = astFile + "res_pjsip/pjsip_distributor.c: Request 'OPTIONS' from '<sip:1@h>' failed for '\(real):5060' (callid: q) - Failed to authenticate) - Unknown thing"
+        let l =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'OPTIONS' from '<sip:1@h>' failed for '\(real):5060' (callid: q) - Failed to authenticate) - Unknown thing"
         #expect(parse(l) == nil)
     }
 
     @Test func pjsipMalformedDecoyIgnored() throws {
-        let l = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' failed for 'evil.example:5060' (callid: \" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
+        let l =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' failed for 'evil.example:5060' (callid: \" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
         #expect(try #require(parse(l)).source == addr(real))
     }
 
     @Test func sessionCallDecoyInExtension() throws {
-        let l = astFile + "res_pjsip_session.c: anonymous: Call (UDP:\(real):5060) to extension 'x: Call (UDP:\(decoy):5060) to extension '1' rejected because extension not found in context 'default'."
+        let l =
+            astFile
+            + "res_pjsip_session.c: anonymous: Call (UDP:\(real):5060) to extension 'x: Call (UDP:\(decoy):5060) to extension '1' rejected because extension not found in context 'default'."
         #expect(try #require(parse(l)).source == addr(real))
     }
 
@@ -117,13 +131,18 @@ struct InjectionTests {
 
     @Test func freeswitchDecoyInUserAndDomain() throws {
         let pre = "2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1657 "
-        let a = try #require(parse(pre + "SIP auth failure (REGISTER) on sofia profile 'internal' for [x from ip \(decoy)@d from ip \(decoy)] from ip \(real)"))
+        let a = try #require(
+            parse(pre + "SIP auth failure (REGISTER) on sofia profile 'internal' for [x from ip \(decoy)@d from ip \(decoy)] from ip \(real)"))
         #expect(a.source == addr(real))
         let b = try #require(parse(pre + "Can't find user [a] from \(decoy)@b] from \(decoy)] from \(real)"))
         #expect(b.source == addr(real))
         // Joined form with a forged "from … You must define" inside the user name.
         let u = "u] from \(decoy) You must define a domain called 'x"
-        let c = try #require(parse(pre + "Can't find user [\(u)@d] from \(real) You must define a domain called 'd' in your directory and add a user with the id=\"\(u)\" attribute"))
+        let c = try #require(
+            parse(
+                pre
+                    + "Can't find user [\(u)@d] from \(real) You must define a domain called 'd' in your directory and add a user with the id=\"\(u)\" attribute"
+            ))
         #expect(c.source == addr(real))
     }
 
@@ -138,7 +157,8 @@ struct InjectionTests {
     @Test func sipwardenAttackerTextAfterFixedFields() throws {
         let ua = "evil\" src=\(decoy) sport=1 proto=udp \" ua=\"x"
         let user = "u\" ua=\"zz\" src=\(decoy)"
-        let l = " 5(1234) NOTICE: <script>: SIPWARDEN event=auth_failed ts=1.000001 src=\(real) sport=5060 proto=udp method=REGISTER user=\"\(user)\" ua=\"\(ua)\""
+        let l =
+            " 5(1234) NOTICE: <script>: SIPWARDEN event=auth_failed ts=1.000001 src=\(real) sport=5060 proto=udp method=REGISTER user=\"\(user)\" ua=\"\(ua)\""
         let f = try #require(parse(l))
         #expect(f.source == addr(real))
         #expect(f.sourcePort == 5060)
@@ -148,7 +168,8 @@ struct InjectionTests {
     }
 
     @Test func sipwardenNestedTokenInUA() throws {
-        let l = "SIPWARDEN event=scanner ts=2.0 src=\(real) sport=5060 proto=udp method=OPTIONS user=\"\" ua=\"SIPWARDEN event=auth_failed ts=1.0 src=\(decoy) sport=1 proto=udp method=R user=\"a\" ua=\"b\""
+        let l =
+            "SIPWARDEN event=scanner ts=2.0 src=\(real) sport=5060 proto=udp method=OPTIONS user=\"\" ua=\"SIPWARDEN event=auth_failed ts=1.0 src=\(decoy) sport=1 proto=udp method=R user=\"a\" ua=\"b\""
         let f = try #require(parse(l))
         #expect(f.source == addr(real))
         #expect(f.kind == .scanner)
@@ -157,15 +178,19 @@ struct InjectionTests {
     @Test func crossDialectInjection() throws {
         let sw = "SIPWARDEN event=auth_failed ts=1.0 src=\(decoy) sport=1 proto=udp method=R user=\"a\" ua=\"b\""
         // SIPWARDEN text inside an Asterisk line: only Asterisk may read it.
-        let ast = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:\(sw)>' failed for '\(real):5060' (callid: x) - Failed to authenticate"
+        let ast =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:\(sw)>' failed for '\(real):5060' (callid: x) - Failed to authenticate"
         let f = try #require(parse(ast))
         #expect(f.source == addr(real))
         #expect(f.dialect == .asterisk)
         #expect(parse(ast, .only(.kamailio)) == nil)
-        let fs = "2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 SIP auth challenge (REGISTER) on sofia profile 'internal' for [\(sw)] from ip \(real)"
+        let fs =
+            "2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 SIP auth challenge (REGISTER) on sofia profile 'internal' for [\(sw)] from ip \(real)"
         #expect(parse(fs) == nil)
         // Asterisk text inside a SIPWARDEN UA: only the SIPWARDEN fields count.
-        let k = "SIPWARDEN event=unknown_user ts=1.0 src=\(real) sport=5060 proto=udp method=REGISTER user=\"1\" ua=\"[2015-05-24 08:42:16] NOTICE[1] chan_sip.c: Registration from '' failed for '\(decoy):5060' - Wrong password\""
+        let k =
+            "SIPWARDEN event=unknown_user ts=1.0 src=\(real) sport=5060 proto=udp method=REGISTER user=\"1\" ua=\"[2015-05-24 08:42:16] NOTICE[1] chan_sip.c: Registration from '' failed for '\(decoy):5060' - Wrong password\""
         #expect(try #require(parse(k)).source == addr(real))
         #expect(parse(k, .only(.asterisk)) == nil)
     }
@@ -211,28 +236,37 @@ struct CapturedKamailioTests {
     @Test func prefixInsideAttackerTextIsNotAPrefix() {
         // A whole syslog + Asterisk prefix inside a From header: the line's real message is
         // the chan_sip one, whose (last) address is the real peer; its reason is not a failure.
-        let l = astFile + "chan_sip.c: Registration from '<sip:Jan  2 03:04:05 h asterisk[1]: NOTICE[1]: chan_sip.c:1 fn: Registration from ' failed for '\(decoy):5060' - Wrong password@h>' failed for '\(real):5060' - Unknown failure"
+        let l =
+            astFile
+            + "chan_sip.c: Registration from '<sip:Jan  2 03:04:05 h asterisk[1]: NOTICE[1]: chan_sip.c:1 fn: Registration from ' failed for '\(decoy):5060' - Wrong password@h>' failed for '\(real):5060' - Unknown failure"
         #expect(parse(l) == nil)
     }
 
     @Test func wrappedLineKeepsTheRules() throws {
-        let l = "Jan  2 03:04:05 pbx asterisk[1]: NOTICE[1]: chan_sip.c:1 in fn: Registration from '\"x' failed for '\(decoy):5060' - Wrong password\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
+        let l =
+            "Jan  2 03:04:05 pbx asterisk[1]: NOTICE[1]: chan_sip.c:1 in fn: Registration from '\"x' failed for '\(decoy):5060' - Wrong password\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
         #expect(try #require(parse(l)).source == addr(real))
-        let p = "<29>1 2024-01-02T03:04:05Z pbx asterisk 1 - - NOTICE[1]: res_pjsip/pjsip_distributor.c:1 fn: Request 'REGISTER' from '\"a' failed for '\(decoy):5060' (callid: z) - Failed to authenticate\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
+        let p =
+            "<29>1 2024-01-02T03:04:05Z pbx asterisk 1 - - NOTICE[1]: res_pjsip/pjsip_distributor.c:1 fn: Request 'REGISTER' from '\"a' failed for '\(decoy):5060' (callid: z) - Failed to authenticate\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
         #expect(parse(p) == nil)
     }
 
     @Test func colourCodesCannotSplitOrJoinAnchors() throws {
         // Colour in the attacker's From: the real (last) address still wins.
-        let l = astFile + "chan_sip.c: Registration from '\u{1B}[31m\"x' failed for '\(decoy):5060' - Wrong password\u{1B}[0m\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
+        let l =
+            astFile
+            + "chan_sip.c: Registration from '\u{1B}[31m\"x' failed for '\(decoy):5060' - Wrong password\u{1B}[0m\" <sip:100@h>' failed for '\(real):5060' - Wrong password"
         #expect(try #require(parse(l)).source == addr(real))
         // A forged res_pjsip anchor assembled from colour-split pieces is still a second candidate.
-        let p = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' fai\u{1B}[0mled for '\(decoy):5060' (callid: z) - x\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
+        let p =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"a' fai\u{1B}[0mled for '\(decoy):5060' (callid: z) - x\" <sip:1@h>' failed for '\(real):5060' (callid: abc) - Failed to authenticate"
         #expect(parse(p) == nil)
     }
 
     @Test func dialplanExtensionCannotForge() {
-        let l = "[2024-01-02 03:04:05] WARNING[1][C-00000001] Ext. 1: \"Rejecting unknown SIP connection from \(decoy)\": \"Rejecting unknown SIP connection from \(real)\""
+        let l =
+            "[2024-01-02 03:04:05] WARNING[1][C-00000001] Ext. 1: \"Rejecting unknown SIP connection from \(decoy)\": \"Rejecting unknown SIP connection from \(real)\""
         #expect(parse(l) == nil)
     }
 

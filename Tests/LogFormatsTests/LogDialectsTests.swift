@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
-import WardenCore
 import NetworkAddress
 import Testing
+import WardenCore
 
 func addr(_ s: String) -> IPAddress { IPAddress(s)! }
 
@@ -53,7 +53,9 @@ struct ChanSIPTests {
     }
 
     @Test func callRejected() throws {
-        let line = astFile + "chan_sip.c: Call from '' (198.51.100.9:5070) to extension '0046701234567' rejected because extension not found in context 'default'."
+        let line =
+            astFile
+            + "chan_sip.c: Call from '' (198.51.100.9:5070) to extension '0046701234567' rejected because extension not found in context 'default'."
         let f = try #require(parse(line))
         #expect(f.kind == .unauthenticatedCall)
         #expect(f.source == addr("198.51.100.9"))
@@ -136,7 +138,9 @@ struct PJSIPTests {
         ("No matching endpoint found after 5 tries in 2.123 ms", .unknownUser),
     ])
     func reasons(reason: String, kind: EventKind) throws {
-        let line = astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@203.0.113.5>' failed for '198.51.100.7:5060' (callid: abc@1.2.3.4) - \(reason)"
+        let line =
+            astFile
+            + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@203.0.113.5>' failed for '198.51.100.7:5060' (callid: abc@1.2.3.4) - \(reason)"
         let f = try #require(parse(line))
         #expect(f.kind == kind)
         #expect(f.source == addr("198.51.100.7"))
@@ -145,23 +149,37 @@ struct PJSIPTests {
     }
 
     @Test func oldFormWithoutMethod() throws {
-        let f = try #require(parse(astFile + "res_pjsip/pjsip_distributor.c: Request from '\"1000\" <sip:1000@192.0.2.1>' failed for '198.51.100.8:5061' (callid: 1234) - No matching endpoint found"))
+        let f = try #require(
+            parse(
+                astFile
+                    + "res_pjsip/pjsip_distributor.c: Request from '\"1000\" <sip:1000@192.0.2.1>' failed for '198.51.100.8:5061' (callid: 1234) - No matching endpoint found"
+            ))
         #expect(f.kind == .unknownUser)
         #expect(f.source == addr("198.51.100.8"))
         #expect(f.user == "1000")
     }
 
     @Test func ipv6() throws {
-        let f = try #require(parse(astFile + "res_pjsip/pjsip_distributor.c: Request 'INVITE' from '<sip:1@[2001:db8::1]>' failed for '[2001:db8::9]:5060' (callid: x) - Failed to authenticate"))
+        let f = try #require(
+            parse(
+                astFile
+                    + "res_pjsip/pjsip_distributor.c: Request 'INVITE' from '<sip:1@[2001:db8::1]>' failed for '[2001:db8::9]:5060' (callid: x) - Failed to authenticate"
+            ))
         #expect(f.source == addr("2001:db8::9"))
     }
 
     @Test func badSuffixRejected() {
-        #expect(parse(astFile + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1@h>' failed for '198.51.100.7:5060' (callid: x) - No matching endpoint found after x tries") == nil)
+        #expect(
+            parse(
+                astFile
+                    + "res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1@h>' failed for '198.51.100.7:5060' (callid: x) - No matching endpoint found after x tries"
+            ) == nil)
     }
 
     @Test func sessionNewForm() throws {
-        let line = astFile + "res_pjsip_session.c: anonymous: Call (UDP:198.51.100.10:5060) to extension '9011441234' rejected because extension not found in context 'default'."
+        let line =
+            astFile
+            + "res_pjsip_session.c: anonymous: Call (UDP:198.51.100.10:5060) to extension '9011441234' rejected because extension not found in context 'default'."
         let f = try #require(parse(line))
         #expect(f.kind == .unauthenticatedCall)
         #expect(f.transport == .udp)
@@ -171,7 +189,11 @@ struct PJSIPTests {
     }
 
     @Test func sessionOldForm() throws {
-        let f = try #require(parse(astFile + "res_pjsip_session.c: Call from 'anonymous' (TCP:[2001:db8::5]:61470) to extension '0123' rejected because extension not found in context 'from-external'."))
+        let f = try #require(
+            parse(
+                astFile
+                    + "res_pjsip_session.c: Call from 'anonymous' (TCP:[2001:db8::5]:61470) to extension '0123' rejected because extension not found in context 'from-external'."
+            ))
         #expect(f.transport == .tcp)
         #expect(f.source == addr("2001:db8::5"))
         #expect(f.sourcePort == 61470)
@@ -182,7 +204,9 @@ struct PJSIPTests {
 
 @Suite("Asterisk security log")
 struct SecurityLogTests {
-    static func line(_ event: String, account: String = "100", session: String = "0x7f00", remote: String = "IPV4/UDP/198.51.100.7/5060", tail: String = "") -> String {
+    static func line(
+        _ event: String, account: String = "100", session: String = "0x7f00", remote: String = "IPV4/UDP/198.51.100.7/5060", tail: String = ""
+    ) -> String {
         "[Dec 21 12:57:01] SECURITY[77]: res_security_log.c:114 security_event_stasis_cb: SecurityEvent=\"\(event)\",EventTV=\"2021-12-21T12:57:01.209+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"1\",AccountID=\"\(account)\",SessionID=\"\(session)\",LocalAddress=\"IPV4/UDP/192.0.2.10/5060\",RemoteAddress=\"\(remote)\"\(tail)"
     }
 
@@ -215,7 +239,8 @@ struct SecurityLogTests {
     }
 
     @Test func ipv6BareAndOldEventTV() throws {
-        let l = "[2013-05-13 10:10:53] SECURITY[1] res_security_log.c: SecurityEvent=\"FailedACL\",EventTV=\"1368439853-500975\",Severity=\"Error\",Service=\"SIP\",EventVersion=\"1\",AccountID=\"x\",SessionID=\"0x1\",LocalAddress=\"IPV6/UDP/2001:db8::10/5060\",RemoteAddress=\"IPV6/UDP/2001:db8::bad/5061\",ACLName=\"no_name\""
+        let l =
+            "[2013-05-13 10:10:53] SECURITY[1] res_security_log.c: SecurityEvent=\"FailedACL\",EventTV=\"1368439853-500975\",Severity=\"Error\",Service=\"SIP\",EventVersion=\"1\",AccountID=\"x\",SessionID=\"0x1\",LocalAddress=\"IPV6/UDP/2001:db8::10/5060\",RemoteAddress=\"IPV6/UDP/2001:db8::bad/5061\",ACLName=\"no_name\""
         let f = try #require(parse(l))
         #expect(f.source == addr("2001:db8::bad"))
         #expect(f.sourcePort == 5061)
@@ -223,7 +248,8 @@ struct SecurityLogTests {
     }
 
     @Test func syslogSecurity() throws {
-        let l = "Jul 08 22:25:10 host asterisk[112836]: SECURITY[112882]: res_security_log.c:114 in security_event_stasis_cb: SecurityEvent=\"InvalidAccountID\",EventTV=\"2024-07-08T22:25:10.100+0200\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"1\",AccountID=\"abc\",SessionID=\"s\",LocalAddress=\"IPV4/TCP/192.0.2.1/5060\",RemoteAddress=\"IPV4/TCP/203.0.113.8/40000\""
+        let l =
+            "Jul 08 22:25:10 host asterisk[112836]: SECURITY[112882]: res_security_log.c:114 in security_event_stasis_cb: SecurityEvent=\"InvalidAccountID\",EventTV=\"2024-07-08T22:25:10.100+0200\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"1\",AccountID=\"abc\",SessionID=\"s\",LocalAddress=\"IPV4/TCP/192.0.2.1/5060\",RemoteAddress=\"IPV4/TCP/203.0.113.8/40000\""
         let f = try #require(parse(l))
         #expect(f.source == addr("203.0.113.8"))
         #expect(f.transport == .tcp)
@@ -260,7 +286,8 @@ struct IAXManagerTests {
     }
 
     @Test func managerIPv6() throws {
-        let f = try #require(parse("[Dec 10 22:07:20] NOTICE[28451]: manager.c:2350 authenticate: 2001:db8::44 tried to authenticate with nonexistent user 'ZRG_1'"))
+        let f = try #require(
+            parse("[Dec 10 22:07:20] NOTICE[28451]: manager.c:2350 authenticate: 2001:db8::44 tried to authenticate with nonexistent user 'ZRG_1'"))
         #expect(f.source == addr("2001:db8::44"))
     }
 
@@ -285,7 +312,9 @@ struct FreeSWITCHTests {
         #expect(f.reason == "SIP auth failure (\(method))")
         #expect(f.dialect == .freeswitch)
         #expect(f.time == .clock(LogClockTime(year: 2024, month: 1, day: 2, hour: 3, minute: 4, second: 5, microsecond: 123_456)))
-        #expect(parse(pre + "SIP auth failure (\(method)) on sofia profile 'internal' for [1000@192.0.2.1] from ip 198.51.100.20", .only(.asterisk)) == nil)
+        #expect(
+            parse(pre + "SIP auth failure (\(method)) on sofia profile 'internal' for [1000@192.0.2.1] from ip 198.51.100.20", .only(.asterisk))
+                == nil)
     }
 
     @Test func challengeIsNeverAFailure() {
@@ -294,30 +323,43 @@ struct FreeSWITCHTests {
     }
 
     @Test func newerPrefixWithPercentAndUUID() throws {
-        let a = try #require(parse("2025-05-19 15:51:13.902347 97.30% [WARNING] sofia_reg.c:3210 Can't find user [9898@192.168.109.85] from 172.70.100.1"))
+        let a = try #require(
+            parse("2025-05-19 15:51:13.902347 97.30% [WARNING] sofia_reg.c:3210 Can't find user [9898@192.168.109.85] from 172.70.100.1"))
         #expect(a.kind == .unknownUser)
         #expect(a.source == addr("172.70.100.1"))
         #expect(a.user == "9898")
-        let b = try #require(parse("c8c0f6d2-9a7e-4f1e-8d61-2f0a1b3c4d5e 2025-05-19 15:51:13.902347 [WARNING] sofia_reg.c:1 SIP auth failure (INVITE) on sofia profile 'external' for [1@d] from ip 2001:db8::20"))
+        let b = try #require(
+            parse(
+                "c8c0f6d2-9a7e-4f1e-8d61-2f0a1b3c4d5e 2025-05-19 15:51:13.902347 [WARNING] sofia_reg.c:1 SIP auth failure (INVITE) on sofia profile 'external' for [1@d] from ip 2001:db8::20"
+            ))
         #expect(b.source == addr("2001:db8::20"))
     }
 
     @Test func journalWithoutDate() throws {
-        let f = try #require(parse("[WARNING] sofia_reg.c:1234 SIP auth failure (REGISTER) on sofia profile 'internal' for [1001@domain] from ip 198.51.100.21"))
+        let f = try #require(
+            parse("[WARNING] sofia_reg.c:1234 SIP auth failure (REGISTER) on sofia profile 'internal' for [1001@domain] from ip 198.51.100.21"))
         #expect(f.time == nil)
         #expect(f.source == addr("198.51.100.21"))
     }
 
     @Test func cantFindUserJoinedForm() throws {
-        let l = pre + "Can't find user [110@172.31.38.106] from 5.39.101.60 You must define a domain called '172.31.38.106' in your directory and add a user with the id=\"110\" attribute and you must configure your device to use the proper domain in its authentication credentials."
+        let l =
+            pre
+            + "Can't find user [110@172.31.38.106] from 5.39.101.60 You must define a domain called '172.31.38.106' in your directory and add a user with the id=\"110\" attribute and you must configure your device to use the proper domain in its authentication credentials."
         let f = try #require(parse(l))
         #expect(f.source == addr("5.39.101.60"))
         #expect(f.kind == .unknownUser)
         #expect(f.user == "110")
-        let short = pre + "Can't find user [110@d] from 5.39.101.60 You must define a domain called 'd' in your directory and add a user with the id=\"110\" attribute"
+        let short =
+            pre
+            + "Can't find user [110@d] from 5.39.101.60 You must define a domain called 'd' in your directory and add a user with the id=\"110\" attribute"
         #expect(try #require(parse(short)).source == addr("5.39.101.60"))
         // Inconsistent copies (not what FreeSWITCH writes) are refused.
-        #expect(parse(pre + "Can't find user [110@d] from 5.39.101.60 You must define a domain called 'e' in your directory and add a user with the id=\"110\" attribute") == nil)
+        #expect(
+            parse(
+                pre
+                    + "Can't find user [110@d] from 5.39.101.60 You must define a domain called 'e' in your directory and add a user with the id=\"110\" attribute"
+            ) == nil)
     }
 
     @Test func continuationLineIgnored() {
@@ -330,7 +372,8 @@ struct FreeSWITCHTests {
         #expect(a.source == addr("198.51.100.30"))
         let b = try #require(parse("2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 IP 2001:db8::30 Rejected by register acl \"reg\""))
         #expect(b.source == addr("2001:db8::30"))
-        #expect(parse("2024-01-02 03:04:05.123456 [DEBUG] sofia.c:1 IP 198.51.100.30 Rejected by acl \"domains\". Falling back to Digest auth.") == nil)
+        #expect(
+            parse("2024-01-02 03:04:05.123456 [DEBUG] sofia.c:1 IP 198.51.100.30 Rejected by acl \"domains\". Falling back to Digest auth.") == nil)
     }
 
     @Test func ordinaryLines() {
@@ -343,7 +386,8 @@ struct FreeSWITCHTests {
 
 @Suite("SIPWARDEN lines")
 struct SIPWardenLineTests {
-    let body = "SIPWARDEN event=auth_failed ts=1795601780.545421 src=198.18.0.3 sport=39532 proto=udp method=REGISTER user=\"101\" ua=\"friendly-scanner\""
+    let body =
+        "SIPWARDEN event=auth_failed ts=1795601780.545421 src=198.18.0.3 sport=39532 proto=udp method=REGISTER user=\"101\" ua=\"friendly-scanner\""
 
     @Test func kamailioStderr() throws {
         let f = try #require(parse(" 5(1234) NOTICE: <script>: " + body))
@@ -367,7 +411,8 @@ struct SIPWardenLineTests {
 
     @Test(arguments: EventKind.allCases)
     func everyKind(kind: EventKind) throws {
-        let f = try #require(parse("SIPWARDEN event=\(kind.rawValue) ts=1.5 src=2001:2::2 sport=5060 proto=TLS method=INVITE user=\"<null>\" ua=\"\""))
+        let f = try #require(
+            parse("SIPWARDEN event=\(kind.rawValue) ts=1.5 src=2001:2::2 sport=5060 proto=TLS method=INVITE user=\"<null>\" ua=\"\""))
         #expect(f.kind == kind)
         #expect(f.source == addr("2001:2::2"))
         #expect(f.transport == .tls)
@@ -440,7 +485,11 @@ struct LogTimeResolverTests {
 
     @Test func outOfRangeFieldsDoNotTrap() {
         let r = LogTimeResolver(utcOffsetSeconds: Int.max)
-        _ = r.resolve(.clock(LogClockTime(year: Int.max, month: 99, day: -4, hour: 99, minute: -1, second: 99, microsecond: Int.min)), reference: Timestamp(microseconds: Int64.max))
-        _ = r.resolve(.clock(LogClockTime(year: nil, month: 0, day: 0, hour: 0, minute: 0, second: 0, utcOffsetSeconds: Int.min)), reference: Timestamp(microseconds: Int64.min))
+        _ = r.resolve(
+            .clock(LogClockTime(year: Int.max, month: 99, day: -4, hour: 99, minute: -1, second: 99, microsecond: Int.min)),
+            reference: Timestamp(microseconds: Int64.max))
+        _ = r.resolve(
+            .clock(LogClockTime(year: nil, month: 0, day: 0, hour: 0, minute: 0, second: 0, utcOffsetSeconds: Int.min)),
+            reference: Timestamp(microseconds: Int64.min))
     }
 }

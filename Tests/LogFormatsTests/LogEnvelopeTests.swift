@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
-import WardenCore
 import NetworkAddress
 import Testing
+import WardenCore
 
 // Lines written from the formats (Asterisk logger.c / app_verbose.c, FreeSWITCH switch_log.c,
 // RFC 3164 / RFC 5424, journalctl output modes), one class per suite.
@@ -46,7 +46,8 @@ struct ColourCodeTests {
 
     @Test func textThatMerelyResemblesAnEscapeStays() throws {
         // A dialled `#0331…` is not a colour code: the extension keeps it.
-        let line = "[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Call from '' (198.51.100.9:5070) to extension '#0331234' rejected because extension not found in context 'default'."
+        let line =
+            "[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Call from '' (198.51.100.9:5070) to extension '#0331234' rejected because extension not found in context 'default'."
         #expect(try #require(LogDialects.parse(line, selection: .auto)).user == "#0331234")
     }
 
@@ -54,7 +55,8 @@ struct ColourCodeTests {
         // The forged anchor is in the From header; stripping colour from it leaves a line
         // where the PBX's own (last) address is still the one reported — and here the real
         // reason is not a failure, so nothing is reported.
-        let line = "[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Registration from '<sip:x' failed for '203.0.113.66:5060' - Wrong\(esc)[0m password>' failed for '198.51.100.7:5060' - RTP initialization failed"
+        let line =
+            "[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Registration from '<sip:x' failed for '203.0.113.66:5060' - Wrong\(esc)[0m password>' failed for '198.51.100.7:5060' - RTP initialization failed"
         #expect(LogDialects.parse(line, selection: .auto) == nil)
     }
 }
@@ -101,7 +103,10 @@ struct NoTimestampTests {
         let f = try #require(LogDialects.parse("NOTICE[566]: chan_sip.c:28926 handle_request_register: " + chanSIP, selection: .auto))
         #expect(f.source == addr("198.51.100.7"))
         #expect(f.time == nil)
-        let g = try #require(LogDialects.parse("WARNING[566][C-00000002]: res_pjsip_session.c:3000 new_invite: PJSIP/anonymous-0000000a: Call (UDP:198.51.100.9:5070) to extension '011' rejected because extension not found in context 'default'.", selection: .auto))
+        let g = try #require(
+            LogDialects.parse(
+                "WARNING[566][C-00000002]: res_pjsip_session.c:3000 new_invite: PJSIP/anonymous-0000000a: Call (UDP:198.51.100.9:5070) to extension '011' rejected because extension not found in context 'default'.",
+                selection: .auto))
         #expect(g.source == addr("198.51.100.9"))
         #expect(g.time == nil)
     }
@@ -167,13 +172,18 @@ struct WrapperTests {
 
     @Test func wrapperAroundThePBXsOwnDatedPrefix() throws {
         // The PBX's own time has a year: it wins over the year-less syslog time.
-        let f = try #require(LogDialects.parse("Mar 27 10:06:15 pbx asterisk[1]: [2024-03-27 10:06:14] NOTICE[566]: chan_sip.c:1 fn: " + chanSIP, selection: .auto))
+        let f = try #require(
+            LogDialects.parse("Mar 27 10:06:15 pbx asterisk[1]: [2024-03-27 10:06:14] NOTICE[566]: chan_sip.c:1 fn: " + chanSIP, selection: .auto))
         #expect(f.time == clock(2024, 3, 27, 10, 6, 14))
         // An exact wrapper time wins over the PBX's year-less one.
-        let g = try #require(LogDialects.parse("2024-03-27T10:06:15Z pbx asterisk[1]: [Mar 27 10:06:14] NOTICE[566]: chan_sip.c:1 fn: " + chanSIP, selection: .auto))
+        let g = try #require(
+            LogDialects.parse("2024-03-27T10:06:15Z pbx asterisk[1]: [Mar 27 10:06:14] NOTICE[566]: chan_sip.c:1 fn: " + chanSIP, selection: .auto))
         #expect(g.time == .instant(Timestamp(seconds: 1_711_533_975)))
         // FreeSWITCH inside a syslog/journal wrapper.
-        let h = try #require(LogDialects.parse("2016-09-25T18:57:58.150982 www.example freeswitch[122921]: 2016-09-25 18:57:58.150982 [WARNING] sofia_reg.c:1720 " + fsAuth, selection: .auto))
+        let h = try #require(
+            LogDialects.parse(
+                "2016-09-25T18:57:58.150982 www.example freeswitch[122921]: 2016-09-25 18:57:58.150982 [WARNING] sofia_reg.c:1720 " + fsAuth,
+                selection: .auto))
         #expect(h.source == addr("198.51.100.7"))
         #expect(h.dialect == .freeswitch)
         #expect(source("Sep 25 18:57:58 pbx freeswitch[1]: [WARNING] sofia_reg.c:1720 " + fsAuth) == addr("198.51.100.7"))
@@ -239,7 +249,9 @@ struct DialplanAndMessageFormTests {
     }
 
     @Test func rejectingUnknownIPv6() throws {
-        #expect(source("[2024-01-02 03:04:05] WARNING[1][C-00000001] Ext. s: \"Rejecting unknown SIP connection from [2001:db8::7]:5060\"") == addr("2001:db8::7"))
+        #expect(
+            source("[2024-01-02 03:04:05] WARNING[1][C-00000001] Ext. s: \"Rejecting unknown SIP connection from [2001:db8::7]:5060\"")
+                == addr("2001:db8::7"))
     }
 
     @Test func dialledExtensionCannotForgeTheMessage() {
@@ -254,12 +266,16 @@ struct DialplanAndMessageFormTests {
     }
 
     @Test func oldACLWording() throws {
-        let f = try #require(LogDialects.parse("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Registration from '<sip:100@h>' failed for '198.51.100.7' - ACL error (permit/deny)", selection: .auto))
+        let f = try #require(
+            LogDialects.parse(
+                "[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Registration from '<sip:100@h>' failed for '198.51.100.7' - ACL error (permit/deny)",
+                selection: .auto))
         #expect(f.kind == .aclDenied)
     }
 
     @Test func hackingAttempt() throws {
-        let f = try #require(LogDialects.parse("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: hacking attempt detected '198.51.100.7'", selection: .auto))
+        let f = try #require(
+            LogDialects.parse("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: hacking attempt detected '198.51.100.7'", selection: .auto))
         #expect(f.source == addr("198.51.100.7"))
         #expect(f.kind == .authFailed)
         #expect(source("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: hacking attempt detected '198.51.100.7' x") == nil)
@@ -267,7 +283,8 @@ struct DialplanAndMessageFormTests {
 
     @Test(arguments: ["anonymous", "PJSIP/anonymous-0000000a", "trunk_endpoint"])
     func pjsipSessionNames(name: String) throws {
-        let line = "[2024-01-02 03:04:05] NOTICE[1][C-00000001] res_pjsip_session.c: \(name): Call (UDP:198.51.100.9:5070) to extension '0046' rejected because extension not found in context 'from-external'."
+        let line =
+            "[2024-01-02 03:04:05] NOTICE[1][C-00000001] res_pjsip_session.c: \(name): Call (UDP:198.51.100.9:5070) to extension '0046' rejected because extension not found in context 'from-external'."
         let f = try #require(LogDialects.parse(line, selection: .auto))
         #expect(f.source == addr("198.51.100.9"))
         #expect(f.transport == .udp)
@@ -275,15 +292,27 @@ struct DialplanAndMessageFormTests {
     }
 
     @Test func sessionCallWithoutName() throws {
-        let f = try #require(LogDialects.parse("[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (UDP:198.51.100.9:5070) to extension '0046' rejected because extension not found in context 'default'.", selection: .auto))
+        let f = try #require(
+            LogDialects.parse(
+                "[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (UDP:198.51.100.9:5070) to extension '0046' rejected because extension not found in context 'default'.",
+                selection: .auto))
         #expect(f.source == addr("198.51.100.9"))
         // The extension is the caller's: a forged address block there is not the PBX's.
-        #expect(source("[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (UDP:198.51.100.9:5070) to extension 'x' rejected because extension not found in context 'default'.' rejected because extension not found in context 'default'.") == addr("198.51.100.9"))
-        #expect(source("[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (evil) to extension 'Call (UDP:203.0.113.66:5060) to extension '1' rejected because extension not found in context 'default'.") == nil)
+        #expect(
+            source(
+                "[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (UDP:198.51.100.9:5070) to extension 'x' rejected because extension not found in context 'default'.' rejected because extension not found in context 'default'."
+            ) == addr("198.51.100.9"))
+        #expect(
+            source(
+                "[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c: Call (evil) to extension 'Call (UDP:203.0.113.66:5060) to extension '1' rejected because extension not found in context 'default'."
+            ) == nil)
     }
 
     @Test func bracketedIPv4InCallFrom() throws {
-        let f = try #require(LogDialects.parse("[Jan 18 17:39:50] NOTICE[12049]: res_pjsip_session.c:2337 new_invite: Call from 'anonymous' (TCP:[198.51.100.9]:61470) to extension '9011' rejected because extension not found in context 'default'.", selection: .auto))
+        let f = try #require(
+            LogDialects.parse(
+                "[Jan 18 17:39:50] NOTICE[12049]: res_pjsip_session.c:2337 new_invite: Call from 'anonymous' (TCP:[198.51.100.9]:61470) to extension '9011' rejected because extension not found in context 'default'.",
+                selection: .auto))
         #expect(f.source == addr("198.51.100.9"))
         #expect(f.sourcePort == 61470)
         #expect(f.transport == .tcp)
@@ -313,11 +342,16 @@ struct FreeSWITCHLayoutTests {
         #expect(try #require(LogDialects.parse(p + "IP 198.51.100.7 Rejected by register acl \"domains\"", selection: .auto)).kind == .aclDenied)
         #expect(try #require(LogDialects.parse(p + "IP 198.51.100.7 Rejected by register acl", selection: .auto)).kind == .aclDenied)
         #expect(source(p + "IP 198.51.100.7 Rejected by register acl x") == nil)
-        #expect(source("2024-01-02 03:04:05.123456 [DEBUG] sofia.c:7954 IP 198.51.100.7 Rejected by acl \"domains\". Falling back to Digest auth.") == nil)
+        #expect(
+            source("2024-01-02 03:04:05.123456 [DEBUG] sofia.c:7954 IP 198.51.100.7 Rejected by acl \"domains\". Falling back to Digest auth.") == nil
+        )
     }
 
     @Test func challengeIsNeverAFailure() {
-        #expect(source("2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1533 SIP auth challenge (INVITE) on sofia profile 'internal' for [100@192.0.2.1] from ip 198.51.100.7") == nil)
+        #expect(
+            source(
+                "2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1533 SIP auth challenge (INVITE) on sofia profile 'internal' for [100@192.0.2.1] from ip 198.51.100.7"
+            ) == nil)
     }
 
     @Test func cantFindUserForms() throws {

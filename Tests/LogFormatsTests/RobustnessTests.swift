@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
-import WardenCore
 import NetworkAddress
-import Testing
 import TestSupport
+import Testing
+import WardenCore
 
 /// Valid lines of every dialect (also the fuzzer's seed corpus: Fuzz/corpus/dialects/).
 let corpusLines: [String] = [
@@ -98,7 +98,8 @@ struct RobustnessTests {
         var rng = SplitMix64(seed: 42)
         let fragments = [
             "' failed for '", "198.51.100.7:5060", "[2001:db8::1]:5", "\",LocalAddress=\"IPV4/UDP/1.2.3.4/5060\",RemoteAddress=\"IPV4/UDP/",
-            " from ip ", "] from ", "\" ua=\"", " - ", "(callid: ", "SIPWARDEN event=", "'.", "\"", "'", "]", "::", "You must define a domain called '",
+            " from ip ", "] from ", "\" ua=\"", " - ", "(callid: ", "SIPWARDEN event=", "'.", "\"", "'", "]", "::",
+            "You must define a domain called '",
         ].map { Array($0.utf8) }
         for _ in 0..<20_000 {
             var bytes = Array(corpusLines.randomElement(using: &rng)!.utf8)

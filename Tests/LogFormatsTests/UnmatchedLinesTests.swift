@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
-import WardenCore
 import Testing
+import WardenCore
 
 @Suite("Unmatched lines: failures in no known form")
 struct UnmatchedLinesTests {

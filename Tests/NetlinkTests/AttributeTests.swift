@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Netlink
-import Testing
 import TestSupport
+import Testing
 
 /// One attribute as the reader reported it, copied out of the buffer.
 private struct Read: Equatable {
@@ -19,8 +19,10 @@ private func readAll(_ bytes: [UInt8]) -> (attributes: [Read], error: NetlinkDec
         var result: [Read] = []
         do throws(NetlinkDecodeError) {
             while let attribute = try reader.next() {
-                result.append(Read(type: attribute.type, nested: attribute.isNested, networkOrder: attribute.isNetworkByteOrder,
-                                   payload: Array(attribute.payload), offset: attribute.offset))
+                result.append(
+                    Read(
+                        type: attribute.type, nested: attribute.isNested, networkOrder: attribute.isNetworkByteOrder,
+                        payload: Array(attribute.payload), offset: attribute.offset))
             }
             return (result, nil)
         } catch {
@@ -41,7 +43,7 @@ struct AttributeTests {
         writer.append(5, hostOrder: UInt32(0x0102_0304))
         try writer.append(6, string: "host4")
         try writer.append(7, bytes: [198, 18, 0, 2, 9])
-        var expected = le16(5) + le16(1) + [0xAB, 0, 0, 0]              // nla_len excludes padding
+        var expected = le16(5) + le16(1) + [0xAB, 0, 0, 0] // nla_len excludes padding
         expected += le16(6) + le16(2) + [1, 2, 0, 0]
         expected += le16(8) + le16(3) + [1, 2, 3, 4]
         expected += le16(12) + le16(4) + [0, 0, 0, 0, 0x00, 0x09, 0x27, 0xC0]
@@ -58,9 +60,10 @@ struct AttributeTests {
             try list.appendNested(1) { (item) throws(NetlinkEncodeError) in
                 try item.append(1, bytes: [1, 2, 3]) // 7 → padded to 8
             }
-            list.append(4, uint8: 9)                // 5 → padded to 8
+            list.append(4, uint8: 9) // 5 → padded to 8
         }
-        let expected = le16(24) + le16(0x8003) + le16(12) + le16(0x8001) + le16(7) + le16(1) + [1, 2, 3, 0]
+        let expected =
+            le16(24) + le16(0x8003) + le16(12) + le16(0x8001) + le16(7) + le16(1) + [1, 2, 3, 0]
             + le16(5) + le16(4) + [9, 0, 0, 0]
         #expect(writer.bytes == expected)
         // And read back through `nested`, with offsets into the outer buffer.

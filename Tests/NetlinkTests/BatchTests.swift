@@ -81,7 +81,8 @@ struct BatchTests {
             body.append(1, uint8: 1)
         }
         try writer.append(type: 0x12, flags: 0x0301, sequence: 10, nfgen: nil)
-        let expected = message(type: 0x0401, flags: 5, sequence: 9, body: [0, 0, 0x7A, 0x19] + le16(5) + le16(1) + [1, 0, 0, 0])
+        let expected =
+            message(type: 0x0401, flags: 5, sequence: 9, body: [0, 0, 0x7A, 0x19] + le16(5) + le16(1) + [1, 0, 0, 0])
             + message(type: 0x12, flags: 0x0301, sequence: 10)
         #expect(writer.bytes == expected)
         writer.removeAll()

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Glibc
-@testable import Netlink
 import Testing
+
+@testable import Netlink
 
 @Suite("netlink errors and acknowledgement bookkeeping")
 struct ErrorTests {
@@ -20,10 +21,12 @@ struct ErrorTests {
     }
 
     @Test func decodeErrorsSayWhere() {
-        #expect(NetlinkDecodeError.badMessageLength(offset: 36, length: 0, available: 20).description
-            == "netlink message at offset 36 claims 0 bytes (16...20 possible)")
-        #expect(NetlinkDecodeError.badAttributeLength(offset: 8, length: 2, available: 4).description
-            == "netlink attribute at offset 8 claims 2 bytes (4...4 possible)")
+        #expect(
+            NetlinkDecodeError.badMessageLength(offset: 36, length: 0, available: 20).description
+                == "netlink message at offset 36 claims 0 bytes (16...20 possible)")
+        #expect(
+            NetlinkDecodeError.badAttributeLength(offset: 8, length: 2, available: 4).description
+                == "netlink attribute at offset 8 claims 2 bytes (4...4 possible)")
     }
 
     @Test func pendingAcknowledgementsInASmallWindow() {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Netlink
-import Testing
 import TestSupport
+import Testing
 
 /// What the walker saw: the messages (header, payload bytes) and the error that ended it.
 private struct Walk {
@@ -48,12 +48,15 @@ struct MessageWalkTests {
         #expect(result.messages.map(\.offset) == [0, 36, 72])
 
         let ack = try acknowledgement(errorReply(0, sequence: 5, portID: 77))
-        #expect(ack == NetlinkAcknowledgement(sequence: 5, portID: 77, errno: 0,
-                                              request: NetlinkHeader(length: 72, type: 0x0A0C, flags: 0x0405, sequence: 5, portID: 77)))
-        #expect(try acknowledgement(errorReply(-2, sequence: 6)).errno == 2)       // ENOENT
-        #expect(try acknowledgement(errorReply(-16, sequence: 6)).errno == 16)     // EBUSY
-        #expect(try acknowledgement(errorReply(1, sequence: 6)).errno == 1)        // positive taken as is
-        #expect(try acknowledgement(errorReply(.min, sequence: 6)).errno == .max)  // no positive counterpart
+        #expect(
+            ack
+                == NetlinkAcknowledgement(
+                    sequence: 5, portID: 77, errno: 0,
+                    request: NetlinkHeader(length: 72, type: 0x0A0C, flags: 0x0405, sequence: 5, portID: 77)))
+        #expect(try acknowledgement(errorReply(-2, sequence: 6)).errno == 2) // ENOENT
+        #expect(try acknowledgement(errorReply(-16, sequence: 6)).errno == 16) // EBUSY
+        #expect(try acknowledgement(errorReply(1, sequence: 6)).errno == 1) // positive taken as is
+        #expect(try acknowledgement(errorReply(.min, sequence: 6)).errno == .max) // no positive counterpart
     }
 
     @Test func errorMessagesShortOfTheirCodeOrEcho() throws {

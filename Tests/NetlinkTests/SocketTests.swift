@@ -9,13 +9,15 @@ import Testing
 /// `NLM_F_ACK` asks for one (net/netlink/af_netlink.c, netlink_rcv_skb), and refuses an
 /// nf_tables batch that adds an element to a table that does not exist with ENOENT (one
 /// without its element list with EINVAL).
-@Suite("netlink socket (kernel, throwaway netns)", .serialized,
-       .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "netlink socket (kernel, throwaway netns)", .serialized,
+    .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct SocketTests {
     private func noop(sequence: UInt32, acknowledge: Bool) throws -> [UInt8] {
         var writer = NetlinkMessageWriter()
-        try writer.append(type: NetlinkMessageType.noop, flags: NetlinkFlag.request | (acknowledge ? NetlinkFlag.acknowledge : 0),
-                          sequence: sequence, nfgen: nil)
+        try writer.append(
+            type: NetlinkMessageType.noop, flags: NetlinkFlag.request | (acknowledge ? NetlinkFlag.acknowledge : 0),
+            sequence: sequence, nfgen: nil)
         return writer.bytes
     }
 
@@ -48,8 +50,10 @@ struct SocketTests {
         try ThrowawayNamespace.check()
         let socket = try NetlinkSocket()
         var batch = NetlinkBatch(subsystem: NFNetlink.subsystemNFTables, firstSequence: socket.nextSequence)
-        try batch.append(message: NFTablesConstant.newSetElement, flags: NetlinkFlag.create | NetlinkFlag.acknowledge,
-                         family: NFProtocolFamily.inet) { (body) throws(NetlinkEncodeError) in
+        try batch.append(
+            message: NFTablesConstant.newSetElement, flags: NetlinkFlag.create | NetlinkFlag.acknowledge,
+            family: NFProtocolFamily.inet
+        ) { (body) throws(NetlinkEncodeError) in
             try body.append(NFTablesConstant.listTable, string: "netlink_absent_table")
             try body.append(NFTablesConstant.listSet, string: "host4")
             try body.appendNested(NFTablesConstant.listElements) { (list) throws(NetlinkEncodeError) in

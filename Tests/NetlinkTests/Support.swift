@@ -13,9 +13,9 @@
 // Host order is little-endian on every platform sipwarden targets (x86_64, aarch64).
 
 #if _endian(little)
-let littleEndianHost = true
+    let littleEndianHost = true
 #else
-let littleEndianHost = false
+    let littleEndianHost = false
 #endif
 
 /// Little-endian bytes of a u16 / u32 (nlmsghdr and nlattr fields).
@@ -23,8 +23,10 @@ func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)]
 func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * UInt32($0))) } }
 
 /// A netlink message: header (`length` overrides nlmsg_len), then `body`, unpadded.
-func message(type: UInt16, flags: UInt16 = 0, sequence: UInt32 = 0, portID: UInt32 = 0, body: [UInt8] = [],
-             length: UInt32? = nil) -> [UInt8] {
+func message(
+    type: UInt16, flags: UInt16 = 0, sequence: UInt32 = 0, portID: UInt32 = 0, body: [UInt8] = [],
+    length: UInt32? = nil
+) -> [UInt8] {
     le32(length ?? UInt32(16 + body.count)) + le16(type) + le16(flags) + le32(sequence) + le32(portID) + body
 }
 
@@ -39,6 +41,7 @@ func attribute(_ type: UInt16, _ payload: [UInt8], length: UInt16? = nil, pad: B
 
 /// An NLMSG_ERROR reply to `sequence`: error code (negative errno or 0), echoed request header.
 func errorReply(_ error: Int32, sequence: UInt32, portID: UInt32 = 4_242, echoedType: UInt16 = 0x0A0C) -> [UInt8] {
-    message(type: 2, flags: 0x100, sequence: sequence, portID: portID,
-            body: le32(UInt32(bitPattern: error)) + message(type: echoedType, flags: 0x0405, sequence: sequence, portID: portID, length: 72))
+    message(
+        type: 2, flags: 0x100, sequence: sequence, portID: portID,
+        body: le32(UInt32(bitPattern: error)) + message(type: echoedType, flags: 0x0405, sequence: sequence, portID: portID, length: 72))
 }

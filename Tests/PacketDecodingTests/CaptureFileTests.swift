@@ -1,8 +1,9 @@
+import NetworkAddress
+import Testing
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
+
 @testable import PacketDecoding
-import Testing
 
 @Suite("Capture files: pcap and pcapng")
 struct CaptureFileTests {
@@ -24,7 +25,7 @@ struct CaptureFileTests {
         #expect(payloads.count == 81)
         #expect(payloads.filter { Self.isRequestLine($0.bytes) }.count == 47)
         #expect(payloads.filter { Self.isStatusLine($0.bytes) }.count == 34)
-        #expect(payloads.map(\.frameNumber) == (1 ... 81).map { Optional($0) })
+        #expect(payloads.map(\.frameNumber) == (1...81).map { Optional($0) })
         #expect(payloads.allSatisfy { $0.flow.transport == .udp && ($0.flow.sourcePort == 5060 || $0.flow.destinationPort == 5060) })
         let first = try #require(payloads.first)
         #expect(first.flow.source == IPAddress("192.168.1.2"))
@@ -72,8 +73,8 @@ struct CaptureFileTests {
         #expect(Set(udp.map(\.flow.source.family)) == [.v4, .v6])
         #expect(udp.contains { $0.text.contains("Call-ID: gen-big6\r\n") && $0.text.hasSuffix("\r\n\r\n") })
         #expect(decoder.statistics.reassembled == 2)
-        #expect(decoder.statistics.filteredByPort >= 1)   // the datagram to 9999
-        #expect(decoder.statistics.otherProtocol >= 4)    // ICMP unreachables
+        #expect(decoder.statistics.filteredByPort >= 1) // the datagram to 9999
+        #expect(decoder.statistics.otherProtocol >= 4) // ICMP unreachables
 
         let tcp = payloads.filter { $0.flow.transport == .tcp }
         let toServer = tcp.filter { $0.flow.destinationPort == 5060 }
@@ -85,7 +86,7 @@ struct CaptureFileTests {
         #expect(toServer.count == 3)
         let responses = String(decoding: toClient.flatMap(\.bytes), as: UTF8.self)
         #expect(responses.components(separatedBy: "SIP/2.0 401 Unauthorized\r\n").count == 3)
-        let closes = outputs.compactMap { if case let .streamClosed(_, reason, _) = $0 { reason } else { nil } }
+        let closes = outputs.compactMap { if case .streamClosed(_, let reason, _) = $0 { reason } else { nil } }
         #expect(closes == [.fin, .fin])
         #expect(decoder.statistics.tcpBytesDropped == 0)
     }
@@ -96,8 +97,9 @@ struct CaptureFileTests {
         let frame = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Frames.udp(1, 5060, Frames.sipRequest()))
         for bigEndian in [false, true] {
             for nanosecond in [false, true] {
-                let file = Frames.pcap([(1_700_000_000, nanosecond ? 123_456_789 : 123_456, frame), (1_700_000_001, 0, frame)],
-                                       linkType: 101, nanosecond: nanosecond, bigEndian: bigEndian)
+                let file = Frames.pcap(
+                    [(1_700_000_000, nanosecond ? 123_456_789 : 123_456, frame), (1_700_000_001, 0, frame)],
+                    linkType: 101, nanosecond: nanosecond, bigEndian: bigEndian)
                 var reader = CaptureFileReader(bytes: file)
                 var frames: [(Int, LinkType, Timestamp, [UInt8])] = []
                 try reader.forEachFrame { frames.append(($0.number, $0.linkType, $0.timestamp, Array($0.bytes))) }
@@ -117,10 +119,10 @@ struct CaptureFileTests {
         let eth = Frames.ethernet(v4)
         var w = PcapngWriter()
         w.sectionHeader()
-        w.interface(linkType: 1)                               // µs
-        w.interface(linkType: 101, tsresol: 9)                 // ns
-        w.block(0x0000_0BAD, [1, 2, 3, 4, 5, 6, 7, 8])        // custom/unknown: skipped
-        w.block(4, [0, 0, 0, 0])                              // name resolution: skipped
+        w.interface(linkType: 1) // µs
+        w.interface(linkType: 101, tsresol: 9) // ns
+        w.block(0x0000_0BAD, [1, 2, 3, 4, 5, 6, 7, 8]) // custom/unknown: skipped
+        w.block(4, [0, 0, 0, 0]) // name resolution: skipped
         w.enhancedPacket(interface: 0, units: 1_700_000_000_000_001, eth)
         w.enhancedPacket(interface: 1, units: 1_700_000_000_000_002_999, v4)
         w.simplePacket(eth)
@@ -138,7 +140,7 @@ struct CaptureFileTests {
         #expect(frames.map(\.linkType) == [.ethernet, .raw, .ethernet, .linuxSLL])
         #expect(frames[0].timestamp == Timestamp(microseconds: 1_700_000_000_000_001))
         #expect(frames[1].timestamp == Timestamp(microseconds: 1_700_000_000_000_002))
-        #expect(frames[2].timestamp == frames[1].timestamp)   // simple packet block: previous time
+        #expect(frames[2].timestamp == frames[1].timestamp) // simple packet block: previous time
         #expect(frames[3].timestamp == Timestamp(microseconds: 105_500_000))
         #expect(frames[1].interface == 1)
         #expect(frames[0].bytes == eth && frames[2].bytes == eth)
@@ -172,7 +174,7 @@ struct CaptureFileTests {
             var chunked = CaptureFileReader { buffer in
                 step = step % 97 + 1
                 let n = min(step, buffer.count, bytes.count - position)
-                for i in 0 ..< n { buffer[i] = bytes[position + i] }
+                for i in 0..<n { buffer[i] = bytes[position + i] }
                 position += n
                 return n
             }
@@ -197,11 +199,11 @@ struct CaptureFileTests {
         let good = Frames.pcap([(1, 0, frame), (2, 0, frame)])
         #expect(error([]) == .empty)
         #expect(error(Array("GIF89a..".utf8)) == .unknownFormat(magic: 0x4749_4638))
-        #expect(error(Array(good[0 ..< 10])) == .truncated(what: "the pcap file header", offset: 0))
-        #expect(error(Array(good[0 ..< (24 + 16 + 40 + 5)])) == .truncated(what: "the record header of frame 2", offset: 80))
+        #expect(error(Array(good[0..<10])) == .truncated(what: "the pcap file header", offset: 0))
+        #expect(error(Array(good[0..<(24 + 16 + 40 + 5)])) == .truncated(what: "the record header of frame 2", offset: 80))
         #expect(error(Array(good.dropLast(1))) == .truncated(what: "frame 2", offset: 80))
         var huge = good
-        huge.replaceSubrange(32 ..< 36, with: Frames.le32(0x7FFF_FFFF))
+        huge.replaceSubrange(32..<36, with: Frames.le32(0x7FFF_FFFF))
         #expect(error(huge) == .frameTooLarge(frame: 1, length: 0x7FFF_FFFF, limit: 262_144))
         var version = good
         version[4] = 3
@@ -219,18 +221,18 @@ struct CaptureFileTests {
         var badLength = PcapngWriter()
         badLength.sectionHeader()
         badLength.interface(linkType: 1)
-        badLength.bytes[28 + 4] = 13   // IDB length not a multiple of 4
+        badLength.bytes[28 + 4] = 13 // IDB length not a multiple of 4
         #expect(error(badLength.bytes) == .badBlockLength(offset: 28, length: 13))
         var mismatch = PcapngWriter()
         mismatch.sectionHeader()
         mismatch.interface(linkType: 1)
-        mismatch.bytes[mismatch.bytes.count - 4] ^= 4   // trailing length differs
+        mismatch.bytes[mismatch.bytes.count - 4] ^= 4 // trailing length differs
         #expect(error(mismatch.bytes) == .badBlockLength(offset: 28, length: 20))
         var inconsistent = PcapngWriter()
         inconsistent.sectionHeader()
         inconsistent.interface(linkType: 1)
         inconsistent.enhancedPacket(interface: 0, units: 0, frame)
-        inconsistent.bytes.replaceSubrange(48 + 20 ..< 48 + 24, with: Frames.le32(41))   // captured 41 > 40 present
+        inconsistent.bytes.replaceSubrange(48 + 20..<48 + 24, with: Frames.le32(41)) // captured 41 > 40 present
         #expect(error(inconsistent.bytes) == .inconsistentBlock(frame: 1, offset: 48))
         var cut = PcapngWriter()
         cut.sectionHeader()

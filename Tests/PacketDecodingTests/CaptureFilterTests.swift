@@ -1,6 +1,7 @@
+import Testing
+
 // SPDX-License-Identifier: GPL-2.0-or-later
 @testable import PacketDecoding
-import Testing
 
 /// A classic BPF interpreter (the subset the generated program uses, with the kernel's
 /// semantics: an out-of-bounds load rejects the packet), so the filter is checked against
@@ -9,11 +10,14 @@ struct BPFMachine {
     var program: [BPFInstruction]
 
     func run(packet: [UInt8], ethertype: UInt16) -> UInt32 {
-        var a: UInt32 = 0, x: UInt32 = 0, pc = 0, steps = 0
+        var a: UInt32 = 0
+        var x: UInt32 = 0
+        var pc = 0
+        var steps = 0
         func load(_ offset: Int, _ size: Int) -> UInt32? {
             guard offset >= 0, offset + size <= packet.count else { return nil }
             var v: UInt32 = 0
-            for i in 0 ..< size { v = v << 8 | UInt32(packet[offset + i]) }
+            for i in 0..<size { v = v << 8 | UInt32(packet[offset + i]) }
             return v
         }
         while pc < program.count, steps < 10_000 {
@@ -33,7 +37,9 @@ struct BPFMachine {
                 case BPFInstruction.ind:
                     guard let v = load(Int(x) + Int(i.k), size) else { return 0 }
                     a = v
-                default: Issue.record("unexpected ld mode \(i)"); return 0
+                default:
+                    Issue.record("unexpected ld mode \(i)")
+                    return 0
                 }
             case BPFInstruction.ldx:
                 switch i.code & 0xE0 {
@@ -41,7 +47,9 @@ struct BPFMachine {
                 case BPFInstruction.msh:
                     guard let v = load(Int(i.k), 1) else { return 0 }
                     x = (v & 0xF) * 4
-                default: Issue.record("unexpected ldx mode \(i)"); return 0
+                default:
+                    Issue.record("unexpected ldx mode \(i)")
+                    return 0
                 }
             case BPFInstruction.jmp:
                 let op = i.code & 0xF0
@@ -55,7 +63,9 @@ struct BPFMachine {
                 case BPFInstruction.jgt: taken = a > i.k
                 case BPFInstruction.jge: taken = a >= i.k
                 case BPFInstruction.jset: taken = a & i.k != 0
-                default: Issue.record("unexpected jump \(i)"); return 0
+                default:
+                    Issue.record("unexpected jump \(i)")
+                    return 0
                 }
                 pc += Int(taken ? i.jt : i.jf)
             case BPFInstruction.ret:
@@ -103,7 +113,8 @@ struct CaptureFilterTests {
         #expect(accepts(ports, later))
         let firstOther = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Frames.udp(1, 2, sip), id: 1, moreFragments: true)
         #expect(!accepts(ports, firstOther))
-        let v6frag = Frames.ipv6("2001:2::2", "2001:2::1", next: 44, Frames.fragmentHeader(next: 17, offset: 8, more: false, id: 1) + [UInt8](repeating: 0, count: 8))
+        let v6frag = Frames.ipv6(
+            "2001:2::2", "2001:2::1", next: 44, Frames.fragmentHeader(next: 17, offset: 8, more: false, id: 1) + [UInt8](repeating: 0, count: 8))
         #expect(accepts(ports, v6frag, ethertype: 0x86DD))
     }
 
@@ -116,13 +127,20 @@ struct CaptureFilterTests {
         // MLD (hop-by-hop then ICMPv6) stays in the kernel.
         #expect(!accepts(ports, Frames.ipv6("2001:2::2", "ff02::16", next: 0, Frames.extensionHeader(next: 58) + [143, 0, 0, 0]), ethertype: 0x86DD))
         // Other extension headers: passed to the decoder, which filters after walking them.
-        #expect(accepts(ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 60, Frames.extensionHeader(next: 6) + Frames.tcp(1, 5060, seq: 1, flags: 2)), ethertype: 0x86DD))
-        #expect(accepts(ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 0, Frames.extensionHeader(next: 17) + Frames.udp(1, 2, sip)), ethertype: 0x86DD))
+        #expect(
+            accepts(
+                ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 60, Frames.extensionHeader(next: 6) + Frames.tcp(1, 5060, seq: 1, flags: 2)),
+                ethertype: 0x86DD))
+        #expect(
+            accepts(
+                ports, Frames.ipv6("2001:2::2", "2001:2::1", next: 0, Frames.extensionHeader(next: 17) + Frames.udp(1, 2, sip)), ethertype: 0x86DD))
     }
 
     @Test func portRangesAndAll() {
         let ports = PortSet(parsing: "5060,5080-5090,6000")!
-        let cases: [(UInt16, Bool)] = [(5060, true), (5079, false), (5080, true), (5085, true), (5090, true), (5091, false), (6000, true), (5061, false)]
+        let cases: [(UInt16, Bool)] = [
+            (5060, true), (5079, false), (5080, true), (5085, true), (5090, true), (5091, false), (6000, true), (5061, false),
+        ]
         for (port, expected) in cases {
             let packet = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Frames.udp(40000, port, sip))
             #expect(accepts(ports, packet) == expected, "port \(port)")
@@ -133,9 +151,9 @@ struct CaptureFilterTests {
     }
 
     @Test func programStaysSmallAndJumpsStayInside() {
-        let ranges: [ClosedRange<UInt16>] = (0 ..< PortSet.maxRanges).map { (i: Int) -> ClosedRange<UInt16> in
+        let ranges: [ClosedRange<UInt16>] = (0..<PortSet.maxRanges).map { (i: Int) -> ClosedRange<UInt16> in
             let low = UInt16(1000 + i * 10)
-            return low ... low + 2
+            return low...low + 2
         }
         let many = PortSet(ranges)!
         let program = CaptureFilter.program(ports: many)

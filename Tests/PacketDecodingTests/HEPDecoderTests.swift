@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
-import Testing
 import TestSupport
+import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 @Suite("HEP decoder")
 struct HEPDecoderTests {
@@ -31,7 +31,10 @@ struct HEPDecoderTests {
         raw.set(5, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 198, 18, 20, 77])
         let mappedAgent = try #require(IPAddress("::ffff:127.0.0.1"))
         let decoded = try HEPDecoder().decode(raw.bytes(), agent: mappedAgent, receivedAt: hepReceivedAt)
-        guard case let .sip(p) = decoded else { Issue.record("not SIP"); return }
+        guard case .sip(let p) = decoded else {
+            Issue.record("not SIP")
+            return
+        }
         #expect(p.flow.source == IPAddress("198.18.20.77"))
         #expect(p.origin == .hep(agent: hepAgent, captureID: 2001))
     }
@@ -127,14 +130,20 @@ struct HEPDecoderTests {
         var raw = RawHEP.standard(protocolType: 5)
         #expect(throws: Never.self) {
             let d = try HEPDecoder().decode(raw.bytes(), agent: hepAgent, receivedAt: hepReceivedAt)
-            guard case .nonSIP(5) = d else { Issue.record("expected nonSIP(5), got \(d)"); return }
+            guard case .nonSIP(5) = d else {
+                Issue.record("expected nonSIP(5), got \(d)")
+                return
+            }
         }
         // Non-SIP packets need no payload and no known transport (e.g. a log chunk).
         raw.remove(15)
         raw.set(2, [0])
         raw.set(11, [100])
         let d = try HEPDecoder().decode(raw.bytes(), agent: hepAgent, receivedAt: hepReceivedAt)
-        guard case .nonSIP(100) = d else { Issue.record("expected nonSIP(100), got \(d)"); return }
+        guard case .nonSIP(100) = d else {
+            Issue.record("expected nonSIP(100), got \(d)")
+            return
+        }
         // ...but they are still authenticated.
         #expect(hepError(raw.bytes(), key: "k") == .authenticationMissing)
     }

@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import NetworkAddress
 import PacketDecoding
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// Real datagrams from Kamailio 5.6's siptrace (see HEPFixtures/README.md and
 /// integration/e2e-hep/capture-fixtures.sh).
@@ -20,7 +20,7 @@ struct HEPFixtureTests {
 
     static func decode(_ name: String, key: String? = HEPFixtureTests.key) throws -> WirePayload {
         let decoded = try HEPDecoder(authKey: key).decode(try fixture(name), agent: kamailio, receivedAt: Timestamp(seconds: 0))
-        guard case let .sip(payload) = decoded else { throw HEPError.missingChunk(type: HEPChunkType.payload) }
+        guard case .sip(let payload) = decoded else { throw HEPError.missingChunk(type: HEPChunkType.payload) }
         return payload
     }
 
@@ -33,9 +33,11 @@ struct HEPFixtureTests {
 
     @Test func registerOverIPv4() throws {
         let p = try Self.decode("kamailio-v3-register-ipv4.bin")
-        #expect(p.flow == FlowKey(
-            source: IPAddress("198.18.20.66")!, sourcePort: 5070, destination: IPAddress("198.18.20.1")!, destinationPort: 5060,
-            transport: .udp))
+        #expect(
+            p.flow
+                == FlowKey(
+                    source: IPAddress("198.18.20.66")!, sourcePort: 5070, destination: IPAddress("198.18.20.1")!, destinationPort: 5060,
+                    transport: .udp))
         #expect(p.origin == .hep(agent: Self.kamailio, captureID: 2001))
         #expect(Self.text(p).hasPrefix("REGISTER sip:198.18.20.1 SIP/2.0\r\n"))
         #expect(Self.text(p).hasSuffix("Content-Length: 0\r\n\r\n"))
@@ -51,9 +53,11 @@ struct HEPFixtureTests {
 
     @Test func optionsOverIPv6() throws {
         let p = try Self.decode("kamailio-v3-options-ipv6.bin")
-        #expect(p.flow == FlowKey(
-            source: IPAddress("2001:2::66")!, sourcePort: 5070, destination: IPAddress("2001:2::1")!, destinationPort: 5060,
-            transport: .udp))
+        #expect(
+            p.flow
+                == FlowKey(
+                    source: IPAddress("2001:2::66")!, sourcePort: 5070, destination: IPAddress("2001:2::1")!, destinationPort: 5060,
+                    transport: .udp))
         #expect(Self.text(p).hasPrefix("OPTIONS sip:[2001:2::1] SIP/2.0\r\n"))
     }
 
@@ -75,7 +79,8 @@ struct HEPFixtureTests {
             try HEPDecoder(authKey: "another-key").decode(bytes, agent: Self.kamailio, receivedAt: Timestamp(seconds: 0))
         }
         #expect(throws: HEPError.authenticationMissing) {
-            try HEPDecoder(authKey: "any").decode(try Self.fixture("kamailio-v2-register-ipv4.bin"), agent: Self.kamailio, receivedAt: Timestamp(seconds: 0))
+            try HEPDecoder(authKey: "any").decode(
+                try Self.fixture("kamailio-v2-register-ipv4.bin"), agent: Self.kamailio, receivedAt: Timestamp(seconds: 0))
         }
         // Accepted without a configured key too.
         #expect(try Self.decode("kamailio-v3-register-ipv4.bin", key: nil).flow.source == IPAddress("198.18.20.66"))

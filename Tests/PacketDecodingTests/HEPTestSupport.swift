@@ -1,7 +1,7 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// A HEPv3 packet as a list of raw chunks, so tests can break it in any way.
 struct RawHEP {
@@ -88,6 +88,6 @@ func hepError(_ bytes: [UInt8], key: String? = nil) -> HEPError? {
 
 /// The SIP payload `bytes` decode to (nil for non-SIP or errors).
 func sipPayload(_ bytes: [UInt8], key: String? = nil) -> WirePayload? {
-    guard case let .sip(p)? = try? HEPDecoder(authKey: key).decode(bytes, agent: hepAgent, receivedAt: hepReceivedAt) else { return nil }
+    guard case .sip(let p)? = try? HEPDecoder(authKey: key).decode(bytes, agent: hepAgent, receivedAt: hepReceivedAt) else { return nil }
     return p
 }

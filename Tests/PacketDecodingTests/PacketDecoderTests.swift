@@ -1,8 +1,9 @@
+import NetworkAddress
+import Testing
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
+
 @testable import PacketDecoding
-import Testing
 
 @Suite("PacketDecoder: link layers, IP, UDP")
 struct PacketDecoderTests {
@@ -20,8 +21,11 @@ struct PacketDecoderTests {
         let p = try #require(payloads.first)
         #expect(payloads.count == 1)
         #expect(p.bytes == request)
-        #expect(p.flow == FlowKey(source: IPAddress("198.18.0.2")!, sourcePort: 40000, destination: IPAddress("198.18.0.1")!,
-                                  destinationPort: 5060, transport: .udp))
+        #expect(
+            p.flow
+                == FlowKey(
+                    source: IPAddress("198.18.0.2")!, sourcePort: 40000, destination: IPAddress("198.18.0.1")!,
+                    destinationPort: 5060, transport: .udp))
         #expect(p.origin == .frame(7))
         #expect(p.time == t0)
         #expect(stats.decoded == 1 && stats.udpPayloads == 1 && stats.frames == 1)
@@ -43,8 +47,9 @@ struct PacketDecoderTests {
     }
 
     @Test func ipv4OptionsAndEthernetPadding() {
-        let withOptions = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Frames.udp(40000, 5060, request),
-                                      options: [0x94, 0x04, 0, 0, 1, 1, 1, 0])
+        let withOptions = Frames.ipv4(
+            "198.18.0.2", "198.18.0.1", proto: 17, Frames.udp(40000, 5060, request),
+            options: [0x94, 0x04, 0, 0, 1, 1, 1, 0])
         #expect(single(.ethernet, Frames.ethernet(withOptions)).payloads.first?.bytes == request)
         // A short packet padded to Ethernet's 60-byte minimum: the padding is not payload.
         let tiny = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Frames.udp(40000, 5060, Array("\r\n\r\n".utf8)))
@@ -74,7 +79,8 @@ struct PacketDecoderTests {
 
     @Test func ipv6ExtensionHeaders() throws {
         // hop-by-hop → routing → destination options → UDP
-        let body = Frames.extensionHeader(next: 43) + Frames.extensionHeader(next: 60, length: 16)
+        let body =
+            Frames.extensionHeader(next: 43) + Frames.extensionHeader(next: 60, length: 16)
             + Frames.extensionHeader(next: 17) + Frames.udp(40000, 5060, request)
         let frame = Frames.ethernet(Frames.ipv6("2001:2::2", "2001:2::1", next: 0, body), type: 0x86DD)
         let p = try #require(single(.ethernet, frame).payloads.first)
@@ -86,7 +92,7 @@ struct PacketDecoderTests {
         #expect(single(.ipv6, Frames.ipv6("2001:2::2", "2001:2::1", next: 44, atomic)).payloads.first?.bytes == request)
         // A chain longer than the decoder walks is refused.
         var long: [UInt8] = []
-        for _ in 0 ..< 12 { long += Frames.extensionHeader(next: 60) }
+        for _ in 0..<12 { long += Frames.extensionHeader(next: 60) }
         long += Frames.udp(40000, 5060, request)
         let refused = single(.ipv6, Frames.ipv6("2001:2::2", "2001:2::1", next: 60, long))
         #expect(refused.payloads.isEmpty)
@@ -112,7 +118,7 @@ struct PacketDecoderTests {
         truncatedIP.removeLast(10)
         var badUDPLength = udpV4
         badUDPLength[24] = 0
-        badUDPLength[25] = 4   // UDP length 4 < 8
+        badUDPLength[25] = 4 // UDP length 4 < 8
         let frames: [(LinkType, [UInt8])] = [
             (.ethernet, arp), (.raw, icmp), (.raw, truncatedIP), (.raw, badUDPLength), (.ethernet, [1, 2, 3]),
             (.raw, [0x45]), (.raw, [0x75, 0, 0]), (.raw, udpV4),
@@ -122,9 +128,9 @@ struct PacketDecoderTests {
         }
         let s = decoder.statistics
         #expect(s.frames == 8)
-        #expect(s.nonIP == 2)       // ARP, raw with version 7
+        #expect(s.nonIP == 2) // ARP, raw with version 7
         #expect(s.otherProtocol == 1)
-        #expect(s.truncated == 3)   // IP longer than captured, 3-byte Ethernet, 1-byte IPv4
+        #expect(s.truncated == 3) // IP longer than captured, 3-byte Ethernet, 1-byte IPv4
         #expect(s.malformed == 1)
         #expect(s.udpPayloads == 1)
     }
@@ -137,13 +143,13 @@ struct PacketDecoderTests {
     }
 
     @Test func portSetParsing() {
-        #expect(PortSet(parsing: "5060")?.ranges == [5060 ... 5060])
-        #expect(PortSet(parsing: "5061,5060,5062-5070")?.ranges == [5060 ... 5070])
+        #expect(PortSet(parsing: "5060")?.ranges == [5060...5060])
+        #expect(PortSet(parsing: "5061,5060,5062-5070")?.ranges == [5060...5070])
         #expect(PortSet(parsing: "5080-5090,5060")?.description == "5060,5080-5090")
         for bad in ["", "0", "70000", "5060-5000", "a", "5060,", "-5", "1-2-3", " 5060"] {
             #expect(PortSet(parsing: bad) == nil, "\(bad)")
         }
-        let many = (1 ... 65).map { String($0 * 2) }.joined(separator: ",")
+        let many = (1...65).map { String($0 * 2) }.joined(separator: ",")
         #expect(PortSet(parsing: many) == nil)
         #expect(PortSet.sipDefault.contains(5061) && !PortSet.sipDefault.contains(5062))
     }

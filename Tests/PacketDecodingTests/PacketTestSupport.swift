@@ -1,7 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Glibc
 import NetworkAddress
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import PacketDecoding
 
 /// Hand-built frames for the decoder tests. Checksums are left zero: the decoder never
@@ -14,8 +15,9 @@ enum Frames {
 
     static func addressBytes(_ text: String) -> [UInt8] {
         switch IPAddress(text)! {
-        case let .v4(v): return be32(v)
-        case let .v6(hi, lo): return be32(UInt32(hi >> 32)) + be32(UInt32(hi & 0xFFFF_FFFF)) + be32(UInt32(lo >> 32)) + be32(UInt32(lo & 0xFFFF_FFFF))
+        case .v4(let v): return be32(v)
+        case .v6(let hi, let lo):
+            return be32(UInt32(hi >> 32)) + be32(UInt32(hi & 0xFFFF_FFFF)) + be32(UInt32(lo >> 32)) + be32(UInt32(lo & 0xFFFF_FFFF))
         }
     }
 
@@ -30,8 +32,10 @@ enum Frames {
     }
 
     /// An IPv4 packet. `fragmentOffset` in bytes (multiple of 8).
-    static func ipv4(_ src: String, _ dst: String, proto: UInt8, _ body: [UInt8], id: UInt16 = 1, moreFragments: Bool = false,
-                     fragmentOffset: Int = 0, options: [UInt8] = []) -> [UInt8] {
+    static func ipv4(
+        _ src: String, _ dst: String, proto: UInt8, _ body: [UInt8], id: UInt16 = 1, moreFragments: Bool = false,
+        fragmentOffset: Int = 0, options: [UInt8] = []
+    ) -> [UInt8] {
         let ihl = (20 + options.count) / 4
         let flags = UInt16(moreFragments ? 0x2000 : 0) | UInt16(fragmentOffset / 8)
         return [0x40 | UInt8(ihl), 0] + be16(UInt16(ihl * 4 + body.count)) + be16(id) + be16(flags) + [64, proto, 0, 0]
@@ -73,8 +77,10 @@ enum Frames {
     }
 
     /// A classic pcap file (little-endian unless `bigEndian`).
-    static func pcap(_ frames: [(seconds: UInt32, fraction: UInt32, bytes: [UInt8])], linkType: UInt32 = 1,
-                     nanosecond: Bool = false, bigEndian: Bool = false) -> [UInt8] {
+    static func pcap(
+        _ frames: [(seconds: UInt32, fraction: UInt32, bytes: [UInt8])], linkType: UInt32 = 1,
+        nanosecond: Bool = false, bigEndian: Bool = false
+    ) -> [UInt8] {
         func w16(_ v: UInt16) -> [UInt8] { bigEndian ? be16(v) : le16(v) }
         func w32(_ v: UInt32) -> [UInt8] { bigEndian ? be32(v) : le32(v) }
         var file = w32(nanosecond ? 0xA1B2_3C4D : 0xA1B2_C3D4) + w16(2) + w16(4) + w32(0) + w32(0) + w32(65535) + w32(linkType)
@@ -109,16 +115,21 @@ struct PcapngWriter {
         if let tsresol { options += w16(9) + w16(1) + [tsresol, 0, 0, 0] }
         if let tsoffset {
             let v = UInt64(bitPattern: tsoffset)
-            options += w16(14) + w16(8) + (bigEndian ? Frames.be32(UInt32(v >> 32)) + Frames.be32(UInt32(v & 0xFFFF_FFFF))
-                                                      : Frames.le32(UInt32(v & 0xFFFF_FFFF)) + Frames.le32(UInt32(v >> 32)))
+            options +=
+                w16(14) + w16(8)
+                + (bigEndian
+                    ? Frames.be32(UInt32(v >> 32)) + Frames.be32(UInt32(v & 0xFFFF_FFFF))
+                    : Frames.le32(UInt32(v & 0xFFFF_FFFF)) + Frames.le32(UInt32(v >> 32)))
         }
         if !options.isEmpty { options += [0, 0, 0, 0] }
         block(1, w16(linkType) + w16(0) + w32(snapLength) + options)
     }
 
     mutating func enhancedPacket(interface: UInt32, units: UInt64, _ data: [UInt8], originalLength: Int? = nil) {
-        block(6, w32(interface) + w32(UInt32(units >> 32)) + w32(UInt32(units & 0xFFFF_FFFF)) + w32(UInt32(data.count))
-            + w32(UInt32(originalLength ?? data.count)) + Self.pad(data))
+        block(
+            6,
+            w32(interface) + w32(UInt32(units >> 32)) + w32(UInt32(units & 0xFFFF_FFFF)) + w32(UInt32(data.count))
+                + w32(UInt32(originalLength ?? data.count)) + Self.pad(data))
     }
 
     mutating func simplePacket(_ data: [UInt8]) {
@@ -141,7 +152,7 @@ func fixtureBytes(_ name: String) throws -> [UInt8] {
     while true {
         let n = fread(&chunk, 1, chunk.count, file)
         if n <= 0 { break }
-        bytes += chunk[0 ..< n]
+        bytes += chunk[0..<n]
     }
     return bytes
 }
@@ -149,7 +160,9 @@ func fixtureBytes(_ name: String) throws -> [UInt8] {
 struct FixtureMissing: Error { var path: String }
 
 /// Decodes every frame of a capture file with a decoder; returns every output and the decoder.
-func decodeCapture(_ bytes: [UInt8], configuration: PacketDecoder.Configuration = .init(), finish: Bool = false) throws -> (outputs: [DecodedOutput], decoder: PacketDecoder) {
+func decodeCapture(_ bytes: [UInt8], configuration: PacketDecoder.Configuration = .init(), finish: Bool = false) throws -> (
+    outputs: [DecodedOutput], decoder: PacketDecoder
+) {
     var reader = CaptureFileReader(bytes: bytes)
     var decoder = PacketDecoder(configuration: configuration)
     var outputs: [DecodedOutput] = []
@@ -166,7 +179,7 @@ func decodeCapture(_ bytes: [UInt8], configuration: PacketDecoder.Configuration 
 
 extension DecodedOutput {
     var payload: WirePayload? {
-        if case let .payload(p) = self { return p }
+        if case .payload(let p) = self { return p }
         return nil
     }
 }
@@ -174,7 +187,7 @@ extension DecodedOutput {
 extension WirePayload {
     var text: String { String(decoding: bytes, as: UTF8.self) }
     var frameNumber: Int? {
-        if case let .frame(n) = origin { return n }
+        if case .frame(let n) = origin { return n }
         return nil
     }
 }

@@ -1,28 +1,34 @@
+import NetworkAddress
+import Testing
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
+
 @testable import PacketDecoding
-import Testing
 
 @Suite("IP fragment reassembly")
 struct ReassemblyTests {
     /// A UDP datagram to 5060 of `size` payload bytes, split into IPv4 fragments of `chunk` bytes.
-    static func v4Fragments(size: Int = 3000, chunk: Int = 1480, id: UInt16 = 77, src: String = "198.18.0.2") -> (payload: [UInt8], frames: [[UInt8]]) {
-        let payload = (0 ..< size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+    static func v4Fragments(size: Int = 3000, chunk: Int = 1480, id: UInt16 = 77, src: String = "198.18.0.2") -> (payload: [UInt8], frames: [[UInt8]])
+    {
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
         let datagram = Frames.udp(40000, 5060, payload)
         var frames: [[UInt8]] = []
         var offset = 0
         while offset < datagram.count {
             let end = min(offset + chunk, datagram.count)
-            frames.append(Frames.ipv4(src, "198.18.0.1", proto: 17, Array(datagram[offset ..< end]), id: id,
-                                      moreFragments: end < datagram.count, fragmentOffset: offset))
+            frames.append(
+                Frames.ipv4(
+                    src, "198.18.0.1", proto: 17, Array(datagram[offset..<end]), id: id,
+                    moreFragments: end < datagram.count, fragmentOffset: offset))
             offset = end
         }
         return (payload, frames)
     }
 
-    static func v6Fragments(size: Int = 3000, chunk: Int = 1448, id: UInt32 = 0xABCD, withDestinationOptions: Bool = false) -> (payload: [UInt8], frames: [[UInt8]]) {
-        let payload = (0 ..< size).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ 1) }
+    static func v6Fragments(size: Int = 3000, chunk: Int = 1448, id: UInt32 = 0xABCD, withDestinationOptions: Bool = false) -> (
+        payload: [UInt8], frames: [[UInt8]]
+    ) {
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ 1) }
         var fragmentable = Frames.udp(40000, 5060, payload)
         var first: UInt8 = 17
         if withDestinationOptions {
@@ -33,8 +39,9 @@ struct ReassemblyTests {
         var offset = 0
         while offset < fragmentable.count {
             let end = min(offset + chunk, fragmentable.count)
-            let body = Frames.extensionHeader(next: 44) + Frames.fragmentHeader(next: first, offset: offset, more: end < fragmentable.count, id: id)
-                + fragmentable[offset ..< end]
+            let body =
+                Frames.extensionHeader(next: 44) + Frames.fragmentHeader(next: first, offset: offset, more: end < fragmentable.count, id: id)
+                + fragmentable[offset..<end]
             frames.append(Frames.ipv6("2001:2::2", "2001:2::1", next: 0, body))
             offset = end
         }
@@ -75,8 +82,9 @@ struct ReassemblyTests {
     @Test func overlapDiscardsTheDatagram() {
         let (_, frames) = Self.v4Fragments(size: 3000, chunk: 1000)
         // A forged fragment overlapping the second one with other bytes (a classic evasion).
-        let forged = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, [UInt8](repeating: 0x41, count: 16), id: 77,
-                                 moreFragments: true, fragmentOffset: 1000)
+        let forged = Frames.ipv4(
+            "198.18.0.2", "198.18.0.1", proto: 17, [UInt8](repeating: 0x41, count: 16), id: 77,
+            moreFragments: true, fragmentOffset: 1000)
         var decoder = PacketDecoder()
         let out = run([frames[0], frames[1], forged, frames[2], frames[3]], decoder: &decoder)
         #expect(out.isEmpty)
@@ -110,8 +118,10 @@ struct ReassemblyTests {
         #expect(decoder.reassemblyStatistics.malformed == 1)
         // Too many fragments for one datagram.
         var tiny: [[UInt8]] = []
-        for i in 0 ..< 80 {
-            tiny.append(Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, [UInt8](repeating: 2, count: 8), id: 7, moreFragments: true, fragmentOffset: i * 8))
+        for i in 0..<80 {
+            tiny.append(
+                Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, [UInt8](repeating: 2, count: 8), id: 7, moreFragments: true, fragmentOffset: i * 8)
+            )
         }
         #expect(run(tiny, decoder: &decoder).isEmpty)
         #expect(decoder.reassemblyStatistics.oversizeDiscards >= 2)
@@ -122,7 +132,7 @@ struct ReassemblyTests {
         var decoder = PacketDecoder(configuration: .init(reassembly: .init(maxDatagrams: 4)))
         var firsts: [[UInt8]] = []
         var rests: [[[UInt8]]] = []
-        for id in 0 ..< 10 {
+        for id in 0..<10 {
             let (_, frames) = Self.v4Fragments(size: 2000, chunk: 1480, id: UInt16(id))
             firsts.append(frames[0])
             rests.append(Array(frames.dropFirst()))
@@ -174,7 +184,7 @@ struct ReassemblyTests {
     @Test func fragmentsOfOtherPortsAreReassembledThenFiltered() {
         let payload = [UInt8](repeating: 9, count: 2000)
         let datagram = Frames.udp(1111, 2222, payload)
-        let a = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Array(datagram[0 ..< 1000]), id: 3, moreFragments: true)
+        let a = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Array(datagram[0..<1000]), id: 3, moreFragments: true)
         let b = Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 17, Array(datagram[1000...]), id: 3, fragmentOffset: 1000)
         var decoder = PacketDecoder()
         #expect(run([a, b], decoder: &decoder).isEmpty)

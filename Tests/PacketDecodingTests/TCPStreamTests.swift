@@ -1,9 +1,10 @@
+import NetworkAddress
+import TestSupport
+import Testing
 // SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
-import NetworkAddress
+
 @testable import PacketDecoding
-import Testing
-import TestSupport
 
 @Suite("TCP stream tracking")
 struct TCPStreamTests {
@@ -18,8 +19,9 @@ struct TCPStreamTests {
         Frames.ipv4("198.18.0.1", "198.18.0.2", proto: 6, Frames.tcp(5060, 40000, seq: seq, flags: flags, Array(data.utf8)))
     }
 
-    static let client = FlowKey(source: IPAddress("198.18.0.2")!, sourcePort: 40000, destination: IPAddress("198.18.0.1")!,
-                                destinationPort: 5060, transport: .tcp)
+    static let client = FlowKey(
+        source: IPAddress("198.18.0.2")!, sourcePort: 40000, destination: IPAddress("198.18.0.1")!,
+        destinationPort: 5060, transport: .tcp)
 
     struct Run {
         var decoder: PacketDecoder
@@ -40,11 +42,11 @@ struct TCPStreamTests {
         }
 
         var gaps: [Int] {
-            outputs.compactMap { if case let .streamGap(_, skipped, _) = $0 { skipped } else { nil } }
+            outputs.compactMap { if case .streamGap(_, let skipped, _) = $0 { skipped } else { nil } }
         }
 
         var closes: [(FlowKey, StreamCloseReason)] {
-            outputs.compactMap { if case let .streamClosed(flow, reason, _) = $0 { (flow, reason) } else { nil } }
+            outputs.compactMap { if case .streamClosed(let flow, let reason, _) = $0 { (flow, reason) } else { nil } }
         }
     }
 
@@ -68,11 +70,11 @@ struct TCPStreamTests {
         var run = Run()
         run.feed([
             Self.c2s(1000, Self.syn),
-            Self.c2s(1011, Self.ack, "WORLD"),       // ahead: buffered
-            Self.c2s(1006, Self.ack, "HELLO"),       // ahead: buffered
-            Self.c2s(1001, Self.ack, "12345"),       // fills the hole: all three delivered
-            Self.c2s(1001, Self.ack, "12345"),       // retransmission: dropped
-            Self.c2s(1011, Self.ack, "WORLD!!"),     // partly old: only "!!" is new
+            Self.c2s(1011, Self.ack, "WORLD"), // ahead: buffered
+            Self.c2s(1006, Self.ack, "HELLO"), // ahead: buffered
+            Self.c2s(1001, Self.ack, "12345"), // fills the hole: all three delivered
+            Self.c2s(1001, Self.ack, "12345"), // retransmission: dropped
+            Self.c2s(1011, Self.ack, "WORLD!!"), // partly old: only "!!" is new
         ])
         #expect(run.stream(Self.client) == "12345HELLOWORLD!!")
         #expect(run.decoder.statistics.tcpDuplicateBytes == 10)
@@ -82,7 +84,7 @@ struct TCPStreamTests {
     @Test func midStreamPickup() {
         var run = Run()
         run.feed([
-            Self.c2s(777_000, Self.ack, "ter sip:x SIP/2.0\r\n\r\n"),   // capture began after the handshake
+            Self.c2s(777_000, Self.ack, "ter sip:x SIP/2.0\r\n\r\n"), // capture began after the handshake
             Self.c2s(777_021, Self.ack, "OPTIONS sip:y SIP/2.0\r\n\r\n"),
         ])
         #expect(run.stream(Self.client) == "ter sip:x SIP/2.0\r\n\r\nOPTIONS sip:y SIP/2.0\r\n\r\n")
@@ -111,7 +113,7 @@ struct TCPStreamTests {
         var run = Run(.init(tcp: .init(maxBufferedBytesPerFlow: 1000)))
         var frames = [Self.c2s(1000, Self.syn)]
         // Bytes 1001..<1101 are never seen; then 12 segments of 100 bytes arrive.
-        for i in 0 ..< 12 {
+        for i in 0..<12 {
             frames.append(Self.c2s(UInt32(1101 + i * 100), Self.ack, String(repeating: Character(UnicodeScalar(65 + i)!), count: 100)))
         }
         run.feed(frames)
@@ -138,17 +140,20 @@ struct TCPStreamTests {
 
     @Test func newSYNOnSameTupleResynchronises() {
         var run = Run()
-        run.feed([Self.c2s(1000, Self.syn), Self.c2s(1001, Self.ack, "first"), Self.c2s(1000, Self.syn),
-                  Self.c2s(50_000, Self.syn), Self.c2s(50_001, Self.ack, "second")])
+        run.feed([
+            Self.c2s(1000, Self.syn), Self.c2s(1001, Self.ack, "first"), Self.c2s(1000, Self.syn),
+            Self.c2s(50_000, Self.syn), Self.c2s(50_001, Self.ack, "second"),
+        ])
         #expect(run.stream(Self.client) == "firstsecond")
-        #expect(run.gaps == [0])    // the retransmitted SYN did not count, the new one did
+        #expect(run.gaps == [0]) // the retransmitted SYN did not count, the new one did
     }
 
     @Test func flowsAreBoundedAndIdleOnesExpire() {
         var run = Run(.init(tcp: .init(maxFlows: 8, idleTimeout: .seconds(60))))
         var frames: [[UInt8]] = []
-        for port in 0 ..< 20 {
-            frames.append(Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 6, Frames.tcp(UInt16(41000 + port), 5060, seq: 1, flags: Self.ack, Array("x".utf8))))
+        for port in 0..<20 {
+            frames.append(
+                Frames.ipv4("198.18.0.2", "198.18.0.1", proto: 6, Frames.tcp(UInt16(41000 + port), 5060, seq: 1, flags: Self.ack, Array("x".utf8))))
         }
         run.feed(frames)
         #expect(run.decoder.statistics.tcpFlows == 8)
@@ -169,20 +174,24 @@ struct TCPStreamTests {
     }
 
     @Test func trackerBoundsHoldUnderRandomSegments() {
-        var tracker = TCPStreamTracker(limits: .init(maxFlows: 16, maxBufferedBytesPerFlow: 4096, maxBufferedSegmentsPerFlow: 8,
-                                                     maxBufferedBytesTotal: 20_000))
+        var tracker = TCPStreamTracker(
+            limits: .init(
+                maxFlows: 16, maxBufferedBytesPerFlow: 4096, maxBufferedSegmentsPerFlow: 8,
+                maxBufferedBytesTotal: 20_000))
         var rng = SplitMix64(seed: 42)
         let data = [UInt8](repeating: 0x61, count: 1500)
         var delivered = 0
-        for i in 0 ..< 20_000 {
-            let port = UInt16.random(in: 1 ... 40, using: &rng)
+        for i in 0..<20_000 {
+            let port = UInt16.random(in: 1...40, using: &rng)
             let key = FlowKey(source: .v4(0xC612_0002), sourcePort: port, destination: .v4(0xC612_0001), destinationPort: 5060, transport: .tcp)
-            let length = Int.random(in: 0 ... 1500, using: &rng)
+            let length = Int.random(in: 0...1500, using: &rng)
             data.withUnsafeBytes { raw in
-                tracker.add(flow: key, sequence: UInt32.random(in: 0 ... 20_000, using: &rng), syn: rng.next() % 50 == 0,
-                            fin: rng.next() % 50 == 0, rst: rng.next() % 200 == 0,
-                            payload: UnsafeRawBufferPointer(rebasing: raw[0 ..< length]), time: t0 + .milliseconds(Int64(i))) { _, event in
-                    if case let .data(bytes) = event { delivered += bytes.count }
+                tracker.add(
+                    flow: key, sequence: UInt32.random(in: 0...20_000, using: &rng), syn: rng.next() % 50 == 0,
+                    fin: rng.next() % 50 == 0, rst: rng.next() % 200 == 0,
+                    payload: UnsafeRawBufferPointer(rebasing: raw[0..<length]), time: t0 + .milliseconds(Int64(i))
+                ) { _, event in
+                    if case .data(let bytes) = event { delivered += bytes.count }
                 }
             }
             #expect(tracker.flowCount <= 16)

@@ -1,8 +1,9 @@
+import SIPMessage
+import TestSupport
+import Testing
+
 // SPDX-License-Identifier: GPL-2.0-or-later
 @testable import Probe
-import SIPMessage
-import Testing
-import TestSupport
 
 /// The transaction behaviour of the sans-I/O core, against simulated servers.
 @Suite struct ExchangeTests {
@@ -10,8 +11,9 @@ import TestSupport
         var probe = try makeProbe(methods: [.register], repetitions: 1)
         let first = probe.start(at: .zero)
         try #require(first.count == 1)
-        let answer = try response(to: first[0], status: 401, reason: "Unauthorized",
-                                  headers: ["WWW-Authenticate: Digest realm=\"e2e.example\", nonce=\"abc\", qop=\"auth\""])
+        let answer = try response(
+            to: first[0], status: 401, reason: "Unauthorized",
+            headers: ["WWW-Authenticate: Digest realm=\"e2e.example\", nonce=\"abc\", qop=\"auth\""])
         #expect(probe.receive(datagram: answer, at: .milliseconds(3)).isEmpty)
         let o = try #require(probe.observations.first)
         #expect(o.finalStatus == 401 && o.reasonPhrase == "Unauthorized")
@@ -70,13 +72,14 @@ import TestSupport
         var probe = try makeProbe(methods: [.invite], repetitions: 1)
         let invite = probe.start(at: .zero)[0]
         let inv = try ParsedRequest(invite)
-        let challenge = try response(to: invite, status: 407, reason: "Proxy Authentication Required", toTag: "t407",
-                                     headers: ["Proxy-Authenticate: Digest realm=\"x\", nonce=\"n\""])
+        let challenge = try response(
+            to: invite, status: 407, reason: "Proxy Authentication Required", toTag: "t407",
+            headers: ["Proxy-Authenticate: Digest realm=\"x\", nonce=\"n\""])
         let out = probe.receive(datagram: challenge, at: .milliseconds(2))
         try #require(out.count == 1)
         let ack = try ParsedRequest(out[0])
         #expect(ack.method == "ACK" && ack.cseqMethod == "ACK" && ack.cseqNumber == inv.cseqNumber)
-        #expect(ack.branch == inv.branch)          // same transaction (RFC 3261 §17.1.1.3)
+        #expect(ack.branch == inv.branch) // same transaction (RFC 3261 §17.1.1.3)
         #expect(ack.requestURI == inv.requestURI)
         #expect(ack.callID == inv.callID && ack.fromTag == inv.fromTag)
         #expect(ack.toTag == "t407")
@@ -129,7 +132,7 @@ import TestSupport
         var probe = try makeProbe(methods: [.invite], repetitions: 1)
         let invite = probe.start(at: .zero)[0]
         _ = probe.receive(datagram: try response(to: invite, status: 100, reason: "Trying", toTag: nil), at: .milliseconds(1))
-        _ = probe.advance(to: .milliseconds(1001))  // CANCEL
+        _ = probe.advance(to: .milliseconds(1001)) // CANCEL
         var t = Duration.milliseconds(1001)
         var rounds = 0
         while probe.observations.isEmpty, rounds < 100 {
@@ -152,11 +155,13 @@ import TestSupport
         var probe = try makeProbe(methods: [.invite], repetitions: 1)
         let invite = probe.start(at: .zero)[0]
         let inv = try ParsedRequest(invite)
-        let ok = try response(to: invite, status: 200, reason: "OK", toTag: "ans1", headers: [
-            "Contact: <sip:100@127.0.0.1:5099;transport=udp>",
-            "Record-Route: <sip:p2.example;lr>, <sip:p1.example;lr>",
-            "Record-Route: <sip:p0.example;lr>",
-        ])
+        let ok = try response(
+            to: invite, status: 200, reason: "OK", toTag: "ans1",
+            headers: [
+                "Contact: <sip:100@127.0.0.1:5099;transport=udp>",
+                "Record-Route: <sip:p2.example;lr>, <sip:p1.example;lr>",
+                "Record-Route: <sip:p0.example;lr>",
+            ])
         let out = probe.receive(datagram: ok, at: .milliseconds(4))
         try #require(out.count == 2)
         let ack = try ParsedRequest(out[0])
@@ -197,8 +202,9 @@ import TestSupport
         var rng = SplitMix64(seed: 1)
         var probe = try makeProbe(methods: [.invite], repetitions: 1)
         let invite = probe.start(at: .zero)[0]
-        let valid = try response(to: invite, status: 407, reason: "Proxy Authentication Required",
-                                 headers: ["Proxy-Authenticate: Digest realm=\"a\\\"b\", nonce=\"x", "Record-Route: <sip:a;lr>,,<"])
+        let valid = try response(
+            to: invite, status: 407, reason: "Proxy Authentication Required",
+            headers: ["Proxy-Authenticate: Digest realm=\"a\\\"b\", nonce=\"x", "Record-Route: <sip:a;lr>,,<"])
         for i in 0..<3000 {
             var d = valid
             for _ in 0..<Int(rng.next() % 8) {

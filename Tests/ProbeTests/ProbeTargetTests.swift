@@ -25,7 +25,9 @@ import Testing
         #expect(try ProbeTarget(parsing: "127.0.0.1", iOwnThisHost: false).description == "127.0.0.1:5060")
     }
 
-    @Test(arguments: ["localhost", "pbx.example.com:5060", "example", "[localhost]:5060", "[127.0.0.1]:5060", "[::1", "[::1]x", "1.2.3:5060", "127.0.0.1.5"])
+    @Test(arguments: [
+        "localhost", "pbx.example.com:5060", "example", "[localhost]:5060", "[127.0.0.1]:5060", "[::1", "[::1]x", "1.2.3:5060", "127.0.0.1.5",
+    ])
     func refusesNonNumericHosts(text: String) {
         #expect(throws: ProbeTargetError.self) { try ProbeTarget(parsing: text, iOwnThisHost: true) }
         do {

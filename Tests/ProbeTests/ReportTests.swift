@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-@testable import Probe
 import Testing
+
+@testable import Probe
 
 /// The comparison rules, on synthetic observations and on simulated servers.
 @Suite struct ReportTests {
@@ -13,9 +14,11 @@ import Testing
     )
     static let plain = ProbeResponseHeaders(server: "kamailio (5.6.3)")
 
-    func obs(_ method: ProbeMethod, _ subject: ProbeSubject, _ status: Int?, _ reason: String? = nil,
-             headers: ProbeResponseHeaders? = ReportTests.plain, latency: Double? = 1, rep: Int = 0,
-             provisional: [Int] = [], user: String? = nil) -> ProbeObservation {
+    func obs(
+        _ method: ProbeMethod, _ subject: ProbeSubject, _ status: Int?, _ reason: String? = nil,
+        headers: ProbeResponseHeaders? = ReportTests.plain, latency: Double? = 1, rep: Int = 0,
+        provisional: [Int] = [], user: String? = nil
+    ) -> ProbeObservation {
         ProbeObservation(
             method: method, subject: subject, user: user ?? (subject == .existing ? "100" : "48213307751\(rep)"),
             repetition: rep, finalStatus: status, reasonPhrase: status == nil ? nil : reason,
@@ -30,24 +33,30 @@ import Testing
     }
 
     /// Three repetitions of the same pair of answers.
-    func triple(_ method: ProbeMethod, existing: (Int?, String?, ProbeResponseHeaders?), unknown: (Int?, String?, ProbeResponseHeaders?),
-                existingLatency: Double = 1, unknownLatency: Double = 1) -> [ProbeObservation] {
+    func triple(
+        _ method: ProbeMethod, existing: (Int?, String?, ProbeResponseHeaders?), unknown: (Int?, String?, ProbeResponseHeaders?),
+        existingLatency: Double = 1, unknownLatency: Double = 1
+    ) -> [ProbeObservation] {
         (0..<3).flatMap { rep in
-            [obs(method, .existing, existing.0, existing.1, headers: existing.2, latency: existingLatency + Double(rep) * 0.1, rep: rep),
-             obs(method, .unknown, unknown.0, unknown.1, headers: unknown.2, latency: unknownLatency + Double(rep) * 0.1, rep: rep)]
+            [
+                obs(method, .existing, existing.0, existing.1, headers: existing.2, latency: existingLatency + Double(rep) * 0.1, rep: rep),
+                obs(method, .unknown, unknown.0, unknown.1, headers: unknown.2, latency: unknownLatency + Double(rep) * 0.1, rep: rep),
+            ]
         }
     }
 
     @Test func leakyRegistrarAndProxy() {
         let r = report(
             triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (404, "Not Found", Self.plain))
-            + triple(.invite, existing: (407, "Proxy Authentication Required", Self.challenge407), unknown: (404, "Not Found", Self.plain))
-            + triple(.options, existing: (200, "OK", Self.plain), unknown: (200, "OK", Self.plain))
+                + triple(.invite, existing: (407, "Proxy Authentication Required", Self.challenge407), unknown: (404, "Not Found", Self.plain))
+                + triple(.options, existing: (200, "OK", Self.plain), unknown: (200, "OK", Self.plain))
         )
         #expect(r.verdict == .leak && r.leaks)
         #expect(r.methods.map(\.leaks) == [true, true, false])
         let register = r.findings.first { $0.method == .register && $0.kind == .statusCode }
-        #expect(register?.message == "REGISTER: existing user gets 401 Unauthorized (challenge), unknown user gets 404 Not Found — svwar can enumerate extensions")
+        #expect(
+            register?.message
+                == "REGISTER: existing user gets 401 Unauthorized (challenge), unknown user gets 404 Not Found — svwar can enumerate extensions")
         #expect(register?.severity == .leak)
         #expect(register?.differences.contains { $0.hasPrefix("answer: 401 | 404") } == true)
         #expect(register?.differences.contains { $0.hasPrefix("WWW-Authenticate:") } == true)
@@ -61,8 +70,10 @@ import Testing
     @Test func challengeEveryoneIsNotEnumerable() {
         let r = report(
             triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", Self.challenge401))
-            + triple(.invite, existing: (407, "Proxy Authentication Required", Self.challenge407), unknown: (407, "Proxy Authentication Required", Self.challenge407))
-            + triple(.options, existing: (200, "OK", Self.plain), unknown: (200, "OK", Self.plain))
+                + triple(
+                    .invite, existing: (407, "Proxy Authentication Required", Self.challenge407),
+                    unknown: (407, "Proxy Authentication Required", Self.challenge407))
+                + triple(.options, existing: (200, "OK", Self.plain), unknown: (200, "OK", Self.plain))
         )
         #expect(r.verdict == .noLeak && !r.leaks)
         #expect(r.methods.allSatisfy { $0.tested && !$0.leaks })
@@ -77,21 +88,26 @@ import Testing
         var otherServer = Self.challenge401
         otherServer.server = "kamailio (5.6.3) [fallback]"
         for unknownHeaders in [otherRealm, otherServer] {
-            let r = report(triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", unknownHeaders)), methods: [.register])
+            let r = report(
+                triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", unknownHeaders)),
+                methods: [.register])
             #expect(r.leaks)
             let f = r.findings.first { $0.kind == .header }
             #expect(f?.severity == .leak)
             #expect(f?.message.hasPrefix("REGISTER: same status (401 Unauthorized (challenge)) but ") == true)
         }
         // A missing challenge with the same status is also a difference.
-        let r = report(triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", Self.plain)), methods: [.register])
+        let r = report(
+            triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", Self.plain)), methods: [.register])
         #expect(r.findings.first?.message.contains("WWW-Authenticate differs") == true)
     }
 
     @Test func reasonPhraseEchoingTheUserIsMasked() {
         let obsList = (0..<3).flatMap { rep in
-            [obs(.register, .existing, 403, "User 100 blocked", rep: rep),
-             obs(.register, .unknown, 403, "User 48213307751\(rep) blocked", rep: rep)]
+            [
+                obs(.register, .existing, 403, "User 100 blocked", rep: rep),
+                obs(.register, .unknown, 403, "User 48213307751\(rep) blocked", rep: rep),
+            ]
         }
         #expect(!report(obsList, methods: [.register]).leaks)
         // ... but a different wording is a leak.
@@ -104,17 +120,23 @@ import Testing
     }
 
     @Test func silenceIsALeak() {
-        let r = report(triple(.invite, existing: (407, "Proxy Authentication Required", Self.challenge407), unknown: (nil, nil, nil)), methods: [.invite])
+        let r = report(
+            triple(.invite, existing: (407, "Proxy Authentication Required", Self.challenge407), unknown: (nil, nil, nil)), methods: [.invite])
         #expect(r.leaks)
         let f = r.findings.first
         #expect(f?.kind == .silence)
-        #expect(f?.message == "INVITE: existing user gets 407 Proxy Authentication Required (challenge), unknown user gets no answer — the silence itself tells existing users apart")
+        #expect(
+            f?.message
+                == "INVITE: existing user gets 407 Proxy Authentication Required (challenge), unknown user gets no answer — the silence itself tells existing users apart"
+        )
     }
 
     @Test func provisionalDifferenceLeaks() {
         let o = (0..<3).flatMap { rep in
-            [obs(.invite, .existing, 487, "Request Terminated", rep: rep, provisional: [100, 180]),
-             obs(.invite, .unknown, 487, "Request Terminated", rep: rep, provisional: [100])]
+            [
+                obs(.invite, .existing, 487, "Request Terminated", rep: rep, provisional: [100, 180]),
+                obs(.invite, .unknown, 487, "Request Terminated", rep: rep, provisional: [100]),
+            ]
         }
         let r = report(o, methods: [.invite])
         #expect(r.leaks && r.findings.first?.message.contains("provisional differs") == true)
@@ -122,8 +144,10 @@ import Testing
 
     @Test func inconsistentAnswersAreNotAVerdict() {
         // The existing user sometimes gets what unknown users get: no consistent signal.
-        let o = [obs(.register, .existing, 401, "Unauthorized", rep: 0), obs(.register, .unknown, 404, "Not Found", rep: 0),
-                 obs(.register, .existing, 404, "Not Found", rep: 1), obs(.register, .unknown, 404, "Not Found", rep: 1)]
+        let o = [
+            obs(.register, .existing, 401, "Unauthorized", rep: 0), obs(.register, .unknown, 404, "Not Found", rep: 0),
+            obs(.register, .existing, 404, "Not Found", rep: 1), obs(.register, .unknown, 404, "Not Found", rep: 1),
+        ]
         #expect(!report(o, methods: [.register]).leaks)
     }
 
@@ -139,15 +163,19 @@ import Testing
         // Clearly separated, > 5 ms and > 3x: warning.
         let slow = timing([20, 22, 21], [1, 1.2, 0.9])
         #expect(slow?.severity == .warning && slow?.kind == .timing)
-        #expect(slow?.message.contains("answers for the existing user are consistently slower (median 21.0 ms for the existing user, 1.0 ms for unknown users)") == true)
+        #expect(
+            slow?.message.contains(
+                "answers for the existing user are consistently slower (median 21.0 ms for the existing user, 1.0 ms for unknown users)") == true)
         #expect(timing([1, 1.1, 0.9], [30, 40, 35])?.message.contains("answers for unknown users") == true)
-        #expect(timing([20, 22, 0.5], [1, 1.2, 0.9]) == nil)   // ranges overlap
+        #expect(timing([20, 22, 0.5], [1, 1.2, 0.9]) == nil) // ranges overlap
         #expect(timing([5.5, 5.6, 5.7], [1, 1.2, 0.9]) == nil) // < 5 ms apart
-        #expect(timing([40, 41, 42], [20, 21, 22]) == nil)     // < 3x
-        #expect(timing([40], [1]) == nil)                     // too few samples
+        #expect(timing([40, 41, 42], [20, 21, 22]) == nil) // < 3x
+        #expect(timing([40], [1]) == nil) // too few samples
         // Timing alone never makes a leak verdict.
-        let r = report(triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", Self.challenge401),
-                              existingLatency: 30, unknownLatency: 1), methods: [.register])
+        let r = report(
+            triple(
+                .register, existing: (401, "Unauthorized", Self.challenge401), unknown: (401, "Unauthorized", Self.challenge401),
+                existingLatency: 30, unknownLatency: 1), methods: [.register])
         #expect(!r.leaks && r.verdict == .noLeak)
         #expect(r.findings.contains { $0.kind == .timing })
         #expect(r.remediation.count == 1 && r.remediation[0].text.contains("as long as"))
@@ -157,11 +185,14 @@ import Testing
         // The existing user rings (180 after 0.5 ms) and we CANCEL 1 s later; unknown users
         // get 404 at once. The 1 s is ours, not the server's: no timing warning.
         let o = (0..<3).flatMap { rep in
-            [ProbeObservation(method: .invite, subject: .existing, user: "100", repetition: rep, finalStatus: 487,
-                              reasonPhrase: "Request Terminated", provisionalStatuses: [180], responseCount: 2,
-                              latencyMilliseconds: 1002 + Double(rep), firstResponseMilliseconds: 0.5,
-                              headers: Self.plain, cleanup: ["CANCEL", "ACK"]),
-             obs(.invite, .unknown, 404, "Not Found", latency: 0.4 + Double(rep) * 0.01, rep: rep)]
+            [
+                ProbeObservation(
+                    method: .invite, subject: .existing, user: "100", repetition: rep, finalStatus: 487,
+                    reasonPhrase: "Request Terminated", provisionalStatuses: [180], responseCount: 2,
+                    latencyMilliseconds: 1002 + Double(rep), firstResponseMilliseconds: 0.5,
+                    headers: Self.plain, cleanup: ["CANCEL", "ACK"]),
+                obs(.invite, .unknown, 404, "Not Found", latency: 0.4 + Double(rep) * 0.01, rep: rep),
+            ]
         }
         let r = report(o, methods: [.invite])
         #expect(r.leaks)
@@ -188,8 +219,9 @@ import Testing
     @Test func renderers() throws {
         var hostile = Self.plain
         hostile.server = "evil\u{1b}[2J\"quote\\"
-        let r = report(triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (404, "Not Found\u{07}", hostile))
-                       + triple(.options, existing: (nil, nil, nil), unknown: (nil, nil, nil)), methods: [.register, .options])
+        let r = report(
+            triple(.register, existing: (401, "Unauthorized", Self.challenge401), unknown: (404, "Not Found\u{07}", hostile))
+                + triple(.options, existing: (nil, nil, nil), unknown: (nil, nil, nil)), methods: [.register, .options])
         let text = r.renderText()
         #expect(text.contains("Verdict: LEAKS"))
         #expect(text.contains("[leak] REGISTER: existing user gets 401 Unauthorized (challenge)"))
@@ -220,13 +252,27 @@ import Testing
             case "OPTIONS": return [(.milliseconds(1), try response(to: bytes, status: 200, reason: "OK"))]
             case "ACK": return []
             case "REGISTER":
-                return [(.milliseconds(1), known
-                    ? try response(to: bytes, status: 401, reason: "Unauthorized", headers: ["WWW-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""])
-                    : try response(to: bytes, status: 404, reason: "Not Found"))]
+                return [
+                    (
+                        .milliseconds(1),
+                        known
+                            ? try response(
+                                to: bytes, status: 401, reason: "Unauthorized",
+                                headers: ["WWW-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""])
+                            : try response(to: bytes, status: 404, reason: "Not Found")
+                    )
+                ]
             default:
-                return [(.milliseconds(1), known
-                    ? try response(to: bytes, status: 407, reason: "Proxy Authentication Required", headers: ["Proxy-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""])
-                    : try response(to: bytes, status: 404, reason: "Not Found"))]
+                return [
+                    (
+                        .milliseconds(1),
+                        known
+                            ? try response(
+                                to: bytes, status: 407, reason: "Proxy Authentication Required",
+                                headers: ["Proxy-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""])
+                            : try response(to: bytes, status: 404, reason: "Not Found")
+                    )
+                ]
             }
         }
         /// Challenges everyone first.
@@ -234,8 +280,23 @@ import Testing
             switch r.method {
             case "OPTIONS": return [(.milliseconds(1), try response(to: bytes, status: 200, reason: "OK"))]
             case "ACK": return []
-            case "REGISTER": return [(.milliseconds(1), try response(to: bytes, status: 401, reason: "Unauthorized", headers: ["WWW-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""]))]
-            default: return [(.milliseconds(1), try response(to: bytes, status: 407, reason: "Proxy Authentication Required", headers: ["Proxy-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""]))]
+            case "REGISTER":
+                return [
+                    (
+                        .milliseconds(1),
+                        try response(
+                            to: bytes, status: 401, reason: "Unauthorized", headers: ["WWW-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""])
+                    )
+                ]
+            default:
+                return [
+                    (
+                        .milliseconds(1),
+                        try response(
+                            to: bytes, status: 407, reason: "Proxy Authentication Required",
+                            headers: ["Proxy-Authenticate: Digest realm=\"x\", nonce=\"\(r.callID)\""])
+                    )
+                ]
             }
         }
         var a = try makeProbe()

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import NetworkAddress
-@testable import Probe
 import SIPMessage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Probe
 
 @Suite struct RequestBuildingTests {
     /// The first request of each method, as sent.

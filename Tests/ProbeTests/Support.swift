@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import NetworkAddress
-@testable import Probe
 import SIPMessage
 import TestSupport
+
+@testable import Probe
 
 /// The parts of a request the tests look at, copied out of the parser's view.
 struct ParsedRequest {

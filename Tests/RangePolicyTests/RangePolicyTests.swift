@@ -164,8 +164,9 @@ struct RangePolicyCoreTests {
 
     @Test func planDropsTooShortPrefixesAndCarvesTheAllowlist() {
         let policy = RangePolicy(minimumPrefixLengthV4: 8, minimumPrefixLengthV6: 16)
-        let plan = RangeBlockPlanner.plan([net("198.18.0.0/23"), net("198.18.1.0/24"), net("0.0.0.0/1"), net("2001:2::/48"), net("::/8")],
-                                          policy: policy, allowlist: [net("198.18.1.10/32"), net("2001:2:0:1::/64")])
+        let plan = RangeBlockPlanner.plan(
+            [net("198.18.0.0/23"), net("198.18.1.0/24"), net("0.0.0.0/1"), net("2001:2::/48"), net("::/8")],
+            policy: policy, allowlist: [net("198.18.1.10/32"), net("2001:2:0:1::/64")])
         #expect(plan.tooShort == [net("0.0.0.0/1"), net("::/8")])
         #expect(plan.carvedOut)
         #expect(!plan.ranges.contains(addr("198.18.1.10")))

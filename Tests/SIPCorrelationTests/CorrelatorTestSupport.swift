@@ -1,7 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import SIPCorrelation
 
 /// Addresses from the benchmarking range (198.18.0.0/15) and 2001:2::/48.
@@ -71,7 +72,8 @@ struct Request {
 
     /// Digest credentials for `user`.
     mutating func withCredentials(user: String = "1001", header: String = "Authorization") {
-        authorization = "\(header): Digest username=\"\(user)\", realm=\"asterisk\", nonce=\"5e1b3c\", uri=\"\(uri)\", response=\"6629fae49393a05397450978507c4ef1\", algorithm=MD5"
+        authorization =
+            "\(header): Digest username=\"\(user)\", realm=\"asterisk\", nonce=\"5e1b3c\", uri=\"\(uri)\", response=\"6629fae49393a05397450978507c4ef1\", algorithm=MD5"
     }
 
     var text: String {

@@ -3,6 +3,7 @@ import NetworkAddress
 import PacketDecoding
 import Testing
 import WardenCore
+
 @testable import SIPCorrelation
 
 /// The destination of wire events is the offending request's IP destination and port (the

@@ -1,9 +1,10 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
 import SIPMessage
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import SIPCorrelation
 
 /// The wire flood rule counts only unproductive requests (refused, challenged and never
@@ -31,12 +32,14 @@ struct FloodRuleTests {
         request.cseq = 2
         request.withCredentials(user: "\(2000 + k)")
         wire.send(request.text, from: source, port, to: Net.pbx, at: t + 2 * latency)
-        wire.send(request.response(final, final == 200 ? "OK" : "Unauthorized", extra: final == 200 ? [] : challenge),
-                  from: Net.pbx, to: source, port, at: t + 3 * latency)
+        wire.send(
+            request.response(final, final == 200 ? "OK" : "Unauthorized", extra: final == 200 ? [] : challenge),
+            from: Net.pbx, to: source, port, at: t + 3 * latency)
     }
 
-    @Test("a registration storm from one NAT address, every phone with the right password, is no flood",
-          arguments: [(300, 0.002), (1_000, 0.002), (3_000, 0.002), (3_000, 0.8)])
+    @Test(
+        "a registration storm from one NAT address, every phone with the right password, is no flood",
+        arguments: [(300, 0.002), (1_000, 0.002), (3_000, 0.002), (3_000, 0.8)])
     func successfulStorm(rate: Int, latency: Double) {
         var wire = Wire()
         let count = 2 * rate // two seconds of registrations
@@ -197,8 +200,9 @@ struct FloodRuleTests {
         first.cseq = 2
         first.withCredentials()
         ok.send(first.text, from: Net.phone, to: Net.pbx, at: 1.02)
-        ok.send(first.response(401, "Unauthorized", extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77\", stale=true"]),
-                from: Net.pbx, to: Net.phone, at: 1.03)
+        ok.send(
+            first.response(401, "Unauthorized", extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77\", stale=true"]),
+            from: Net.pbx, to: Net.phone, at: 1.03)
         first.branch = "z9hG4bKthird"
         first.cseq = 3
         ok.send(first.text, from: Net.phone, to: Net.pbx, at: 1.04)
@@ -235,18 +239,20 @@ struct FloodRuleTests {
         #expect(wire.correlator.memoryFootprint.sources == 100)
     }
 
-    @Test("outcome of a final response", arguments: [
-        (200, "REGISTER", false, false, RequestOutcome.settled), (302, "INVITE", false, false, .settled),
-        (401, "REGISTER", false, false, .challenge), (407, "INVITE", false, false, .challenge),
-        (401, "REGISTER", true, false, .refused), (401, "REGISTER", true, true, .challenge),
-        (401, "CANCEL", false, false, .refused), (403, "REGISTER", false, false, .refused),
-        (404, "INVITE", false, false, .refused), (400, "OPTIONS", false, false, .refused),
-        (405, "PUBLISH", false, false, .refused), (484, "INVITE", true, false, .refused),
-        (486, "INVITE", true, false, .settled), (487, "INVITE", true, false, .settled),
-        (480, "INVITE", true, false, .settled), (423, "REGISTER", true, false, .settled),
-        (500, "INVITE", true, false, .settled), (503, "REGISTER", false, false, .settled),
-        (603, "INVITE", true, false, .settled),
-    ])
+    @Test(
+        "outcome of a final response",
+        arguments: [
+            (200, "REGISTER", false, false, RequestOutcome.settled), (302, "INVITE", false, false, .settled),
+            (401, "REGISTER", false, false, .challenge), (407, "INVITE", false, false, .challenge),
+            (401, "REGISTER", true, false, .refused), (401, "REGISTER", true, true, .challenge),
+            (401, "CANCEL", false, false, .refused), (403, "REGISTER", false, false, .refused),
+            (404, "INVITE", false, false, .refused), (400, "OPTIONS", false, false, .refused),
+            (405, "PUBLISH", false, false, .refused), (484, "INVITE", true, false, .refused),
+            (486, "INVITE", true, false, .settled), (487, "INVITE", true, false, .settled),
+            (480, "INVITE", true, false, .settled), (423, "REGISTER", true, false, .settled),
+            (500, "INVITE", true, false, .settled), (503, "REGISTER", false, false, .settled),
+            (603, "INVITE", true, false, .settled),
+        ])
     func outcome(code: Int, method: String, credentials: Bool, stale: Bool, expected: RequestOutcome) {
         let m = SIPMethod.allCases.first { $0.token == method } ?? .extension
         #expect(RequestOutcome.of(code: code, method: m, hasCredentials: credentials, staleChallenge: stale) == expected)

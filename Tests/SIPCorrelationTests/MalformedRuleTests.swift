@@ -1,8 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import SIPCorrelation
 
 /// `malformed` only where the PBX would also reject the message: its own 400-class answer
@@ -17,11 +18,13 @@ struct MalformedRuleTests {
         return request
     }
 
-    @Test("keep-alives and other non-SIP datagrams on a SIP port never count", arguments: [
-        "hello", "hello\r\n", "ping", "jaK\n", "     ", " \t \r\n", "\r\n\r\n", "\u{0}\u{0}\u{0}\u{0}", "x",
-        "GET / HTTP/1.1\r\nHost: 198.18.0.10\r\n\r\n", "NOTIFY * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\n\r\n",
-        "HTTP/1.1 403 Forbidden\r\n\r\n", "keep-alive SIP-ish words without a version",
-    ])
+    @Test(
+        "keep-alives and other non-SIP datagrams on a SIP port never count",
+        arguments: [
+            "hello", "hello\r\n", "ping", "jaK\n", "     ", " \t \r\n", "\r\n\r\n", "\u{0}\u{0}\u{0}\u{0}", "x",
+            "GET / HTTP/1.1\r\nHost: 198.18.0.10\r\n\r\n", "NOTIFY * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\n\r\n",
+            "HTTP/1.1 403 Forbidden\r\n\r\n", "keep-alive SIP-ish words without a version",
+        ])
     func keepAlives(payload: String) {
         var wire = Wire()
         for k in 0..<50 { wire.send(payload, from: Net.phone, to: Net.pbx, at: 1 + Double(k) / 100) }
@@ -78,8 +81,9 @@ struct MalformedRuleTests {
         #expect(wire.correlator.statistics.malformed == 2)
     }
 
-    @Test("the same request answered with a 400-class refusal by the PBX is malformed, blamed on its IP source",
-          arguments: [(400, "Bad Request"), (416, "Unsupported URI Scheme"), (505, "Version Not Supported")])
+    @Test(
+        "the same request answered with a 400-class refusal by the PBX is malformed, blamed on its IP source",
+        arguments: [(400, "Bad Request"), (416, "Unsupported URI Scheme"), (505, "Version Not Supported")])
     func confirmedByServer(code: Int, phrase: String) throws {
         var wire = Wire()
         let request = Self.deviating
@@ -119,13 +123,21 @@ struct MalformedRuleTests {
         #expect(wire.correlator.statistics.refusedRequests == 1)
     }
 
-    @Test("bytes no SIP server accepts, after a start line that claims SIP, are malformed at once", arguments: [
-        ("REGISTER sip:198.18.0.10 SIP/2.0\r\nthis is not a header\r\n\r\n", "malformed header line"),
-        ("REGISTER sip:198.18.0.10 SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 REGISTER\r\n\r\n", "missing required header Via"),
-        ("REGISTER sip:198.18.0.10 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: REGISTER\r\n\r\n", "malformed CSeq value"),
-        ("REGISTER sip:198.18.0.10 SIP/3.0\r\n\r\n", "unsupported SIP version (only SIP/2.0)"),
-        ("SIP/2.0 2000 OK\r\n\r\n", "status code outside 100...699"),
-    ])
+    @Test(
+        "bytes no SIP server accepts, after a start line that claims SIP, are malformed at once",
+        arguments: [
+            ("REGISTER sip:198.18.0.10 SIP/2.0\r\nthis is not a header\r\n\r\n", "malformed header line"),
+            (
+                "REGISTER sip:198.18.0.10 SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 REGISTER\r\n\r\n",
+                "missing required header Via"
+            ),
+            (
+                "REGISTER sip:198.18.0.10 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: REGISTER\r\n\r\n",
+                "malformed CSeq value"
+            ),
+            ("REGISTER sip:198.18.0.10 SIP/3.0\r\n\r\n", "unsupported SIP version (only SIP/2.0)"),
+            ("SIP/2.0 2000 OK\r\n\r\n", "status code outside 100...699"),
+        ])
     func unacceptableBytes(text: String, reason: String) throws {
         var wire = Wire()
         let events = wire.send(text, from: Net.attacker, to: Net.pbx, at: 1)

@@ -1,8 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import SIPCorrelation
 
 @Suite("Scanner, flood and malformed")
@@ -38,10 +39,12 @@ struct RequestSignalTests {
         #expect(wire.events.count == 3)
     }
 
-    @Test("ordinary user agents are not scanners", arguments: [
-        "Yealink SIP-T46S 66.86.0.15", "Grandstream GXP2170 1.0.11.23", "Linphone/5.2.0 (belle-sip/5.2.0)",
-        "MicroSIP/3.21.3", "Zoiper rv2.10.20.4", "Asterisk PBX 20.5.0", "MySIPClient 1.0", "Cisco-CP8845/14.2.1",
-    ])
+    @Test(
+        "ordinary user agents are not scanners",
+        arguments: [
+            "Yealink SIP-T46S 66.86.0.15", "Grandstream GXP2170 1.0.11.23", "Linphone/5.2.0 (belle-sip/5.2.0)",
+            "MicroSIP/3.21.3", "Zoiper rv2.10.20.4", "Asterisk PBX 20.5.0", "MySIPClient 1.0", "Cisco-CP8845/14.2.1",
+        ])
     func benignAgents(agent: String) {
         var wire = Wire()
         var request = Request()
@@ -50,14 +53,16 @@ struct RequestSignalTests {
         #expect(wire.events.isEmpty)
     }
 
-    @Test("sipvicious requests are recognised by their shape when the User-Agent is removed", arguments: [
-        ("svcrack REGISTER", Sipvicious.svcrackRegister),
-        ("svcrack REGISTER with credentials", Sipvicious.svcrackRegisterWithCredentials),
-        ("svwar INVITE", Sipvicious.svwarInvite),
-        ("svmap OPTIONS", Sipvicious.svmapOptions),
-        ("svmap OPTIONS, compact headers", Sipvicious.svmapOptionsCompact),
-        ("svmap REGISTER (Contact: None)", Sipvicious.svmapRegister),
-    ])
+    @Test(
+        "sipvicious requests are recognised by their shape when the User-Agent is removed",
+        arguments: [
+            ("svcrack REGISTER", Sipvicious.svcrackRegister),
+            ("svcrack REGISTER with credentials", Sipvicious.svcrackRegisterWithCredentials),
+            ("svwar INVITE", Sipvicious.svwarInvite),
+            ("svmap OPTIONS", Sipvicious.svmapOptions),
+            ("svmap OPTIONS, compact headers", Sipvicious.svmapOptionsCompact),
+            ("svmap REGISTER (Contact: None)", Sipvicious.svmapRegister),
+        ])
     func sipviciousShape(name: String, request: String) throws {
         let stripped = Sipvicious.stripped(request)
         #expect(!stripped.contains("User-Agent"))
@@ -103,7 +108,9 @@ struct RequestSignalTests {
         request.fromTag = "3130310131363935373533393938"
         wire.send(request.text, from: Net.phone, to: Net.pbx, at: 2)
         // Typical branches of real stacks with numeric tags.
-        for (k, branch) in ["z9hG4bK1318573390", "z9hG4bK-524287-1---a4b3c2d1e0f9", "z9hG4bK.Vx8cQ2", "z9hG4bK-d8754z-1a2b3c-1---d8754z-"].enumerated() {
+        for (k, branch) in ["z9hG4bK1318573390", "z9hG4bK-524287-1---a4b3c2d1e0f9", "z9hG4bK.Vx8cQ2", "z9hG4bK-d8754z-1a2b3c-1---d8754z-"]
+            .enumerated()
+        {
             request.branch = branch
             request.fromTag = "1785446012"
             wire.send(request.text, from: Net.phone, to: Net.pbx, at: 3 + Double(k))
@@ -111,20 +118,24 @@ struct RequestSignalTests {
         #expect(wire.events.isEmpty)
     }
 
-    @Test("sipvicious tag and branch formats", arguments: [
-        ("3206210844", true), ("3130310131363935373533393938", true), ("313030303a3132333401313631303432363438", true),
-        ("0131", true), ("1785446012", false), ("as5f2c1e", false), ("31303101", false), ("313031013", false),
-        ("3130310a31", false), ("01" + String(repeating: "31", count: 11), false), ("", false),
-    ])
+    @Test(
+        "sipvicious tag and branch formats",
+        arguments: [
+            ("3206210844", true), ("3130310131363935373533393938", true), ("313030303a3132333401313631303432363438", true),
+            ("0131", true), ("1785446012", false), ("as5f2c1e", false), ("31303101", false), ("313031013", false),
+            ("3130310a31", false), ("01" + String(repeating: "31", count: 11), false), ("", false),
+        ])
     func tagFormat(tag: String, expected: Bool) {
         let bytes = Array(tag.utf8)
         #expect(bytes.withUnsafeBytes { ScannerSignatures.isSipviciousTag($0) } == expected)
     }
 
-    @Test("branch format", arguments: [
-        ("z9hG4bK-1", true), ("z9hG4bK-4294967295", true), ("z9hG4bK-12345678901", false), ("z9hG4bK-", false),
-        ("z9hG4bK-12a", false), ("z9hG4bK1234", false), ("Z9HG4BK-1234", false),
-    ])
+    @Test(
+        "branch format",
+        arguments: [
+            ("z9hG4bK-1", true), ("z9hG4bK-4294967295", true), ("z9hG4bK-12345678901", false), ("z9hG4bK-", false),
+            ("z9hG4bK-12a", false), ("z9hG4bK1234", false), ("Z9HG4BK-1234", false),
+        ])
     func branchFormat(branch: String, expected: Bool) {
         let bytes = Array(branch.utf8)
         #expect(bytes.withUnsafeBytes { ScannerSignatures.isSipviciousBranch($0) } == expected)

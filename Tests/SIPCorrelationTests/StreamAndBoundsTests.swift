@@ -1,9 +1,10 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import NetworkAddress
 import PacketDecoding
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import SIPCorrelation
 
 @Suite("TCP framing, memory bounds, real capture")
@@ -74,9 +75,10 @@ struct StreamAndBoundsTests {
     @Test("a million spoofed one-request transactions stay under every cap")
     func spoofedFlood() {
         let cap = 100_000
-        var correlator = SIPCorrelator(configuration: CorrelatorConfiguration(
-            maxOpenTransactions: cap, maxTrackedSources: cap, maxTCPFlows: 1_000
-        ))
+        var correlator = SIPCorrelator(
+            configuration: CorrelatorConfiguration(
+                maxOpenTransactions: cap, maxTrackedSources: cap, maxTCPFlows: 1_000
+            ))
         // One template; the branch and the source change per request.
         var template = Array(Request().text.utf8)
         let marker = Array("776asdhds".utf8)
@@ -134,8 +136,9 @@ struct StreamAndBoundsTests {
             request.branch = "z9hG4bKf\(i)"
             let payload = WirePayload(
                 time: Timestamp(microseconds: Int64(i) * 40), // 20 000 in 0.8 s
-                flow: FlowKey(source: spoofed ? .v4(0x0A00_0000 &+ UInt32(i)) : Net.attacker, sourcePort: 5060,
-                              destination: Net.pbx, destinationPort: 5060, transport: .udp),
+                flow: FlowKey(
+                    source: spoofed ? .v4(0x0A00_0000 &+ UInt32(i)) : Net.attacker, sourcePort: 5060,
+                    destination: Net.pbx, destinationPort: 5060, transport: .udp),
                 bytes: Array(request.text.utf8), origin: .frame(i + 1)
             )
             correlator.ingest(payload, sensor: "live") { floods.append($0) }
@@ -150,7 +153,9 @@ struct StreamAndBoundsTests {
     func tcpBounds() {
         var correlator = SIPCorrelator(configuration: CorrelatorConfiguration(maxTCPFlows: 100, maxBufferedTCPBytes: 64 << 10))
         // Many connections each holding an incomplete message.
-        let partial = Array("INVITE sip:1@198.18.0.10 SIP/2.0\r\nVia: SIP/2.0/TCP x;branch=z9hG4bKq\r\n".utf8) + Array(repeating: UInt8(ascii: "a"), count: 2_000)
+        let partial =
+            Array("INVITE sip:1@198.18.0.10 SIP/2.0\r\nVia: SIP/2.0/TCP x;branch=z9hG4bKq\r\n".utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 2_000)
         for i in 0..<5_000 {
             let payload = WirePayload(
                 time: Timestamp(microseconds: Int64(i)),

@@ -1,8 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import NetworkAddress
 import PacketDecoding
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
 @testable import SIPCorrelation
 
 @Suite("Transaction correlation")
@@ -12,8 +13,9 @@ struct TransactionTests {
         var wire = Wire()
         var first = Request()
         wire.send(first.text, from: Net.phone, to: Net.pbx, at: 1.0)
-        wire.send(first.response(401, "Unauthorized", extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"5e1b3c\""]),
-                  from: Net.pbx, to: Net.phone, at: 1.01)
+        wire.send(
+            first.response(401, "Unauthorized", extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"5e1b3c\""]),
+            from: Net.pbx, to: Net.phone, at: 1.01)
         first.branch = "z9hG4bK776asdhdt"
         first.cseq = 2
         first.withCredentials()
@@ -94,23 +96,27 @@ struct TransactionTests {
         var request = Request()
         request.withCredentials()
         wire.send(request.text, from: Net.phone, to: Net.pbx, at: 1)
-        wire.send(request.response(401, extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77aa\", stale=TRUE, algorithm=MD5"]),
-                  from: Net.pbx, to: Net.phone, at: 1.1)
+        wire.send(
+            request.response(401, extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77aa\", stale=TRUE, algorithm=MD5"]),
+            from: Net.pbx, to: Net.phone, at: 1.1)
         #expect(wire.events.isEmpty)
         request.branch = "z9hG4bKother"
         wire.send(request.text, from: Net.phone, to: Net.pbx, at: 2)
-        wire.send(request.response(401, extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77ab\", stale=false"]),
-                  from: Net.pbx, to: Net.phone, at: 2.1)
+        wire.send(
+            request.response(401, extra: ["WWW-Authenticate: Digest realm=\"asterisk\", nonce=\"77ab\", stale=false"]),
+            from: Net.pbx, to: Net.phone, at: 2.1)
         #expect(wire.events.map(\.kind) == [.authFailed])
         // Quoted, in a Proxy-Authenticate: still stale. "unstale=true" is not the parameter.
         request.branch = "z9hG4bKquoted"
         wire.send(request.text, from: Net.phone, to: Net.pbx, at: 3)
-        wire.send(request.response(407, extra: ["Proxy-Authenticate: Digest realm=\"a\",nonce=\"77ac\",stale=\"TRUE\""]),
-                  from: Net.pbx, to: Net.phone, at: 3.1)
+        wire.send(
+            request.response(407, extra: ["Proxy-Authenticate: Digest realm=\"a\",nonce=\"77ac\",stale=\"TRUE\""]),
+            from: Net.pbx, to: Net.phone, at: 3.1)
         request.branch = "z9hG4bKunstale"
         wire.send(request.text, from: Net.phone, to: Net.pbx, at: 4)
-        wire.send(request.response(401, extra: ["WWW-Authenticate: Digest realm=\"a\", unstale=true, nonce=\"77ad\""]),
-                  from: Net.pbx, to: Net.phone, at: 4.1)
+        wire.send(
+            request.response(401, extra: ["WWW-Authenticate: Digest realm=\"a\", unstale=true, nonce=\"77ad\""]),
+            from: Net.pbx, to: Net.phone, at: 4.1)
         #expect(wire.events.map(\.kind) == [.authFailed, .authFailed])
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
 import Testing
+
 @testable import SIPMessage
 
 /// Real messages from other projects' test suites (../shared/corpus/external/sip-messages:

@@ -1,7 +1,8 @@
+import TestSupport
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import SIPMessage
-import TestSupport
 
 @Suite("Stream framer")
 struct FramerTests {
@@ -14,17 +15,18 @@ struct FramerTests {
         "CSeq: 1 REGISTER",
         "Content-Length: 0",
     ])
-    static let invite = sip([
-        "INVITE sip:200@example.com SIP/2.0",
-        "v: SIP/2.0/TCP 198.18.0.1:5060;branch=z9hG4bKinv",
-        "t: <sip:200@example.com>",
-        "f: <sip:100@example.com>;tag=2",
-        "i: inv@198.18.0.1",
-        "CSeq: 1 INVITE",
-        "c: application/sdp",
-        "l:",
-        "  25",
-    ], body: "v=0\r\n\r\n\r\nc=IN IP4 0.0.0.0")
+    static let invite = sip(
+        [
+            "INVITE sip:200@example.com SIP/2.0",
+            "v: SIP/2.0/TCP 198.18.0.1:5060;branch=z9hG4bKinv",
+            "t: <sip:200@example.com>",
+            "f: <sip:100@example.com>;tag=2",
+            "i: inv@198.18.0.1",
+            "CSeq: 1 INVITE",
+            "c: application/sdp",
+            "l:",
+            "  25",
+        ], body: "v=0\r\n\r\n\r\nc=IN IP4 0.0.0.0")
 
     static func drain(_ framer: inout SIPStreamFramer) throws -> [[UInt8]] {
         var out: [[UInt8]] = []

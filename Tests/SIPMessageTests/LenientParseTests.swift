@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import SIPMessage
 
 /// Lenient mode: what a tolerant server still processes parses, with the first grammar
@@ -9,11 +10,15 @@ import Testing
 struct LenientParseTests {
     static let lenient = SIPParseOptions(lenient: true)
 
-    static func request(via: String = "SIP/2.0/UDP 198.18.0.20:5060;branch=z9hG4bK74bf9;rport",
-                        from: String = "<sip:1001@198.18.0.10>;tag=9fxced76sl",
-                        extra: [String] = [], cseq: String = "1 REGISTER", body: String = "") -> String {
-        (["REGISTER sip:198.18.0.10 SIP/2.0", "Via: \(via)", "From: \(from)", "To: <sip:1001@198.18.0.10>",
-          "Call-ID: 3848276298220188511@198.18.0.20", "CSeq: \(cseq)"] + extra + ["", body]).joined(separator: "\r\n")
+    static func request(
+        via: String = "SIP/2.0/UDP 198.18.0.20:5060;branch=z9hG4bK74bf9;rport",
+        from: String = "<sip:1001@198.18.0.10>;tag=9fxced76sl",
+        extra: [String] = [], cseq: String = "1 REGISTER", body: String = ""
+    ) -> String {
+        ([
+            "REGISTER sip:198.18.0.10 SIP/2.0", "Via: \(via)", "From: \(from)", "To: <sip:1001@198.18.0.10>",
+            "Call-ID: 3848276298220188511@198.18.0.20", "CSeq: \(cseq)",
+        ] + extra + ["", body]).joined(separator: "\r\n")
     }
 
     static func parse(_ text: String, _ options: SIPParseOptions) throws(SIPParseError) -> (SIPMessage, [UInt8]) {
@@ -80,7 +85,9 @@ struct LenientParseTests {
     @Test("what no server can use is still rejected in lenient mode")
     func stillRejected() throws {
         #expect(throws: SIPParseError.badStartLine) { try Self.parse("hello\r\n\r\n", Self.lenient) }
-        #expect(throws: SIPParseError.badVersion) { try Self.parse(Self.request().replacingOccurrences(of: " SIP/2.0\r\n", with: " SIP/3.0\r\n"), Self.lenient) }
+        #expect(throws: SIPParseError.badVersion) {
+            try Self.parse(Self.request().replacingOccurrences(of: " SIP/2.0\r\n", with: " SIP/3.0\r\n"), Self.lenient)
+        }
         let noVia = Self.request().replacingOccurrences(of: "Via: SIP/2.0/UDP 198.18.0.20:5060;branch=z9hG4bK74bf9;rport\r\n", with: "")
         #expect(throws: SIPParseError.missingRequiredHeader(.via)) { try Self.parse(noVia, Self.lenient) }
         let noColon = Self.request(extra: ["this is not a header"])

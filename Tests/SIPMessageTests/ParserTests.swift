@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import SIPMessage
 
 @Suite("SIP message parser")
@@ -48,9 +49,10 @@ struct ParserTests {
     }
 
     @Test func digestCredentials() throws {
-        let bytes = request([
-            "Authorization: Digest username=\"al\\\"ice\", realm=\"asterisk\", nonce=\"6a8f\",\r\n uri=\"sip:198.18.0.2\", response=\"0123456789abcdef\", algorithm=MD5, nc=00000001, qop=auth",
-        ], method: "REGISTER")
+        let bytes = request(
+            [
+                "Authorization: Digest username=\"al\\\"ice\", realm=\"asterisk\", nonce=\"6a8f\",\r\n uri=\"sip:198.18.0.2\", response=\"0123456789abcdef\", algorithm=MD5, nc=00000001, qop=auth"
+            ], method: "REGISTER")
         try withParsed(bytes) { v in
             #expect(v.message.credentials?.header == .authorization)
             #expect(v.authorizationScheme == "Digest")
@@ -85,18 +87,19 @@ struct ParserTests {
         }
         #expect(SIPHeaderName("g") == .other)
         #expect(SIPHeaderName("Call\rID") == .other)
-        let bytes = sip([
-            "INVITE sip:bob@example.com SIP/2.0",
-            "v: SIP/2.0/TCP 198.18.0.1;branch=z9hG4bKcompact",
-            "f: <sip:alice@example.com>;tag=1",
-            "t: sip:bob@example.com",
-            "i: compact@198.18.0.1",
-            "CSeq: 2 INVITE",
-            "m: <sip:alice@198.18.0.1>",
-            "c: application/sdp",
-            "k: 100rel",
-            "l: 4",
-        ], body: "v=0\n")
+        let bytes = sip(
+            [
+                "INVITE sip:bob@example.com SIP/2.0",
+                "v: SIP/2.0/TCP 198.18.0.1;branch=z9hG4bKcompact",
+                "f: <sip:alice@example.com>;tag=1",
+                "t: sip:bob@example.com",
+                "i: compact@198.18.0.1",
+                "CSeq: 2 INVITE",
+                "m: <sip:alice@198.18.0.1>",
+                "c: application/sdp",
+                "k: 100rel",
+                "l: 4",
+            ], body: "v=0\n")
         try withParsed(bytes) { v in
             #expect(v.callID == "compact@198.18.0.1")
             #expect(v.topViaTransport == "TCP")
@@ -278,7 +281,8 @@ struct ParserTests {
 
     @Test func callID() {
         func call(_ value: String) -> SIPParseError? {
-            parseError(sip(["OPTIONS sip:a@b SIP/2.0", "Via: SIP/2.0/UDP h", "To: <sip:a@b>", "From: <sip:a@b>", "Call-ID: \(value)", "CSeq: 1 OPTIONS"]))
+            parseError(
+                sip(["OPTIONS sip:a@b SIP/2.0", "Via: SIP/2.0/UDP h", "To: <sip:a@b>", "From: <sip:a@b>", "Call-ID: \(value)", "CSeq: 1 OPTIONS"]))
         }
         #expect(call("abc@def") == nil)
         #expect(call("a<b>:c\\\"/[]?{}") == nil)
@@ -294,11 +298,14 @@ struct ParserTests {
         short.removeLast()
         #expect(parseError(short) == .contentLengthMismatch(declared: 5, available: 4))
         #expect(parseError(request(["Content-Length: 1"])) == .duplicateHeader(.contentLength))
-        let noCL = sip(["OPTIONS sip:a@b SIP/2.0", "Via: SIP/2.0/UDP h", "To: <sip:a@b>", "From: <sip:a@b>", "Call-ID: v", "CSeq: 1 OPTIONS"], body: "tail")
+        let noCL = sip(
+            ["OPTIONS sip:a@b SIP/2.0", "Via: SIP/2.0/UDP h", "To: <sip:a@b>", "From: <sip:a@b>", "Call-ID: v", "CSeq: 1 OPTIONS"], body: "tail")
         try withParsed(noCL) { v in #expect(Array(v.body) == Array("tail".utf8)) }
         #expect(parseError(noCL, options: .stream) == .missingRequiredHeader(.contentLength))
         // Bare-LF line ends are accepted; a lone CR inside a line is not.
-        #expect(parseError(Array("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\nTo: <sip:a@b>\nFrom: <sip:a@b>\nCall-ID: v\nCSeq: 1 OPTIONS\n\n".utf8)) == nil)
+        #expect(
+            parseError(Array("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\nTo: <sip:a@b>\nFrom: <sip:a@b>\nCall-ID: v\nCSeq: 1 OPTIONS\n\n".utf8))
+                == nil)
         #expect(parseError(request(["X-A: a\rb"])) == .badHeaderLine)
         #expect(parseError(request(["Bad Header: x"])) == .badHeaderLine)
         #expect(parseError(request([": x"])) == .badHeaderLine)

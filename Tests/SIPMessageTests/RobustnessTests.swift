@@ -1,7 +1,8 @@
+import TestSupport
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import SIPMessage
-import TestSupport
 
 /// Untrusted input: nothing may crash, trap or hang, and every accessor stays in bounds.
 @Suite("Robustness")

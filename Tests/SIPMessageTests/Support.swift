@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
+
 @testable import SIPMessage
 
 /// Joins lines with CRLF; `body` follows the empty line.
@@ -29,15 +30,16 @@ func parseError(_ bytes: [UInt8], options: SIPParseOptions = .datagram) -> SIPPa
 
 /// A minimal valid request, with `extra` header lines inserted before Content-Length.
 func request(_ extra: [String] = [], method: String = "OPTIONS", body: String = "") -> [UInt8] {
-    sip([
-        "\(method) sip:bob@example.com SIP/2.0",
-        "Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bK776asdhds",
-        "Max-Forwards: 70",
-        "To: Bob <sip:bob@example.com>",
-        "From: Alice <sip:alice@example.com>;tag=1928301774",
-        "Call-ID: a84b4c76e66710@pc33.example.com",
-        "CSeq: 314159 \(method)",
-    ] + extra + ["Content-Length: \(body.utf8.count)"], body: body)
+    sip(
+        [
+            "\(method) sip:bob@example.com SIP/2.0",
+            "Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bK776asdhds",
+            "Max-Forwards: 70",
+            "To: Bob <sip:bob@example.com>",
+            "From: Alice <sip:alice@example.com>;tag=1928301774",
+            "Call-ID: a84b4c76e66710@pc33.example.com",
+            "CSeq: 314159 \(method)",
+        ] + extra + ["Content-Length: \(body.utf8.count)"], body: body)
 }
 
 /// The RFC 4475 fixtures, located next to this source file.
@@ -61,7 +63,8 @@ enum Fixtures {
     /// Rows of index.tsv (empty if it cannot be read; a test checks there are 49).
     static let index: [Entry] = {
         guard let data = try? Data(contentsOf: directory.appendingPathComponent("index.tsv")),
-              let text = String(data: data, encoding: .utf8) else { return [] }
+            let text = String(data: data, encoding: .utf8)
+        else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let cols = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard cols.count >= 3 else { return nil }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
+
 @testable import SIPMessage
 
 /// Every RFC 4475 message is classified as index.tsv says, and every rejection has the

@@ -15,10 +15,12 @@ import WardenCore
 private func enforcedBan(_ n: Int) -> EnforcedBan {
     let source = IPAddress("198.18.5.\(n)")!
     let time = Timestamp(seconds: 1_764_072_000 + Int64(n))
-    let evidence = SecurityEvent(time: time, source: source, sourcePort: 5060, transport: .udp, kind: .authFailed,
-                                 user: "10\(n)", dialect: .kamailio, origin: .logLine(file: "/var/log/k.log", line: n))
-    let ban = Ban(network: IPNetwork(host: source), rule: .failures, origin: .detector, created: time,
-                  duration: .seconds(600), reason: "ban \(n)", evidence: [evidence])
+    let evidence = SecurityEvent(
+        time: time, source: source, sourcePort: 5060, transport: .udp, kind: .authFailed,
+        user: "10\(n)", dialect: .kamailio, origin: .logLine(file: "/var/log/k.log", line: n))
+    let ban = Ban(
+        network: IPNetwork(host: source), rule: .failures, origin: .detector, created: time,
+        duration: .seconds(600), reason: "ban \(n)", evidence: [evidence])
     return EnforcedBan(ban: ban, applied: true, latency: .microseconds(90), kernelLatency: .microseconds(30))
 }
 
@@ -38,13 +40,13 @@ private func enforcedBan(_ n: Int) -> EnforcedBan {
             "cases", capacity: 3, ledger: ledger, failed: { Issue.record("ledger read failed: \($0)") }
         ) { delivery in
             switch delivery {
-            case let .live(enforced):
+            case .live(let enforced):
                 if stuckOnce.exchange(false, ordering: .relaxed) {
                     entered.signal()
                     release.wait()
                 }
                 live.withLock { $0.append(enforced.ban.id) }
-            case let .caughtUp(record):
+            case .caughtUp(let record):
                 caughtUp.withLock { $0.append(record) }
             case .lift:
                 Issue.record("no lift was published")
@@ -53,7 +55,7 @@ private func enforcedBan(_ n: Int) -> EnforcedBan {
 
         let published = (1...40).map(enforcedBan)
         rig.consumers.fanOut.publish(published[0])
-        entered.wait()  // the consumer is stuck in its first ban
+        entered.wait() // the consumer is stuck in its first ban
         for ban in published.dropFirst() { rig.consumers.fanOut.publish(ban) }
         #expect(slow.statistics.dropped == 36, "3 fit in its queue, 36 are lost")
         #expect(rig.consumers.ledgerSubscription?.statistics.dropped == 0)
@@ -84,8 +86,9 @@ private func enforcedBan(_ n: Int) -> EnforcedBan {
         let clock = ManualClock()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: rig.consumers.fanOut, logger: logger, clock: clock.clock)
         let events = (0..<5).map { i in
-            SecurityEvent(time: clock.clock(), source: IPAddress("198.18.6.1")!, sourcePort: 5060, transport: .udp,
-                          kind: .authFailed, user: "u\(i)", dialect: .kamailio, origin: .wire(sensor: "lo"))
+            SecurityEvent(
+                time: clock.clock(), source: IPAddress("198.18.6.1")!, sourcePort: 5060, transport: .udp,
+                kind: .authFailed, user: "u\(i)", dialect: .kamailio, origin: .wire(sensor: "lo"))
         }
         pipeline.judge(events, received: clock.clock())
         rig.flush()
@@ -105,16 +108,18 @@ private func enforcedBan(_ n: Int) -> EnforcedBan {
         let firewall = DryRunFirewall(logger: logger)
         let clock = ManualClock()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: rig.consumers.fanOut, logger: logger, clock: clock.clock)
-        let ban = Ban(network: IPNetwork("198.18.6.9")!, rule: .manual, origin: .manual, created: clock.clock(),
-                      duration: .seconds(3_600), reason: "abuse case 7")
+        let ban = Ban(
+            network: IPNetwork("198.18.6.9")!, rule: .manual, origin: .manual, created: clock.clock(),
+            duration: .seconds(3_600), reason: "abuse case 7")
         try pipeline.enforce(ban)
         rig.flush()
         #expect(try firewall.list().map(\.network) == [ban.network])
         #expect(try ledger.ban(banID: ban.id)?.ban == ban)
         // Its events are not judged again while it stands.
         let events = (0..<5).map { i in
-            SecurityEvent(time: clock.clock(), source: IPAddress("198.18.6.9")!, kind: .authFailed, user: "u\(i)",
-                          dialect: .kamailio, origin: .wire(sensor: "lo"))
+            SecurityEvent(
+                time: clock.clock(), source: IPAddress("198.18.6.9")!, kind: .authFailed, user: "u\(i)",
+                dialect: .kamailio, origin: .wire(sensor: "lo"))
         }
         pipeline.judge(events, received: clock.clock())
         rig.flush()
@@ -136,8 +141,9 @@ private func enforcedBan(_ n: Int) -> EnforcedBan {
         let active = try ledger.activeBans(at: now)
         let firewall = DryRunFirewall(logger: logger)
         try firewall.reconcile(with: active.map { BanElement(network: $0.network, timeout: $0.expiresAt.map { $0 - now }) })
-        #expect(Set(try firewall.list().map(\.network.description))
-            == ["198.18.3.1", "198.18.3.2", "198.18.7.0/24", "2001:2::3", "2001:2::66"])
+        #expect(
+            Set(try firewall.list().map(\.network.description))
+                == ["198.18.3.1", "198.18.3.2", "198.18.7.0/24", "2001:2::3", "2001:2::66"])
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: { now })
         pipeline.restore(activeBans: active, offences: try ledger.offenceHistory(since: now - .seconds(86_400)))
         #expect(pipeline.statistics.detector.trackedSources == 5)

@@ -2,10 +2,11 @@
 import ControlPlane
 import Foundation
 import NetworkAddress
-@testable import SIPWarden
 import Storage
 import Testing
 import WardenCore
+
+@testable import SIPWarden
 
 @Suite struct BanViewTests {
     private let record = BanRecord(
@@ -22,9 +23,13 @@ import WardenCore
     }
 
     @Test func bansListJSONIsTheAPIsViewOneLineEach() throws {
-        let views = [BanView(record, inKernel: true), BanView(BanRecord(
-            network: IPNetwork("2001:2::66/128")!, reason: "manual", rule: .manual, createdAt: Timestamp(seconds: 1_764_072_000),
-            expiresAt: nil, origin: .manual), inKernel: nil)]
+        let views = [
+            BanView(record, inKernel: true),
+            BanView(
+                BanRecord(
+                    network: IPNetwork("2001:2::66/128")!, reason: "manual", rule: .manual, createdAt: Timestamp(seconds: 1_764_072_000),
+                    expiresAt: nil, origin: .manual), inKernel: nil),
+        ]
         let text = Administration.render(views, all: true, limit: 10, json: true)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 3 && lines.last == "", "one line per ban, newline-terminated")

@@ -3,11 +3,13 @@ import Detection
 import Firewall
 import Logging
 import NetworkAddress
-@testable import SIPWarden
 import Synchronization
 import Testing
+
+@testable import SIPWarden
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The YAML a setting's example stands for: `a.b.c` with `X` is `a:\n  b:\n    c: X`.
@@ -92,7 +94,8 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
         let sensors = running.sensorSettings
         let services: [any DaemonService] = [
             NamedService(ServiceName.ledger), NamedService(ServiceName.enforcer),
-            DetectionService(pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/nonexistent", logger: logger),
+            DetectionService(
+                pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/nonexistent", logger: logger),
             SensorService.journal(sensors, stateDirectory: "/nonexistent", pipeline: pipeline, logger: logger),
             SensorService.logs(sensors, pipeline: pipeline, logger: logger),
             SensorService.capture(sensors, ownAddresses: IPNetworkSet(), bannedSources: nil, pipeline: pipeline, logger: logger),
@@ -102,10 +105,15 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
             NamedService(ServiceName.controlPlane),
             FeedService(configuration: running, pipeline: pipeline, restoredBans: [], logger: logger, clock: systemClock),
             IntelUpdateService(settings: running.intel, stateDirectory: "/nonexistent", logger: logger, clock: systemClock),
-            try RangeBlocksService(configuration: { var c = running; c.firewall = .dryRun; return c }(), ownAddresses: [], logger: logger),
+            try RangeBlocksService(
+                configuration: {
+                    var c = running
+                    c.firewall = .dryRun
+                    return c
+                }(), ownAddresses: [], logger: logger),
         ]
         #expect(Set(services.map(\.name)) == Set(ConfigurationSchema.serviceViews.map(\.service)))
-        guard case let .applied(applied, needsRestart) = ConfigurationReload(services: services).reload(next, running: running) else {
+        guard case .applied(let applied, let needsRestart) = ConfigurationReload(services: services).reload(next, running: running) else {
             Issue.record("\(key): reload refused")
             return
         }
@@ -123,14 +131,19 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
     @Test func theDaemonsServicesTakeTheirRestartOnlyListFromTheSchema() {
         let logger = Logger(label: "test")
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: nil, logger: logger, clock: systemClock)
-        let detection = DetectionService(pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/x", logger: logger)
+        let detection = DetectionService(
+            pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/x", logger: logger)
         #expect(detection.restartOnly.map(\.name) == ["log-utc-offset", "ignore-self", "state"])
         let logs = SensorService.logs(Configuration().sensorSettings, pipeline: pipeline, logger: logger)
         #expect(logs.restartOnly.map(\.name) == ["logs", "from-start", "realtime"])
         let inline = InlineService(settings: nil, policy: Configuration().admissionPolicy, pipeline: pipeline, logger: logger)
         #expect(inline.restartOnly.map(\.name) == ["inline"])
-        #expect(ConfigurationSchema.restartOnly(owner: ServiceName.enforcer).map(\.name) == ["firewall", "nftables.table", "flood-guard.report-group"])
-        #expect(ConfigurationSchema.restartOnly(owner: ServiceName.controlPlane).map(\.name) == ["firewall", "nftables.table", "flood-guard.report-group", "state", "control-plane"])
+        #expect(
+            ConfigurationSchema.restartOnly(owner: ServiceName.enforcer).map(\.name) == ["firewall", "nftables.table", "flood-guard.report-group"])
+        #expect(
+            ConfigurationSchema.restartOnly(owner: ServiceName.controlPlane).map(\.name) == [
+                "firewall", "nftables.table", "flood-guard.report-group", "state", "control-plane",
+            ])
     }
 
     @Test func turningTheGuardOffIsLiveButChangingItsReportGroupIsNot() {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import NetworkAddress
 import SIPWarden
 import Testing
+import WardenCore
 
 @Suite struct DurationParserTests {
     @Test(arguments: [
@@ -60,11 +60,12 @@ import Testing
               max-tracked-sources: 5000
             """
         let c = try ConfigurationFile.parse(yaml, file: "test.yaml")
-        #expect(c.logs == [
-            LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk)),
-            LogSource(path: "/var/log/kamailio.log", dialect: .only(.kamailio)),
-            LogSource(path: "/var/log/other.log", dialect: .auto),
-        ])
+        #expect(
+            c.logs == [
+                LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk)),
+                LogSource(path: "/var/log/kamailio.log", dialect: .only(.kamailio)),
+                LogSource(path: "/var/log/other.log", dialect: .auto),
+            ])
         #expect(c.firewall == .dryRun)
         #expect(c.nftTable == "sw_test")
         #expect(c.nftPorts.map(\.description) == ["5060-5061", "5080"])
@@ -124,8 +125,12 @@ import Testing
         #expect(Configuration().floodGuard == .standard)
         let off = try ConfigurationFile.parse("flood-guard: off\n", file: "g.yaml")
         #expect(off.floodGuard == nil)
-        let tuned = try ConfigurationFile.parse("flood-guard:\n  rate: 300\n  burst: 30\n  ban-rate: 900\n  ban-burst: 500\n  ports: [5060, 5080-5081]\n  v6-prefix: 56\n  report-group: 99\n", file: "g.yaml")
-        let expected = FloodGuard(packetsPerSecond: 300, burst: 30, ports: [PortMatch(5060), PortMatch(lower: 5080, upper: 5081)!], prefixLengthV6: 56, reportGroup: 99, banPacketsPerSecond: 900, banBurst: 500)
+        let tuned = try ConfigurationFile.parse(
+            "flood-guard:\n  rate: 300\n  burst: 30\n  ban-rate: 900\n  ban-burst: 500\n  ports: [5060, 5080-5081]\n  v6-prefix: 56\n  report-group: 99\n",
+            file: "g.yaml")
+        let expected = FloodGuard(
+            packetsPerSecond: 300, burst: 30, ports: [PortMatch(5060), PortMatch(lower: 5080, upper: 5081)!], prefixLengthV6: 56, reportGroup: 99,
+            banPacketsPerSecond: 900, banBurst: 500)
         #expect(tuned.floodGuard == expected)
         let quiet = try ConfigurationFile.parse("flood-guard:\n  report-group: off\n", file: "g.yaml")
         #expect(quiet.floodGuard?.reportGroup == nil)
@@ -185,7 +190,9 @@ import Testing
 
 @Suite struct LogSourceArgumentTests {
     @Test func parsesDialectPrefixes() throws {
-        #expect(try LogSource(argument: "asterisk:/var/log/asterisk/messages") == LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk)))
+        #expect(
+            try LogSource(argument: "asterisk:/var/log/asterisk/messages") == LogSource(path: "/var/log/asterisk/messages", dialect: .only(.asterisk))
+        )
         #expect(try LogSource(argument: "auto:/x") == LogSource(path: "/x", dialect: .auto))
         #expect(try LogSource(argument: "/var/log/a:b.log") == LogSource(path: "/var/log/a:b.log", dialect: .auto))
         #expect(throws: ConfigurationError.self) { try LogSource(argument: "cisco:/x") }
@@ -204,7 +211,10 @@ import Testing
         )
         w.append(e)
         let text = String(decoding: w.bytes, as: UTF8.self)
-        #expect(text == #"{"time":"2025-11-25T12:00:00.000005Z","source":"2001:2::2","port":5060,"transport":"udp","kind":"auth_failed","user":"a\"b\\c\n\u0001é","user_agent":"friendly-scanner","dialect":"asterisk","file":"/var/log/x","line":42}"# + "\n")
+        #expect(
+            text
+                == #"{"time":"2025-11-25T12:00:00.000005Z","source":"2001:2::2","port":5060,"transport":"udp","kind":"auth_failed","user":"a\"b\\c\n\u0001é","user_agent":"friendly-scanner","dialect":"asterisk","file":"/var/log/x","line":42}"#
+                + "\n")
     }
 
     @Test func destinationAndCallIDWhenKnown() {
@@ -216,7 +226,10 @@ import Testing
         )
         w.append(e)
         let text = String(decoding: w.bytes, as: UTF8.self)
-        #expect(text == #"{"time":"2025-11-25T12:00:00Z","source":"198.18.1.66","port":5071,"destination":"198.18.0.10","destination_port":5060,"transport":"udp","kind":"auth_failed","reason":"403 to REGISTER with credentials","call_id":"c\"1@h","dialect":"sip","sensor":"capture:eth0"}"# + "\n")
+        #expect(
+            text
+                == #"{"time":"2025-11-25T12:00:00Z","source":"198.18.1.66","port":5071,"destination":"198.18.0.10","destination_port":5060,"transport":"udp","kind":"auth_failed","reason":"403 to REGISTER with credentials","call_id":"c\"1@h","dialect":"sip","sensor":"capture:eth0"}"#
+                + "\n")
     }
 
     @Test(arguments: [

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import Foundation
 import Logging
 import NetworkAddress
-@testable import SIPWarden
 import Storage
 import Telemetry
 import Testing
+import WardenCore
+
+@testable import SIPWarden
 
 /// The value of `name{labels}` in a text exposition (labels in the order the daemon writes them).
 private func sample(_ text: String, _ series: String) -> Double? {
@@ -26,8 +27,9 @@ private func sample(_ text: String, _ series: String) -> Double? {
     }
 
     private func event(_ source: String, _ kind: EventKind, origin: EventOrigin, clock: ManualClock) -> SecurityEvent {
-        SecurityEvent(time: clock.clock(), source: IPAddress(source)!, sourcePort: 5060, transport: .udp, kind: kind,
-                      user: "100", reason: "test", dialect: .sip, origin: origin)
+        SecurityEvent(
+            time: clock.clock(), source: IPAddress(source)!, sourcePort: 5060, transport: .udp, kind: kind,
+            user: "100", reason: "test", dialect: .sip, origin: origin)
     }
 
     @Test func theExpositionCountsWhatThePipelineSawByKindAndNeverNamesAnAddress() throws {
@@ -45,12 +47,18 @@ private func sample(_ text: String, _ series: String) -> Double? {
         var lines = (0..<5).map { _ in kamailio("198.18.0.2", "auth_failed") } + [kamailio("198.18.0.3", "unknown_user")]
         lines += ["0(1) ERROR: <script>: auth rejected for 198.18.0.5:5060 (wrong password)", "unrelated"]
         var text = lines.joined(separator: "\n") + "\n"
-        text.withUTF8 { pipeline.process(lines: $0, firstLineNumber: 1, source: LogSource(path: "/var/log/198.18.0.9.log", dialect: .only(.kamailio))) }
+        text.withUTF8 {
+            pipeline.process(lines: $0, firstLineNumber: 1, source: LogSource(path: "/var/log/198.18.0.9.log", dialect: .only(.kamailio)))
+        }
         // Wire and journal sensors, named as the daemon names them (a listener address included).
         pipeline.judge([event("2001:2::9", .scanner, origin: .wire(sensor: "capture:eth0"), clock: clock)], received: clock.clock())
-        pipeline.judge([event("198.18.1.2", .malformed, origin: .wire(sensor: "hep:198.18.1.1:9060"), clock: clock),
-                        event("198.18.1.3", .malformed, origin: .wire(sensor: "hep:198.18.1.1:9060"), clock: clock)], received: clock.clock())
-        pipeline.judge([event("198.18.2.2", .authFailed, origin: .logLine(file: "journal:kamailio.service", line: 0), clock: clock)], received: clock.clock())
+        pipeline.judge(
+            [
+                event("198.18.1.2", .malformed, origin: .wire(sensor: "hep:198.18.1.1:9060"), clock: clock),
+                event("198.18.1.3", .malformed, origin: .wire(sensor: "hep:198.18.1.1:9060"), clock: clock),
+            ], received: clock.clock())
+        pipeline.judge(
+            [event("198.18.2.2", .authFailed, origin: .logLine(file: "journal:kamailio.service", line: 0), clock: clock)], received: clock.clock())
         pipeline.judge([event("198.18.3.3", .flood, origin: .wire(sensor: "flood-guard"), clock: clock)], received: clock.clock())
         writer.flush()
 

@@ -1,8 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import SIPWarden
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// Real devices' captures from other projects' test suites (../shared/corpus/external/pcap,
 /// provenance in its README.md and index.jsonl), through the same path as
@@ -16,7 +16,10 @@ struct ExternalCaptureTests {
     /// Captures that hold only legitimate traffic, each with why (from the corpus README and
     /// index.jsonl). sipwarden must emit no event at all on them.
     static let legitimate: [(file: String, why: String)] = [
-        ("heplify-erspan_sip_ipv4_udp.pcapng", "Alcatel OmniPCX calls and transfers; 407 challenges without credentials, 481/488 in normal dialog handling"),
+        (
+            "heplify-erspan_sip_ipv4_udp.pcapng",
+            "Alcatel OmniPCX calls and transfers; 407 challenges without credentials, 481/488 in normal dialog handling"
+        ),
         ("heplify-sip_ipv4_tcp.pcap", "one ordinary call over TCP"),
         ("heplify-sip_ipv4_tcp_fragmented.pcap", "an Avaya CM ↔ SBC trunk in production: calls, updates, busy and cancelled calls"),
         ("heplify-sip_ipv4_tcp_retrans.pcap", "MicroSIP registering (401 challenge then 200) over UDP and TCP with retransmissions"),
@@ -43,9 +46,15 @@ struct ExternalCaptureTests {
     /// Captures left out of the legitimate set, and why: they hold real failures that
     /// sipwarden exists to report. They must still produce no `malformed`, `flood` or `scanner`.
     static let withFailures: [(file: String, why: String)] = [
-        ("heplify-ipip0.pcap", "a Polycom phone's wrong credentials (401 to REGISTER with credentials) and an unauthenticated INVITE to an international number from another address (403)"),
+        (
+            "heplify-ipip0.pcap",
+            "a Polycom phone's wrong credentials (401 to REGISTER with credentials) and an unauthenticated INVITE to an international number from another address (403)"
+        ),
         ("heplify-sip_sctp.pcap", "an INVITE refused with 403 (over SCTP, which the correlator does not decode)"),
-        ("sv-sip-method-sip.pcap", "Wireshark's aaa.pcap: wrong passwords answered 401/403 (the same 8 auth_failed as zeek's wireshark.pcap), plus five-space keep-alives"),
+        (
+            "sv-sip-method-sip.pcap",
+            "Wireshark's aaa.pcap: wrong passwords answered 401/403 (the same 8 auth_failed as zeek's wireshark.pcap), plus five-space keep-alives"
+        ),
         ("voipddos-sip.pcapng", "a lab for a DDoS tool: INVITE and SUBSCRIBE with credentials refused with 403"),
     ]
 

@@ -6,10 +6,11 @@ import Foundation
 import IntelUpdate
 import Logging
 import NetworkAddress
-@testable import SIPWarden
 import Synchronization
 import Testing
 import WardenCore
+
+@testable import SIPWarden
 
 /// A fetcher answering from a table (the HTTP shell has its own tests against a real
 /// server on 127.0.0.1; here the service's wiring is under test).
@@ -122,7 +123,7 @@ struct FeedIntegrationTests {
         let clock = ManualClock()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: clock.clock)
         let answers = Answers([
-            "http://127.0.0.1:1/list": .response(status: 200, body: Array("198.51.100.7\n203.0.113.0/24\n".utf8), etag: "\"1\"", lastModified: nil),
+            "http://127.0.0.1:1/list": .response(status: 200, body: Array("198.51.100.7\n203.0.113.0/24\n".utf8), etag: "\"1\"", lastModified: nil)
         ])
         let service = FeedService(
             configuration: config, pipeline: pipeline, restoredBans: [], logger: Logger(label: "test"), clock: clock.clock,

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import Foundation
 import Logging
@@ -9,13 +8,15 @@ import SIPWarden
 import Sensors
 import TestNamespaces
 import Testing
+import WardenCore
 
 /// The whole flood path in the kernel: a peer namespace (198.19.253.2) that failed once
 /// (a suspect) floods UDP; the guard's meter drops what is over the rate and reports the
 /// peer once to NFLOG; the listener hands it to the pipeline, which bans the peer in the
 /// real ban set. A source that never failed is never reported, however fast.
-@Suite("Flood guard reports → ban (real nftables and NFLOG, throwaway netns)", .serialized,
-       .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "Flood guard reports → ban (real nftables and NFLOG, throwaway netns)", .serialized,
+    .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct FloodGuardReportsTests {
     let logger = Logger(label: "test")
 
@@ -29,12 +30,16 @@ struct FloodGuardReportsTests {
         let listener: FloodLogListener
         let port: UInt16
 
-        init(tag: String, local: String, peer peerAddress: String, port: UInt16, groups: ClosedRange<UInt16>, banBurst: Int, suspect: Bool = true, logger: Logger) throws {
+        init(
+            tag: String, local: String, peer peerAddress: String, port: UInt16, groups: ClosedRange<UInt16>, banBurst: Int, suspect: Bool = true,
+            logger: Logger
+        ) throws {
             try ThrowawayNamespace.check()
             peer = try ThrowawayNamespace.wirePeer(tag: tag, local: [local], peer: [peerAddress])
             self.port = port
-            let floodGuard = FloodGuard(packetsPerSecond: 50, burst: 10, ports: [PortMatch(port)], reportGroup: .random(in: groups),
-                                        banPacketsPerSecond: 100, banBurst: banBurst)
+            let floodGuard = FloodGuard(
+                packetsPerSecond: 50, burst: 10, ports: [PortMatch(port)], reportGroup: .random(in: groups),
+                banPacketsPerSecond: 100, banBurst: banBurst)
             let table = "swt_reports_\(tag)_\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
             do {
                 firewall = try NFTablesFirewall(configuration: .init(tableName: table, floodGuard: floodGuard))
@@ -79,9 +84,11 @@ struct FloodGuardReportsTests {
     }
 
     @Test func aFlooderIsReportedOnceAndBanned() throws {
-        let rig = try Rig(tag: "r", local: "198.19.253.1/30", peer: "198.19.253.2/30", port: 5072, groups: 32_000...40_000, banBurst: 50, logger: logger)
+        let rig = try Rig(
+            tag: "r", local: "198.19.253.1/30", peer: "198.19.253.2/30", port: 5072, groups: 32_000...40_000, banBurst: 50, logger: logger)
         defer { rig.close() }
-        let firewall = rig.firewall, listener = rig.listener
+        let firewall = rig.firewall
+        let listener = rig.listener
 
         try rig.blast(count: 300, to: "198.19.253.1")
         let flooder = IPNetwork("198.19.253.2")!
@@ -101,7 +108,8 @@ struct FloodGuardReportsTests {
     }
 
     @Test func anIPv6FlooderIsReportedAndBanned() throws {
-        let rig = try Rig(tag: "s", local: "2001:2:0:253::1/64", peer: "2001:2:0:253::2/64", port: 5073, groups: 40_001...48_000, banBurst: 50, logger: logger)
+        let rig = try Rig(
+            tag: "s", local: "2001:2:0:253::1/64", peer: "2001:2:0:253::2/64", port: 5073, groups: 40_001...48_000, banBurst: 50, logger: logger)
         defer { rig.close() }
 
         try rig.blast(count: 300, to: "2001:2:0:253::1")
@@ -115,7 +123,8 @@ struct FloodGuardReportsTests {
 
     @Test func aStormBelowTheBanThresholdIsDroppedButNeverBanned() throws {
         // 150 packets at once: over the ceiling (burst 10), under the ban burst (400).
-        let rig = try Rig(tag: "t", local: "198.19.253.5/30", peer: "198.19.253.6/30", port: 5074, groups: 48_001...56_000, banBurst: 400, logger: logger)
+        let rig = try Rig(
+            tag: "t", local: "198.19.253.5/30", peer: "198.19.253.6/30", port: 5074, groups: 48_001...56_000, banBurst: 400, logger: logger)
         defer { rig.close() }
         try rig.blast(count: 150, to: "198.19.253.5")
         Thread.sleep(forTimeInterval: 0.5)
@@ -127,7 +136,9 @@ struct FloodGuardReportsTests {
     @Test func aSourceThatNeverFailedIsNeverReportedNorDroppedOverItsSockets() throws {
         // 300 packets at once, each from its own socket (a storm behind one NAT): twice the
         // ban burst, but the source never failed.
-        let rig = try Rig(tag: "v", local: "198.19.253.9/30", peer: "198.19.253.10/30", port: 5075, groups: 56_001...64_000, banBurst: 150, suspect: false, logger: logger)
+        let rig = try Rig(
+            tag: "v", local: "198.19.253.9/30", peer: "198.19.253.10/30", port: 5075, groups: 56_001...64_000, banBurst: 150, suspect: false,
+            logger: logger)
         defer { rig.close() }
         try rig.blast(count: 300, to: "198.19.253.9")
         Thread.sleep(forTimeInterval: 0.5)
@@ -142,7 +153,9 @@ struct FloodGuardReportsTests {
         #expect(event.kind == .flood)
         #expect(event.source == IPAddress("198.19.253.2"))
         #expect(event.origin == .wire(sensor: "flood-guard"))
-        #expect(event.reason == "over 3000 packets/s sustained (burst 2000 packets) to UDP 5060 after failing", "the threshold the kernel reports at, not the drop ceiling")
+        #expect(
+            event.reason == "over 3000 packets/s sustained (burst 2000 packets) to UDP 5060 after failing",
+            "the threshold the kernel reports at, not the drop ceiling")
         let custom = FloodGuard(ports: [PortMatch(5070)], banPacketsPerSecond: 8_000, banBurst: 500)
         #expect(FloodGuardReports.event(for: report, guard: custom, at: Timestamp(seconds: 1)).reason == custom.reportReason)
     }

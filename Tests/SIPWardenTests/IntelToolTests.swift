@@ -2,8 +2,9 @@
 import ControlPlane
 import Foundation
 import IntelStore
-@testable import SIPWarden
 import Testing
+
+@testable import SIPWarden
 
 /// `intel import` and `intel lookup` over a throwaway state directory and the published
 /// samples in ../shared/corpus/ranges (read in place).
@@ -82,10 +83,12 @@ struct IntelToolTests {
         let table = try IntelParser.parse(bytes: Array("1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n".utf8), name: "ip2asn")
         let store = IntelStore(datasets: [table])
         let bans = [
-            BanView(id: 1, network: "1.0.0.7", kind: "failures", reason: "r", origin: "detector", offence: 1,
-                    created: "2026-12-03T00:00:00Z", expires: nil, lifted: nil, inKernel: nil),
-            BanView(id: 2, network: "198.18.0.0/24", kind: "manual", reason: "r", origin: "manual", offence: 1,
-                    created: "2026-12-03T00:00:00Z", expires: nil, lifted: nil, inKernel: nil),
+            BanView(
+                id: 1, network: "1.0.0.7", kind: "failures", reason: "r", origin: "detector", offence: 1,
+                created: "2026-12-03T00:00:00Z", expires: nil, lifted: nil, inKernel: nil),
+            BanView(
+                id: 2, network: "198.18.0.0/24", kind: "manual", reason: "r", origin: "manual", offence: 1,
+                created: "2026-12-03T00:00:00Z", expires: nil, lifted: nil, inKernel: nil),
         ]
         let lines = Administration.render(bans, all: false, limit: 10, json: true, intel: store).split(separator: "\n")
         let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]

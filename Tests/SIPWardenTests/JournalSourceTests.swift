@@ -1,15 +1,15 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import LogFormats
-import WardenCore
+import Detection
 import Firewall
 import Foundation
+// SPDX-License-Identifier: GPL-2.0-or-later
+import LogFormats
 import Logging
 import NetworkAddress
 import PacketDecoding
-import Detection
 import SIPWarden
 import Sensors
 import Testing
+import WardenCore
 
 private func kamailioMessage(_ ip: String, user: String = "100") -> String {
     "2(123) NOTICE: <script>: SIPWARDEN event=auth_failed ts=1764072000.000001 src=\(ip) sport=5060 proto=udp method=REGISTER user=\"\(user)\" ua=\"x\""
@@ -45,14 +45,17 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
 
     @Test("the event's time is the entry's journal time, not the time written in the text")
     func timeFromEntry() throws {
-        let line = "[2019-03-04 05:06:07] NOTICE[77] chan_sip.c: Registration from '\"100\" <sip:100@198.18.0.1>' failed for '198.18.0.9:5060' - Wrong password"
-        let e = try #require(JournalDecoding.events(in: entry(line, time: 1_700_000_000_123_456, identifier: "asterisk"), configured: .auto, now: now).first)
+        let line =
+            "[2019-03-04 05:06:07] NOTICE[77] chan_sip.c: Registration from '\"100\" <sip:100@198.18.0.1>' failed for '198.18.0.9:5060' - Wrong password"
+        let e = try #require(
+            JournalDecoding.events(in: entry(line, time: 1_700_000_000_123_456, identifier: "asterisk"), configured: .auto, now: now).first)
         #expect(e.time == Timestamp(microseconds: 1_700_000_000_123_456))
         #expect(e.source == IPAddress("198.18.0.9"))
         #expect(e.dialect == .asterisk)
         #expect(e.origin == .logLine(file: "journal:asterisk", line: 0))
         // Without a journal time (never from journald, but bounded input): the read time.
-        let f = try #require(JournalDecoding.events(in: entry(kamailioMessage("198.18.0.5"), time: 0, unit: "kamailio.service"), configured: .auto, now: now).first)
+        let f = try #require(
+            JournalDecoding.events(in: entry(kamailioMessage("198.18.0.5"), time: 0, unit: "kamailio.service"), configured: .auto, now: now).first)
         #expect(f.time == now)
         #expect(f.origin == .logLine(file: "journal:kamailio.service", line: 0))
     }
@@ -60,8 +63,12 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
     @Test("Asterisk's syslog message (no timestamp: LEVEL[lwp]: file:line in function: text) from the journal")
     func asteriskSyslogForm() throws {
         // Asterisk's logger writes "%s[%d]%s: %s:%d in %s: %s" (level, lwp, call id, file, line, function, message) to syslog.
-        let message = "NOTICE[12345]: chan_sip.c:28100 in handle_request_register: Registration from '\"100\" <sip:100@198.18.0.1>' failed for '198.18.0.9:5060' - Wrong password"
-        let e = try #require(JournalDecoding.events(in: entry(message, time: 1_700_000_000_000_001, identifier: "asterisk", unit: "asterisk.service"), configured: .auto, now: now).first)
+        let message =
+            "NOTICE[12345]: chan_sip.c:28100 in handle_request_register: Registration from '\"100\" <sip:100@198.18.0.1>' failed for '198.18.0.9:5060' - Wrong password"
+        let e = try #require(
+            JournalDecoding.events(
+                in: entry(message, time: 1_700_000_000_000_001, identifier: "asterisk", unit: "asterisk.service"), configured: .auto, now: now
+            ).first)
         #expect(e.source == IPAddress("198.18.0.9"))
         #expect(e.kind == .authFailed)
         #expect(e.time == Timestamp(microseconds: 1_700_000_000_000_001))
@@ -72,29 +79,39 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
     func unmatchedReported() {
         var seen: [(String, String)] = []
         let text = "authentication failed for user 100 from 198.18.0.9: wrong password"
-        let events = JournalDecoding.events(in: entry(text, identifier: "kamailio", unit: "kamailio.service"), configured: .auto, now: now) { line, name in
+        let events = JournalDecoding.events(in: entry(text, identifier: "kamailio", unit: "kamailio.service"), configured: .auto, now: now) {
+            line, name in
             seen.append((String(decoding: line, as: UTF8.self), name))
         }
         #expect(events.isEmpty)
         #expect(seen.map(\.0) == [text])
         #expect(seen.map(\.1) == ["journal:kamailio.service"])
         var none = 0
-        _ = JournalDecoding.events(in: entry(kamailioMessage("198.18.0.5"), identifier: "kamailio"), configured: .auto, now: now) { _, _ in none += 1 }
+        _ = JournalDecoding.events(in: entry(kamailioMessage("198.18.0.5"), identifier: "kamailio"), configured: .auto, now: now) { _, _ in none += 1
+        }
         #expect(none == 0)
     }
 
     @Test("every line of a multi-line message is read; binary junk and overlong messages are not events")
     func boundedMessages() {
         let two = kamailioMessage("198.18.0.5") + "\r\n" + kamailioMessage("198.18.0.7") + "\n"
-        #expect(JournalDecoding.events(in: entry(two, identifier: "kamailio"), configured: .auto, now: now).map(\.source)
+        #expect(
+            JournalDecoding.events(in: entry(two, identifier: "kamailio"), configured: .auto, now: now).map(\.source)
                 == [IPAddress("198.18.0.5")!, IPAddress("198.18.0.7")!])
         var junk = [UInt8](repeating: 0, count: 70_000)
         for i in junk.indices { junk[i] = UInt8(truncatingIfNeeded: i &* 7919) }
-        #expect(JournalDecoding.events(in: JournalEntry(message: junk, realtimeMicroseconds: 1, identifier: "kamailio", unit: nil), configured: .auto, now: now).isEmpty)
+        #expect(
+            JournalDecoding.events(
+                in: JournalEntry(message: junk, realtimeMicroseconds: 1, identifier: "kamailio", unit: nil), configured: .auto, now: now
+            ).isEmpty)
         // A message cut at the reader's bound (one byte over the SIPWARDEN limit) is ignored, not half-read.
         let long = kamailioMessage("198.18.0.5") + String(repeating: "A", count: LogDialects.maximumSIPWardenLineLength)
         let cut = Array(long.utf8.prefix(LogDialects.maximumSIPWardenLineLength + 1))
-        #expect(JournalDecoding.events(in: JournalEntry(message: cut, truncated: true, realtimeMicroseconds: 1, identifier: "kamailio", unit: nil), configured: .auto, now: now).isEmpty)
+        #expect(
+            JournalDecoding.events(
+                in: JournalEntry(message: cut, truncated: true, realtimeMicroseconds: 1, identifier: "kamailio", unit: nil), configured: .auto,
+                now: now
+            ).isEmpty)
     }
 
     @Test("settings from names: a bare name matches unit and identifier, a unit name only the unit, none = the four servers")
@@ -117,14 +134,22 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
         #expect(try ConfigurationFile.parse("journal: true\n", file: "f").journal == JournalSettings(names: []))
         #expect(try ConfigurationFile.parse("journal: off\n", file: "f").journal == nil)
         #expect(try ConfigurationFile.parse("journal: kamailio\n", file: "f").journal == JournalSettings(names: ["kamailio"]))
-        #expect(try ConfigurationFile.parse("journal: [asterisk.service, opensips]\n", file: "f").journal == JournalSettings(names: ["asterisk.service", "opensips"]))
-        let mapped = try ConfigurationFile.parse("journal:\n  units: [kamailio]\n  identifiers: [kam-edge]\n  dialect: kamailio\n  directory: /srv/journal\n", file: "f").journal
-        #expect(mapped == JournalSettings(units: ["kamailio.service"], identifiers: ["kam-edge"], dialect: .only(.kamailio), directory: "/srv/journal"))
+        #expect(
+            try ConfigurationFile.parse("journal: [asterisk.service, opensips]\n", file: "f").journal
+                == JournalSettings(names: ["asterisk.service", "opensips"]))
+        let mapped = try ConfigurationFile.parse(
+            "journal:\n  units: [kamailio]\n  identifiers: [kam-edge]\n  dialect: kamailio\n  directory: /srv/journal\n", file: "f"
+        ).journal
+        #expect(
+            mapped == JournalSettings(units: ["kamailio.service"], identifiers: ["kam-edge"], dialect: .only(.kamailio), directory: "/srv/journal"))
     }
 
     @Test("journal: errors name the file, line and key")
     func fileErrors() {
-        #expect(throws: ConfigurationError(location: "f:2: journal.unit", message: "unknown key (known keys here: units, identifiers, dialect, directory)")) {
+        #expect(
+            throws: ConfigurationError(
+                location: "f:2: journal.unit", message: "unknown key (known keys here: units, identifiers, dialect, directory)")
+        ) {
             try ConfigurationFile.parse("journal:\n  unit: kamailio\n", file: "f")
         }
         #expect(throws: ConfigurationError.self) { try ConfigurationFile.parse("journal:\n  dialect: cisco\n", file: "f") }
@@ -135,12 +160,16 @@ private func entry(_ text: String, time: Int64 = 1_700_000_000_123_456, identifi
 @Suite struct DefaultSourcesTests {
     @Test("a readable log wins for its server; the first readable candidate is taken")
     func logsFirst() {
-        let plan = DefaultSources.plan(.init(
-            readableFiles: ["/var/log/asterisk/full", "/var/log/asterisk/security", "/usr/local/freeswitch/log/freeswitch.log"],
-            journalNames: ["asterisk"], interfaces: ["lo", "eth0"]))
-        #expect(plan.logs == [LogSource(path: "/var/log/asterisk/full", dialect: .only(.asterisk)),
-                              LogSource(path: "/var/log/asterisk/security", dialect: .only(.asterisk)),
-                              LogSource(path: "/usr/local/freeswitch/log/freeswitch.log", dialect: .only(.freeswitch))])
+        let plan = DefaultSources.plan(
+            .init(
+                readableFiles: ["/var/log/asterisk/full", "/var/log/asterisk/security", "/usr/local/freeswitch/log/freeswitch.log"],
+                journalNames: ["asterisk"], interfaces: ["lo", "eth0"]))
+        #expect(
+            plan.logs == [
+                LogSource(path: "/var/log/asterisk/full", dialect: .only(.asterisk)),
+                LogSource(path: "/var/log/asterisk/security", dialect: .only(.asterisk)),
+                LogSource(path: "/usr/local/freeswitch/log/freeswitch.log", dialect: .only(.freeswitch)),
+            ])
         #expect(plan.journal == nil)
         #expect(plan.captures.isEmpty)
         #expect(plan.reasons.count == 3)
@@ -205,8 +234,9 @@ struct JournalPipelineTests {
         let clock = ManualClock()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: logger, clock: clock.clock)
         let settings = JournalSettings(names: ["kamailio"], directory: dir)
-        let reader = JournalReader(configuration: JournalReaderConfiguration(
-            matches: settings.matches, directory: dir, cursorPath: dir + "/cursor", fromStart: true), logger: logger)
+        let reader = JournalReader(
+            configuration: JournalReaderConfiguration(
+                matches: settings.matches, directory: dir, cursorPath: dir + "/cursor", fromStart: true), logger: logger)
         let sink = JournalSink(settings: settings, pipeline: pipeline, clock: clock.clock)
         try reader.start { sink.handle($0) }
         defer { reader.stop() }

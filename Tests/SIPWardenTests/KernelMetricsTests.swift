@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import Foundation
 import Logging
 import NetworkAddress
-@testable import SIPWarden
 import Telemetry
 import TestNamespaces
 import Testing
+import WardenCore
+
+@testable import SIPWarden
 
 /// The daemon's collector against real nftables: a peer (198.19.254.2) fails five times
 /// and is banned in the kernel, then sends datagrams the ban rule drops; the exposition
 /// counts the ban, both latencies, the suspect mark and the kernel's drops, read through a
 /// second firewall instance (never the ban path's lock), and names no address.
-@Suite("Metrics from the real kernel (throwaway netns)", .serialized,
-       .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "Metrics from the real kernel (throwaway netns)", .serialized,
+    .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct KernelMetricsTests {
     let logger = Logger(label: "test")
 
@@ -37,7 +39,8 @@ struct KernelMetricsTests {
             pipeline: pipeline, firewall: firewall, counterReader: try NFTablesFirewall(configuration: configuration), clock: clock
         ).register(in: metrics)
 
-        let line = "2(123) NOTICE: <script>: SIPWARDEN event=auth_failed ts=1764072000.000001 src=198.19.254.2 sport=5060 proto=udp method=REGISTER user=\"100\" ua=\"x\""
+        let line =
+            "2(123) NOTICE: <script>: SIPWARDEN event=auth_failed ts=1764072000.000001 src=198.19.254.2 sport=5060 proto=udp method=REGISTER user=\"100\" ua=\"x\""
         var text = Array(repeating: line, count: 5).joined(separator: "\n") + "\n"
         text.withUTF8 { pipeline.process(lines: $0, firstLineNumber: 1, source: LogSource(path: "/k.log", dialect: .only(.kamailio))) }
         #expect(try firewall.list().map(\.network) == [IPNetwork("198.19.254.2")!])

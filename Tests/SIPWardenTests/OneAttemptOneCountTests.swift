@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import Logging
 import NetworkAddress
 import SIPWarden
 import Testing
+import WardenCore
 
 private func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 

@@ -5,21 +5,24 @@ import Dispatch
 import Firewall
 import Logging
 import NetworkAddress
-@testable import SIPWarden
 import Storage
 import Synchronization
 import Telemetry
 import Testing
 import WardenCore
 
+@testable import SIPWarden
+
 /// A ban numbered `n` (distinct hosts up to 65,536), with one event of evidence.
 private func detectorBan(_ n: Int) -> EnforcedBan {
     let source = IPAddress("198.18.\(n / 256 % 256).\(n % 256)")!
     let time = Timestamp(seconds: 1_764_072_000 + Int64(n))
-    let evidence = SecurityEvent(time: time, source: source, sourcePort: 5060, transport: .udp, kind: .authFailed,
-                                 user: "u\(n)", dialect: .kamailio, origin: .logLine(file: "/var/log/k.log", line: n))
-    let ban = Ban(network: IPNetwork(host: source), rule: .failures, origin: .detector, created: time,
-                  duration: .seconds(600), reason: "ban \(n)", evidence: [evidence])
+    let evidence = SecurityEvent(
+        time: time, source: source, sourcePort: 5060, transport: .udp, kind: .authFailed,
+        user: "u\(n)", dialect: .kamailio, origin: .logLine(file: "/var/log/k.log", line: n))
+    let ban = Ban(
+        network: IPNetwork(host: source), rule: .failures, origin: .detector, created: time,
+        duration: .seconds(600), reason: "ban \(n)", evidence: [evidence])
     return EnforcedBan(ban: ban, applied: true, latency: .microseconds(90), kernelLatency: .microseconds(30))
 }
 
@@ -45,13 +48,13 @@ private func sample(_ text: String, _ series: String) -> Double? {
             "cases", capacity: 2, ledger: ledger, failed: { Issue.record("ledger read failed: \($0)") }
         ) { delivery in
             switch delivery {
-            case let .live(enforced):
+            case .live(let enforced):
                 if stuckOnce.exchange(false, ordering: .relaxed) {
                     entered.signal()
                     release.wait()
                 }
                 seen.withLock { $0.append(enforced.ban.id) }
-            case let .caughtUp(record): seen.withLock { $0.append(record.banID) }
+            case .caughtUp(let record): seen.withLock { $0.append(record.banID) }
             case .lift: Issue.record("no lift was published")
             }
         }
@@ -91,7 +94,8 @@ private func sample(_ text: String, _ series: String) -> Double? {
         let record = try bans.ban(network, duration: .seconds(3_600), reason: "abuse case 1", allowlist: IPNetworkSet([]))
         #expect(record.id != nil && record.origin == .manual && record.rule == .manual && record.liftedAt == nil)
         #expect(try firewall.list().map(\.network) == [network])
-        #expect(sample(metrics.exposition(), #"sipwarden_bans_total{rule="manual",origin="manual"}"#) == 1
+        #expect(
+            sample(metrics.exposition(), #"sipwarden_bans_total{rule="manual",origin="manual"}"#) == 1
                 || sample(metrics.exposition(), #"sipwarden_bans_total{origin="manual",rule="manual"}"#) == 1)
 
         clock.advance(.seconds(5))
@@ -103,7 +107,7 @@ private func sample(_ text: String, _ series: String) -> Double? {
         let seen = changes.withLock { $0 }
         #expect(seen.count == 2)
         #expect(seen.first?.enforcedBan?.ban.id == record.banID)
-        if case let .lift(lift)? = seen.last {
+        if case .lift(let lift)? = seen.last {
             #expect(lift.network == network && lift.origin == .manual && lift.at == clock.clock())
         } else {
             Issue.record("the lift was not published: \(seen)")
@@ -117,7 +121,8 @@ private func sample(_ text: String, _ series: String) -> Double? {
         let rig = try LedgeredConsumers(ledger: ledger, logger: logger)
         defer { rig.stop() }
         let firewall = DryRunFirewall(logger: logger)
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: rig.consumers.fanOut, logger: logger, clock: ManualClock().clock)
+        let pipeline = Pipeline(
+            policy: DetectionPolicy(), firewall: firewall, fanOut: rig.consumers.fanOut, logger: logger, clock: ManualClock().clock)
         let bans = OperatorBans(pipeline: pipeline, ledger: ledger, consumers: rig.consumers)
         #expect(throws: AdministrationError.self) {
             try bans.ban(IPNetwork("198.18.9.4")!, duration: nil, reason: "r", allowlist: IPNetworkSet([IPNetwork("198.18.9.0/24")!]))

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import LogFormats
-import WardenCore
 import Firewall
+import LogFormats
 import Logging
 import NetworkAddress
 import SIPWarden
 import Storage
 import Synchronization
 import Testing
+import WardenCore
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
@@ -104,8 +104,9 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         let start = clock.clock()
         let network = IPNetwork("198.18.7.9")!
         _ = try ledger.recordBan(
-            BanRecord(id: nil, network: network, reason: "abuse case", rule: .manual, createdAt: clock.clock(),
-                      expiresAt: clock.clock() + .seconds(3_600), offence: 1, liftedAt: nil, origin: .manual),
+            BanRecord(
+                id: nil, network: network, reason: "abuse case", rule: .manual, createdAt: clock.clock(),
+                expiresAt: clock.clock() + .seconds(3_600), offence: 1, liftedAt: nil, origin: .manual),
             evidence: [])
         #expect(pipeline.applyOperatorChanges(try ledger.operatorChanges(since: start)) == 1)
         #expect(try ledger.operatorChanges(since: clock.clock() + .seconds(1)).isEmpty)
@@ -122,7 +123,8 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
     }
 
     @Test func unmatchedFailureLinesAreCountedPerFileWithTheFirstAsSample() throws {
-        let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: nil, logger: logger, clock: ManualClock().clock)
+        let pipeline = Pipeline(
+            policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: nil, logger: logger, clock: ManualClock().clock)
         let odd = "0(1) ERROR: <script>: auth rejected for 198.18.0.5:5060 (wrong password)"
         process(pipeline, [odd, kamailioLine("198.18.0.2"), "0(1) INFO: <script>: REGISTER from 198.18.0.6 ok", odd + " again"], path: "/a.log")
         process(pipeline, [odd], path: "/b.log")
@@ -167,10 +169,14 @@ private func process(_ pipeline: Pipeline, _ lines: [String], first: Int = 1, pa
         // 5 failures 30 s apart (2 minutes in all) and 5 failures 1 s apart.
         var lines: [String] = []
         for i in 0..<5 {
-            lines.append("[2025-11-24 10:0\(i / 2):\(i % 2 == 0 ? "00" : "30")] NOTICE[1] chan_sip.c: Registration from '<sip:100@198.18.0.1>' failed for '198.18.0.7:5060' - Wrong password")
+            lines.append(
+                "[2025-11-24 10:0\(i / 2):\(i % 2 == 0 ? "00" : "30")] NOTICE[1] chan_sip.c: Registration from '<sip:100@198.18.0.1>' failed for '198.18.0.7:5060' - Wrong password"
+            )
         }
         for i in 0..<5 {
-            lines.append("[2025-11-24 11:00:0\(i)] NOTICE[1] chan_sip.c: Registration from '<sip:100@198.18.0.1>' failed for '198.18.0.8:5060' - Wrong password")
+            lines.append(
+                "[2025-11-24 11:00:0\(i)] NOTICE[1] chan_sip.c: Registration from '<sip:100@198.18.0.1>' failed for '198.18.0.8:5060' - Wrong password"
+            )
         }
         try writeFile(path, lines.joined(separator: "\n") + "\n")
         defer { removeFile(path) }
@@ -206,7 +212,9 @@ private final class SuspectRecordingFirewall: Firewall {
         let firewall = SuspectRecordingFirewall()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: ManualClock().clock)
         process(pipeline, [kamailioLine("198.18.0.2"), "a line that is no failure", kamailioLine("198.18.0.3", kind: "unknown_user")])
-        #expect(firewall.suspects == [IPAddress("198.18.0.2")!, IPAddress("198.18.0.3")!], "every failure of any kind marks its source, nothing else does")
+        #expect(
+            firewall.suspects == [IPAddress("198.18.0.2")!, IPAddress("198.18.0.3")!], "every failure of any kind marks its source, nothing else does"
+        )
         process(pipeline, (0..<4).map { _ in kamailioLine("198.18.0.2") })
         #expect(try firewall.list().map(\.network) == [IPNetwork("198.18.0.2")!])
         #expect(firewall.suspects.count == 5, "the failure that bans goes to the ban, not to the suspects")
@@ -216,8 +224,9 @@ private final class SuspectRecordingFirewall: Firewall {
         let firewall = SuspectRecordingFirewall()
         let clock = ManualClock()
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: firewall, fanOut: nil, logger: Logger(label: "test"), clock: clock.clock)
-        let event = SecurityEvent(time: clock.clock(), source: IPAddress("2001:2::9")!, transport: .udp, kind: .malformed,
-                                  reason: "test", dialect: .sip, origin: .wire(sensor: "test"))
+        let event = SecurityEvent(
+            time: clock.clock(), source: IPAddress("2001:2::9")!, transport: .udp, kind: .malformed,
+            reason: "test", dialect: .sip, origin: .wire(sensor: "test"))
         pipeline.judge([event], received: clock.clock())
         #expect(firewall.suspects == [IPAddress("2001:2::9")!])
     }

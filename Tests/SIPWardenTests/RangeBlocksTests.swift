@@ -6,10 +6,11 @@ import Foundation
 import Logging
 import NetworkAddress
 import RangePolicy
-@testable import SIPWarden
 import TestNamespaces
 import Testing
 import WardenCore
+
+@testable import SIPWarden
 
 private func temporaryDirectory(_ tag: String) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("rs-\(tag)-\(UInt32.random(in: 0...UInt32.max))").path
@@ -48,7 +49,9 @@ struct RangesSettingsTests {
         #expect(ranges.policy.rules[1] == RangeRule(selector: .list("lab"), block: RangeBlockAction(scope: .sip, duration: nil)))
         #expect(ranges.policy.rules[2] == RangeRule(selector: .asn(64500), block: RangeBlockAction(scope: .all, duration: .seconds(86_400))))
         #expect(ranges.policy.rules[3].block == RangeBlockAction(scope: .sip, duration: nil))
-        #expect(ranges.policy.asnRule == ASNBlockRule(threshold: 5, window: .seconds(3_600), block: RangeBlockAction(scope: .sip, duration: .seconds(43_200))))
+        #expect(
+            ranges.policy.asnRule
+                == ASNBlockRule(threshold: 5, window: .seconds(3_600), block: RangeBlockAction(scope: .sip, duration: .seconds(43_200))))
         #expect(ranges.policy.refreshInterval == .seconds(1_800))
         #expect(ranges.policy.minimumPrefixLengthV4 == 12 && ranges.policy.minimumPrefixLengthV6 == 24)
         #expect(ranges.kernel.tableName == "ranges_test")
@@ -83,8 +86,9 @@ struct RangeBlocksStateTests {
         settings.lists = lists
         settings.policy.rules = rules
         settings.policy.refreshInterval = .seconds(600)
-        return try RangeBlocks(settings: settings, stateDirectory: directory, allowlist: [net("198.18.5.7/32")], firewall: nil,
-                               source: settings.fileSource, clock: clock.clock, logger: Logger(label: "test"))
+        return try RangeBlocks(
+            settings: settings, stateDirectory: directory, allowlist: [net("198.18.5.7/32")], firewall: nil,
+            source: settings.fileSource, clock: clock.clock, logger: Logger(label: "test"))
     }
 
     @Test func blocksSurviveARestartAndExpire() throws {
@@ -142,8 +146,9 @@ struct RangeBlocksStateTests {
         let only = directory + "/allowed.txt"
         try "198.18.5.7\n".write(toFile: only, atomically: true, encoding: .utf8)
         let clock = ManualClock()
-        let blocks = try make(directory, lists: ["lab": list], clock: clock,
-                              rules: [RangeRule(selector: .list("lab"), block: RangeBlockAction(scope: .all, duration: nil))])
+        let blocks = try make(
+            directory, lists: ["lab": list], clock: clock,
+            rules: [RangeRule(selector: .list("lab"), block: RangeBlockAction(scope: .all, duration: nil))])
         #expect(try blocks.reconcile().isEmpty)
         #expect(blocks.list().map(\.origin) == [.policy])
         do throws(RangeBlocks.Failure) {
@@ -164,8 +169,9 @@ struct RangeBlocksStateTests {
 /// The Done-means test: a block made of a local named list drops the covered address's
 /// SIP in the kernel before any failure; lifting it restores it; after a "restart" (table
 /// gone, new objects) reconcile blocks it again.
-@Suite("RangeBlocks in the kernel (veth between two namespaces)", .serialized,
-       .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "RangeBlocks in the kernel (veth between two namespaces)", .serialized,
+    .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct RangeBlocksKernelTests {
     static let local = "198.19.241.1"
     static let peerAddress = "198.19.241.2"
@@ -198,8 +204,9 @@ struct RangeBlocksKernelTests {
         func open() throws -> (RangeBlocks, RangeBlockFirewall) {
             let firewall = try RangeBlockFirewall(configuration: settings.kernel)
             try firewall.setUp()
-            let blocks = try RangeBlocks(settings: settings, stateDirectory: directory, allowlist: [], firewall: firewall,
-                                         source: settings.fileSource, clock: clock.clock, logger: Logger(label: "test"))
+            let blocks = try RangeBlocks(
+                settings: settings, stateDirectory: directory, allowlist: [], firewall: firewall,
+                source: settings.fileSource, clock: clock.clock, logger: Logger(label: "test"))
             return (blocks, firewall)
         }
         let (blocks, firewall) = try open()

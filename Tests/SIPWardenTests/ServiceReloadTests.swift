@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-import WardenCore
 import Firewall
 import Logging
 import NetworkAddress
-@testable import SIPWarden
 import Synchronization
 import Testing
+import WardenCore
+
+@testable import SIPWarden
 
 /// A service that records what the reload did to it.
 private final class RecordingService: DaemonService {
@@ -48,7 +49,7 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
         let running = configuration(maxRetry: 5)
         let outcome = ConfigurationReload(services: [a, b]).reload(
             configuration(maxRetry: 2, log: "/var/log/b.log"), running: running)
-        guard case let .applied(next, needsRestart) = outcome else {
+        guard case .applied(let next, let needsRestart) = outcome else {
             Issue.record("refused: \(outcome)")
             return
         }
@@ -63,7 +64,7 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
         let a = RecordingService("a")
         let b = RecordingService("b", refuseCheck: true)
         let outcome = ConfigurationReload(services: [a, b]).reload(configuration(maxRetry: 2), running: configuration(maxRetry: 5))
-        guard case let .refused(service, refusal, _) = outcome else {
+        guard case .refused(let service, let refusal, _) = outcome else {
             Issue.record("applied: \(outcome)")
             return
         }
@@ -89,7 +90,7 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
         var next = configuration(maxRetry: 5)
         next.realtimeSensors.toggle()
         let outcome = ConfigurationReload(services: [a, b]).reload(next, running: configuration(maxRetry: 5))
-        guard case let .applied(applied, needsRestart) = outcome else {
+        guard case .applied(let applied, let needsRestart) = outcome else {
             Issue.record("refused: \(outcome)")
             return
         }
@@ -104,8 +105,9 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
 
     private func failures(_ count: Int, from source: String, at time: Timestamp) -> [SecurityEvent] {
         (0..<count).map { i in
-            SecurityEvent(time: time, source: IPAddress(source)!, sourcePort: 5060, transport: .udp, kind: .authFailed,
-                          user: "10\(i)", reason: "wrong password", dialect: .kamailio, origin: .wire(sensor: "test"))
+            SecurityEvent(
+                time: time, source: IPAddress(source)!, sourcePort: 5060, transport: .udp, kind: .authFailed,
+                user: "10\(i)", reason: "wrong password", dialect: .kamailio, origin: .wire(sensor: "test"))
         }
     }
 
@@ -124,7 +126,7 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
 
         let outcome = ConfigurationReload(services: services).reload(
             configuration(maxRetry: 2, log: "/var/log/other.log"), running: running)
-        guard case let .applied(next, needsRestart) = outcome else {
+        guard case .applied(let next, let needsRestart) = outcome else {
             Issue.record("refused: \(outcome)")
             return
         }
@@ -136,10 +138,12 @@ private func configuration(maxRetry: Int, log: String = "/var/log/a.log", table:
 
     @Test func anInvalidDetectionPolicyIsRefused() {
         let pipeline = Pipeline(policy: DetectionPolicy(), firewall: DryRunFirewall(logger: logger), fanOut: nil, logger: logger, clock: systemClock)
-        let service = DetectionService(pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/nonexistent", logger: logger)
+        let service = DetectionService(
+            pipeline: pipeline, restored: RestoredState(activeBans: [], offences: [:]), stateDirectory: "/nonexistent", logger: logger)
         var next = configuration(maxRetry: 5)
         next.detection.threshold.maxRetry = 0
-        guard case .refused(service: "detection", _, _) = ConfigurationReload(services: [service]).reload(next, running: configuration(maxRetry: 5)) else {
+        guard case .refused(service: "detection", _, _) = ConfigurationReload(services: [service]).reload(next, running: configuration(maxRetry: 5))
+        else {
             Issue.record("a max-retry of 0 was applied")
             return
         }

@@ -1,11 +1,12 @@
+import Foundation
 // SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
-import WardenCore
-import Foundation
 import Logging
-@testable import SIPWarden
 import Synchronization
 import Testing
+import WardenCore
+
+@testable import SIPWarden
 
 /// Collects log messages (a test log handler).
 private final class Captured: Sendable {
@@ -42,9 +43,10 @@ private struct CapturingHandler: LogHandler {
 
         let sample = "x failed for 198.18.0.1 \u{1B}[31m"
         reporter.tick(["/a.log": UnmatchedLineCount(count: 1, sample: sample)], now: t0 + .seconds(10), stateDirectory: dir, logger: logger)
-        #expect(sink.messages.withLock { $0 } == [
-            "/a.log: 1 line look like security failures but match no known log form sample=x failed for 198.18.0.1 \\x1B[31m",
-        ])
+        #expect(
+            sink.messages.withLock { $0 } == [
+                "/a.log: 1 line look like security failures but match no known log form sample=x failed for 198.18.0.1 \\x1B[31m"
+            ])
         // Growth within the interval: persisted, not logged again.
         reporter.tick(["/a.log": UnmatchedLineCount(count: 5, sample: sample)], now: t0 + .seconds(20), stateDirectory: dir, logger: logger)
         #expect(sink.messages.withLock { $0.count } == 1)

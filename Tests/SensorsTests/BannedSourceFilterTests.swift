@@ -3,9 +3,10 @@ import Foundation
 import Logging
 import NetworkAddress
 import PacketDecoding
-@testable import Sensors
 import TestNamespaces
 import Testing
+
+@testable import Sensors
 
 @Suite("Banned-source filter program")
 struct BannedSourceFilterProgramTests {
@@ -19,8 +20,9 @@ struct BannedSourceFilterProgramTests {
         #expect(BannedSourceFilterProgram.key(IPAddress("198.18.1.66")!).count == BannedSourceFilterProgram.keySize)
     }
 
-    @Test("the translation keeps every jump inside the program and checks bans before every accepting return",
-          arguments: [PortSet.sipDefault, PortSet(parsing: "5060,5080-5090,7000")!, PortSet.all])
+    @Test(
+        "the translation keeps every jump inside the program and checks bans before every accepting return",
+        arguments: [PortSet.sipDefault, PortSet(parsing: "5060,5080-5090,7000")!, PortSet.all])
     func translation(ports: PortSet) throws {
         let classic = CaptureFilter.program(ports: ports)
         let program = BannedSourceFilterProgram.program(classic: classic, mapFD: 42)
@@ -45,33 +47,34 @@ struct BannedSourceFilterProgramTests {
 
 /// Real packets over a veth pair: our namespace 198.19.249.1 / 2001:2:0:249::1, the peer
 /// sends from .2–.4 / ::2–::3 after some of them were put in the filter.
-@Suite("Banned-source filter live (veth between two namespaces)", .serialized,
-       .enabled(if: PacketCaptureGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "Banned-source filter live (veth between two namespaces)", .serialized,
+    .enabled(if: PacketCaptureGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct BannedSourceFilterLiveTests {
     static let script = """
-    import socket, time
-    def send(src, dst, tag, count, family=socket.AF_INET, port=5060):
-        s = socket.socket(family, socket.SOCK_DGRAM)
-        s.bind((src, 0))
-        for i in range(count):
-            s.sendto(("OPTIONS sip:x SIP/2.0\\r\\nCall-ID: %s-%d\\r\\n\\r\\n" % (tag, i)).encode(), (dst, port))
-        s.close()
-    # Warm-up (neighbour resolution, link up) on a port the capture does not take.
-    for src, dst, fam in [("198.19.249.2", "198.19.249.1", socket.AF_INET), ("198.19.249.3", "198.19.249.1", socket.AF_INET),
-                          ("198.19.249.4", "198.19.249.1", socket.AF_INET), ("2001:2:0:249::2", "2001:2:0:249::1", socket.AF_INET6),
-                          ("2001:2:0:249::3", "2001:2:0:249::1", socket.AF_INET6)]:
-        send(src, dst, "warmup", 1, fam, port=9)
-    time.sleep(0.5)
-    send("198.19.249.2", "198.19.249.1", "banned4", 20)
-    send("2001:2:0:249::2", "2001:2:0:249::1", "banned6", 20, socket.AF_INET6)
-    send("198.19.249.3", "198.19.249.1", "lifted4", 20)
-    send("2001:2:0:249::3", "2001:2:0:249::1", "free6", 20, socket.AF_INET6)
-    send("198.19.249.3", "198.19.249.1", "otherport", 5, port=5999)
-    send("198.19.249.4", "198.19.249.1", "expiring-early", 5)
-    time.sleep(3.0)
-    send("198.19.249.4", "198.19.249.1", "expiring-late", 5)
-    print("peer done")
-    """
+        import socket, time
+        def send(src, dst, tag, count, family=socket.AF_INET, port=5060):
+            s = socket.socket(family, socket.SOCK_DGRAM)
+            s.bind((src, 0))
+            for i in range(count):
+                s.sendto(("OPTIONS sip:x SIP/2.0\\r\\nCall-ID: %s-%d\\r\\n\\r\\n" % (tag, i)).encode(), (dst, port))
+            s.close()
+        # Warm-up (neighbour resolution, link up) on a port the capture does not take.
+        for src, dst, fam in [("198.19.249.2", "198.19.249.1", socket.AF_INET), ("198.19.249.3", "198.19.249.1", socket.AF_INET),
+                              ("198.19.249.4", "198.19.249.1", socket.AF_INET), ("2001:2:0:249::2", "2001:2:0:249::1", socket.AF_INET6),
+                              ("2001:2:0:249::3", "2001:2:0:249::1", socket.AF_INET6)]:
+            send(src, dst, "warmup", 1, fam, port=9)
+        time.sleep(0.5)
+        send("198.19.249.2", "198.19.249.1", "banned4", 20)
+        send("2001:2:0:249::2", "2001:2:0:249::1", "banned6", 20, socket.AF_INET6)
+        send("198.19.249.3", "198.19.249.1", "lifted4", 20)
+        send("2001:2:0:249::3", "2001:2:0:249::1", "free6", 20, socket.AF_INET6)
+        send("198.19.249.3", "198.19.249.1", "otherport", 5, port=5999)
+        send("198.19.249.4", "198.19.249.1", "expiring-early", 5)
+        time.sleep(3.0)
+        send("198.19.249.4", "198.19.249.1", "expiring-late", 5)
+        print("peer done")
+        """
 
     @Test func bannedSourcesNeverReachUserSpace() throws {
         try PacketCaptureGate.check()
@@ -81,8 +84,10 @@ struct BannedSourceFilterLiveTests {
         )
         defer { peer.cleanup() }
         let filter = try BannedSourceFilter(capacity: 64)
-        let banned4 = IPAddress("198.19.249.2")!, banned6 = IPAddress("2001:2:0:249::2")!
-        let lifted = IPAddress("198.19.249.3")!, expiring = IPAddress("198.19.249.4")!
+        let banned4 = IPAddress("198.19.249.2")!
+        let banned6 = IPAddress("2001:2:0:249::2")!
+        let lifted = IPAddress("198.19.249.3")!
+        let expiring = IPAddress("198.19.249.4")!
         #expect(filter.insert(banned4, for: .seconds(60)))
         #expect(filter.insert(banned6, for: nil))
         #expect(filter.insert(lifted, for: .seconds(60)))
@@ -90,8 +95,9 @@ struct BannedSourceFilterLiveTests {
         #expect(filter.insert(expiring, for: .milliseconds(2_500)))
 
         let collector = CaptureCollector()
-        let capture = PacketCapture(configuration: .init(interface: peer.interface, ports: .sipDefault),
-                                    logger: Logger(label: "test.capture"), bannedSources: filter)
+        let capture = PacketCapture(
+            configuration: .init(interface: peer.interface, ports: .sipDefault),
+            logger: Logger(label: "test.capture"), bannedSources: filter)
         try capture.start { collector.add($0) }
         defer { capture.stop() }
 

@@ -156,10 +156,11 @@ struct FileTailerTests {
         #expect(collector.waitFor(count: 6))
         usleep(50_000)
         let lines = collector.lines
-        #expect(Set(lines) == [
-            .init(text: "old 1", number: 1), .init(text: "old 2", number: 2), .init(text: "old 3 partial", number: 3),
-            .init(text: "old 4 never finished", number: 4), .init(text: "new 1", number: 1), .init(text: "new 2", number: 2),
-        ])
+        #expect(
+            Set(lines) == [
+                .init(text: "old 1", number: 1), .init(text: "old 2", number: 2), .init(text: "old 3 partial", number: 3),
+                .init(text: "old 4 never finished", number: 4), .init(text: "new 1", number: 1), .init(text: "new 2", number: 2),
+            ])
         #expect(lines.count == 6)
         #expect(tailer.statistics.rotations == 1)
     }
@@ -181,10 +182,11 @@ struct FileTailerTests {
         #expect(waitUntil { tailer.statistics.truncations == 1 })
         writer.write("after 1\nafter 2\n")
         #expect(collector.waitFor(count: 5))
-        #expect(collector.lines == [
-            .init(text: "one", number: 1), .init(text: "two", number: 2), .init(text: "three", number: 3),
-            .init(text: "after 1", number: 1), .init(text: "after 2", number: 2),
-        ])
+        #expect(
+            collector.lines == [
+                .init(text: "one", number: 1), .init(text: "two", number: 2), .init(text: "three", number: 3),
+                .init(text: "after 1", number: 1), .init(text: "after 2", number: 2),
+            ])
     }
 
     @Test("a file that does not exist yet is awaited and read from its start")

@@ -2,10 +2,11 @@
 import Glibc
 import Logging
 import NetworkAddress
-@testable import Sensors
 import Synchronization
 import TestNamespaces
 import Testing
+
+@testable import Sensors
 
 /// Collects flood reports from the listener's thread.
 final class FloodReportCollector: Sendable {
@@ -41,8 +42,9 @@ struct FloodLogListenerTests {
 /// Real NFLOG traffic: a veth pair to a peer namespace (ours 198.19.252.1/30 and
 /// 2001:2:0:252::1/64, the peer's .2 and ::2), a table `inet nflogtest` logging UDP to
 /// ports 5099 (prefix "swflood") and 5098 (no prefix) to group G and dropping it.
-@Suite("FloodLogListener live (NFLOG in a throwaway namespace)", .serialized,
-       .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "FloodLogListener live (NFLOG in a throwaway namespace)", .serialized,
+    .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct FloodLogListenerLiveTests {
     static let local = "198.19.252.1", peerAddress = "198.19.252.2"
     static let local6 = "2001:2:0:252::1", peer6 = "2001:2:0:252::2"
@@ -57,14 +59,14 @@ struct FloodLogListenerLiveTests {
 
     static func addTable(group: UInt16) throws {
         let ruleset = """
-        table inet nflogtest {
-            chain prerouting {
-                type filter hook prerouting priority -150; policy accept;
-                udp dport 5099 log group \(group) prefix "swflood" drop
-                udp dport 5098 log group \(group) drop
+            table inet nflogtest {
+                chain prerouting {
+                    type filter hook prerouting priority -150; policy accept;
+                    udp dport 5099 log group \(group) prefix "swflood" drop
+                    udp dport 5098 log group \(group) drop
+                }
             }
-        }
-        """
+            """
         let result = try ThrowawayNamespace.run(["sh", "-c", "nft -f - <<'EOF'\n\(ruleset)\nEOF"])
         try #require(result.status == 0, "nft -f -: \(result.output)")
     }
@@ -97,10 +99,10 @@ struct FloodLogListenerLiveTests {
             #expect(throws: FloodLogError.alreadyStarted) { try listener.start { _ in } }
 
             let script = """
-            for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done
-            echo x > /dev/udp/\(Self.local)/5098
-            for i in 1 2 3; do echo x > /dev/udp/\(Self.local6)/5099; done
-            """
+                for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done
+                echo x > /dev/udp/\(Self.local)/5098
+                for i in 1 2 3; do echo x > /dev/udp/\(Self.local6)/5099; done
+                """
             let sentAt = ContinuousClock.now
             let sent = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c", script])
             try #require(sent.status == 0, "peer send: \(sent.output)")
@@ -108,7 +110,8 @@ struct FloodLogListenerLiveTests {
             let elapsed = sentAt.duration(to: .now)
             #expect(arrived, "got \(collector.all) within \(elapsed)")
 
-            let v4 = IPAddress(Self.peerAddress)!, v6 = IPAddress(Self.peer6)!
+            let v4 = IPAddress(Self.peerAddress)!
+            let v6 = IPAddress(Self.peer6)!
             let reports = collector.all
             #expect(reports.filter { $0 == FloodReport(source: v4, prefix: "swflood") }.count == 3)
             #expect(reports.filter { $0 == FloodReport(source: v4, prefix: nil) }.count == 1)
@@ -125,8 +128,10 @@ struct FloodLogListenerLiveTests {
             #expect(statistics.foreignSenders == 0)
 
             // Once stopped, nothing more is delivered and the group is free again.
-            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
-                                            "echo x > /dev/udp/\(Self.local)/5099"])
+            _ = try ThrowawayNamespace.run([
+                "ip", "netns", "exec", peerNamespace, "bash", "-c",
+                "echo x > /dev/udp/\(Self.local)/5099",
+            ])
             usleep(200_000)
             #expect(collector.all.count == 7)
             let again = FloodLogListener(group: group, logger: Self.logger)
@@ -169,15 +174,17 @@ struct FloodLogListenerLiveTests {
                 while !released.load(ordering: .acquiring), ContinuousClock.now < deadline { usleep(1_000) }
             }
             defer { listener.stop() }
-            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
-                                            "echo x > /dev/udp/\(Self.local)/5099"])
+            _ = try ThrowawayNamespace.run([
+                "ip", "netns", "exec", peerNamespace, "bash", "-c",
+                "echo x > /dev/udp/\(Self.local)/5099",
+            ])
             try #require(waitUntil(timeout: .seconds(2)) { collector.all.count == 1 })
             let burst = """
-            import socket
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            for i in range(3000):
-                s.sendto(b"x", ("\(Self.local)", 5099))
-            """
+                import socket
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                for i in range(3000):
+                    s.sendto(b"x", ("\(Self.local)", 5099))
+                """
             let sent = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "timeout", "10", "/usr/bin/python3", "-c", burst])
             try #require(sent.status == 0, "peer burst: \(sent.output)")
             usleep(100_000)
@@ -185,8 +192,10 @@ struct FloodLogListenerLiveTests {
             #expect(waitUntil(timeout: .seconds(5)) { listener.statistics.overflows >= 1 })
 
             // Still alive: a later packet is reported.
-            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
-                                            "echo x > /dev/udp/\(Self.local)/5098"])
+            _ = try ThrowawayNamespace.run([
+                "ip", "netns", "exec", peerNamespace, "bash", "-c",
+                "echo x > /dev/udp/\(Self.local)/5098",
+            ])
             #expect(waitUntil(timeout: .seconds(2)) { collector.all.contains(FloodReport(source: IPAddress(Self.peerAddress)!, prefix: nil)) })
             let statistics = listener.statistics
             #expect(statistics.receiveErrors >= statistics.overflows)
@@ -206,8 +215,10 @@ struct FloodLogListenerLiveTests {
                 listener.stop()
             }
             defer { listener.stop() }
-            _ = try ThrowawayNamespace.run(["ip", "netns", "exec", peerNamespace, "bash", "-c",
-                                            "for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done"])
+            _ = try ThrowawayNamespace.run([
+                "ip", "netns", "exec", peerNamespace, "bash", "-c",
+                "for i in 1 2 3; do echo x > /dev/udp/\(Self.local)/5099; done",
+            ])
             #expect(waitUntil(timeout: .seconds(2)) { calls.load(ordering: .relaxed) >= 1 })
             usleep(100_000)
             // The thread stopped after the first report: the other two were never delivered.

@@ -1,11 +1,11 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Glibc
 import NetworkAddress
 import PacketDecoding
 import Sensors
 import Synchronization
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// Collects delivered payloads.
 final class HEPPayloadCollector: Sendable {
@@ -61,13 +61,13 @@ struct HEPTestSender: ~Copyable {
         var storage = sockaddr_storage()
         withUnsafeMutableBytes(of: &storage) { raw in
             switch address {
-            case let .v4(v):
+            case .v4(let v):
                 var sa = sockaddr_in()
                 sa.sin_family = sa_family_t(AF_INET)
                 sa.sin_port = port.bigEndian
                 sa.sin_addr.s_addr = v.bigEndian
                 withUnsafeBytes(of: &sa) { raw.copyMemory(from: $0) }
-            case let .v6(hi, lo):
+            case .v6(let hi, let lo):
                 var sa = sockaddr_in6()
                 sa.sin6_family = sa_family_t(AF_INET6)
                 sa.sin6_port = port.bigEndian
@@ -170,9 +170,10 @@ struct HEPListenerTests {
         let stats = listener.statistics
         #expect(stats.accepted == 1)
         #expect(stats.nonSIP == 1)
-        #expect(stats.rejected == [
-            .authenticationMissing: 1, .authenticationFailed: 1, .lengthMismatch: 1, .unknownVersion: 1, .truncated: 1,
-        ])
+        #expect(
+            stats.rejected == [
+                .authenticationMissing: 1, .authenticationFailed: 1, .lengthMismatch: 1, .unknownVersion: 1, .truncated: 1,
+            ])
         #expect(stats.rejectedTotal + stats.accepted + stats.nonSIP + stats.deniedSenders == stats.received)
         #expect(collector.count == 1)
     }

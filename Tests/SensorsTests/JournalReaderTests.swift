@@ -9,11 +9,14 @@ struct JournalReaderTests {
     /// 2023-11-14T22:13:20Z, in microseconds.
     let t0: Int64 = 1_700_000_000_000_000
 
-    func reader(_ dir: TempDirectory, units: [String] = [], identifiers: [String] = [], fromStart: Bool = false,
-                cursor: Bool = true, maxMessageLength: Int = 16 << 10) -> JournalReader {
-        JournalReader(configuration: JournalReaderConfiguration(
-            matches: JournalMatches(units: units, identifiers: identifiers), directory: dir.file("journal"),
-            cursorPath: cursor ? dir.file("journal.cursor") : nil, fromStart: fromStart, maxMessageLength: maxMessageLength),
+    func reader(
+        _ dir: TempDirectory, units: [String] = [], identifiers: [String] = [], fromStart: Bool = false,
+        cursor: Bool = true, maxMessageLength: Int = 16 << 10
+    ) -> JournalReader {
+        JournalReader(
+            configuration: JournalReaderConfiguration(
+                matches: JournalMatches(units: units, identifiers: identifiers), directory: dir.file("journal"),
+                cursorPath: cursor ? dir.file("journal.cursor") : nil, fromStart: fromStart, maxMessageLength: maxMessageLength),
             logger: testLogger)
     }
 
@@ -118,7 +121,8 @@ struct JournalReaderTests {
             r.stop()
         }
         #expect(first.messages == ["e1", "e2", "e3"])
-        if case .cursor = JournalCursorFile(path: dir.file("journal.cursor")).load() {} else {
+        if case .cursor = JournalCursorFile(path: dir.file("journal.cursor")).load() {
+        } else {
             Issue.record("no cursor saved")
         }
         for i in 4...5 { writer.append("e\(i)", realtime: t0 + Int64(i), identifier: "kamailio") }
@@ -171,10 +175,11 @@ struct JournalReaderTests {
         writer.append("new", realtime: t0 + 1, identifier: "kamailio")
         #expect(collector.waitFor(count: 1))
         #expect(collector.messages == ["new"])
-        #expect(waitUntil {
-            if case .cursor = JournalCursorFile(path: dir.file("journal.cursor")).load() { return true }
-            return false
-        })
+        #expect(
+            waitUntil {
+                if case .cursor = JournalCursorFile(path: dir.file("journal.cursor")).load() { return true }
+                return false
+            })
         writer.finish()
     }
 
@@ -230,7 +235,10 @@ struct JournalReaderTests {
         writer.append("b", realtime: t0 + 2, identifier: "asterisk-wrapper", unit: "asterisk.service")
         writer.append("c", realtime: t0 + 3, identifier: "freeswitchx")
         writer.finish()
-        #expect(JournalProbe.namesWithEntries(["asterisk", "freeswitch", "kamailio", "opensips"], directory: dir.file("journal")) == ["kamailio", "asterisk"])
+        #expect(
+            JournalProbe.namesWithEntries(["asterisk", "freeswitch", "kamailio", "opensips"], directory: dir.file("journal")) == [
+                "kamailio", "asterisk",
+            ])
     }
 
     @Test("no journal at the directory is a start error")

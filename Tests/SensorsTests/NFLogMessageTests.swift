@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import NetworkAddress
-@testable import Sensors
-import Testing
 import TestSupport
+import Testing
+
+@testable import Sensors
 
 /// Netlink datagrams built by hand from the header definitions, independently of the
 /// parser's own constants: <linux/netlink.h> (struct nlmsghdr, struct nlattr, host order),
@@ -35,8 +36,10 @@ enum NFLogWire {
     static func nfgen(family: UInt8, group: UInt16) -> [UInt8] { [family, 0, UInt8(group >> 8), UInt8(group & 0xFF)] }
 
     /// An NFULNL_MSG_PACKET as nfnetlink_log emits it: PACKET_HDR, PREFIX (if any), PAYLOAD.
-    static func packet(group: UInt16 = 31_001, family: UInt8 = 2, prefix: String? = "swflood", payload: [UInt8]?,
-                       hardwareProtocol: UInt16 = 0x0800, padLast: Bool = true) -> [UInt8] {
+    static func packet(
+        group: UInt16 = 31_001, family: UInt8 = 2, prefix: String? = "swflood", payload: [UInt8]?,
+        hardwareProtocol: UInt16 = 0x0800, padLast: Bool = true
+    ) -> [UInt8] {
         var body = nfgen(family: family, group: group)
         body += attribute(1, [UInt8(hardwareProtocol >> 8), UInt8(hardwareProtocol & 0xFF), 1, 0])
         if let prefix { body += attribute(10, Array(prefix.utf8) + [0]) }
@@ -85,8 +88,10 @@ struct NFLogMessageTests {
     }
 
     @Test func ipv6PacketWithoutPrefix() throws {
-        let datagram = NFLogMessage.parse(W.packet(group: 7, family: 10, prefix: nil, payload: W.ipv6(source: W.v6Source),
-                                                   hardwareProtocol: 0x86DD))
+        let datagram = NFLogMessage.parse(
+            W.packet(
+                group: 7, family: 10, prefix: nil, payload: W.ipv6(source: W.v6Source),
+                hardwareProtocol: 0x86DD))
         let packet = try #require(datagram.packets.first)
         #expect(packet.source == IPAddress("2001:2::5"))
         #expect(packet.prefix == nil)
@@ -271,7 +276,8 @@ struct NFLogMessageTests {
 
     @Test func bindRequestBytes() {
         let bytes = NFLogMessage.bind(group: 0x7A19, sequence: 0x0102_0304)
-        let expected: [UInt8] = W.le32(28) + W.le16(0x0401) + W.le16(0x0005) + W.le32(0x0102_0304) + W.le32(0)
+        let expected: [UInt8] =
+            W.le32(28) + W.le16(0x0401) + W.le16(0x0005) + W.le32(0x0102_0304) + W.le32(0)
             + [0, 0, 0x7A, 0x19] // AF_UNSPEC, NFNETLINK_V0, be16 group
             + [5, 0, 1, 0, 1, 0, 0, 0] // NFULA_CFG_CMD { NFULNL_CFG_CMD_BIND }, padded
         #expect(bytes == expected)
@@ -285,7 +291,8 @@ struct NFLogMessageTests {
 
     @Test func modeRequestBytes() {
         let bytes = NFLogMessage.mode(group: 1, sequence: 2, copyRange: 128, queueThreshold: 1, flushTimeout: 3)
-        let expected: [UInt8] = W.le32(48) + W.le16(0x0401) + W.le16(0x0005) + W.le32(2) + W.le32(0)
+        let expected: [UInt8] =
+            W.le32(48) + W.le16(0x0401) + W.le16(0x0005) + W.le32(2) + W.le32(0)
             + [0, 0, 0, 1]
             + [10, 0, 2, 0, 0, 0, 0, 128, 2, 0, 0, 0] // NFULA_CFG_MODE { be32 128, COPY_PACKET, pad }, padded
             + [8, 0, 5, 0, 0, 0, 0, 1] // NFULA_CFG_QTHRESH be32 1

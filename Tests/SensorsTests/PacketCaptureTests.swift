@@ -1,20 +1,21 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import Logging
 import NetworkAddress
 import PacketDecoding
-@testable import Sensors
 import Synchronization
 import TestNamespaces
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
+
+@testable import Sensors
 
 /// Collects capture output across threads.
 final class CaptureCollector: Sendable {
     private let state = Mutex<[DecodedOutput]>([])
     func add(_ output: DecodedOutput) { state.withLock { $0.append(output) } }
     var outputs: [DecodedOutput] { state.withLock { $0 } }
-    var payloads: [WirePayload] { outputs.compactMap { if case let .payload(p) = $0 { p } else { nil } } }
+    var payloads: [WirePayload] { outputs.compactMap { if case .payload(let p) = $0 { p } else { nil } } }
 }
 
 @Suite("PacketCapture configuration")
@@ -39,8 +40,9 @@ struct PacketCaptureConfigurationTests {
 /// Real packets over a veth pair: our namespace 198.19.251.1 / 2001:2:0:251::1, the peer
 /// namespace .2 / ::2. The peer sends UDP (v4, v6, a fragmented 3 KB datagram), a TCP
 /// stream to 5060 and UDP to 5999; we answer over TCP and send one UDP datagram out.
-@Suite("PacketCapture live (veth between two namespaces)", .serialized,
-       .enabled(if: PacketCaptureGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
+@Suite(
+    "PacketCapture live (veth between two namespaces)", .serialized,
+    .enabled(if: PacketCaptureGate.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct PacketCaptureLiveTests {
     static let local = "198.19.251.1", peerAddress = "198.19.251.2"
     static let local6 = "2001:2:0:251::1", peer6 = "2001:2:0:251::2"
@@ -80,7 +82,7 @@ struct PacketCaptureLiveTests {
                 guard poll(&p, 1, 100) > 0 else { continue }
                 let n = recv(client, &buffer, buffer.count, 0)
                 if n <= 0 { break }
-                received += buffer[0 ..< n]
+                received += buffer[0..<n]
             }
             let response = Array("SIP/2.0 401 Unauthorized\r\nCall-ID: live-tcp\r\nContent-Length: 0\r\n\r\n".utf8)
             _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
@@ -91,38 +93,39 @@ struct PacketCaptureLiveTests {
     }
 
     static let peerScript = """
-    import socket, time
-    def reg(tag, pad=""):
-        return ("REGISTER sip:198.19.251.1 SIP/2.0\\r\\nCall-ID: %s\\r\\n%sContent-Length: 0\\r\\n\\r\\n" % (tag, pad)).encode()
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("198.19.251.2", 40001))
-    for i in range(3):
-        u.sendto(reg("live-udp-%d" % i), ("198.19.251.1", 5060))
-        u.sendto(b"OTHER PORT %d" % i, ("198.19.251.1", 5999))
-    u.sendto(reg("live-big", "X-Pad: " + "p" * 3000 + "\\r\\n"), ("198.19.251.1", 5060))
-    u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    u6.sendto(reg("live-udp6"), ("2001:2:0:251::1", 5060))
-    t = socket.create_connection(("198.19.251.1", 5060), timeout=3)
-    t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    m = reg("live-tcp")
-    t.sendall(m[:30]); time.sleep(0.05); t.sendall(m[30:])
-    t.settimeout(3)
-    got = b""
-    while b"\\r\\n\\r\\n" not in got:
-        d = t.recv(4096)
-        if not d: break
-        got += d
-    t.close()
-    print("peer done", len(got))
-    """
+        import socket, time
+        def reg(tag, pad=""):
+            return ("REGISTER sip:198.19.251.1 SIP/2.0\\r\\nCall-ID: %s\\r\\n%sContent-Length: 0\\r\\n\\r\\n" % (tag, pad)).encode()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("198.19.251.2", 40001))
+        for i in range(3):
+            u.sendto(reg("live-udp-%d" % i), ("198.19.251.1", 5060))
+            u.sendto(b"OTHER PORT %d" % i, ("198.19.251.1", 5999))
+        u.sendto(reg("live-big", "X-Pad: " + "p" * 3000 + "\\r\\n"), ("198.19.251.1", 5060))
+        u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        u6.sendto(reg("live-udp6"), ("2001:2:0:251::1", 5060))
+        t = socket.create_connection(("198.19.251.1", 5060), timeout=3)
+        t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        m = reg("live-tcp")
+        t.sendall(m[:30]); time.sleep(0.05); t.sendall(m[30:])
+        t.settimeout(3)
+        got = b""
+        while b"\\r\\n\\r\\n" not in got:
+            d = t.recv(4096)
+            if not d: break
+            got += d
+        t.close()
+        print("peer done", len(got))
+        """
 
     @Test func capturesSIPBothDirectionsAndFiltersOtherPorts() throws {
         try PacketCaptureGate.check()
         let peer = try wirePeer()
         defer { peer.cleanup() }
         let collector = CaptureCollector()
-        let capture = PacketCapture(configuration: .init(interface: peer.interface, ports: .sipDefault),
-                                    logger: Logger(label: "test.capture"))
+        let capture = PacketCapture(
+            configuration: .init(interface: peer.interface, ports: .sipDefault),
+            logger: Logger(label: "test.capture"))
         try capture.start { collector.add($0) }
         defer { capture.stop() }
         let responder = try startResponder()
@@ -138,14 +141,18 @@ struct PacketCaptureLiveTests {
         source.sin_family = sa_family_t(AF_INET)
         source.sin_port = UInt16(5060).bigEndian
         source.sin_addr.s_addr = inet_addr(Self.local)
-        _ = withUnsafePointer(to: &source) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(out, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &source) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(out, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         var destination = source
         destination.sin_addr.s_addr = inet_addr(Self.peerAddress)
         destination.sin_port = UInt16(40001).bigEndian
         let trying = Array("SIP/2.0 100 Trying\r\nCall-ID: live-out\r\n\r\n".utf8)
         _ = trying.withUnsafeBytes { raw in
             withUnsafePointer(to: &destination) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(out, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(out, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
 
@@ -154,16 +161,20 @@ struct PacketCaptureLiveTests {
             collector.payloads.filter { $0.flow.transport == .udp && String(decoding: $0.bytes, as: UTF8.self).contains("Call-ID: \(tag)\r\n") }
         }
         func tcpText(_ destinationPort: UInt16) -> String {
-            String(decoding: collector.payloads.filter { $0.flow.transport == .tcp && $0.flow.destinationPort == destinationPort }.flatMap(\.bytes), as: UTF8.self)
+            String(
+                decoding: collector.payloads.filter { $0.flow.transport == .tcp && $0.flow.destinationPort == destinationPort }.flatMap(\.bytes),
+                as: UTF8.self)
         }
         while ContinuousClock.now < deadline,
-              udp("live-out").isEmpty || !tcpText(5060).hasSuffix("\r\n\r\n") || !tcpText(capturePeerPort(collector)).contains("401") {
+            udp("live-out").isEmpty || !tcpText(5060).hasSuffix("\r\n\r\n") || !tcpText(capturePeerPort(collector)).contains("401")
+        {
             usleep(10_000)
         }
         responder.thread.cancel()
 
-        let peerV4 = IPAddress(Self.peerAddress)!, localV4 = IPAddress(Self.local)!
-        for i in 0 ..< 3 {
+        let peerV4 = IPAddress(Self.peerAddress)!
+        let localV4 = IPAddress(Self.local)!
+        for i in 0..<3 {
             let seen = udp("live-udp-\(i)")
             #expect(seen.count == 1, "live-udp-\(i)")
             #expect(seen.first?.flow == FlowKey(source: peerV4, sourcePort: 40001, destination: localV4, destinationPort: 5060, transport: .udp))
@@ -214,9 +225,13 @@ struct PacketCaptureLiveTests {
         to.sin_port = UInt16(5062).bigEndian
         to.sin_addr.s_addr = inet_addr("127.0.0.1")
         let message = Array("OPTIONS sip:lo SIP/2.0\r\n\r\n".utf8)
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             _ = message.withUnsafeBytes { raw in
-                withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                withUnsafePointer(to: &to) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
             }
         }
         let deadline = ContinuousClock.now + .seconds(3)
@@ -228,6 +243,6 @@ struct PacketCaptureLiveTests {
         capture.stop()
         #expect(ContinuousClock.now - started < .seconds(2))
         #expect(capture.statistics.loopbackDuplicates >= 3)
-        capture.stop()   // idempotent
+        capture.stop() // idempotent
     }
 }

@@ -1,13 +1,12 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Foundation
 import GRDB
 import Glibc
 import NetworkAddress
 import Storage
-import WardenCore
 import Synchronization
 import Testing
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 // MARK: - Fixtures
 
@@ -111,9 +110,11 @@ struct LedgerTests {
         #expect(!liftedBan.isActive(at: t0 + .seconds(6)))
 
         let stats = try ledger.statistics(at: t0 + .seconds(50))
-        #expect(stats == LedgerStatistics(
-            activeBans: 2, permanentActiveBans: 1, totalBans: 4, liftedBans: 1, eventsStored: 0,
-            lastBanAt: t0 + .seconds(2)))
+        #expect(
+            stats
+                == LedgerStatistics(
+                    activeBans: 2, permanentActiveBans: 1, totalBans: 4, liftedBans: 1, eventsStored: 0,
+                    lastBanAt: t0 + .seconds(2)))
     }
 
     @Test("listing: newest first, limit, inactive on request, per network")
@@ -124,14 +125,17 @@ struct LedgerTests {
         }
         _ = try ledger.recordBan(makeBan("198.18.1.0", at: t0 + .seconds(100), for: .seconds(10), offence: 2), evidence: [])
         let now = t0 + .seconds(12)
-        #expect(try ledger.bans(limit: 3, includeInactive: true, at: now).map(\.network.description)
-            == ["198.18.1.0", "198.18.1.4", "198.18.1.3"])
+        #expect(
+            try ledger.bans(limit: 3, includeInactive: true, at: now).map(\.network.description)
+                == ["198.18.1.0", "198.18.1.4", "198.18.1.3"])
         // At t0+12 the bans created at t0+0, +1 and +2 have expired; the repeat is not yet made
         // but is "in force" by its own times.
-        #expect(try ledger.bans(limit: 10, includeInactive: false, at: now).map(\.network.description)
-            == ["198.18.1.0", "198.18.1.4", "198.18.1.3"])
-        #expect(try ledger.bans(limit: 10, includeInactive: true, at: now, network: network("198.18.1.0")).map(\.offence)
-            == [2, 1])
+        #expect(
+            try ledger.bans(limit: 10, includeInactive: false, at: now).map(\.network.description)
+                == ["198.18.1.0", "198.18.1.4", "198.18.1.3"])
+        #expect(
+            try ledger.bans(limit: 10, includeInactive: true, at: now, network: network("198.18.1.0")).map(\.offence)
+                == [2, 1])
         #expect(try ledger.bans(limit: 0, includeInactive: true, at: now).isEmpty)
         #expect(try ledger.bans(limit: -5, includeInactive: true, at: now).isEmpty)
         #expect(try ledger.bans(limit: Int.max, includeInactive: true).count == 6)
@@ -395,7 +399,7 @@ struct LedgerWriterTests {
             }
         }
         let began = ContinuousClock.now
-        threads.forEach { $0.start() }
+        for thread in threads { thread.start() }
         // Enqueueing never waits for the disk: all producers finish quickly.
         #expect(waitUntil { threads.allSatisfy { $0.isFinished } })
         let enqueueTime = ContinuousClock.now - began

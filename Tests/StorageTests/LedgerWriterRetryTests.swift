@@ -18,7 +18,7 @@ private struct LockedLedger {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         ledger = try Ledger(directory: directory.path, busyTimeout: .milliseconds(20))
         var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true  // the lock is held across calls
+        configuration.allowsUnsafeTransactions = true // the lock is held across calls
         configuration.busyMode = .timeout(5)
         other = try DatabaseQueue(path: ledger.path, configuration: configuration)
     }
@@ -45,7 +45,7 @@ struct LedgerWriterRetryTests {
         writer.enqueueBan(makeBan("198.18.20.1", at: t0), evidence: sampleEvents("198.18.20.1"))
         writer.enqueueLift(network: network("198.18.20.1"), at: t0 + .seconds(1))
         writer.enqueueBan(makeBan("198.18.20.1", at: t0 + .seconds(2), offence: 2), evidence: [])
-        writer.flush()  // returns after the first try: the writes wait
+        writer.flush() // returns after the first try: the writes wait
         #expect(try locked.ledger.bans(afterRow: 0, limit: 10).isEmpty)
         #expect(writer.pending == 3 && writer.counts == (committed: 0, failed: 0))
         #expect(waitUntil { delays.withLock { $0.count } == 1 }, "the delay is reported once")

@@ -64,8 +64,9 @@ private func rfc3339(_ t: Timestamp) -> String {
         }
         // A day after it was written: everything but the lifted ban is in force.
         let dayAfter = try #require(bans.map(\.createdAt).max()) + .seconds(86_400)
-        #expect(try ledger.activeBans(at: dayAfter).map(\.network.description).sorted()
-            == ["198.18.3.1", "198.18.3.2", "198.18.7.0/24", "2001:2::3", "2001:2::66"])
+        #expect(
+            try ledger.activeBans(at: dayAfter).map(\.network.description).sorted()
+                == ["198.18.3.1", "198.18.3.2", "198.18.7.0/24", "2001:2::3", "2001:2::66"])
     }
 
     @Test func theMigrationRunsOnceAndNewBansFollowTheOldRows() throws {
@@ -76,8 +77,9 @@ private func rfc3339(_ t: Timestamp) -> String {
         #expect(try ledger.bans(limit: 100, includeInactive: true).map(\.banID) == firstIDs, "ids are stable across reopening")
 
         let lastOld = try ledger.lastRow()
-        let ban = Ban(network: IPNetwork("198.18.4.4")!, rule: .kind(.scanner), origin: .detector,
-                      created: Timestamp(seconds: 1_800_000_000), duration: .seconds(600), reason: "after the upgrade")
+        let ban = Ban(
+            network: IPNetwork("198.18.4.4")!, rule: .kind(.scanner), origin: .detector,
+            created: Timestamp(seconds: 1_800_000_000), duration: .seconds(600), reason: "after the upgrade")
         let row = try ledger.recordBan(BanRecord(ban), evidence: [])
         #expect(row > lastOld)
         let stored = try #require(try ledger.ban(banID: ban.id))
@@ -87,8 +89,9 @@ private func rfc3339(_ t: Timestamp) -> String {
 
     @Test func aBanIDIsUnique() throws {
         let ledger = try Ledger(inMemory: ())
-        let record = BanRecord(network: IPNetwork("198.18.4.5")!, reason: "r", rule: .manual,
-                               createdAt: Timestamp(seconds: 1_800_000_000), expiresAt: nil, origin: .manual)
+        let record = BanRecord(
+            network: IPNetwork("198.18.4.5")!, reason: "r", rule: .manual,
+            createdAt: Timestamp(seconds: 1_800_000_000), expiresAt: nil, origin: .manual)
         _ = try ledger.recordBan(record, evidence: [])
         #expect(throws: LedgerError.self) { _ = try ledger.recordBan(record, evidence: []) }
     }

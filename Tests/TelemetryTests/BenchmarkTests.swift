@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Telemetry
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The ban path's cost of metrics (docs/BENCHMARKS.md), in CPU time of the measuring
 /// thread (on a shared machine wall time measures the other processes too). Off unless SIPWARDEN_BENCH=1; use
@@ -39,7 +40,9 @@ struct TelemetryBenchmark {
         let full = fullyRecorded()
         let scrapes = 1000
         let scrapeTime = clock.measure { for _ in 0..<scrapes { _ = full.exposition() } }
-        print("telemetry-bench exposition bytes=\(full.exposition().utf8.count) us/scrape=\(String(format: "%.1f", Self.nanoseconds(scrapeTime, per: scrapes) / 1000))")
+        print(
+            "telemetry-bench exposition bytes=\(full.exposition().utf8.count) us/scrape=\(String(format: "%.1f", Self.nanoseconds(scrapeTime, per: scrapes) / 1000))"
+        )
     }
 }
 

@@ -15,7 +15,9 @@ struct ExposedSample: Equatable {
 func exposedSamples(_ text: String) -> [ExposedSample] {
     var samples: [ExposedSample] = []
     for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) ?? infinity(line[line.index(after: space)...]) else {
+        guard let space = line.lastIndex(of: " "),
+            let value = Double(line[line.index(after: space)...]) ?? infinity(line[line.index(after: space)...])
+        else {
             Issue.record("not a sample line: \(line)")
             continue
         }

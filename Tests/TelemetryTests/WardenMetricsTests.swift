@@ -92,8 +92,8 @@ struct WardenMetricsTests {
         metrics.addCollector { c in c.count(.packetsRead, "capture", value: 7) }
         metrics.addCollector { c in
             c.count(.packetsRead, "capture", value: 5)
-            c.count(.packetsRead, value: 99)  // missing its label value
-            c.gauge(.linesRead, "file", value: 1)  // a counter family given a gauge
+            c.count(.packetsRead, value: 99) // missing its label value
+            c.gauge(.linesRead, "file", value: 1) // a counter family given a gauge
         }
         let samples = exposedSamples(metrics.exposition())
         #expect(value(samples, "sipwarden_packets_read_total", ["source": "capture"]) == 12)
@@ -155,8 +155,8 @@ struct WardenMetricsTests {
     func checkScriptRejects() throws {
         let good = fullyRecorded().exposition()
         let bad = [
-            good + "sipwarden_lines_read_total{source=\"file\" 3\n",  // broken syntax
-            good.replacingOccurrences(of: "consumer=\"ledger\"", with: "consumer=\"198.18.0.7\""),  // an address
+            good + "sipwarden_lines_read_total{source=\"file\" 3\n", // broken syntax
+            good.replacingOccurrences(of: "consumer=\"ledger\"", with: "consumer=\"198.18.0.7\""), // an address
             good.replacingOccurrences(of: "# HELP sipwarden_active_bans ", with: "# NOHELP sipwarden_active_bans "),
         ]
         for text in bad {
@@ -171,7 +171,8 @@ func fullyRecorded() -> WardenMetrics {
     metrics.recordBan(rule: "failures", origin: "detector", endToEndMicroseconds: 120, kernelMicroseconds: 70)
     metrics.recordConsumerQueue(name: "ledger", depth: 2, drops: 1)
     metrics.addCollector { c in
-        for family in MetricFamily.all where family.kind != .histogram && family != .bans && family.name.hasPrefix("sipwarden_consumer_queue") == false {
+        for family in MetricFamily.all
+        where family.kind != .histogram && family != .bans && family.name.hasPrefix("sipwarden_consumer_queue") == false {
             let labels = family.labelNames.map { _ in "x" }
             switch family.kind {
             case .counter: c.count(family, labels: labels, value: 5)

@@ -1,15 +1,15 @@
+import NetworkAddress
+import PacketDecoding
+import SIPCorrelation
+import SIPMessage
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Throughput of SIPCorrelator.ingest (release build): `Fuzz/correlation-build.sh bench`
 // then `.build-correlationfuzz/correlation-bench`. Three workloads of pre-built UDP
 // payloads; prints messages per second for each (best of three runs).
 import WardenCore
-import NetworkAddress
-import PacketDecoding
-import SIPCorrelation
-import SIPMessage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func now() -> Double {
@@ -28,7 +28,9 @@ func request(_ method: String, branch: String, user: String, credentials: Bool, 
         "User-Agent: \(agent)", "Expires: 3600", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS",
     ]
     if credentials {
-        lines.append("Authorization: Digest username=\"\(user)\", realm=\"asterisk\", nonce=\"5e1b3c7a\", uri=\"sip:198.18.0.10\", response=\"6629fae49393a05397450978507c4ef1\", algorithm=MD5")
+        lines.append(
+            "Authorization: Digest username=\"\(user)\", realm=\"asterisk\", nonce=\"5e1b3c7a\", uri=\"sip:198.18.0.10\", response=\"6629fae49393a05397450978507c4ef1\", algorithm=MD5"
+        )
     }
     lines.append("Content-Length: 0")
     return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
@@ -77,9 +79,12 @@ enum Bench {
         for i in 0..<100_000 {
             let phone = IPAddress.v4(0xC612_1000 &+ UInt32(i % 2_000))
             let t = Int64(i) * 100
-            normal.append(payload(request("REGISTER", branch: "z9hG4bKa\(i)", user: "\(1000 + i % 2_000)", credentials: false), from: phone, to: pbx, at: t))
+            normal.append(
+                payload(request("REGISTER", branch: "z9hG4bKa\(i)", user: "\(1000 + i % 2_000)", credentials: false), from: phone, to: pbx, at: t))
             normal.append(payload(response(401, branch: "z9hG4bKa\(i)", user: "\(1000 + i % 2_000)"), from: pbx, to: phone, at: t + 10))
-            normal.append(payload(request("REGISTER", branch: "z9hG4bKb\(i)", user: "\(1000 + i % 2_000)", credentials: true), from: phone, to: pbx, at: t + 20))
+            normal.append(
+                payload(request("REGISTER", branch: "z9hG4bKb\(i)", user: "\(1000 + i % 2_000)", credentials: true), from: phone, to: pbx, at: t + 20)
+            )
             normal.append(payload(response(200, branch: "z9hG4bKb\(i)", user: "\(1000 + i % 2_000)"), from: pbx, to: phone, at: t + 30))
         }
         measure("normal registrations", normal)
@@ -89,7 +94,10 @@ enum Bench {
         for i in 0..<200_000 {
             let attacker = IPAddress.v4(0xC612_2000 &+ UInt32(i % 50))
             let t = Int64(i) * 100
-            brute.append(payload(request("REGISTER", branch: "z9hG4bKc\(i)", user: "\(100 + i % 900)", credentials: true, agent: "pplsip"), from: attacker, to: pbx, at: t))
+            brute.append(
+                payload(
+                    request("REGISTER", branch: "z9hG4bKc\(i)", user: "\(100 + i % 900)", credentials: true, agent: "pplsip"), from: attacker,
+                    to: pbx, at: t))
             brute.append(payload(response(401, branch: "z9hG4bKc\(i)", user: "\(100 + i % 900)"), from: pbx, to: attacker, at: t + 10))
         }
         measure("brute force (401 to credentials)", brute)
@@ -97,7 +105,10 @@ enum Bench {
         // 3. Spoofed-source OPTIONS flood: every request from a new address, no responses.
         var spoofed: [WirePayload] = []
         for i in 0..<400_000 {
-            spoofed.append(payload(request("OPTIONS", branch: "z9hG4bKd\(i)", user: "100", credentials: false), from: .v4(0x0A00_0000 &+ UInt32(i)), to: pbx, at: Int64(i) * 5))
+            spoofed.append(
+                payload(
+                    request("OPTIONS", branch: "z9hG4bKd\(i)", user: "100", credentials: false), from: .v4(0x0A00_0000 &+ UInt32(i)), to: pbx,
+                    at: Int64(i) * 5))
         }
         measure("spoofed OPTIONS flood", spoofed)
 

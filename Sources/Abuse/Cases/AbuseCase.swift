@@ -112,7 +112,9 @@ public struct AbuseCase: Sendable, Hashable, Codable {
     public internal(set) var everResumed = false
     public internal(set) var bounces = 0
 
-    public init(id: UUID, sources: [IPAddress], asn: UInt32?, organisation: String?, contacts: [String], openedAt: Timestamp, lastTrafficAt: Timestamp?) {
+    public init(
+        id: UUID, sources: [IPAddress], asn: UInt32?, organisation: String?, contacts: [String], openedAt: Timestamp, lastTrafficAt: Timestamp?
+    ) {
         self.id = id
         self.sources = sources
         self.asn = asn

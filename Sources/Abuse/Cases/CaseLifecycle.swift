@@ -30,17 +30,19 @@ extension AbuseCase {
                 move(to: .review, at: now, "waiting for approval to report to \(contacts.first ?? "no contact")")
                 return [.requestApproval("report case \(id.uuidString.lowercased()) to \(contacts.first ?? "no contact")")]
             }
-            return contacts.isEmpty ? [.notifyOperator("case \(id.uuidString.lowercased()): no abuse contact known")] : [.sendReport(contactIndex: currentContact)]
+            return contacts.isEmpty
+                ? [.notifyOperator("case \(id.uuidString.lowercased()): no abuse contact known")] : [.sendReport(contactIndex: currentContact)]
 
         case .approve:
             if state == .review {
                 note("approved by the operator", at: now)
-                return contacts.isEmpty ? [.notifyOperator("case \(id.uuidString.lowercased()): no abuse contact known")] : [.sendReport(contactIndex: currentContact)]
+                return contacts.isEmpty
+                    ? [.notifyOperator("case \(id.uuidString.lowercased()): no abuse contact known")] : [.sendReport(contactIndex: currentContact)]
             }
             if let step = pendingEscalation { return take(step, at: now) }
             return []
 
-        case let .delivered(index):
+        case .delivered(let index):
             if state == .detected || state == .review {
                 reportedAt = now
                 clockStart = now
@@ -51,7 +53,7 @@ extension AbuseCase {
             }
             return []
 
-        case let .answer(answer):
+        case .answer(let answer):
             return handleAnswer(answer, at: now, policy: policy)
 
         case .traffic:
@@ -62,7 +64,7 @@ extension AbuseCase {
             move(to: .resumed, at: now, "a source is sending again")
             return [.notifyOperator("case \(id.uuidString.lowercased()) resumed: a source is sending again")]
 
-        case let .close(reason):
+        case .close(let reason):
             guard state != .closed else { return [] }
             move(to: .closed, at: now, "closed: \(reason)")
             return []
@@ -127,7 +129,8 @@ extension AbuseCase {
             if now - silentSince >= policy.silenceForMitigated {
                 mitigatedAt = now
                 pendingEscalation = nil
-                move(to: .mitigated, at: now, "sources silent for \(Self.words(now - silentSince)) (last traffic \(lastTrafficAt?.rfc3339 ?? "none"))")
+                move(
+                    to: .mitigated, at: now, "sources silent for \(Self.words(now - silentSince)) (last traffic \(lastTrafficAt?.rfc3339 ?? "none"))")
                 return []
             }
             guard state != .overdue else { return [] }
@@ -136,7 +139,9 @@ extension AbuseCase {
                 return propose(nextStep, at: now, policy: policy, because: "overdue")
             }
             if now - start >= policy.mitigateWithin {
-                move(to: .overdue, at: now, "the attack went on for \(Self.words(policy.mitigateWithin)) after the \(escalations.isEmpty ? "report" : "escalation")")
+                move(
+                    to: .overdue, at: now,
+                    "the attack went on for \(Self.words(policy.mitigateWithin)) after the \(escalations.isEmpty ? "report" : "escalation")")
                 return propose(nextStep, at: now, policy: policy, because: "overdue")
             }
             return []

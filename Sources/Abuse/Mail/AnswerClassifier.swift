@@ -55,13 +55,18 @@ public enum AnswerClassifier {
         }
         // 2. RFC 5965 feedback report.
         if mail.contentType == "multipart/report", mail.contentTypeParameter("report-type")?.lowercased() == "feedback-report" {
-            return AnswerClassification(kind: .feedbackReport, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil, reason: "feedback report (RFC 5965)")
+            return AnswerClassification(
+                kind: .feedbackReport, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil, reason: "feedback report (RFC 5965)")
         }
         // 3. An MTA's own bounce without a DSN.
         let daemon = ["mailer-daemon@", "postmaster@", "mail delivery", "mailer daemon"].contains { from.contains($0) }
-        let bounceSubject = Self.matches(subject.lowercased(), ["undeliver", "delivery failed", "delivery status notification", "failure notice",
-                                                                "returned mail", "returned to sender", "delivery failure", "bounce", "non remis",
-                                                                "unzustellbar", "could not be delivered"])
+        let bounceSubject = Self.matches(
+            subject.lowercased(),
+            [
+                "undeliver", "delivery failed", "delivery status notification", "failure notice",
+                "returned mail", "returned to sender", "delivery failure", "bounce", "non remis",
+                "unzustellbar", "could not be delivered",
+            ])
         if daemon && (bounceSubject || returnPath == "<>") || (returnPath == "<>" && bounceSubject) {
             return bounce(text: mail.text, reason: "bounce from \(daemon ? "a mail system" : "the null sender") without a delivery status part")
         }
@@ -69,36 +74,54 @@ public enum AnswerClassifier {
         let text = subject + "\n" + mail.text
         let ticket = TicketID.find(in: text)
         let autoSubmitted = (mail.header("Auto-Submitted") ?? "no").lowercased()
-        let automatic = !autoSubmitted.hasPrefix("no") || mail.header("X-Autoreply") != nil || mail.header("X-Autorespond") != nil
+        let automatic =
+            !autoSubmitted.hasPrefix("no") || mail.header("X-Autoreply") != nil || mail.header("X-Autorespond") != nil
             || mail.header("X-Auto-Response-Suppress") != nil
             || ["bulk", "junk", "auto_reply", "list"].contains((mail.header("Precedence") ?? "").lowercased().trimmingCharacters(in: .whitespaces))
             || returnPath == "<>"
-            || Self.matches(subject.lowercased(), ["automatic reply", "auto reply", "auto-reply", "autoreply", "autorespon", "out of office",
-                                                    "out of the office", "abwesenheit", "vacation", "away until", "away from"])
-        let vacation = Self.matches(text.lowercased(), ["out of office", "out of the office", "on vacation", "on holiday", "away until",
-                                                         "away from", "on leave", "abwesend", "abwesenheit", "absent until", "back on", "return on",
-                                                         "returning on", "limited access to", "annual leave", "away:"])
+            || Self.matches(
+                subject.lowercased(),
+                [
+                    "automatic reply", "auto reply", "auto-reply", "autoreply", "autorespon", "out of office",
+                    "out of the office", "abwesenheit", "vacation", "away until", "away from",
+                ])
+        let vacation = Self.matches(
+            text.lowercased(),
+            [
+                "out of office", "out of the office", "on vacation", "on holiday", "away until",
+                "away from", "on leave", "abwesend", "abwesenheit", "absent until", "back on", "return on",
+                "returning on", "limited access to", "annual leave", "away:",
+            ])
         if automatic {
             if let ticket {
-                return AnswerClassification(kind: .acknowledgement, ticket: ticket, deliveryStatus: nil, permanent: false, failedRecipient: nil,
-                                            reason: "automatic message with ticket \(ticket)")
+                return AnswerClassification(
+                    kind: .acknowledgement, ticket: ticket, deliveryStatus: nil, permanent: false, failedRecipient: nil,
+                    reason: "automatic message with ticket \(ticket)")
             }
             if vacation {
-                return AnswerClassification(kind: .outOfOffice, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil,
-                                            reason: "automatic message with vacation wording")
+                return AnswerClassification(
+                    kind: .outOfOffice, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil,
+                    reason: "automatic message with vacation wording")
             }
-            let desk = Self.matches(text.lowercased(), ["abuse", "received your", "has been received", "we have received", "thank you for your report",
-                                                        "will be investigated", "will investigate", "case", "ticket"])
-            return AnswerClassification(kind: desk ? .acknowledgement : .outOfOffice, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil,
-                                        reason: desk ? "automatic message with an abuse desk's wording" : "automatic message without a ticket")
+            let desk = Self.matches(
+                text.lowercased(),
+                [
+                    "abuse", "received your", "has been received", "we have received", "thank you for your report",
+                    "will be investigated", "will investigate", "case", "ticket",
+                ])
+            return AnswerClassification(
+                kind: desk ? .acknowledgement : .outOfOffice, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil,
+                reason: desk ? "automatic message with an abuse desk's wording" : "automatic message without a ticket")
         }
         // 5. A vacation notice without any automatic marker (some Exchange setups).
         if vacation, Self.matches(subject.lowercased(), ["automatic", "auto", "away", "out of office", "abwesen"]) {
-            return AnswerClassification(kind: .outOfOffice, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil,
-                                        reason: "vacation wording in subject and body")
+            return AnswerClassification(
+                kind: .outOfOffice, ticket: nil, deliveryStatus: nil, permanent: false, failedRecipient: nil,
+                reason: "vacation wording in subject and body")
         }
-        return AnswerClassification(kind: .human, ticket: ticket, deliveryStatus: nil, permanent: false, failedRecipient: nil,
-                                    reason: "no automatic marker")
+        return AnswerClassification(
+            kind: .human, ticket: ticket, deliveryStatus: nil, permanent: false, failedRecipient: nil,
+            reason: "no automatic marker")
     }
 
     static func bounce(fromDSN part: MailMessage, reason: String, mail: MailMessage) -> AnswerClassification {
@@ -110,8 +133,9 @@ public enum AnswerClassifier {
         let recipient = blocks.lazy.compactMap { $0.header("Final-Recipient") ?? $0.header("Original-Recipient") }.first
             .map { $0.split(separator: ";", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? $0 }
         let permanent = status.map { $0.hasPrefix("5") } ?? (action == "failed")
-        return AnswerClassification(kind: .bounce, ticket: nil, deliveryStatus: status, permanent: permanent || action == "failed",
-                                    failedRecipient: recipient, reason: reason)
+        return AnswerClassification(
+            kind: .bounce, ticket: nil, deliveryStatus: status, permanent: permanent || action == "failed",
+            failedRecipient: recipient, reason: reason)
     }
 
     static func bounce(text: String, reason: String) -> AnswerClassification {
@@ -119,7 +143,8 @@ public enum AnswerClassifier {
         let status = firstMatch(in: text, pattern: #"\b[245]\.[0-9]{1,3}\.[0-9]{1,3}\b"#)
         let smtp = firstMatch(in: text, pattern: #"\b5[0-9]{2}\b"#)
         let temporary = status?.hasPrefix("4") == true
-        return AnswerClassification(kind: .bounce, ticket: nil, deliveryStatus: status ?? smtp, permanent: !temporary, failedRecipient: nil, reason: reason)
+        return AnswerClassification(
+            kind: .bounce, ticket: nil, deliveryStatus: status ?? smtp, permanent: !temporary, failedRecipient: nil, reason: reason)
     }
 
     /// The per-recipient field blocks of a delivery-status body (blank-line separated).

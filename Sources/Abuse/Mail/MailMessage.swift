@@ -41,7 +41,10 @@ public struct MailMessage: Sendable {
             }
             if let c = current { headers.append(c) }
             if let colon = line.firstIndex(of: ":"), colon != line.startIndex {
-                current = (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+                current = (
+                    String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                    String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                )
             } else {
                 current = nil // a line that is not a field (mbox "From " line): skipped
             }
@@ -54,7 +57,9 @@ public struct MailMessage: Sendable {
         let type = MailMessage.parameterised(self.header("Content-Type") ?? "")
         if depth < Self.maxDepth, type.value.hasPrefix("multipart/"), let boundary = type.parameters["boundary"], !boundary.isEmpty {
             parts = Self.split(body, boundary: boundary).prefix(Self.maxParts).map { MailMessage(parsing: $0, depth: depth + 1) }
-        } else if depth < Self.maxDepth, type.value == "message/rfc822" || type.value == "message/delivery-status" || type.value == "message/feedback-report" {
+        } else if depth < Self.maxDepth,
+            type.value == "message/rfc822" || type.value == "message/delivery-status" || type.value == "message/feedback-report"
+        {
             // These bodies are header blocks themselves: read as a message without a body.
             parts = [MailMessage(parsing: body, depth: depth + 1)]
         }
@@ -88,11 +93,12 @@ public struct MailMessage: Sendable {
             return parts.filter { $0.contentType.hasPrefix("text/") || $0.contentType.hasPrefix("multipart/") }.map(\.text).joined(separator: "\n")
         }
         let encoding = (header("Content-Transfer-Encoding") ?? "").lowercased()
-        let decoded: [UInt8] = switch encoding {
-        case "base64": Data(base64Encoded: String(decoding: body, as: UTF8.self).filter { !$0.isWhitespace }).map(Array.init) ?? body
-        case "quoted-printable": EncodedWords.quotedPrintable(body, underscoreIsSpace: false)
-        default: body
-        }
+        let decoded: [UInt8] =
+            switch encoding {
+            case "base64": Data(base64Encoded: String(decoding: body, as: UTF8.self).filter { !$0.isWhitespace }).map(Array.init) ?? body
+            case "quoted-printable": EncodedWords.quotedPrintable(body, underscoreIsSpace: false)
+            default: body
+            }
         if let utf8 = String(validating: decoded, as: UTF8.self) { return utf8 }
         return String(decoded.map { Character(Unicode.Scalar($0)) })
     }
@@ -122,15 +128,23 @@ public struct MailMessage: Sendable {
         var current = ""
         var quoted = false
         for c in text {
-            if c == "\"" { quoted.toggle(); continue }
-            if c == ";", !quoted { pieces.append(current); current = ""; continue }
+            if c == "\"" {
+                quoted.toggle()
+                continue
+            }
+            if c == ";", !quoted {
+                pieces.append(current)
+                current = ""
+                continue
+            }
             current.append(c)
         }
         pieces.append(current)
         var parameters: [String: String] = [:]
         for piece in pieces.dropFirst() {
             guard let eq = piece.firstIndex(of: "=") else { continue }
-            parameters[piece[..<eq].trimmingCharacters(in: .whitespaces).lowercased()] = piece[piece.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            parameters[piece[..<eq].trimmingCharacters(in: .whitespaces).lowercased()] = piece[piece.index(after: eq)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return (pieces[0].trimmingCharacters(in: .whitespaces).lowercased(), parameters)
     }
@@ -190,7 +204,9 @@ enum EncodedWords {
     static func word(charset: Substring, encoding: Substring, text: Substring) -> String? {
         let bytes: [UInt8]
         switch encoding.uppercased() {
-        case "B": guard let d = Data(base64Encoded: String(text)) else { return nil }; bytes = Array(d)
+        case "B":
+            guard let d = Data(base64Encoded: String(text)) else { return nil }
+            bytes = Array(d)
         case "Q": bytes = quotedPrintable(Array(text.utf8), underscoreIsSpace: true)
         default: return nil
         }
@@ -225,7 +241,10 @@ enum EncodedWords {
                 // Soft line break: "=" at the end of a line.
                 var j = i + 1
                 if j < bytes.count, bytes[j] == 0x0D { j += 1 }
-                if j < bytes.count, bytes[j] == 0x0A { i = j + 1; continue }
+                if j < bytes.count, bytes[j] == 0x0A {
+                    i = j + 1
+                    continue
+                }
                 if j >= bytes.count { break }
             }
             out.append(underscoreIsSpace && b == 0x5F ? 0x20 : b)

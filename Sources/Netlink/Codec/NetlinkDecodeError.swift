@@ -15,13 +15,13 @@ public enum NetlinkDecodeError: Error, Sendable, Hashable, CustomStringConvertib
     /// The error in words.
     public var description: String {
         switch self {
-        case let .truncatedMessageHeader(offset, available):
+        case .truncatedMessageHeader(let offset, let available):
             "netlink message header at offset \(offset) truncated (\(available) of 16 bytes)"
-        case let .badMessageLength(offset, length, available):
+        case .badMessageLength(let offset, let length, let available):
             "netlink message at offset \(offset) claims \(length) bytes (16...\(available) possible)"
-        case let .badAttributeLength(offset, length, available):
+        case .badAttributeLength(let offset, let length, let available):
             "netlink attribute at offset \(offset) claims \(length) bytes (4...\(available) possible)"
-        case let .shortPayload(needed, available):
+        case .shortPayload(let needed, let available):
             "netlink payload of \(available) bytes where \(needed) are needed"
         }
     }
@@ -37,8 +37,8 @@ public enum NetlinkEncodeError: Error, Sendable, Hashable, CustomStringConvertib
     /// The error in words.
     public var description: String {
         switch self {
-        case let .attributeTooLong(type, length): "netlink attribute \(type) of \(length) bytes exceeds 65535"
-        case let .messageTooLong(length): "netlink message of \(length) bytes exceeds 2^32 - 1"
+        case .attributeTooLong(let type, let length): "netlink attribute \(type) of \(length) bytes exceeds 65535"
+        case .messageTooLong(let length): "netlink message of \(length) bytes exceeds 2^32 - 1"
         }
     }
 }

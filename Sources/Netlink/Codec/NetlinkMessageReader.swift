@@ -21,9 +21,10 @@ public struct NetlinkMessage {
     public func acknowledgement() throws(NetlinkDecodeError) -> NetlinkAcknowledgement {
         guard payload.count >= 4 else { throw .shortPayload(needed: 4, available: payload.count) }
         let code = payload.loadUnaligned(as: Int32.self)
-        return NetlinkAcknowledgement(sequence: header.sequence, portID: header.portID,
-                                      errno: NetlinkAcknowledgement.positiveErrno(code),
-                                      request: NetlinkHeader(payload, at: 4))
+        return NetlinkAcknowledgement(
+            sequence: header.sequence, portID: header.portID,
+            errno: NetlinkAcknowledgement.positiveErrno(code),
+            request: NetlinkHeader(payload, at: 4))
     }
 
     /// The `struct nfgenmsg` of an nfnetlink message and a reader over the attributes after it.

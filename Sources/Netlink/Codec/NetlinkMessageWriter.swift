@@ -107,9 +107,10 @@ public struct NetlinkBatch: Sendable {
     ) throws(NetlinkEncodeError) -> UInt32 {
         precondition(!finished, "append after finish")
         let sequence = nextSequence
-        try writer.append(type: NFNetlink.messageType(subsystem: subsystem, message: message),
-                          flags: flags | NetlinkFlag.request, sequence: sequence,
-                          nfgen: NFGenHeader(family: family, resourceID: resourceID), body)
+        try writer.append(
+            type: NFNetlink.messageType(subsystem: subsystem, message: message),
+            flags: flags | NetlinkFlag.request, sequence: sequence,
+            nfgen: NFGenHeader(family: family, resourceID: resourceID), body)
         if flags & NetlinkFlag.acknowledge != 0 { acknowledgedSequences.append(sequence) }
         messageCount += 1
         nextSequence &+= 1
@@ -127,8 +128,9 @@ public struct NetlinkBatch: Sendable {
 
     private mutating func appendControl(_ type: UInt16) {
         // A bare header and nfgenmsg: cannot exceed any length field.
-        try? writer.append(type: type, flags: NetlinkFlag.request, sequence: nextSequence,
-                           nfgen: NFGenHeader(family: NFProtocolFamily.unspecified, resourceID: subsystem))
+        try? writer.append(
+            type: type, flags: NetlinkFlag.request, sequence: nextSequence,
+            nfgen: NFGenHeader(family: NFProtocolFamily.unspecified, resourceID: subsystem))
         nextSequence &+= 1
     }
 }

@@ -44,8 +44,10 @@ public final class NetlinkSocket {
     ///   - receiveBufferSize: `SO_RCVBUF` to ask for (forced past `rmem_max` with
     ///     `SO_RCVBUFFORCE` when permitted); nil keeps the system default. Best effort.
     ///   - bufferCapacity: bytes of the user-space buffer one datagram is read into.
-    public init(protocol: Int32 = NetlinkProtocol.netfilter, receiveBufferSize: Int32? = nil,
-                bufferCapacity: Int = NetlinkSocket.defaultBufferCapacity) throws(NetlinkError) {
+    public init(
+        protocol: Int32 = NetlinkProtocol.netfilter, receiveBufferSize: Int32? = nil,
+        bufferCapacity: Int = NetlinkSocket.defaultBufferCapacity
+    ) throws(NetlinkError) {
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), `protocol`)
         guard fd >= 0 else { throw .system("socket", errno: errno) }
         var address = Self.netlinkAddress()
@@ -134,8 +136,9 @@ public final class NetlinkSocket {
         // Cleared only once every acknowledgement of this batch has been read.
         mayHoldStaleReplies = true
         try send(bytes)
-        var pending = PendingAcknowledgements(batch.acknowledgedSequences, first: batch.beginSequence,
-                                              span: batch.sequenceAfter &- batch.beginSequence)
+        var pending = PendingAcknowledgements(
+            batch.acknowledgedSequences, first: batch.beginSequence,
+            span: batch.sequenceAfter &- batch.beginSequence)
         try awaitAcknowledgements(&pending, timeout: timeout, passesUnsolicited: false) { _ in }
         mayHoldStaleReplies = false
     }
@@ -143,8 +146,10 @@ public final class NetlinkSocket {
     /// Sends one request (built with `NLM_F_ACK` and sequence `sequence`) and waits for its
     /// acknowledgement. A refusal throws `.kernel` with its errno. Messages other than the
     /// acknowledgement that arrive meanwhile (NFLOG packets, …) go to `unsolicited`.
-    public func request(_ bytes: [UInt8], sequence: UInt32, timeout: Duration,
-                        unsolicited: (NetlinkMessage) -> Void) throws(NetlinkError) {
+    public func request(
+        _ bytes: [UInt8], sequence: UInt32, timeout: Duration,
+        unsolicited: (NetlinkMessage) -> Void
+    ) throws(NetlinkError) {
         try send(bytes)
         var pending = PendingAcknowledgements([sequence], first: sequence, span: 1)
         try awaitAcknowledgements(&pending, timeout: timeout, passesUnsolicited: true, unsolicited)
@@ -203,8 +208,10 @@ public final class NetlinkSocket {
     /// inside the exchange's window with a non-zero errno throws `.kernel`; one outside it
     /// is a late reply to an earlier exchange and is skipped. Other messages go to
     /// `unsolicited` when `passesUnsolicited`, else throw `.unexpectedReply` when inside the window.
-    private func awaitAcknowledgements(_ pending: inout PendingAcknowledgements, timeout: Duration, passesUnsolicited: Bool,
-                                       _ unsolicited: (NetlinkMessage) -> Void) throws(NetlinkError) {
+    private func awaitAcknowledgements(
+        _ pending: inout PendingAcknowledgements, timeout: Duration, passesUnsolicited: Bool,
+        _ unsolicited: (NetlinkMessage) -> Void
+    ) throws(NetlinkError) {
         let total = pending.count
         let deadline = ContinuousClock.now + timeout
         // Each round reads a datagram or waits; bounded by the deadline and a count.
@@ -212,19 +219,20 @@ public final class NetlinkSocket {
             let datagram: UnsafeRawBufferPointer
             do throws(NetlinkError) {
                 switch try receive() {
-                case let .datagram(bytes, truncated):
+                case .datagram(let bytes, let truncated):
                     guard !truncated else { throw .unexpectedReply("reply longer than the \(buffer.count)-byte buffer") }
                     datagram = bytes
                 case .foreignSender:
                     continue
                 case .wouldBlock:
                     guard try waitReadable(until: deadline) else {
-                        throw NetlinkError(kind: .timedOut, errno: 0,
-                                           message: "netlink: no acknowledgement within \(timeout) (\(pending.count) of \(total) missing)")
+                        throw NetlinkError(
+                            kind: .timedOut, errno: 0,
+                            message: "netlink: no acknowledgement within \(timeout) (\(pending.count) of \(total) missing)")
                     }
                     continue
                 }
-            } catch where error.errno == ENOBUFS {
+            } catch  where error.errno == ENOBUFS {
                 continue // messages were dropped; a lost acknowledgement ends in the deadline
             }
             var reader = NetlinkMessageReader(datagram)
@@ -243,8 +251,10 @@ public final class NetlinkSocket {
         throw .unexpectedReply("too many replies")
     }
 
-    private func handle(_ message: NetlinkMessage, _ pending: inout PendingAcknowledgements, passesUnsolicited: Bool,
-                        _ unsolicited: (NetlinkMessage) -> Void) throws(NetlinkError) {
+    private func handle(
+        _ message: NetlinkMessage, _ pending: inout PendingAcknowledgements, passesUnsolicited: Bool,
+        _ unsolicited: (NetlinkMessage) -> Void
+    ) throws(NetlinkError) {
         let header = message.header
         let ours = (header.portID == portID || header.portID == 0) && pending.inWindow(header.sequence)
         guard message.isError else {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Abuse
-public import Foundation
 import AsyncHTTPClient
-import NIOCore
-import Synchronization
 import Dispatch
+public import Foundation
+import NIOCore
 public import NetworkAddress
+import Synchronization
 import WardenCore
 
 /// The I/O shell around ``AbuseContactResolver``: fetches IANA's RDAP bootstrap files from
@@ -32,8 +32,8 @@ public struct AbuseContactLookup: Sendable {
 
         public var description: String {
             switch self {
-            case let .bootstrap(url, why): "RDAP bootstrap \(url.absoluteString): \(why)"
-            case let .resolve(error): error.description
+            case .bootstrap(let url, let why): "RDAP bootstrap \(url.absoluteString): \(why)"
+            case .resolve(let error): error.description
             }
         }
     }
@@ -54,7 +54,9 @@ public struct AbuseContactLookup: Sendable {
         let resolver = AbuseContactResolver(bootstrap: bootstrap, overrides: overrides, now: { Self.now() }, fetch: Self.fetch)
         let cacheFile = stateDirectory?.appending(path: "abuse/contacts.json")
         let cached = cacheFile.flatMap { try? Data(contentsOf: $0) }.flatMap { try? JSONDecoder().decode([CachedContact].self, from: $0) } ?? []
-        for entry in cached { if let a = IPAddress(entry.address) { await resolver.seed(a, entry.contact, expires: Timestamp(microseconds: entry.expiresMicroseconds)) } }
+        for entry in cached {
+            if let a = IPAddress(entry.address) { await resolver.seed(a, entry.contact, expires: Timestamp(microseconds: entry.expiresMicroseconds)) }
+        }
         let contact: AbuseContact
         do {
             contact = try await resolver.contact(for: address)
@@ -64,7 +66,9 @@ public struct AbuseContactLookup: Sendable {
         if let cacheFile {
             let now = Self.now()
             var entries = cached.filter { $0.address != address.unmapped.description && $0.expiresMicroseconds > now.microseconds }
-            entries.append(CachedContact(address: address.unmapped.description, contact: contact, expiresMicroseconds: (now + .seconds(7 * 86_400)).microseconds))
+            entries.append(
+                CachedContact(address: address.unmapped.description, contact: contact, expiresMicroseconds: (now + .seconds(7 * 86_400)).microseconds)
+            )
             try? Self.writeAtomically(try JSONEncoder().encode(entries.suffix(10_000)), to: cacheFile)
         }
         return contact
@@ -98,8 +102,9 @@ public struct AbuseContactLookup: Sendable {
     private func bootstrapFile(_ url: URL, name: String) async throws -> Data {
         let cache = stateDirectory?.appending(path: "abuse/bootstrap-\(name)")
         if let cache, let attributes = try? FileManager.default.attributesOfItem(atPath: cache.path),
-           let modified = attributes[.modificationDate] as? Date, Date().timeIntervalSince(modified) < 7 * 86_400,
-           let data = try? Data(contentsOf: cache) {
+            let modified = attributes[.modificationDate] as? Date, Date().timeIntervalSince(modified) < 7 * 86_400,
+            let data = try? Data(contentsOf: cache)
+        {
             return data
         }
         let (status, body) = try await Self.fetch(url)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import IntelStore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The intelligence files of a state directory: `STATE/intel/NAME.FORMAT`, one verbatim
@@ -80,14 +81,16 @@ public struct IntelDirectory: Sendable {
             if n < 0 {
                 if errno == EINTR { continue }
                 let e = errno
-                close(fd); unlink(temp)
+                close(fd)
+                unlink(temp)
                 throw SystemCallError(call: "write", path: temp, errno: e)
             }
             written += n
         }
         if fsync(fd) != 0 {
             let e = errno
-            close(fd); unlink(temp)
+            close(fd)
+            unlink(temp)
             throw SystemCallError(call: "fsync", path: temp, errno: e)
         }
         close(fd)
@@ -97,7 +100,10 @@ public struct IntelDirectory: Sendable {
             throw SystemCallError(call: "rename", path: final, errno: e)
         }
         let dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
         for other in IntelFormat.allCases where other != format {
             unlink("\(path)/\(name).\(other.rawValue)")
         }

@@ -58,7 +58,8 @@ public enum IntelTool {
         var forced: IntelFormat?
         if let format {
             guard let f = IntelFormat(rawValue: format) else {
-                throw RuntimeFailure("--format: expected one of \(IntelFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(format.prefix(32))'")
+                throw RuntimeFailure(
+                    "--format: expected one of \(IntelFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(format.prefix(32))'")
             }
             forced = f
         }
@@ -68,7 +69,8 @@ public enum IntelTool {
             do { bytes = try readFileBytes(path, limit: IntelLimits.maxFileBytes) } catch { throw RuntimeFailure("\(error)") }
             let detected = forced ?? IntelFormat.detect(bytes: bytes)
             guard let detected else {
-                throw RuntimeFailure("\(path): not a known format (ip2asn TSV, AWS, Google Cloud, Azure, Oracle JSON, RFC 8805 geofeed, CIDR list); give --format")
+                throw RuntimeFailure(
+                    "\(path): not a known format (ip2asn TSV, AWS, Google Cloud, Azure, Oracle JSON, RFC 8805 geofeed, CIDR list); give --format")
             }
             let datasetName = name ?? defaultName(path: path, format: detected)
             guard IntelDirectory.isValidName(datasetName) else {
@@ -84,7 +86,8 @@ public enum IntelTool {
         var out = ""
         for (bytes, d) in parsed {
             do { try directory.store(bytes, name: d.name, format: d.format) } catch { throw RuntimeFailure("\(error)") }
-            out += "\(d.name): \(d.format.rawValue) (\(d.role.rawValue)), \(d.ipv4Count) IPv4 + \(d.ipv6Count) IPv6 ranges"
+            out +=
+                "\(d.name): \(d.format.rawValue) (\(d.role.rawValue)), \(d.ipv4Count) IPv4 + \(d.ipv6Count) IPv6 ranges"
                 + (d.skippedRows > 0 ? ", \(d.skippedRows) unrouted rows" : "") + " -> \(directory.path)/\(d.name).\(d.format.rawValue)\n"
         }
         return out
@@ -128,12 +131,33 @@ extension JSONLineWriter {
     /// Appends the known enrichment fields as members (`asn`, `as_name`, `country`, `prefix`,
     /// `provider`, `service`, `region`) after other members.
     public mutating func append(enrichment e: IntelEnrichment) {
-        if let asn = e.asn { key("asn"); number(Int64(asn)) }
-        if let v = e.asName { key("as_name"); string(v) }
-        if let v = e.country { key("country"); string(v) }
-        if let v = e.prefix { key("prefix"); string(v.description) }
-        if let v = e.provider { key("provider"); string(v) }
-        if let v = e.service { key("service"); string(v) }
-        if let v = e.region { key("region"); string(v) }
+        if let asn = e.asn {
+            key("asn")
+            number(Int64(asn))
+        }
+        if let v = e.asName {
+            key("as_name")
+            string(v)
+        }
+        if let v = e.country {
+            key("country")
+            string(v)
+        }
+        if let v = e.prefix {
+            key("prefix")
+            string(v.description)
+        }
+        if let v = e.provider {
+            key("provider")
+            string(v)
+        }
+        if let v = e.service {
+            key("service")
+            string(v)
+        }
+        if let v = e.region {
+            key("region")
+            string(v)
+        }
     }
 }

@@ -56,21 +56,23 @@ public struct ConfigurationReload: Sendable {
     static func log(_ outcome: ReloadOutcome, logger: Logger) {
         let needsRestart: [String]
         switch outcome {
-        case let .applied(_, names), let .refused(_, _, names): needsRestart = names
+        case .applied(_, let names), .refused(_, _, let names): needsRestart = names
         }
         if !needsRestart.isEmpty {
             logger.warning("SIGHUP: these settings changed but apply only after a restart: \(needsRestart.joined(separator: ", "))")
         }
         switch outcome {
-        case let .refused(service, refusal, _):
+        case .refused(let service, let refusal, _):
             logger.error("SIGHUP: \(refusal.message)", metadata: ["error": "\(refusal.error)", "service": "\(service)"])
-        case let .applied(next, _):
-            logger.notice("SIGHUP: configuration reloaded", metadata: [
-                "max_retry": "\(next.detection.threshold.maxRetry)",
-                "find_time": "\(DurationParser.format(next.detection.threshold.findTime))",
-                "ban_time": "\(DurationParser.format(next.detection.banTime))",
-                "flood_guard": "\(next.floodGuard.map { "\($0.packetsPerSecond)/\($0.burst)" } ?? "off")",
-            ])
+        case .applied(let next, _):
+            logger.notice(
+                "SIGHUP: configuration reloaded",
+                metadata: [
+                    "max_retry": "\(next.detection.threshold.maxRetry)",
+                    "find_time": "\(DurationParser.format(next.detection.threshold.findTime))",
+                    "ban_time": "\(DurationParser.format(next.detection.banTime))",
+                    "flood_guard": "\(next.floodGuard.map { "\($0.packetsPerSecond)/\($0.burst)" } ?? "off")",
+                ])
         }
     }
 }

@@ -18,8 +18,10 @@ final class ControlPlaneService: DaemonService {
     private let logger: Logger
     private let running = Mutex<RunningControlPlane?>(nil)
 
-    init(configuration: Configuration, controlPlane: DaemonControlPlane, metricsText: (@Sendable () -> String)?,
-         ranges: (any RangeAdministration)? = nil, logger: Logger) {
+    init(
+        configuration: Configuration, controlPlane: DaemonControlPlane, metricsText: (@Sendable () -> String)?,
+        ranges: (any RangeAdministration)? = nil, logger: Logger
+    ) {
         self.configuration = configuration
         self.ranges = ranges
         self.controlPlane = controlPlane
@@ -39,7 +41,8 @@ final class ControlPlaneService: DaemonService {
         let server = ControlPlaneServer(
             configuration: ControlPlaneConfiguration(
                 socketPath: settings.socket ? ControlPlaneConfiguration.socketPath(stateDirectory: configuration.stateDirectory) : nil,
-                tcp: settings.http, token: token, metricsText: metricsText, logger: logger).withRanges(ranges),
+                tcp: settings.http, token: token, metricsText: metricsText, logger: logger
+            ).withRanges(ranges),
             administration: controlPlane, snapshots: controlPlane)
         do {
             let started = try RunningControlPlane.start(server)
@@ -47,9 +50,11 @@ final class ControlPlaneService: DaemonService {
         } catch {
             throw DaemonError("control plane: cannot listen: \(error)")
         }
-        logger.info("control plane listening", metadata: [
-            "socket": "\(server.configuration.socketPath ?? "-")", "http": "\(settings.http?.description ?? "-")",
-        ])
+        logger.info(
+            "control plane listening",
+            metadata: [
+                "socket": "\(server.configuration.socketPath ?? "-")", "http": "\(settings.http?.description ?? "-")",
+            ])
         controlPlane.markReady()
         return []
     }

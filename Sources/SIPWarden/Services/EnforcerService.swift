@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-public import WardenCore
 public import Firewall
 public import Logging
 public import Storage
 import Synchronization
+// SPDX-License-Identifier: GPL-2.0-or-later
+public import WardenCore
 
 /// The `enforcer` service: the kernel side of bans.
 ///
@@ -45,7 +45,8 @@ public final class EnforcerService: DaemonService {
     }
 
     /// Builds the configured firewall backend.
-    public static func makeFirewall(_ settings: EnforcerSettings, nftables: NFTablesConfiguration, logger: Logger) throws(DaemonError) -> any Firewall {
+    public static func makeFirewall(_ settings: EnforcerSettings, nftables: NFTablesConfiguration, logger: Logger) throws(DaemonError) -> any Firewall
+    {
         switch settings.firewall {
         case .dryRun:
             return DryRunFirewall(logger: logger)
@@ -62,9 +63,10 @@ public final class EnforcerService: DaemonService {
         let now = systemClock()
         do {
             try firewall.setUp()
-            try firewall.reconcile(with: restored.activeBans.map { ban in
-                BanElement(network: ban.network, timeout: ban.expiresAt.map { $0 - now })
-            })
+            try firewall.reconcile(
+                with: restored.activeBans.map { ban in
+                    BanElement(network: ban.network, timeout: ban.expiresAt.map { $0 - now })
+                })
         } catch {
             throw DaemonError("cannot install the ban table: \(error)")
         }

@@ -112,11 +112,17 @@ public final class FeedService: DaemonService {
             let result = await updater.refresh(spec)
             switch result.outcome {
             case .updated:
-                logger.info("feed updated", metadata: ["feed": "\(spec.name)", "entries": "\(result.networks.count)", "rejected": "\(result.rejected)", "unsafe": "\(result.unsafe)"])
+                logger.info(
+                    "feed updated",
+                    metadata: [
+                        "feed": "\(spec.name)", "entries": "\(result.networks.count)", "rejected": "\(result.rejected)", "unsafe": "\(result.unsafe)",
+                    ])
             case .unchanged:
                 logger.debug("feed unchanged", metadata: ["feed": "\(spec.name)", "entries": "\(result.networks.count)"])
-            case let .failed(reason):
-                logger.warning("feed not refreshed, its last good copy stays", metadata: ["feed": "\(spec.name)", "error": "\(reason)", "kept": "\(result.networks.count)"])
+            case .failed(let reason):
+                logger.warning(
+                    "feed not refreshed, its last good copy stays",
+                    metadata: ["feed": "\(spec.name)", "error": "\(reason)", "kept": "\(result.networks.count)"])
             }
             state.withLock { s in
                 s.refreshes += 1

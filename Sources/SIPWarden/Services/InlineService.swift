@@ -1,9 +1,9 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 public import Inline
 public import Logging
-public import Telemetry
 import Synchronization
+public import Telemetry
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// The `sensor:inline` service: inline admission through NFQUEUE (its verdict thread) and
 /// the iptables-nft rules that queue SIP to it.

@@ -79,9 +79,11 @@ public final class IntelUpdateService: DaemonService {
     func updateNow(_ s: IntelUpdateSettings) async {
         let reports = await makeUpdater(s, fetcher: AsyncHTTPFetcher()).update()
         let changed = reports.filter(\.changed)
-        logger.info("intel: update done", metadata: [
-            "updated": "\(changed.count)", "failed": "\(reports.filter(\.failed).count)", "sources": "\(reports.count)",
-        ])
+        logger.info(
+            "intel: update done",
+            metadata: [
+                "updated": "\(changed.count)", "failed": "\(reports.filter(\.failed).count)", "sources": "\(reports.count)",
+            ])
         if !changed.isEmpty { onUpdated(changed) }
     }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import Detection
-public import WardenCore
 public import Logging
 public import NetworkAddress
 public import Storage
+public import WardenCore
 
 /// The `ledger` service: the SQLite ledger in the state directory and its writer thread.
 ///
@@ -26,9 +26,12 @@ public final class LedgerService: DaemonService {
             throw DaemonError("cannot open the ledger in \(settings.stateDirectory): \(error)")
         }
         do {
-            writer = try LedgerWriter(ledger: ledger, onDelay: { error in
-                logger.warning("ledger write delayed; retrying (nothing is lost)", metadata: ["error": "\(error)"])
-            }) { error in
+            writer = try LedgerWriter(
+                ledger: ledger,
+                onDelay: { error in
+                    logger.warning("ledger write delayed; retrying (nothing is lost)", metadata: ["error": "\(error)"])
+                }
+            ) { error in
                 logger.error("ledger write failed; the kernel ban stands but will not survive a restart", metadata: ["error": "\(error)"])
             }
         } catch {

@@ -1,7 +1,7 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import WardenCore
 import Logging
 import Storage
+// SPDX-License-Identifier: GPL-2.0-or-later
+import WardenCore
 
 /// Brings a running daemon's detector up to date with bans operators lifted or added in
 /// the ledger (`sipwarden bans remove|add`).
@@ -42,8 +42,9 @@ struct OperatorSync {
         if !fresh.isEmpty {
             let count = pipeline.applyOperatorChanges(fresh)
             for record in fresh {
-                logger.notice(record.liftedAt != nil ? "operator lifted the ban of \(record.network)" : "operator banned \(record.network)",
-                              metadata: ["id": "\(record.id ?? 0)"])
+                logger.notice(
+                    record.liftedAt != nil ? "operator lifted the ban of \(record.network)" : "operator banned \(record.network)",
+                    metadata: ["id": "\(record.id ?? 0)"])
             }
             logger.debug("operator changes applied", metadata: ["records": "\(fresh.count)", "applied": "\(count)"])
         }

@@ -33,9 +33,10 @@ final class RangeBlocksService: DaemonService {
             firewall = nil
         }
         do throws(RangeBlocks.Failure) {
-            blocks = try RangeBlocks(settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
-                                     allowlist: neverBlocked, firewall: firewall, source: configuration.ranges.fileSource,
-                                     clock: systemClock, logger: logger)
+            blocks = try RangeBlocks(
+                settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
+                allowlist: neverBlocked, firewall: firewall, source: configuration.ranges.fileSource,
+                clock: systemClock, logger: logger)
         } catch {
             throw DaemonError("ranges: \(error.description)")
         }

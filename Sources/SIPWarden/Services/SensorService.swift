@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Logging
-public import Telemetry
 import Synchronization
+public import Telemetry
 
 /// One sensor on its own dedicated thread(s), as a sensor service starts and stops it.
 public struct SensorUnit: Sendable {

@@ -1,15 +1,16 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
-import LogFormats
-import WardenCore
 import Firewall
 import Inline
+// SPDX-License-Identifier: GPL-2.0-or-later
+import LogFormats
 import Logging
 import NetworkAddress
 import PacketDecoding
 import Sensors
 import Synchronization
+import WardenCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's sensor services, built from the sensors' section of the configuration.
@@ -20,21 +21,22 @@ extension SensorService {
         let priority = settings.priority
         let units = settings.logs.map { source in
             let tailer = FileTailer(path: source.path, fromStart: settings.fromStart, priority: priority, logger: logger)
-            return SensorUnit(start: { () throws(DaemonError) -> String? in
-                do throws(TailError) {
-                    try tailer.start { batch in
-                        pipeline.process(lines: batch.bytes, firstLineNumber: batch.firstLineNumber, source: source)
+            return SensorUnit(
+                start: { () throws(DaemonError) -> String? in
+                    do throws(TailError) {
+                        try tailer.start { batch in
+                            pipeline.process(lines: batch.bytes, firstLineNumber: batch.firstLineNumber, source: source)
+                        }
+                    } catch {
+                        if settings.logsAreDefaults, case .parentDirectoryMissing = error {
+                            logger.warning("not watching \(source.path): its directory does not exist (no such PBX here)")
+                            return nil
+                        }
+                        throw DaemonError("cannot watch \(source.path): \(error)")
                     }
-                } catch {
-                    if settings.logsAreDefaults, case .parentDirectoryMissing = error {
-                        logger.warning("not watching \(source.path): its directory does not exist (no such PBX here)")
-                        return nil
-                    }
-                    throw DaemonError("cannot watch \(source.path): \(error)")
-                }
-                logger.info("watching \(source.path)", metadata: ["dialect": "\(source.dialect)"])
-                return "log:\(source.path)"
-            }, stop: { tailer.stop() })
+                    logger.info("watching \(source.path)", metadata: ["dialect": "\(source.dialect)"])
+                    return "log:\(source.path)"
+                }, stop: { tailer.stop() })
         }
         return SensorService(name: "sensor:logs", units: units)
     }
@@ -52,21 +54,24 @@ extension SensorService {
     static func journal(_ settings: SensorSettings, stateDirectory: String, pipeline: Pipeline, logger: Logger) -> SensorService {
         var units: [SensorUnit] = []
         if let journal = settings.journal {
-            let reader = JournalReader(configuration: JournalReaderConfiguration(
-                matches: journal.matches, directory: journal.directory, cursorPath: stateDirectory + "/journal.cursor",
-                fromStart: settings.fromStart, maxMessageLength: LogDialects.maximumSIPWardenLineLength + 1,
-                priority: settings.priority, activeWindow: journalActiveWindow),
+            let reader = JournalReader(
+                configuration: JournalReaderConfiguration(
+                    matches: journal.matches, directory: journal.directory, cursorPath: stateDirectory + "/journal.cursor",
+                    fromStart: settings.fromStart, maxMessageLength: LogDialects.maximumSIPWardenLineLength + 1,
+                    priority: settings.priority, activeWindow: journalActiveWindow),
                 logger: logger)
             let sink = JournalSink(settings: journal, pipeline: pipeline, clock: systemClock)
-            units.append(SensorUnit(start: { () throws(DaemonError) -> String? in
-                do {
-                    try reader.start { batch in sink.handle(batch) }
-                } catch {
-                    throw DaemonError("cannot read the \(journal.summary): \(error)")
-                }
-                logger.info("reading the \(journal.summary)", metadata: ["dialect": "\(journal.dialect)"])
-                return "journal"
-            }, stop: { reader.stop() }, metrics: { c in c.count(.linesRead, "journal", value: reader.statistics.entries) }))
+            units.append(
+                SensorUnit(
+                    start: { () throws(DaemonError) -> String? in
+                        do {
+                            try reader.start { batch in sink.handle(batch) }
+                        } catch {
+                            throw DaemonError("cannot read the \(journal.summary): \(error)")
+                        }
+                        logger.info("reading the \(journal.summary)", metadata: ["dialect": "\(journal.dialect)"])
+                        return "journal"
+                    }, stop: { reader.stop() }, metrics: { c in c.count(.linesRead, "journal", value: reader.statistics.entries) }))
         }
         return SensorService(name: "sensor:journal", units: units)
     }
@@ -86,19 +91,21 @@ extension SensorService {
                 serverAddresses: ownAddresses, pipeline: pipeline, clock: systemClock)
             let sensor = PacketCapture(configuration: capture, logger: logger, bannedSources: bannedSources)
             let ports = capture.ports
-            return SensorUnit(start: { () throws(DaemonError) -> String? in
-                do {
-                    try sensor.start { output in sink.handle(output) }
-                } catch {
-                    throw DaemonError("cannot capture on \(name): \(error)")
-                }
-                logger.info("capturing SIP on \(name)", metadata: ["ports": "\(ports)"])
-                return "capture:\(name)"
-            }, stop: { sensor.stop() }, tick: { sink.expire() }, metrics: { c in
-                let statistics = sensor.statistics
-                c.count(.packetsRead, "capture", value: statistics.received)
-                c.count(.captureDropped, name, value: statistics.kernelDrops)
-            })
+            return SensorUnit(
+                start: { () throws(DaemonError) -> String? in
+                    do {
+                        try sensor.start { output in sink.handle(output) }
+                    } catch {
+                        throw DaemonError("cannot capture on \(name): \(error)")
+                    }
+                    logger.info("capturing SIP on \(name)", metadata: ["ports": "\(ports)"])
+                    return "capture:\(name)"
+                }, stop: { sensor.stop() }, tick: { sink.expire() },
+                metrics: { c in
+                    let statistics = sensor.statistics
+                    c.count(.packetsRead, "capture", value: statistics.received)
+                    c.count(.captureDropped, name, value: statistics.kernelDrops)
+                })
         }
         return SensorService(name: "sensor:capture", units: units)
     }
@@ -111,18 +118,22 @@ extension SensorService {
             let sink = CorrelatingSink(
                 sensor: "hep:\(hep.endpoint)", sipPorts: PortSet.sipDefault.portNumbers, scannerSignatures: settings.scannerSignatures,
                 serverAddresses: IPNetworkSet(), pipeline: pipeline, clock: systemClock)
-            let listener = HEPListener(address: hep.endpoint, allowedAgents: hep.agents, authKey: hep.authKey, priority: settings.priority, logger: logger)
-            units.append(SensorUnit(start: { () throws(DaemonError) -> String? in
-                do {
-                    try listener.start { payload in sink.handle(payload) }
-                } catch {
-                    throw DaemonError("cannot listen for HEP on \(hep.endpoint): \(error)")
-                }
-                logger.info("listening for HEP on \(hep.endpoint)", metadata: ["agents": "\(hep.agents.networks.map(\.description))"])
-                return "hep:\(hep.endpoint)"
-            }, stop: { listener.stop() }, tick: { sink.expire() }, metrics: { c in
-                c.count(.packetsRead, "hep", value: listener.statistics.received)
-            }))
+            let listener = HEPListener(
+                address: hep.endpoint, allowedAgents: hep.agents, authKey: hep.authKey, priority: settings.priority, logger: logger)
+            units.append(
+                SensorUnit(
+                    start: { () throws(DaemonError) -> String? in
+                        do {
+                            try listener.start { payload in sink.handle(payload) }
+                        } catch {
+                            throw DaemonError("cannot listen for HEP on \(hep.endpoint): \(error)")
+                        }
+                        logger.info("listening for HEP on \(hep.endpoint)", metadata: ["agents": "\(hep.agents.networks.map(\.description))"])
+                        return "hep:\(hep.endpoint)"
+                    }, stop: { listener.stop() }, tick: { sink.expire() },
+                    metrics: { c in
+                        c.count(.packetsRead, "hep", value: listener.statistics.received)
+                    }))
         }
         return SensorService(name: "sensor:hep", units: units)
     }
@@ -139,22 +150,27 @@ extension SensorService {
             // reason a flood ban states (its report group is restart-only).
             let current = Mutex(floodGuard)
             let priority = configuration.sensorSettings.priority
-            units.append(SensorUnit(start: { () throws(DaemonError) -> String? in
-                do {
-                    let started = try FloodGuardReports.start(
-                        floodGuard, pipeline: pipeline, clock: systemClock, priority: priority, logger: logger,
-                        current: { current.withLock { $0 } })
-                    listener.withLock { $0 = started }
-                    if let group = floodGuard.reportGroup { logger.info("flood guard reports on NFLOG group \(group)") }
-                } catch {
-                    logger.warning("flood guard reports unavailable: over-rate sources are dropped but not banned", metadata: ["error": "\(error)"])
-                }
-                return nil
-            }, stop: { listener.withLock { $0 }?.stop() }, metrics: { c in
-                if let reports = listener.withLock({ $0 }) { c.count(.floodReports, value: reports.statistics.reported) }
-            }, reload: { next in
-                if let guardNow = next.floodGuard { current.withLock { $0 = guardNow } }
-            }))
+            units.append(
+                SensorUnit(
+                    start: { () throws(DaemonError) -> String? in
+                        do {
+                            let started = try FloodGuardReports.start(
+                                floodGuard, pipeline: pipeline, clock: systemClock, priority: priority, logger: logger,
+                                current: { current.withLock { $0 } })
+                            listener.withLock { $0 = started }
+                            if let group = floodGuard.reportGroup { logger.info("flood guard reports on NFLOG group \(group)") }
+                        } catch {
+                            logger.warning(
+                                "flood guard reports unavailable: over-rate sources are dropped but not banned", metadata: ["error": "\(error)"])
+                        }
+                        return nil
+                    }, stop: { listener.withLock { $0 }?.stop() },
+                    metrics: { c in
+                        if let reports = listener.withLock({ $0 }) { c.count(.floodReports, value: reports.statistics.reported) }
+                    },
+                    reload: { next in
+                        if let guardNow = next.floodGuard { current.withLock { $0 = guardNow } }
+                    }))
         }
         return SensorService(name: "sensor:flood-reports", units: units)
     }

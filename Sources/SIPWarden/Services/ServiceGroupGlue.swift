@@ -108,11 +108,11 @@ struct Supervisor: Service, CustomStringConvertible {
         var ready: Bool { started == services.count }
         for await event in events.cancelOnGracefulShutdown() {
             switch event {
-            case let .started(index, names):
+            case .started(let index, let names):
                 watching[index] = names
                 started += 1
                 if ready { logReady(watching.flatMap { $0 }, running) }
-            case let .signal(signal):
+            case .signal(let signal):
                 if signal == .sigterm || signal == .sigint {
                     logger.notice("stopping on signal \(signal.rawValue)")
                     return
@@ -131,12 +131,16 @@ struct Supervisor: Service, CustomStringConvertible {
 
     private func logReady(_ chosen: [String], _ config: Configuration) {
         if chosen.isEmpty {
-            logger.warning("no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --journal, --capture, --hep or --inline)")
+            logger.warning(
+                "no source to watch: sipwarden only enforces bans made with `sipwarden bans add` (use --log, --journal, --capture, --hep or --inline)"
+            )
         }
-        logger.notice("sipwarden ready", metadata: [
-            "firewall": "\(config.firewall.rawValue)", "sources": "\(chosen.count)", "watching": "\(chosen.joined(separator: " "))",
-            "max_retry": "\(config.detection.threshold.maxRetry)",
-        ])
+        logger.notice(
+            "sipwarden ready",
+            metadata: [
+                "firewall": "\(config.firewall.rawValue)", "sources": "\(chosen.count)", "watching": "\(chosen.joined(separator: " "))",
+                "max_retry": "\(config.detection.threshold.maxRetry)",
+            ])
     }
 
     /// SIGHUP: a configuration that does not load or validate changes nothing.
@@ -154,15 +158,17 @@ struct Supervisor: Service, CustomStringConvertible {
         }
         let outcome = ConfigurationReload(services: services).reload(effective(loaded, running), running: running)
         ConfigurationReload.log(outcome, logger: logger)
-        if case let .applied(next, _) = outcome {
+        if case .applied(let next, _) = outcome {
             // What changed live, and which services took it (ConfigurationSchema's owners).
             let changed = ConfigurationSchema.changes(from: running, to: next).filter { $0.reload == .live }
             if !changed.isEmpty {
                 var services: [String] = []
                 for owner in changed.flatMap(\.owners) where !services.contains(owner) { services.append(owner) }
-                logger.info("SIGHUP: live settings changed", metadata: [
-                    "settings": "\(changed.map(\.key).joined(separator: ","))", "services": "\(services.joined(separator: ","))",
-                ])
+                logger.info(
+                    "SIGHUP: live settings changed",
+                    metadata: [
+                        "settings": "\(changed.map(\.key).joined(separator: ","))", "services": "\(services.joined(separator: ","))",
+                    ])
             }
             running = next
         }

@@ -2,7 +2,8 @@
 
 extension ConfigurationSchema {
     /// The marker lines around the generated table in docs/CONFIGURATION.md.
-    public static let referenceBegin = "<!-- settings reference: generated from ConfigurationSchema; `swift test --filter ConfigurationSchemaTests` checks it -->"
+    public static let referenceBegin =
+        "<!-- settings reference: generated from ConfigurationSchema; `swift test --filter ConfigurationSchemaTests` checks it -->"
     public static let referenceEnd = "<!-- end of settings reference -->"
 
     /// The key reference as a Markdown table, one row per declared setting, in declaration

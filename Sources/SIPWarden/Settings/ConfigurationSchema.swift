@@ -33,14 +33,16 @@ public enum ConfigurationSchema {
     private typealias S = ServiceName
 
     /// In the order of the reference (docs/CONFIGURATION.md) and of "known keys" in errors.
-    public static let settings: [Setting] = sources + enforcement + [
-        Setting(
-            "state", \.stateDirectory, type: "path", default: "/var/lib/sipwarden",
-            owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges], reload: .restartOnly, example: "/srv/sipwarden",
-            flag: "--state",
-            summary: "ledger.sqlite, the pid file, the journal cursor, api.sock and api.token",
-            shape: .scalar(String.self, check: { $0.isEmpty ? "state directory must not be empty" : nil }) { $0.stateDirectory = $1 }),
-    ] + controlPlane + intelAndFeeds + detection
+    public static let settings: [Setting] =
+        sources + enforcement + [
+            Setting(
+                "state", \.stateDirectory, type: "path", default: "/var/lib/sipwarden",
+                owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges], reload: .restartOnly,
+                example: "/srv/sipwarden",
+                flag: "--state",
+                summary: "ledger.sqlite, the pid file, the journal cursor, api.sock and api.token",
+                shape: .scalar(String.self, check: { $0.isEmpty ? "state directory must not be empty" : nil }) { $0.stateDirectory = $1 })
+        ] + controlPlane + intelAndFeeds + detection
 
     static let intelAndFeeds: [Setting] = [
         Setting(
@@ -86,7 +88,8 @@ public enum ConfigurationSchema {
             shape: .list(PacketCaptureConfiguration.self) { $0.captures = $1 }),
         Setting(
             "hep", \.hep, type: "{listen, agents, auth-key}", default: "off", owners: [S.hep], reload: .restartOnly,
-            example: "{ listen: 127.0.0.1:9060 }", flag: "--hep", summary: "listen for HEPv3/HEPv2 mirrors; only `agents` are believed (default loopback)",
+            example: "{ listen: 127.0.0.1:9060 }", flag: "--hep",
+            summary: "listen for HEPv3/HEPv2 mirrors; only `agents` are believed (default loopback)",
             shape: .custom { r, node, key, c throws(ConfigurationError) in c.hep = try r.hep(node, key) }),
         Setting(
             "inline", \.inline, type: "{queue, fail-mode, ports, manage-rules}", default: "off", owners: [S.inline],
@@ -133,19 +136,23 @@ public enum ConfigurationSchema {
             example: "[5060-5061]", summary: "restrict drops to these destination ports; empty = everything from a banned source",
             shape: .list(PortMatch.self) { $0.nftPorts = $1 }),
         Setting(
-            "flood-guard", type: "off or section", default: "on", owners: [S.enforcer, S.floodReports, S.controlPlane], reload: nil, example: "off", flag: "--flood-guard",
+            "flood-guard", type: "off or section", default: "on", owners: [S.enforcer, S.floodReports, S.controlPlane], reload: nil, example: "off",
+            flag: "--flood-guard",
             summary: "kernel rate ceiling on the UDP SIP ports (`off` disables)",
             shape: .section(
                 scalar: { r, node, key, c throws(ConfigurationError) in
                     let s: String = try r.value(node, key)
                     guard s == "off" || s == "false" else {
-                        throw r.fail(node, key, "expected off or a mapping (rate, burst, ban-rate, ban-burst, ports, v6-prefix, report-group), got '\(s)'")
+                        throw r.fail(
+                            node, key, "expected off or a mapping (rate, burst, ban-rate, ban-burst, ports, v6-prefix, report-group), got '\(s)'")
                     }
                     c.floodGuard = nil
                 },
                 begin: { $0.floodGuard = .standard }),
             differs: { ($0.floodGuard == nil) != ($1.floodGuard == nil) }, restore: { _, _ in }),
-        guardValue("rate", \.packetsPerSecond, 1...10_000_000, default: "1000", example: "300", summary: "packets/s one socket (and one suspect source) may send"),
+        guardValue(
+            "rate", \.packetsPerSecond, 1...10_000_000, default: "1000", example: "300",
+            summary: "packets/s one socket (and one suspect source) may send"),
         guardValue("burst", \.burst, 1...1_000_000, default: "20", example: "30", summary: "packets above that rate it may send at once"),
         Setting(
             "flood-guard.ports", observing: \.floodGuard?.ports, type: "list of PORT or LOW-HIGH", default: "[5060]",
@@ -157,10 +164,12 @@ public enum ConfigurationSchema {
                 c.floodGuard?.ports = ports
             }),
         guardValue("v6-prefix", \.prefixLengthV6, 16...128, default: "64", example: "56", summary: "IPv6 sources are metered per this prefix"),
-        guardValue("ban-rate", \.banPacketsPerSecond, 1...10_000_000, default: "3000", example: "5000", reportedInReason: true,
-                   summary: "a suspect sustained above this rate ..."),
-        guardValue("ban-burst", \.banBurst, 1...1_000_000, default: "2000", example: "4000", reportedInReason: true,
-                   summary: "... over this many packets is reported and banned as a flood"),
+        guardValue(
+            "ban-rate", \.banPacketsPerSecond, 1...10_000_000, default: "3000", example: "5000", reportedInReason: true,
+            summary: "a suspect sustained above this rate ..."),
+        guardValue(
+            "ban-burst", \.banBurst, 1...1_000_000, default: "2000", example: "4000", reportedInReason: true,
+            summary: "... over this many packets is reported and banned as a flood"),
         Setting(
             "flood-guard.report-group", type: "1–65535 or off", default: "7450", owners: [S.enforcer, S.floodReports, S.controlPlane],
             reload: .restartOnly, example: "99", summary: "NFLOG group of those reports; off = the guard only drops",
@@ -211,7 +220,8 @@ public enum ConfigurationSchema {
     static let detection: [Setting] = [
         Setting(
             "allow", \.detection.allowlist, type: "list of CIDR", default: "[] (loopback always)",
-            owners: [S.detection, S.enforcer, S.inline, S.controlPlane, S.feeds, S.ranges], reload: .live, example: "[198.18.0.0/24]", flag: "--allow",
+            owners: [S.detection, S.enforcer, S.inline, S.controlPlane, S.feeds, S.ranges], reload: .live, example: "[198.18.0.0/24]",
+            flag: "--allow",
             summary: "never banned; exempt from the flood guard",
             shape: .list(IPNetwork.self) { c, networks in for n in networks { c.detection.allowlist.insert(n) } }),
         Setting(

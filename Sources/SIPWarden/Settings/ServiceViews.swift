@@ -9,36 +9,57 @@ extension ConfigurationSchema {
     public static let serviceViews: [(service: String, view: @Sendable (Configuration) -> AnyHashable)] = [
         (ServiceName.ledger, { AnyHashable($0.ledgerSettings) }),
         (ServiceName.enforcer, { c in AnyHashable([AnyHashable(c.enforcerSettings), AnyHashable(c.nftablesConfiguration)]) }),
-        (ServiceName.detection, { c in
-            AnyHashable([AnyHashable(c.detection), AnyHashable(c.logUTCOffsetSeconds), AnyHashable(c.ignoreSelf), AnyHashable(c.stateDirectory)])
-        }),
-        (ServiceName.journal, { c in
-            AnyHashable([AnyHashable(c.journal), AnyHashable(c.fromStart), AnyHashable(c.realtimeSensors), AnyHashable(c.stateDirectory)])
-        }),
-        (ServiceName.logs, { c in
-            AnyHashable([AnyHashable(c.logs), AnyHashable(c.logsAreDefaults), AnyHashable(c.fromStart), AnyHashable(c.realtimeSensors)])
-        }),
-        (ServiceName.capture, { c in
-            AnyHashable([AnyHashable(c.captures), AnyHashable(c.scannerSignatures), AnyHashable(c.realtimeSensors), AnyHashable(c.firewall)])
-        }),
+        (
+            ServiceName.detection,
+            { c in
+                AnyHashable([AnyHashable(c.detection), AnyHashable(c.logUTCOffsetSeconds), AnyHashable(c.ignoreSelf), AnyHashable(c.stateDirectory)])
+            }
+        ),
+        (
+            ServiceName.journal,
+            { c in
+                AnyHashable([AnyHashable(c.journal), AnyHashable(c.fromStart), AnyHashable(c.realtimeSensors), AnyHashable(c.stateDirectory)])
+            }
+        ),
+        (
+            ServiceName.logs,
+            { c in
+                AnyHashable([AnyHashable(c.logs), AnyHashable(c.logsAreDefaults), AnyHashable(c.fromStart), AnyHashable(c.realtimeSensors)])
+            }
+        ),
+        (
+            ServiceName.capture,
+            { c in
+                AnyHashable([AnyHashable(c.captures), AnyHashable(c.scannerSignatures), AnyHashable(c.realtimeSensors), AnyHashable(c.firewall)])
+            }
+        ),
         (ServiceName.hep, { c in AnyHashable([AnyHashable(c.hep), AnyHashable(c.scannerSignatures), AnyHashable(c.realtimeSensors)]) }),
         (ServiceName.inline, { c in AnyHashable([AnyHashable(c.inline), AnyHashable(c.admissionPolicy)]) }),
-        (ServiceName.floodReports, { c in
-            AnyHashable([
-                AnyHashable(c.realtimeSensors), AnyHashable(c.firewall), AnyHashable(c.floodGuard == nil),
-                AnyHashable(c.floodGuard?.reportGroup), AnyHashable(c.floodGuard?.reportReason),
-            ])
-        }),
+        (
+            ServiceName.floodReports,
+            { c in
+                AnyHashable([
+                    AnyHashable(c.realtimeSensors), AnyHashable(c.firewall), AnyHashable(c.floodGuard == nil),
+                    AnyHashable(c.floodGuard?.reportGroup), AnyHashable(c.floodGuard?.reportReason),
+                ])
+            }
+        ),
         (ServiceName.feeds, { c in AnyHashable([AnyHashable(c.feeds), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory)]) }),
         (ServiceName.intelUpdate, { c in AnyHashable([AnyHashable(c.intel), AnyHashable(c.stateDirectory)]) }),
-        (ServiceName.ranges, { c in
-            AnyHashable([AnyHashable(c.ranges), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory), AnyHashable(c.firewall)])
-        }),
-        (ServiceName.controlPlane, { c in
-            AnyHashable([
-                AnyHashable(c.controlPlane), AnyHashable(c.stateDirectory), AnyHashable(c.detection.allowlist), AnyHashable(c.firewall),
-                AnyHashable(c.nftTable), AnyHashable(c.floodGuard),
-            ])
-        }),
+        (
+            ServiceName.ranges,
+            { c in
+                AnyHashable([AnyHashable(c.ranges), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory), AnyHashable(c.firewall)])
+            }
+        ),
+        (
+            ServiceName.controlPlane,
+            { c in
+                AnyHashable([
+                    AnyHashable(c.controlPlane), AnyHashable(c.stateDirectory), AnyHashable(c.detection.allowlist), AnyHashable(c.firewall),
+                    AnyHashable(c.nftTable), AnyHashable(c.floodGuard),
+                ])
+            }
+        ),
     ]
 }

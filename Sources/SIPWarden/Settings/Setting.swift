@@ -117,7 +117,8 @@ public struct Setting: Sendable {
 
     /// This setting as the daemon's reload handles a restart-only one.
     public var restartOnlySetting: RestartOnlySetting {
-        let differs = differs, restore = restore
+        let differs = differs
+        let restore = restore
         return RestartOnlySetting(key) { next, running in
             guard differs(next, running) else { return false }
             restore(&next, running)

@@ -1,3 +1,4 @@
+public import ControlPlane
 // SPDX-License-Identifier: GPL-2.0-or-later
 public import Firewall
 public import Inline
@@ -5,7 +6,6 @@ public import LogFormats
 public import NetworkAddress
 public import PacketDecoding
 public import Sensors
-public import ControlPlane
 
 /// A value a setting holds, read from its text form: a scalar of the configuration file or
 /// the argument of a command-line flag. One parser per type, shared by both, so the file
@@ -179,7 +179,7 @@ public enum FloodGuardOverride: SettingValue, Hashable {
 
     /// The guard `base` becomes with this override (nil = off).
     public func applied(to base: FloodGuard?) -> FloodGuard? {
-        guard case let .limit(rate, burst) = self else { return nil }
+        guard case .limit(let rate, let burst) = self else { return nil }
         var result = base ?? .standard
         result.packetsPerSecond = rate
         if let burst { result.burst = burst }
