@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
-// sipwarden — SIP attack detection and kernel-level banning.
 // SPDX-License-Identifier: GPL-2.0-or-later
+// sipwarden — SIP attack detection and kernel-level banning.
 import PackageDescription
 
 let strictSwift6: [SwiftSetting] = [
@@ -189,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "SIPWardenCLI",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "RangePolicy",
+                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "RangePolicy", "IntelStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

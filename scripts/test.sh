@@ -44,8 +44,8 @@ n=$(grep -oE "Test run with [0-9]+ tests? in [0-9]+ suites? passed" /tmp/sipward
 if [ -n "$n" ] && ! grep -qE "Test run with .* failed|✘" /tmp/sipwarden-unit.log; then
   ok "unit tests" "$n"
 else
-  nf=$(grep -cE "^✘ Test .* failed" /tmp/sipwarden-unit.log)
-  while IFS= read -r what; do failures+=("unit: $what"); done < <(grep -E "^✘ Test .* failed" /tmp/sipwarden-unit.log | cut -c1-200)
+  nf=$(grep -E "^✘ Test .* failed after" /tmp/sipwarden-unit.log | grep -vc "^✘ Test run with")
+  while IFS= read -r what; do failures+=("unit: $what"); done < <(grep -E "^✘ Test .* recorded an issue" /tmp/sipwarden-unit.log | head -20 | cut -c1-300)
   ko "unit tests ($nf failing)" "$((nf > 0 ? nf : 1))"
 fi
 

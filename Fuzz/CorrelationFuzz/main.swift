@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 import PacketDecoding
 import SIPCorrelation
-// SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for SIPCorrelator. Built by Fuzz/correlation-build.sh, which compiles
 // NetworkAddress, SIPMessage, WardenCore, PacketDecoding and SIPCorrelation as modules with
 // coverage and AddressSanitizer, then this file against them.

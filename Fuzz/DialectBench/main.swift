@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // Throughput of LogDialects.parse on a mixed log (one core). Built by Fuzz/bench.sh.
 // Usage: dialect-bench [lines]   (default 2,000,000)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // libFuzzer target for the log dialect parsers. Built by Fuzz/build.sh together with the
 // sources of NetworkAddress, WardenCore and LogFormats (one module), run by Fuzz/run.sh.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // libFuzzer target for HEPDecoder. Built by Fuzz/hep-build.sh together with the sources of
 // NetworkAddress, WardenCore and the HEP files of PacketDecoding (one module), run by

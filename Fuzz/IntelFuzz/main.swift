@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // libFuzzer target for the intelligence parsers (Sources/IntelStore): the ip2asn TSV, the
 // clouds' JSON (AWS, Google Cloud, Azure, Oracle), RFC 8805 geofeed CSV and plain CIDR

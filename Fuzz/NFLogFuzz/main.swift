@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // libFuzzer target for NFLogMessage.parse (the flood guard's NFLOG reports). Built by
 // Fuzz/nflog-build.sh together with the sources of NetworkAddress (one module), run by

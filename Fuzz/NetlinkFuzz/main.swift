@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // libFuzzer target for the Netlink codec's readers: the message walk (NetlinkMessageReader),
 // NLMSG_ERROR decoding, nfgenmsg and the attribute reader, recursively into nested

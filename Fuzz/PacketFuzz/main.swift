@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // libFuzzer target for the capture path: the pcap/pcapng reader and the PacketDecoder
 // (link layers, IP, fragment reassembly, TCP stream tracking). Built by Fuzz/packet-build.sh

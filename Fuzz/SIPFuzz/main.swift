@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 // libFuzzer target for the SIPMessage parser and stream framer. Built by Fuzz/sip-build.sh
 // together with Sources/SIPMessage/*.swift into one module (no SwiftPM), so the
 // module's internal API is visible here.

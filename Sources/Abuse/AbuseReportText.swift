@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import WardenCore
 
 /// The human-readable report: what an abuse desk needs to act in one read — which of its

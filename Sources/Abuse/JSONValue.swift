@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Foundation
 
 /// A JSON document as data, for answers whose shape varies by server (RDAP registries

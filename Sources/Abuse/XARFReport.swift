@@ -1,5 +1,6 @@
-import Crypto
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import Crypto
 public import Foundation
 public import WardenCore
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// An inclusive range of addresses of one family, `low...high`, as unsigned integers

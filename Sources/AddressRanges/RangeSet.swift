@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// A set of addresses kept as sorted, disjoint, non-adjacent ranges per family: the form

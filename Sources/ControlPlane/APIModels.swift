@@ -24,6 +24,16 @@ public struct BanView: Codable, Sendable, Hashable {
     /// The ban's stable identity (a UUID made with the verdict), the same on every node
     /// and in every report.
     public var banID: String?
+    /// Who the network belonged to when it was banned, as the intelligence store knew it
+    /// (absent without a store): origin AS, its name, country, announced prefix, and the
+    /// cloud provider, service and region where one publishes its ranges.
+    public var asn: Int64?
+    public var asName: String?
+    public var country: String?
+    public var prefix: String?
+    public var provider: String?
+    public var service: String?
+    public var region: String?
 
     public init(
         id: Int64?, network: String, kind: String, reason: String, origin: String, offence: Int,
@@ -46,6 +56,9 @@ public struct BanView: Codable, Sendable, Hashable {
         case id, network, kind, reason, origin, offence, created, expires, lifted
         case inKernel = "in_kernel"
         case banID = "ban_id"
+        case asn
+        case asName = "as_name"
+        case country, prefix, provider, service, region
     }
 }
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Hummingbird
 import NetworkAddress
 
-// SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -415,6 +415,13 @@ public enum OpenAPIDocument {
                 lifted: { type: string, format: date-time, description: When an operator lifted it. }
                 in_kernel: { type: boolean, description: Whether the kernel set holds it now (absent with the dry-run firewall). }
                 ban_id: { type: string, format: uuid, description: 'The ban''s stable identity, made with the verdict.' }
+                asn: { type: integer, minimum: 0, description: 'Origin AS of the network when it was banned (the intelligence store''s answer then).' }
+                as_name: { type: string }
+                country: { type: string, description: ISO 3166 alpha-2. }
+                prefix: { type: string, description: The announced prefix around the address. }
+                provider: { type: string, description: 'Cloud provider (aws, gcp, azure, oracle, …) where it publishes its ranges.' }
+                service: { type: string }
+                region: { type: string }
             LiftResult:
               type: object
               required: [network, lifted]

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Hummingbird
 
-// SPDX-License-Identifier: GPL-2.0-or-later
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Glibc
 
 /// A joinable POSIX thread running one closure. Used for the sensors' and the ledger

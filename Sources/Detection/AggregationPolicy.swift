@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// One aggregation step: the prefix its hosts are counted in together, and the threshold

@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// Everything one event decided: verdicts (the host's first, then its prefixes', narrow

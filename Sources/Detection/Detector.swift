@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// A decision of the detector to ban a prefix, with the facts that justified it: a
@@ -62,6 +63,8 @@ public struct Detector: Sendable {
     let protectedNetworks: [ProtectedNetwork]
     /// The hook for announced-prefix steps (the intel store); nil until installed.
     public var announcedPrefixes: (any AnnouncedPrefixLookup)?
+    /// The hook for lower max-retries per network (provider and AS policy); nil until installed.
+    public var sourceThresholds: (any SourceThresholdLookup)?
     /// Which window each kind is counted in (index into `SourceDetail.windows`).
     private let windowIndex: [Int]
     private let windowThresholds: [Threshold]
@@ -147,7 +150,12 @@ public struct Detector: Sendable {
         }
         let trimmedEvent = Self.trimmed(event)
         let w = windowIndex[event.kind.index]
-        let threshold = windowThresholds[w]
+        var threshold = windowThresholds[w]
+        var loweredBy: String?
+        if let lower = sourceThresholds?.maxRetry(for: event.source), lower.maxRetry < threshold.maxRetry, lower.maxRetry >= 1 {
+            threshold.maxRetry = lower.maxRetry
+            loweredBy = lower.rule
+        }
         let userHash = enumerationUserHash(event)
 
         // A source's first failure lives in its record alone.
@@ -163,7 +171,8 @@ public struct Detector: Sendable {
                 table[slot] = r
                 return nil
             }
-            return ban(slot: slot, record: r, network: network, rule: windowRules[w], count: 1, evidence: [trimmedEvent], now: now)
+            return ban(
+                slot: slot, record: r, network: network, rule: windowRules[w], count: 1, evidence: [trimmedEvent], now: now, loweredBy: loweredBy)
         }
 
         // From the second on, it is counted in a detail.
@@ -194,7 +203,9 @@ public struct Detector: Sendable {
             return (fired, d.threatScore, Array(d.evidence.suffix(rule == .enumeration ? evidenceCapacity : count)))
         }
         if let (rule, count) = fired {
-            return ban(slot: slot, record: r, network: network, rule: rule, count: count, evidence: evidence, now: now)
+            return ban(
+                slot: slot, record: r, network: network, rule: rule, count: count, evidence: evidence, now: now,
+                loweredBy: rule == .enumeration ? nil : loweredBy)
         }
         r.score = UInt16(clamping: score)
         table[slot] = r
@@ -257,7 +268,8 @@ public struct Detector: Sendable {
 
     /// The same detector under a new policy (configuration reload).
     ///
-    /// Kept: every ban in force and the repeat-offender history, so a reload never frees
+    /// Kept: the installed hooks (announced prefixes, per-network thresholds); every ban in
+    /// force and the repeat-offender history, so a reload never frees
     /// a banned source or resets escalation; the counters. Failure windows are kept when
     /// the new policy counts the same kinds in the same windows (each keeps at most
     /// `max-retry − 1` of its most recent failures, so the reload itself never bans);
@@ -266,6 +278,8 @@ public struct Detector: Sendable {
         var next = Detector(policy: policy)
         next.counters = counters
         next.offenders = offenders
+        next.announcedPrefixes = announcedPrefixes
+        next.sourceThresholds = sourceThresholds
         let sameGranularity =
             policy.ipv4PrefixLength == self.policy.ipv4PrefixLength
             && policy.ipv6PrefixLength == self.policy.ipv6PrefixLength
@@ -358,15 +372,18 @@ public struct Detector: Sendable {
         return d
     }
 
+    /// `loweredBy`: the rule of a lower max-retry that applied (named in the reason).
     private mutating func ban(
-        slot: Int, record: SourceRecord, network: IPNetwork, rule: BanRule, count: Int, evidence: [SecurityEvent], now: Timestamp
+        slot: Int, record: SourceRecord, network: IPNetwork, rule: BanRule, count: Int, evidence: [SecurityEvent], now: Timestamp,
+        loweredBy: String? = nil
     ) -> Verdict {
         var r = record
         let offence = nextOffence(for: network, now: now)
         let banTime = policy.banDuration(offence: offence)
+        let reason = Self.describe(rule: rule, count: count, evidence: evidence, offence: offence)
         let verdict = Verdict(
             network: network, rule: rule, origin: .detector, offence: offence, created: now, duration: banTime,
-            reason: Self.describe(rule: rule, count: count, evidence: evidence, offence: offence),
+            reason: loweredBy.map { "\(reason) (max-retry \(count) for \($0))" } ?? reason,
             evidence: evidence
         )
         if r.detail != 0 { details.remove(r.detail) }

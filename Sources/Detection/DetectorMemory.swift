@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import WardenCore
 
 /// The sizes of the detector's per-source state, all derived from

@@ -1,5 +1,6 @@
-import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import NetworkAddress
 import WardenCore
 
 /// A prefix of one aggregation step (the same network may be counted by two steps).

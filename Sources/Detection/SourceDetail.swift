@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import WardenCore
 
 /// The last `maxRetry` failure times of one window, in a ring.

@@ -1,5 +1,6 @@
-import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import NetworkAddress
 import WardenCore
 
 /// A ban prefix packed into two words and a tag (the table's key).

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 /// A validated request: which set, which interval, how long (`nil` = permanent).

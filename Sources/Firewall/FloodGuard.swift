@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// A per-source packet-rate ceiling for the SIP ports, enforced by the kernel alone.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 /// Decides which failing sources go to the kernel's `suspects` sets, and when.

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 public import PacketDecoding
 public import SIPMessage
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 /// The inline admission core: decides, per SIP request, whether it may reach the PBX.

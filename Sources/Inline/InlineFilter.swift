@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 import PacketDecoding
 import SIPMessage
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 /// Which way a queued packet travels relative to the PBX host.

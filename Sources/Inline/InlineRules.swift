@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Glibc
 
 /// Why the inline firewall rules could not be installed or removed.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 /// A plain list: one CIDR or address per line (host bits cleared), blank lines and `#`

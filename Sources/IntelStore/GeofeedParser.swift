@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 /// RFC 8805 self-published geofeeds: `ip_prefix,alpha2code,region,city,postal_code`

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 /// Parses published intelligence files. Untrusted input: every parser is bounded (file

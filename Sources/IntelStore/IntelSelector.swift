@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// Names a set of ranges: a provider (optionally one service of it), an AS, or a named list.

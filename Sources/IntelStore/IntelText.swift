@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 /// Byte-level helpers shared by the text parsers (no allocation on the common path).

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import CZlib
 
 /// gzip decompression through the system's zlib (`inflate`), bounded in output.

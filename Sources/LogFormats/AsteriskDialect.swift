@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // Asterisk: chan_sip, res_pjsip, res_pjsip_session, res_security_log, chan_iax2, manager.c,
 // FreePBX. Formats and kind mapping: docs/LOG-FORMATS.md.
 import NetworkAddress
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 private let q = UInt8(ascii: "'")

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // Bounds-checked byte scanning over one log line. Every accessor checks its indices and
 // returns nil/false instead of trapping: the input is untrusted and may be truncated anywhere.
 import NetworkAddress
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // Terminal colour codes in log lines: Asterisk and FreeSWITCH colour their console output,
 // and copies of it end up in files (raw ESC sequences) or in syslog (rsyslog writes the

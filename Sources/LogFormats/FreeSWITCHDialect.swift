@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // FreeSWITCH mod_sofia (sofia_reg.c, sofia.c) and mod_event_socket ACL lines.
 // Formats and kind mapping: docs/LOG-FORMATS.md.
 import NetworkAddress
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 #if canImport(Glibc)

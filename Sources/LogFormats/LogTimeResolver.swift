@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import WardenCore
 
 /// Turns the time a log line wrote (often without year or zone) into an instant.

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // The line our Kamailio and OpenSIPS snippets (contrib/) emit with xlog:
 //   SIPWARDEN event=<kind> ts=<epoch>.<usec> src=<ip> sport=<port> proto=<p> method=<M> user="<u>" ua="<ua>"
 // Everything up to `method=` is written by the proxy from the transport layer; `user` and
 // `ua` are attacker-written and come last. See docs/LOG-FORMATS.md.
 import NetworkAddress
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 private let eventNames: [(StaticString, EventKind)] = [

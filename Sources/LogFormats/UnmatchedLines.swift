@@ -1,5 +1,6 @@
-import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import NetworkAddress
 import WardenCore
 
 /// Lines that look like a security failure but match no known form (issue 8, item 2): the

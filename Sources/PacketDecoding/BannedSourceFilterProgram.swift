@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// One eBPF instruction (`struct bpf_insn`: opcode, destination and source registers,

@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// Generic (vendor 0) HEPv3 chunk type ids used by sipwarden.

@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// Reassembles fragmented IPv4 and IPv6 datagrams with bounded memory.

@@ -1,5 +1,6 @@
-import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import NetworkAddress
 public import WardenCore
 
 /// One result of decoding a frame.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 
 // Pure header parsers: link layer → IP → UDP/TCP. Each works on a borrowed buffer, checks

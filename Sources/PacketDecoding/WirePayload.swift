@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// The addressing of one transport flow, as the IP and UDP/TCP headers state it.

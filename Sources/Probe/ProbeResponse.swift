@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import SIPMessage
 
 /// The parameters of a `WWW-Authenticate` / `Proxy-Authenticate` challenge that can be

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// A file of CIDRs as operators write them: one prefix or address per line; `#` and `;`

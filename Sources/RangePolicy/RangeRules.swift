@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import WardenCore
 
 /// Which packets a block drops (the kernel side maps it to its own scope).

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// Where the ranges of a selector come from: "all ranges of provider/service X, AS N,

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 import SIPMessage
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// A map holding at most `capacity` entries, forgetting the least recently used ones a

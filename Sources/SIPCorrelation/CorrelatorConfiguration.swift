@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// Settings of a ``SIPCorrelator``: which ports carry SIP, what counts as an attack tool

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import SIPMessage
 
 /// What a final response says about the request it answers, for the flood rule: only

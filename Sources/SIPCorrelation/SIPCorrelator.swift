@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 public import PacketDecoding
 import SIPMessage
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 /// Turns SIP seen on the wire into the same ``SecurityEvent``s the log dialects produce,

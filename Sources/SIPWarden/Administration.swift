@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import BanFanOut
 import ControlPlane
 import Detection
@@ -173,16 +174,16 @@ public struct Administration {
     }
 
     /// The table (or JSON Lines) of `bans list`.
-    /// With `intel`, each JSON object also carries what the store knows now about the
-    /// banned network's first address (`asn`, `as_name`, `country`, `prefix`, `provider`, …).
+    /// Each JSON object carries what the store knew of the network when it was banned
+    /// (`asn`, `as_name`, `country`, `prefix`, `provider`, …); a ban recorded without a
+    /// store gets, with `intel`, what the store knows of it now.
     static func render(_ bans: [BanView], all: Bool, limit: Int, json: Bool, intel: IntelStore? = nil) -> String {
         if json {
             // The API's view, as the API sends it (its keys, once, in BanView).
             var w = JSONLineWriter()
-            for b in bans.prefix(limit) {
-                try? FlatJSONLineEncoder.append(b, to: &w) { w in
-                    if let intel, let network = IPNetwork(b.network) { w.append(enrichment: intel.enrichment(for: network.address)) }
-                }
+            for var b in bans.prefix(limit) {
+                if b.lacksEnrichment, let intel, let network = IPNetwork(b.network) { b.setEnrichment(intel.enrichment(for: network.address)) }
+                try? FlatJSONLineEncoder.append(b, to: &w)
             }
             return String(decoding: w.bytes, as: UTF8.self)
         }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import BanFanOut
 public import Logging
 public import Storage
@@ -138,13 +139,21 @@ public struct BanConsumers: Sendable {
         case .ban(let enforced):
             let ban = enforced.ban
             let span = ban.duration.map { "for \(DurationParser.format($0))" } ?? "permanently"
-            logger.notice(
-                "ban \(ban.network) \(span): \(ban.reason)",
-                metadata: [
-                    "rule": "\(ban.rule)", "offence": "\(ban.offence)", "origin": "\(ban.origin.rawValue)",
-                    "ban_id": "\(ban.id)", "latency_us": "\(enforced.latency.microsecondsClamped)",
-                    "kernel_us": "\(enforced.kernelLatency.microsecondsClamped)", "enforced": "\(enforced.applied)",
-                ])
+            var metadata: Logger.Metadata = [
+                "rule": "\(ban.rule)", "offence": "\(ban.offence)", "origin": "\(ban.origin.rawValue)",
+                "ban_id": "\(ban.id)", "latency_us": "\(enforced.latency.microsecondsClamped)",
+                "kernel_us": "\(enforced.kernelLatency.microsecondsClamped)", "enforced": "\(enforced.applied)",
+            ]
+            // Who the network belongs to, as the intelligence store knew it.
+            if let e = ban.enrichment {
+                if let asn = e.asn { metadata["asn"] = "\(asn)" }
+                if let v = e.asName { metadata["as_name"] = "\(v)" }
+                if let v = e.country { metadata["country"] = "\(v)" }
+                if let v = e.provider { metadata["provider"] = "\(v)" }
+                if let v = e.service { metadata["service"] = "\(v)" }
+                if let v = e.region { metadata["region"] = "\(v)" }
+            }
+            logger.notice("ban \(ban.network) \(span): \(ban.reason)", metadata: metadata)
         case .lift(let lift):
             logger.notice(
                 "lift \(lift.network): \(lift.reason)",

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import ControlPlane
 
 /// The control plane's settings (`control-plane:` in the file, `--http` on `run`).

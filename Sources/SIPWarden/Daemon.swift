@@ -1,5 +1,6 @@
-import BanFanOut
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import BanFanOut
 import Dispatch
 public import Firewall
 public import Logging
@@ -155,8 +156,11 @@ public final class Daemon: Sendable {
             configuration: config, firewall: firewall, ledger: ledger.ledger, pipeline: pipeline, consumers: consumers,
             applied: appliedByControlPlane, logger: logger)
         let metrics = metrics
+        // The intelligence store: selectors of range blocks, the detector's network hooks.
+        let intel = IntelService(configuration: config, pipeline: pipeline, logger: logger)
         let ranges = try RangeBlocksService(
-            configuration: config, ownAddresses: ownAddresses.networks, logger: logger)
+            configuration: config, ownAddresses: ownAddresses.networks,
+            source: NetworkKnowledge.rangeSource(holder: intel.holder, settings: config.ranges), logger: logger)
 
         // The start order; the group stops them in reverse. A new service is one line here.
         let services: [any DaemonService] = [
@@ -165,6 +169,7 @@ public final class Daemon: Sendable {
             EnforcerService(
                 configuration: config, firewall: firewall, restored: restored, ledger: ledger.ledger, pipeline: pipeline, since: now,
                 appliedByControlPlane: appliedByControlPlane, logger: logger),
+            intel,
             ranges,
             DetectionService(pipeline: pipeline, restored: restored, stateDirectory: config.stateDirectory, logger: logger),
             FeedService(configuration: config, pipeline: pipeline, restoredBans: restored.activeBans, logger: logger, clock: systemClock),
@@ -174,7 +179,9 @@ public final class Daemon: Sendable {
             SensorService.hep(sensors, pipeline: pipeline, logger: logger),
             InlineService(settings: config.inline, policy: config.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(config, pipeline: pipeline, logger: logger),
-            IntelUpdateService(settings: config.intel, stateDirectory: config.stateDirectory, logger: logger, clock: systemClock),
+            IntelUpdateService(
+                settings: config.intel, stateDirectory: config.stateDirectory, logger: logger, clock: systemClock,
+                onUpdated: { _ in intel.reload() }),
             ControlPlaneService(
                 configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
                 ranges: ranges.administration, logger: logger),

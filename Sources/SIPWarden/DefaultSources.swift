@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import PacketDecoding
 public import Sensors
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 #if canImport(Glibc)

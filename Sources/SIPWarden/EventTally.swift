@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import WardenCore
 
 /// The kind of sensor an event came from: a small closed set, the `source` label of the

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Firewall
 public import Logging
 public import Sensors
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 /// Turns the flood guard's kernel reports (NFLOG, see `FloodGuard.reportGroup`) into

@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// A byte buffer that JSON objects are appended to by hand: the `events` command writes
@@ -13,8 +14,9 @@ public struct JSONLineWriter: Sendable {
 
     public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 
-    /// Appends one security event as a JSON object and a newline.
-    public mutating func append(_ e: SecurityEvent) {
+    /// Appends one security event as a JSON object and a newline; with `enrichment`, what
+    /// the intelligence store knows of its source (`asn`, `as_name`, `country`, …) too.
+    public mutating func append(_ e: SecurityEvent, enrichment: IntelEnrichment? = nil) {
         bytes.append(UInt8(ascii: "{"))
         key("time", first: true)
         timestamp(e.time)
@@ -71,6 +73,7 @@ public struct JSONLineWriter: Sendable {
             key("sensor")
             string(sensor)
         }
+        if let enrichment { append(enrichment: enrichment) }
         bytes.append(UInt8(ascii: "}"))
         bytes.append(0x0A)
     }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Detection
+public import IntelStore
 public import LogFormats
 import Sensors
 public import WardenCore
@@ -43,18 +45,18 @@ public enum OfflineAnalysis {
         }
     }
 
-    /// Writes one JSON object per event to standard output (JSON Lines). Returns the
-    /// number of events written.
+    /// Writes one JSON object per event to standard output (JSON Lines), each with what
+    /// `intel` knows of its source when given. Returns the number of events written.
     @discardableResult
-    public static func printEvents(files: [String], selection: DialectSelection, reference: Timestamp, utcOffsetSeconds: Int = 0)
-        throws(RuntimeFailure) -> Int
-    {
+    public static func printEvents(
+        files: [String], selection: DialectSelection, reference: Timestamp, utcOffsetSeconds: Int = 0, intel: IntelStore? = nil
+    ) throws(RuntimeFailure) -> Int {
         let out = OutputStream(fd: 1)
         var writer = JSONLineWriter(reservingCapacity: 1 << 20)
         var count = 0
         var failure: RuntimeFailure?
         try decode(files: files, selection: selection, reference: reference, utcOffsetSeconds: utcOffsetSeconds) { event in
-            writer.append(event)
+            writer.append(event, enrichment: intel?.enrichment(for: event.source))
             count += 1
             if writer.bytes.count >= 1 << 20, failure == nil {
                 do throws(RuntimeFailure) { try out.write(writer.bytes) } catch { failure = error }

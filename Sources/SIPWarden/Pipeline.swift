@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import BanFanOut
 public import Detection
 public import Feeds
@@ -24,6 +25,8 @@ public import WardenCore
 /// one netlink add at its first failure, after the verdict, never before a ban).
 public final class Pipeline: Sendable {
     let detector: Mutex<Detector>
+    /// What a ban keeps of its network (the intelligence store's answer); nil without one.
+    private let enrichment = Mutex<(@Sendable (IPAddress) -> IntelEnrichment)?>(nil)
     /// Merges reports of one attempt from several sensors before the detector counts it.
     private let merge: Mutex<SensorMerge>
     private let firewall: any Firewall
@@ -200,6 +203,12 @@ public final class Pipeline: Sendable {
     /// After the kernel call: the capture filter, counters, metrics, the fan-out.
     private func enforced(_ ban: Ban, applied: Bool, received: Timestamp, kernelStart: Timestamp) {
         let done = clock()
+        var ban = ban
+        // After the kernel call: what the store knows of the network, kept with the ban.
+        if ban.enrichment == nil, let enrich = enrichment.withLock({ $0 }) {
+            let known = enrich(ban.network.address)
+            if !known.isEmpty { ban.enrichment = known }
+        }
         if applied, let bannedSources, ban.network.isHost {
             bannedSources.insert(ban.network.address, for: ban.duration)
         }
@@ -219,6 +228,21 @@ public final class Pipeline: Sendable {
     /// escalation history are kept (see `Detector.reconfigured(with:)`).
     public func replacePolicy(_ policy: DetectionPolicy) {
         detector.withLock { $0 = $0.reconfigured(with: policy) }
+    }
+
+    /// Installs what the detector asks the intelligence store and the range policy: the
+    /// announced prefix of an address (aggregation's widest step) and lower max-retries per
+    /// network. Kept across `replacePolicy`; installing again replaces them (a refresh).
+    /// `enrichment` answers what a ban keeps of its network (asked after the kernel call).
+    public func installNetworkKnowledge(
+        announced: (any AnnouncedPrefixLookup)?, thresholds: (any SourceThresholdLookup)?,
+        enrichment: (@Sendable (IPAddress) -> IntelEnrichment)? = nil
+    ) {
+        self.enrichment.withLock { $0 = enrichment }
+        detector.withLock {
+            $0.announcedPrefixes = announced
+            $0.sourceThresholds = thresholds
+        }
     }
 
     /// Drops detector state that can no longer matter. Called periodically.

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 public import Storage
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// What the pipeline reads from the ledger (never writes: the ledger is a consumer of the

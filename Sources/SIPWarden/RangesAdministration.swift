@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import ControlPlane
 import Firewall
 import Foundation
 import Glibc
+import IntelStore
 public import Logging
 import NetworkAddress
 public import RangePolicy
@@ -88,10 +90,18 @@ public struct RangesAdministration {
             return try RangeBlocks(
                 settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
                 allowlist: configuration.detection.allowlist.networks, firewall: firewall,
-                source: configuration.ranges.fileSource, clock: systemClock, logger: logger)
+                source: NetworkKnowledge.rangeSource(holder: IntelStoreHolder(intelStore()), settings: configuration.ranges),
+                clock: systemClock, logger: logger)
         } catch {
             throw RuntimeFailure(error.description)
         }
+    }
+
+    /// The intelligence store of the state directory (providers and AS numbers for selectors).
+    private func intelStore() -> IntelStore {
+        let (store, problems) = IntelDirectory(stateDirectory: configuration.stateDirectory).loadStore()
+        for problem in problems { logger.warning("intel: a stored file is left out", metadata: ["problem": "\(problem)"]) }
+        return store
     }
 
     private func daemon() -> ControlPlaneClient? {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Detection
+public import IntelStore
 public import PacketDecoding
 import SIPCorrelation
 public import WardenCore
@@ -47,12 +49,13 @@ public enum WireAnalysis {
     }
 
     /// Writes one JSON object per event (JSON Lines) for capture files.
-    public static func printEvents(files: [String], ports: PortSet = .sipDefault) throws(RuntimeFailure) {
+    /// With `intel`, each event carries what the store knows of its source.
+    public static func printEvents(files: [String], ports: PortSet = .sipDefault, intel: IntelStore? = nil) throws(RuntimeFailure) {
         let out = OutputStream(fd: 1)
         var writer = JSONLineWriter(reservingCapacity: 1 << 20)
         var failure: RuntimeFailure?
         try decode(files: files, ports: ports) { event in
-            writer.append(event)
+            writer.append(event, enrichment: intel?.enrichment(for: event.source))
             if writer.bytes.count >= 1 << 20, failure == nil {
                 do throws(RuntimeFailure) { try out.write(writer.bytes) } catch { failure = error }
                 writer.removeAll()

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 import PacketDecoding
 import SIPCorrelation
 import Synchronization
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// Settings of the HEP listener (`--hep ADDR:PORT`).

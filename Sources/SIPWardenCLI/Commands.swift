@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import ArgumentParser
 import Inline
+import IntelStore
 import LogFormats
 import Logging
 import NetworkAddress
@@ -287,17 +289,26 @@ struct EventsCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the lines that look like security failures but match no known form (FILE:LINE: text).")
     var unmatched = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "State directory whose intelligence store (STATE/intel, docs/INTEL.md) enriches each event with asn, as_name, country, prefix, provider.",
+            valueName: "DIR"))
+    var state = "/var/lib/sipwarden"
+
     func run() throws {
         if unmatched, !input.pcap {
             try OfflineAnalysis.printUnmatched(files: input.files, selection: input.dialect)
             return
         }
+        let store = IntelDirectory(stateDirectory: state).loadStore().store
+        let intel = store.isEmpty ? nil : store
         if input.pcap {
-            try WireAnalysis.printEvents(files: input.files, ports: input.ports)
+            try WireAnalysis.printEvents(files: input.files, ports: input.ports, intel: intel)
             return
         }
         try OfflineAnalysis.printEvents(
-            files: input.files, selection: input.dialect, reference: systemClock(), utcOffsetSeconds: utcOffset?.seconds ?? 0)
+            files: input.files, selection: input.dialect, reference: systemClock(), utcOffsetSeconds: utcOffset?.seconds ?? 0, intel: intel)
     }
 }
 

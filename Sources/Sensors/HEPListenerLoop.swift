@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Glibc
 import Logging
 import NetworkAddress
 import PacketDecoding
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// `recvmmsg(2)` resolved at run time: Swift's Glibc module does not export it (it is a

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Glibc
 
 /// The journal reader's position, kept in a small file so a restart resumes after the

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Glibc
 import Logging
 import PacketDecoding
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// The capture thread's state: the socket, the decoder and the receive buffer. Owned by

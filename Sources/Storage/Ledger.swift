@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import GRDB
 import Glibc
 public import NetworkAddress
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 /// The ban ledger: every ban, its evidence, and when it ended, in an SQLite file.
@@ -313,6 +314,7 @@ public final class Ledger: Sendable {
                     """)
         }
         migrator.registerMigration("v2-ban-identity-and-destination", migrate: LedgerMigrations.banIdentityAndDestination)
+        migrator.registerMigration("v3-ban-intel", migrate: LedgerMigrations.banIntel)
         return migrator
     }
 
@@ -364,7 +366,7 @@ public final class Ledger: Sendable {
 
     /// Free text is read back as BLOB: SQLite's text accessors stop at a NUL byte, and
     /// attacker-written text may contain one.
-    static let banColumns = "id, network, CAST(reason AS BLOB), kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID"
+    static let banColumns = "id, network, CAST(reason AS BLOB), kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID, intel"
 
     private static func validate(_ ban: BanRecord) throws(LedgerError) {
         guard ban.offence >= 1 else { throw .invalidRecord("offence must be at least 1, got \(ban.offence)") }
@@ -396,13 +398,13 @@ public final class Ledger: Sendable {
     private static func insert(_ ban: BanRecord, evidence: [SecurityEvent], _ db: Database) throws -> Int64 {
         try db.execute(
             sql: """
-                INSERT INTO ban (network, reason, kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO ban (network, reason, kind, createdAt, expiresAt, offence, liftedAt, origin, banUUID, intel)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 text(ban.network), bytes(ban.reason), ban.rule.description, ban.createdAt.microseconds,
                 ban.expiresAt?.microseconds, ban.offence, ban.liftedAt?.microseconds, ban.origin.rawValue,
-                ban.banID.description,
+                ban.banID.description, LedgerMigrations.intelJSON(ban.enrichment),
             ])
         let id = db.lastInsertedRowID
         let statement = try db.cachedStatement(
@@ -462,6 +464,7 @@ public final class Ledger: Sendable {
             guard let banID = BanID(uuidText) else {
                 throw LedgerError.corruptRow(table: "ban", id: id, detail: "ban id '\(uuidText.prefix(64))'")
             }
+            let intelText: String? = try optionalColumn(row, 10, table: "ban", id: id)
             bans.append(
                 BanRecord(
                     id: id, banID: banID, network: network,
@@ -471,7 +474,7 @@ public final class Ledger: Sendable {
                     expiresAt: expires.map { Timestamp(microseconds: $0) },
                     offence: Int(clamping: offence),
                     liftedAt: lifted.map { Timestamp(microseconds: $0) },
-                    origin: origin))
+                    origin: origin, enrichment: intelText.flatMap(LedgerMigrations.enrichment(fromJSON:))))
         }
         return bans
     }

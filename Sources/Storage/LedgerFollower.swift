@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import WardenCore
 
 /// A consumer's place in the ledger, for catching up on bans it did not receive live.

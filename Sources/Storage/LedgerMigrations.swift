@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import GRDB
 import WardenCore
@@ -35,5 +36,26 @@ enum LedgerMigrations {
                 CREATE TRIGGER ban_uuid_required BEFORE INSERT ON ban WHEN NEW.banUUID IS NULL
                 BEGIN SELECT RAISE(ABORT, 'a ban needs its banUUID'); END;
                 """)
+    }
+
+    /// v3: every ban keeps what the intelligence store knew of its network when it was
+    /// banned (`intel`: `IntelEnrichment` as JSON — `asn`, `as_name`, `country`, `prefix`,
+    /// `provider`, `service`, `region`; NULL without a store, and for older rows).
+    static func banIntel(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE ban ADD COLUMN intel TEXT")
+    }
+
+    /// The column's text for `enrichment` (nil when there is none or nothing is known).
+    static func intelJSON(_ enrichment: IntelEnrichment?) -> String? {
+        guard let enrichment, !enrichment.isEmpty else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(enrichment)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The enrichment in a column's text; nil (not an error) for text that does not decode:
+    /// the ban stays readable.
+    static func enrichment(fromJSON text: String) -> IntelEnrichment? {
+        try? JSONDecoder().decode(IntelEnrichment.self, from: Data(text.utf8))
     }
 }

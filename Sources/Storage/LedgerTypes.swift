@@ -1,5 +1,6 @@
-public import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import NetworkAddress
 public import WardenCore
 
 /// One ban as the ledger records it: the `Ban` (without its evidence, which is stored and
@@ -26,10 +27,13 @@ public struct BanRecord: Sendable, Hashable, Codable {
     public var liftedAt: Timestamp?
     /// Who decided.
     public var origin: BanOrigin
+    /// What the intelligence store knew of the network when it was banned (nil: no store then).
+    public var enrichment: IntelEnrichment?
 
     public init(
         id: Int64? = nil, banID: BanID = BanID(), network: IPNetwork, reason: String, rule: BanRule,
-        createdAt: Timestamp, expiresAt: Timestamp?, offence: Int = 1, liftedAt: Timestamp? = nil, origin: BanOrigin
+        createdAt: Timestamp, expiresAt: Timestamp?, offence: Int = 1, liftedAt: Timestamp? = nil, origin: BanOrigin,
+        enrichment: IntelEnrichment? = nil
     ) {
         self.id = id
         self.banID = banID
@@ -41,20 +45,21 @@ public struct BanRecord: Sendable, Hashable, Codable {
         self.offence = offence
         self.liftedAt = liftedAt
         self.origin = origin
+        self.enrichment = enrichment
     }
 
     /// The record of `ban` (not yet stored).
     public init(_ ban: Ban) {
         self.init(
             banID: ban.id, network: ban.network, reason: ban.reason, rule: ban.rule, createdAt: ban.created,
-            expiresAt: ban.expires, offence: ban.offence, origin: ban.origin)
+            expiresAt: ban.expires, offence: ban.offence, origin: ban.origin, enrichment: ban.enrichment)
     }
 
     /// The ban, without its evidence (read it with `Ledger.evidence(forBan:)`).
     public var ban: Ban {
         Ban(
             id: banID, network: network, rule: rule, origin: origin, offence: offence, created: createdAt,
-            duration: expiresAt.map { $0 - createdAt }, reason: reason)
+            duration: expiresAt.map { $0 - createdAt }, reason: reason, enrichment: enrichment)
     }
 
     /// True when the ban is in force at `now`: not lifted and not expired.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Prometheus
 
 /// One Prometheus metric family sipwarden exposes: its name, type, help text and the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 
 /// UDP helpers for the traffic tests: a receiver socket, and a count of what arrives.

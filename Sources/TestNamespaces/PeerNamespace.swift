@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 
 /// A started helper process (through `/usr/bin/env`, stdout and stderr to one pipe), for

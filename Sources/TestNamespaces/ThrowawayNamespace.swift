@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 
 /// The gate every kernel-touching test goes through (nftables, AF_PACKET, NFQUEUE).

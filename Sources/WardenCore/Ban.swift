@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// Why a ban was decided: the detector rule that fired, or `manual`.
@@ -80,11 +81,14 @@ public struct Ban: Hashable, Sendable {
     public var reason: String
     /// The events that justified it, oldest first (empty for a manual ban).
     public var evidence: [SecurityEvent]
+    /// What the intelligence store knew of the banned network's address when it was
+    /// banned (AS, country, prefix, provider); nil without a store. Kept as it was then.
+    public var enrichment: IntelEnrichment?
 
     /// A ban with a fresh `id` unless one is given.
     public init(
         id: BanID = BanID(), network: IPNetwork, rule: BanRule, origin: BanOrigin, offence: Int = 1,
-        created: Timestamp, duration: Duration?, reason: String, evidence: [SecurityEvent] = []
+        created: Timestamp, duration: Duration?, reason: String, evidence: [SecurityEvent] = [], enrichment: IntelEnrichment? = nil
     ) {
         self.id = id
         self.network = network
@@ -95,6 +99,7 @@ public struct Ban: Hashable, Sendable {
         self.duration = duration
         self.reason = reason
         self.evidence = evidence
+        self.enrichment = enrichment
     }
 
     /// When the ban ends by itself; nil for a permanent ban.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// A lift after the enforcer's kernel call: every ban of exactly `network` ends now.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import NetworkAddress
 
 /// What the offline intelligence store knew about an address at one moment: the AS that

@@ -1,5 +1,6 @@
-import Abuse
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import Abuse
 import Foundation
 
 /// The shared corpus (../shared/corpus relative to the package root), read in place.

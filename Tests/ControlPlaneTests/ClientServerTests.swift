@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Logging
 import NetworkAddress
 import Testing
 
-// SPDX-License-Identifier: GPL-2.0-or-later
 @testable import ControlPlane
 
 @Suite("Control plane over a real Unix socket, token file, endpoints")

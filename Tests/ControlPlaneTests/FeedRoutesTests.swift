@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NetworkAddress
 import Testing
 
-// SPDX-License-Identifier: GPL-2.0-or-later
 @testable import ControlPlane
 
 /// Snapshots holding a fixed list of active bans with ledger row ids and origins.

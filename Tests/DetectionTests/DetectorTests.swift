@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Detection
 import NetworkAddress
 import Testing
@@ -259,5 +260,57 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         coarse.ipv4PrefixLength = 24
         d = d.reconfigured(with: coarse)
         #expect(d.trackedSourceCount == 1, "only the ban is carried over")
+    }
+}
+
+/// Lower max-retries per network (provider and AS policy), through the detector's hook.
+@Suite struct SourceThresholdTests {
+    /// `aws:EC2` at max-retry 2 over 198.18.9.0/24; `bigger` at 50 over 198.18.10.0/24.
+    struct Rules: SourceThresholdLookup {
+        func maxRetry(for address: IPAddress) -> (maxRetry: Int, rule: String)? {
+            if IPNetwork("198.18.9.0/24")!.contains(address) { return (2, "aws:EC2") }
+            if IPNetwork("198.18.10.0/24")!.contains(address) { return (50, "bigger") }
+            return nil
+        }
+    }
+
+    @Test func aCoveredSourceIsBannedAtItsRulesCountAndTheReasonNamesTheRule() {
+        var d = Detector(policy: DetectionPolicy())
+        d.sourceThresholds = Rules()
+        #expect(feed(&d, event("198.18.9.7", at: 0)) == nil)
+        let v = feed(&d, event("198.18.9.7", at: 1))
+        #expect(v?.network == IPNetwork("198.18.9.7"))
+        #expect(v?.evidence.count == 2)
+        #expect(v?.reason.contains("max-retry 2 for aws:EC2") == true, "\(v?.reason ?? "no verdict")")
+    }
+
+    @Test func uncoveredSourcesAndHigherValuesKeepThePolicysMaxRetry() {
+        var d = Detector(policy: DetectionPolicy())
+        d.sourceThresholds = Rules()
+        for source in ["198.18.11.1", "198.18.10.1"] {
+            for i in 0..<4 { #expect(feed(&d, event(source, at: Double(i))) == nil, "\(source): failure \(i + 1)") }
+            let v = feed(&d, event(source, at: 4))
+            #expect(v?.network == IPNetwork(source))
+            #expect(v?.reason.contains("max-retry") == false, "a rule that would raise the count does not apply")
+        }
+    }
+
+    @Test func aRuleOfOneBansAtTheFirstFailure() {
+        struct One: SourceThresholdLookup {
+            func maxRetry(for address: IPAddress) -> (maxRetry: Int, rule: String)? { (1, "AS14061") }
+        }
+        var d = Detector(policy: DetectionPolicy())
+        d.sourceThresholds = One()
+        #expect(feed(&d, event("2001:2::5", at: 0))?.reason.contains("for AS14061") == true)
+    }
+
+    @Test func theHookSurvivesAReload() {
+        var d = Detector(policy: DetectionPolicy())
+        d.sourceThresholds = Rules()
+        var next = DetectionPolicy()
+        next.threshold.maxRetry = 8
+        d = d.reconfigured(with: next)
+        #expect(feed(&d, event("198.18.9.8", at: 0)) == nil)
+        #expect(feed(&d, event("198.18.9.8", at: 1)) != nil)
     }
 }

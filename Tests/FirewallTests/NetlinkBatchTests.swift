@@ -1,5 +1,6 @@
-import NetworkAddress
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import NetworkAddress
 import Testing
 
 @testable import Firewall
@@ -255,11 +256,25 @@ struct NetlinkBatchTests {
             }
         }
         #expect(sets == (inPlace ? ["host4", "host6"] : ["host4", "host4", "host4", "host6", "host6", "host6"]))
-        // Prefixes are not for this path.
+        // A prefix goes to the interval set as nft sends it: its first address (with the
+        // timeout) and the address after its last, flagged as the interval's end.
         let prefix = try BanPlanner.normalize(
-            [BanElement(network: network("198.18.0.0/24"), timeout: nil)],
+            [BanElement(network: network("198.18.0.0/24"), timeout: .seconds(60))],
             configuration: firewall.configuration
         ).elements
-        #expect(try firewall.netlinkBatch(prefix, refreshesInPlace: inPlace, firstSequence: 1) == nil)
+        var prefixBatch = try #require(try firewall.netlinkBatch(prefix, refreshesInPlace: inPlace, firstSequence: 1))
+        let prefixMessages = try messages(prefixBatch.finish()).filter { $0.type > 0x11 }
+        #expect(prefixMessages.count == (inPlace ? 1 : 3))
+        for message in prefixMessages {
+            let top = try attributes(message.body.dropFirst(4))
+            #expect(String(decoding: top[1].payload.dropLast(), as: UTF8.self) == "ban4")
+            let fields = try attributes(top[2].payload).map { try attributes($0.payload) }
+            let keys = try fields.map { try attributes(try #require($0.first { $0.type == 0x8001 }).payload)[0].payload }
+            #expect(keys.map(Array.init) == [[198, 18, 0, 0], [198, 18, 1, 0]])
+            let flags = fields.map { $0.first { $0.type == 3 }.map { Array($0.payload) } }
+            #expect(flags == [nil, [0, 0, 0, 1]])
+            let endTimeout = fields[1].first { $0.type == 4 }
+            #expect(endTimeout == nil, "the end element carries no timeout")
+        }
     }
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Netlink
 import NetworkAddress
@@ -85,14 +86,32 @@ struct NetlinkFastPathTests {
         }
     }
 
-    @Test func prefixesAndMixedBatchesUseLibnftables() throws {
+    @Test func prefixesAndMixedBatchesTakeTheFastPathToo() throws {
         try withFirewall("nlmixed") { firewall in
             try firewall.ban([
                 BanElement(network: network("198.18.21.0/24"), timeout: .seconds(60)),
                 BanElement(network: network("198.18.22.1"), timeout: .seconds(60)),
+                BanElement(network: network("2001:2:0:21::/64"), timeout: .seconds(60)),
             ])
-            #expect(firewall.netlinkCounters == .init(bans: 0, fallbacks: 0))
-            #expect(Set(try listed(firewall).keys) == [network("198.18.21.0/24"), network("198.18.22.1")])
+            #expect(firewall.netlinkCounters == .init(bans: 1, fallbacks: 0))
+            let now = try listed(firewall)
+            #expect(Set(now.keys) == [network("198.18.21.0/24"), network("198.18.22.1"), network("2001:2:0:21::/64")])
+            #expect((now[network("198.18.21.0/24")] ?? nil).map { $0 > .seconds(50) && $0 <= .seconds(60) } == true, "the prefix keeps its timeout")
+            // The same prefix again (a refresh) is no conflict.
+            try firewall.ban([BanElement(network: network("198.18.21.0/24"), timeout: .seconds(90))])
+            #expect(firewall.netlinkCounters == .init(bans: 2, fallbacks: 0))
+            #expect(Set(try listed(firewall).keys) == [network("198.18.21.0/24"), network("198.18.22.1"), network("2001:2:0:21::/64")])
+        }
+    }
+
+    /// A prefix overlapping one already banned: the kernel refuses the raw batch (it never
+    /// holds overlapping intervals), and the libnftables path merges them into the hull.
+    @Test func anOverlappingPrefixIsRefusedByTheKernelAndMerged() throws {
+        try withFirewall("nloverlap") { firewall in
+            try firewall.ban([BanElement(network: network("198.18.21.0/24"), timeout: .seconds(60))])
+            try firewall.ban([BanElement(network: network("198.18.0.0/16"), timeout: .seconds(120))])
+            #expect(firewall.netlinkCounters == .init(bans: 1, fallbacks: 1))
+            #expect(Set(try listed(firewall).keys) == [network("198.18.0.0/16")])
         }
     }
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Inline
 import NetworkAddress
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 @Suite("AdmissionController: the failure budget")

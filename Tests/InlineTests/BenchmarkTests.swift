@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Inline
 import Logging
 import NetworkAddress
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// Throughput measurements (bench/inline/README.md). Off unless SIPWARDEN_BENCH=1; use a

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Inline
 import NetworkAddress
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 @Suite("InlineFilter: packets to verdicts")

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Inline
 import NetworkAddress
 import PacketDecoding
 import SIPMessage
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// SIP test messages: a request with a chosen branch/CSeq, and a response that mirrors it.

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import IntelStore
 import NetworkAddress
-// SPDX-License-Identifier: GPL-2.0-or-later
 import Testing
 
 @Suite("iptoasn ip2asn TSV")

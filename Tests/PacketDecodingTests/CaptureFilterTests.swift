@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Testing
 
-// SPDX-License-Identifier: GPL-2.0-or-later
 @testable import PacketDecoding
 
 /// A classic BPF interpreter (the subset the generated program uses, with the kernel's

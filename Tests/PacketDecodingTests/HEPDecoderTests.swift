@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 import PacketDecoding
 import TestSupport
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 @Suite("HEP decoder")

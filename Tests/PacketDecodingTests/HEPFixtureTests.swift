@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import NetworkAddress
 import PacketDecoding
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// Real datagrams from Kamailio 5.6's siptrace (see HEPFixtures/README.md and

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 import PacketDecoding
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// A HEPv3 packet as a list of raw chunks, so tests can break it in any way.

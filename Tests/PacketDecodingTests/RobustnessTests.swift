@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import TestSupport
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 @testable import PacketDecoding

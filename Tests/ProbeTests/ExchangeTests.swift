@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import SIPMessage
 import TestSupport
 import Testing
 
-// SPDX-License-Identifier: GPL-2.0-or-later
 @testable import Probe
 
 /// The transaction behaviour of the sans-I/O core, against simulated servers.

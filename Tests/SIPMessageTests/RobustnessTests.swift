@@ -1,5 +1,6 @@
-import TestSupport
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import TestSupport
 import Testing
 
 @testable import SIPMessage

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Detection
 import Firewall
 import Logging
@@ -104,6 +105,7 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
             SensorService.floodReports(running, pipeline: pipeline, logger: logger),
             NamedService(ServiceName.controlPlane),
             FeedService(configuration: running, pipeline: pipeline, restoredBans: [], logger: logger, clock: systemClock),
+            IntelService(configuration: running, pipeline: pipeline, logger: logger),
             IntelUpdateService(settings: running.intel, stateDirectory: "/nonexistent", logger: logger, clock: systemClock),
             try RangeBlocksService(
                 configuration: {

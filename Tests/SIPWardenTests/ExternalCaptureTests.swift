@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import SIPWarden
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// Real devices' captures from other projects' test suites (../shared/corpus/external/pcap,

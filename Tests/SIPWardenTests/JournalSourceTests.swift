@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Detection
 import Firewall
 import Foundation
-// SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
 import Logging
 import NetworkAddress

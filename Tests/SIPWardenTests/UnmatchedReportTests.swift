@@ -1,5 +1,6 @@
-import Foundation
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+import Foundation
 import LogFormats
 import Logging
 import Synchronization

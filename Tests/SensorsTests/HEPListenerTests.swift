@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Glibc
 import NetworkAddress
 import PacketDecoding
 import Sensors
 import Synchronization
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// Collects delivered payloads.

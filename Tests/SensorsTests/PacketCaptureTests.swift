@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import Logging
 import NetworkAddress
@@ -5,7 +7,6 @@ import PacketDecoding
 import Synchronization
 import TestNamespaces
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 @testable import Sensors

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import GRDB
 import Glibc
@@ -5,7 +7,6 @@ import NetworkAddress
 import Storage
 import Synchronization
 import Testing
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 // MARK: - Fixtures
@@ -78,6 +79,24 @@ struct LedgerTests {
         #expect(try ledger.ban(id: id) == expected)
         #expect(try ledger.evidence(forBan: id) == events)
         #expect(try ledger.ban(id: id + 100) == nil)
+    }
+
+    @Test("what the intelligence store knew of a network is kept with its ban, as it was")
+    func enrichmentRoundTrip() throws {
+        let ledger = try Ledger(inMemory: ())
+        var ban = makeBan("198.18.0.8")
+        let known = IntelEnrichment(
+            asn: 16_509, asName: "AMAZON-02 - Amazon.com, Inc.", country: "US", prefix: IPNetwork("198.18.0.0/16"), provider: "aws",
+            service: "EC2", region: "eu-central-1")
+        ban.enrichment = known
+        let id = try ledger.recordBan(ban, evidence: [])
+        #expect(try ledger.ban(id: id)?.enrichment == known)
+        // Nothing known: nothing stored, and it reads back as nil.
+        let bare = try ledger.recordBan(makeBan("198.18.0.9"), evidence: [])
+        #expect(try ledger.ban(id: bare)?.enrichment == nil)
+        var empty = makeBan("198.18.0.10")
+        empty.enrichment = IntelEnrichment()
+        #expect(try ledger.ban(id: ledger.recordBan(empty, evidence: []))?.enrichment == nil)
     }
 
     @Test("IPv6 prefixes and host addresses are stored canonically and compare equal")

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 import NetworkAddress
 import Storage
@@ -54,6 +55,7 @@ private func rfc3339(_ t: Timestamp) -> String {
         }
         #expect(Set(bans.map(\.banID)).count == 6, "every old row got its own ban id")
         #expect(bans.filter { $0.origin == .detector }.map(\.rule) == [.failures, .failures, .failures])
+        #expect(bans.allSatisfy { $0.enrichment == nil }, "old rows knew nothing of their networks (v3 adds the column)")
         #expect(bans.filter { $0.origin == .manual }.map(\.rule) == [.manual, .manual, .manual])
 
         // Evidence written by the old build is still there.
@@ -79,7 +81,8 @@ private func rfc3339(_ t: Timestamp) -> String {
         let lastOld = try ledger.lastRow()
         let ban = Ban(
             network: IPNetwork("198.18.4.4")!, rule: .kind(.scanner), origin: .detector,
-            created: Timestamp(seconds: 1_800_000_000), duration: .seconds(600), reason: "after the upgrade")
+            created: Timestamp(seconds: 1_800_000_000), duration: .seconds(600), reason: "after the upgrade",
+            enrichment: IntelEnrichment(asn: 64_500, asName: "LAB-AS", country: "DE", prefix: IPNetwork("198.18.0.0/15"), provider: "lab"))
         let row = try ledger.recordBan(BanRecord(ban), evidence: [])
         #expect(row > lastOld)
         let stored = try #require(try ledger.ban(banID: ban.id))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 // The cost of BanFanOut.publish on the publishing (sensor) thread, release build.
 // Built by bench/fanout/run.sh as one module with the sources it needs.
 import Dispatch

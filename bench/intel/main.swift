@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 // The intelligence store's benchmark (release, one module, no SwiftPM): bench/intel/run.sh.
 //   intel-bench generate FILE [v4rows v6rows]  writes a full-size ip2asn combined table
 //   intel-bench load FILE                      load time (wall and CPU) and memory

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 // What the firewall uses of swift-log's Logger, doing nothing (the bench compiles the
 // firewall's sources into one module without SwiftPM).
 public struct Logger: Sendable {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 // Range blocks in the kernel: cold load of 10 k prefixes (7 k IPv4 + 3 k IPv6, none
 // adjacent, inside 198.18.0.0/15 and 2001:2::/48), refresh of 1 % as a delta and as a full
 // replace, each one nfnetlink transaction; and a libnftables prefix ban of the ban table

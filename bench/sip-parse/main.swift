@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 // Decoding-speed benchmark for SIPMessage (built by bench/sip-parse/run.sh with swiftc -O,
 // module sources compiled in, no SwiftPM). Also prints the RFC 4475 classification table
 // with `--classify DIR`.

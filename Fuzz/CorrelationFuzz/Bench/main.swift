@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import NetworkAddress
 import PacketDecoding
 import SIPCorrelation
 import SIPMessage
-// SPDX-License-Identifier: GPL-2.0-or-later
 // Throughput of SIPCorrelator.ingest (release build): `Fuzz/correlation-build.sh bench`
 // then `.build-correlationfuzz/correlation-bench`. Three workloads of pre-built UDP
 // payloads; prints messages per second for each (best of three runs).

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 //
 // Decode throughput of CaptureFileReader + PacketDecoder on a synthetic pcap of SIP UDP
 // packets (Ethernet/IPv4/UDP, ~480-byte REGISTERs from 65,536 sources), one core.

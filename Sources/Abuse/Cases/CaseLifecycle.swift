@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import WardenCore
 
 /// What can happen to a case: the operator, the mail, the traffic, the clock.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 public import WardenCore
 
 /// How one network (AS and organisation) has handled the reports sent to it.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Foundation
 
 /// An Internet message (RFC 5322) with its MIME structure (RFC 2045/2046), read leniently:

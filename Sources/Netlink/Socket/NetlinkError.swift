@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Glibc
 
 /// Why a netlink exchange failed: the one error type of the socket shell, carrying the errno

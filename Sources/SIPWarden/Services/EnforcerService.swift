@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Firewall
 public import Logging
 public import Storage
 import Synchronization
-// SPDX-License-Identifier: GPL-2.0-or-later
 public import WardenCore
 
 /// The `enforcer` service: the kernel side of bans.

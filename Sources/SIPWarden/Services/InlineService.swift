@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 public import Inline
 public import Logging
 import Synchronization
 public import Telemetry
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// The `sensor:inline` service: inline admission through NFQUEUE (its verdict thread) and

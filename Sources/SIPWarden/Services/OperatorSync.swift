@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Logging
 import Storage
-// SPDX-License-Identifier: GPL-2.0-or-later
 import WardenCore
 
 /// Brings a running daemon's detector up to date with bans operators lifted or added in

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import ControlPlane
 import Firewall
 import Logging
 import NetworkAddress
+import RangePolicy
 
 /// `ranges`: the range blocks (docs/RANGES.md). Starts after the enforcer: makes the range
 /// table equal to `STATE/range-blocks.json` plus the configured blocks (`reconcile`), then
@@ -18,8 +20,11 @@ final class RangeBlocksService: DaemonService {
     private let ownAddresses: [IPNetwork]
     private let logger: Logger
 
-    /// - Parameter ownAddresses: the host's own addresses, never blocked (nor is the allowlist).
-    init(configuration: Configuration, ownAddresses: [IPNetwork], logger: Logger) throws(DaemonError) {
+    /// - Parameters:
+    ///   - ownAddresses: the host's own addresses, never blocked (nor is the allowlist).
+    ///   - source: where selectors' ranges come from (the intelligence store, then named
+    ///     lists and files); by default named lists and files only.
+    init(configuration: Configuration, ownAddresses: [IPNetwork], source: (any RangeSource)? = nil, logger: Logger) throws(DaemonError) {
         self.logger = logger
         self.ownAddresses = ownAddresses
         let neverBlocked = configuration.detection.allowlist.networks + ownAddresses
@@ -35,7 +40,7 @@ final class RangeBlocksService: DaemonService {
         do throws(RangeBlocks.Failure) {
             blocks = try RangeBlocks(
                 settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
-                allowlist: neverBlocked, firewall: firewall, source: configuration.ranges.fileSource,
+                allowlist: neverBlocked, firewall: firewall, source: source ?? configuration.ranges.fileSource,
                 clock: systemClock, logger: logger)
         } catch {
             throw DaemonError("ranges: \(error.description)")

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
 import Firewall
 import Inline
-// SPDX-License-Identifier: GPL-2.0-or-later
 import LogFormats
 import Logging
 import NetworkAddress

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import ControlPlane
 import Detection
 import Firewall
@@ -23,6 +24,7 @@ public enum ServiceName {
     public static let feeds = "feeds"
     public static let intelUpdate = "intel-update"
     public static let ranges = "ranges"
+    public static let intel = "intel"
 }
 
 /// Every setting of the configuration, declared once. Adding a setting is one entry here
@@ -37,7 +39,7 @@ public enum ConfigurationSchema {
         sources + enforcement + [
             Setting(
                 "state", \.stateDirectory, type: "path", default: "/var/lib/sipwarden",
-                owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges], reload: .restartOnly,
+                owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges, S.intel], reload: .restartOnly,
                 example: "/srv/sipwarden",
                 flag: "--state",
                 summary: "ledger.sqlite, the pid file, the journal cursor, api.sock and api.token",
@@ -57,7 +59,7 @@ public enum ConfigurationSchema {
             shape: .custom { r, node, _, c throws(ConfigurationError) in c.feeds = try IntelFeedsSection.feeds(node, file: r.file) }),
         Setting(
             "ranges", \.ranges, type: "{lists, rules, asn-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table, sip-ports}",
-            default: "no lists, no rules", owners: [S.ranges], reload: .restartOnly, example: "{ refresh: 2h }",
+            default: "no lists, no rules", owners: [S.ranges, S.intel], reload: .restartOnly, example: "{ refresh: 2h }",
             summary: "provider, AS and named-list rules and range blocks in the kernel (docs/RANGES.md)",
             shape: .custom { r, node, key, c throws(ConfigurationError) in c.ranges = try RangesSettings.parse(node, key: key, file: r.file) }),
     ]

@@ -46,6 +46,7 @@ extension ConfigurationSchema {
         ),
         (ServiceName.feeds, { c in AnyHashable([AnyHashable(c.feeds), AnyHashable(c.detection.allowlist), AnyHashable(c.stateDirectory)]) }),
         (ServiceName.intelUpdate, { c in AnyHashable([AnyHashable(c.intel), AnyHashable(c.stateDirectory)]) }),
+        (ServiceName.intel, { c in AnyHashable([AnyHashable(c.ranges), AnyHashable(c.stateDirectory)]) }),
         (
             ServiceName.ranges,
             { c in

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
 import Yams
 
 /// How a running daemon takes a changed setting on SIGHUP.

@@ -1,5 +1,6 @@
-public import ControlPlane
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+public import ControlPlane
 public import Firewall
 public import Inline
 public import LogFormats
