@@ -63,7 +63,10 @@ def main() -> None:
                 buf += os.read(fd, 65536)
                 while b"\n" in buf:
                     l, buf = buf.split(b"\n", 1)
-                    if needle in l.replace(b"{", b" ").replace(b"}", b" ").replace(b",", b" "):
+                    # Only the ban sets: the flood guard's suspect sets get the same
+                    # address at its first failures, before the Nth line is written.
+                    in_ban_set = any(b" %s " % s in l for s in (b"host4", b"host6", b"ban4", b"ban6"))
+                    if in_ban_set and needle in l.replace(b"{", b" ").replace(b"}", b" ").replace(b",", b" "):
                         t1 = now
             results.append((ip, (t1 - t0) / 1000 if t1 else -1))
     finally:
