@@ -33,8 +33,7 @@ enum IntelFeedsSection {
         let file: String
 
         func fail(_ node: Node?, _ key: String, _ message: String) -> ConfigurationError {
-            let line = node?.mark.map { ":\($0.line)" } ?? ""
-            return ConfigurationError(location: "\(file)\(line): \(key)", message: message)
+            YAMLNodeReader(file: file).fail(node, key, message)
         }
 
         func mapping(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] {

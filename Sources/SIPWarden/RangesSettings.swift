@@ -46,31 +46,19 @@ public struct RangesSettings: Sendable, Hashable {
 
     /// Parses the section. `key` is its path for messages (`ranges`), `location` the file.
     static func parse(_ node: Node, key: String, file: String) throws(ConfigurationError) -> RangesSettings {
-        let reader = RangesReader(file: file)
+        let reader = RangesReader(base: YAMLNodeReader(file: file))
         return try reader.section(node, key)
     }
 }
 
 /// The `ranges:` section's reader (kept apart from the main reader; the same messages).
 private struct RangesReader {
-    let file: String
+    /// The main reader: its locations (`FILE:LINE: key`) and its mapping walk.
+    let base: YAMLNodeReader
 
-    func fail(_ node: Node?, _ key: String, _ message: String) -> ConfigurationError {
-        let line = node?.mark.map { ":\($0.line)" } ?? ""
-        return ConfigurationError(location: "\(file)\(line): \(key)", message: message)
-    }
+    func fail(_ node: Node?, _ key: String, _ message: String) -> ConfigurationError { base.fail(node, key, message) }
 
-    func pairs(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] {
-        guard case .mapping(let mapping) = node else { throw fail(node, key, "expected a mapping of keys to values") }
-        var seen: Set<String> = []
-        var result: [(String, Node, Node)] = []
-        for (k, v) in mapping {
-            guard let name = k.string else { throw fail(k, key, "keys must be plain strings") }
-            guard seen.insert(name).inserted else { throw fail(k, "\(key).\(name)", "duplicate key") }
-            result.append((name, k, v))
-        }
-        return result
-    }
+    func pairs(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] { try base.mapping(node, key) }
 
     func scalar(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
         guard case .scalar(let s) = node else { throw fail(node, key, "expected a single value") }
