@@ -17,11 +17,34 @@ public struct PosixThread: Sendable {
     /// The errno-style code `pthread_create` returned.
     public struct StartFailure: Error { public var code: Int32 }
 
+    /// How the kernel schedules a thread against the others.
+    public enum Scheduling: Sendable {
+        /// The default policy: sensors, whose work is the ban path.
+        case normal
+        /// Work that follows a ban and must never compete with the ban path for a CPU
+        /// (the fan-out's consumers, the ledger writer): `SCHED_BATCH` — its wake-ups do
+        /// not preempt a running thread — at nice +5, so on a busy machine a sensor, and
+        /// whatever else runs at normal priority, gets the CPU first. The thread still gets
+        /// its share when the CPUs are busy; it is not starved as under `SCHED_IDLE`.
+        case background
+    }
+
     /// Starts a thread running `body`.
     ///
     /// `body` need not be `Sendable`: ownership of everything it captures moves to the new
     /// thread, and the caller must not touch those objects afterwards.
-    public init(_ body: @escaping () -> Void) throws(StartFailure) {
+    /// - Parameter scheduling: `.background` for work that must yield to the ban path;
+    ///   when the policy cannot be set the thread runs at normal priority.
+    public init(scheduling: Scheduling = .normal, _ body: @escaping () -> Void) throws(StartFailure) {
+        let body: () -> Void =
+            switch scheduling {
+            case .normal: body
+            case .background:
+                {
+                    Self.yieldToTheBanPath()
+                    body()
+                }
+            }
         let context = Unmanaged.passRetained(Entry(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
@@ -37,6 +60,16 @@ public struct PosixThread: Sendable {
             throw StartFailure(code: rc)
         }
         handle = thread
+    }
+
+    /// Puts the calling thread in `SCHED_BATCH` at nice +5 (both per thread on Linux).
+    private static func yieldToTheBanPath() {
+        var parameters = sched_param()
+        parameters.sched_priority = 0
+        // SCHED_BATCH (3), not exported by Glibc's module without _GNU_SOURCE.
+        _ = pthread_setschedparam(pthread_self(), 3, &parameters)
+        // Linux keeps the nice value per thread; `who` 0 is the calling thread.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
     }
 
     /// True when called on this thread.

@@ -2,6 +2,7 @@
 
 import BanFanOut
 import Dispatch
+import Glibc
 import NetworkAddress
 import Synchronization
 import Testing
@@ -133,5 +134,35 @@ private final class Received: Sendable {
         #expect(BanRule("auth_failed") == .kind(.authFailed))
         #expect(BanRule("enumeration") == .enumeration && BanRule("nonsense") == nil)
         for rule in [BanRule.failures, .enumeration, .manual, .kind(.scanner)] { #expect(BanRule(rule.description) == rule) }
+    }
+}
+
+/// How the kernel schedules the calling thread: policy and nice value.
+private func currentScheduling() -> (policy: Int32, nice: Int32) {
+    var policy: Int32 = 0
+    var parameters = sched_param()
+    _ = pthread_getschedparam(pthread_self(), &policy, &parameters)
+    return (policy, getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+}
+
+@Suite struct ConsumerSchedulingTests {
+    /// A consumer's work follows a ban and must not take a CPU from the ban path: its thread
+    /// runs under SCHED_BATCH (3) five nice steps below the publisher.
+    @Test func consumersRunBelowThePublisher() throws {
+        let publisher = currentScheduling()
+        let fanOut = try BanFanOut()
+        defer { fanOut.stop() }
+        let seen = Mutex<(policy: Int32, nice: Int32)?>(nil)
+        let subscription = try fanOut.subscribe("probe", capacity: 4) { _ in
+            seen.withLock { $0 = currentScheduling() }
+        }
+        fanOut.publish(enforced(1))
+        subscription.flush()
+        let consumer = try #require(seen.withLock { $0 })
+        #expect(consumer.policy == 3)
+        #expect(consumer.nice == min(19, publisher.nice + 5))
+        // The publisher's own thread is untouched.
+        #expect(currentScheduling().policy == publisher.policy)
+        #expect(currentScheduling().nice == publisher.nice)
     }
 }
