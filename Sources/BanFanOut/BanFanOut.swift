@@ -25,7 +25,7 @@ public final class BanFanOut: Sendable {
         let core = FanOutCore()
         self.core = core
         do throws(PosixThread.StartFailure) {
-            doorbellThread = try PosixThread(scheduling: .background) { core.ringDoorbells() }
+            doorbellThread = try PosixThread(name: "sw-doorbell", scheduling: .background) { core.ringDoorbells() }
         } catch {
             throw BanFanOutError(subscription: "doorbell", errno: error.code)
         }

@@ -37,7 +37,7 @@ public final class BanSubscription: Sendable {
         let core = SubscriptionCore(capacity: capacity, spills: overflow == .spill, handler: handler, onGap: onGap)
         self.core = core
         do throws(PosixThread.StartFailure) {
-            thread = try PosixThread(scheduling: .background) { core.run() }
+            thread = try PosixThread(name: "sw-fan-\(name)", scheduling: .background) { core.run() }
         } catch {
             throw BanFanOutError(subscription: name, errno: error.code)
         }

@@ -33,18 +33,17 @@ public struct PosixThread: Sendable {
     ///
     /// `body` need not be `Sendable`: ownership of everything it captures moves to the new
     /// thread, and the caller must not touch those objects afterwards.
-    /// - Parameter scheduling: `.background` for work that must yield to the ban path;
-    ///   when the policy cannot be set the thread runs at normal priority.
-    public init(scheduling: Scheduling = .normal, _ body: @escaping () -> Void) throws(StartFailure) {
-        let body: () -> Void =
-            switch scheduling {
-            case .normal: body
-            case .background:
-                {
-                    Self.yieldToTheBanPath()
-                    body()
-                }
-            }
+    /// - Parameters:
+    ///   - name: the thread's name as `top -H`, `ps -L` and `perf` show it (cut to the
+    ///     kernel's 15 bytes); without one it keeps its creator's.
+    ///   - scheduling: `.background` for work that must yield to the ban path; when the
+    ///     policy cannot be set the thread runs at normal priority.
+    public init(name: String? = nil, scheduling: Scheduling = .normal, _ body: @escaping () -> Void) throws(StartFailure) {
+        let body: () -> Void = {
+            if let name { Self.nameCurrentThread(name) }
+            if scheduling == .background { Self.yieldToTheBanPath() }
+            body()
+        }
         let context = Unmanaged.passRetained(Entry(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
@@ -60,6 +59,19 @@ public struct PosixThread: Sendable {
             throw StartFailure(code: rc)
         }
         handle = thread
+    }
+
+    /// Names the calling thread (at most 15 bytes, cut at a character boundary).
+    private static func nameCurrentThread(_ name: String) {
+        var cut = Substring(name)
+        while cut.utf8.count > 15 { cut = cut.dropLast() }
+        // pthread_setname_np is not exported without _GNU_SOURCE; the kernel's own interface
+        // is the calling thread's `comm` file.
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(cut.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// Puts the calling thread in `SCHED_BATCH` at nice +5 (both per thread on Linux).

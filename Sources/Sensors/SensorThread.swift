@@ -19,7 +19,9 @@ struct SensorThread: Sendable {
         metadata: Logger.Metadata = [:], loop: @escaping () -> Void
     ) throws(PosixThread.StartFailure) {
         self.signal = signal
-        thread = try PosixThread {
+        // "tail thread" → "sw-tail", "NFLOG receive thread" → "sw-nflog" (ps -L, perf).
+        let threadName = "sw-" + (name.split(separator: " ").first.map { $0.lowercased() } ?? "sensor")
+        thread = try PosixThread(name: threadName) {
             if let problem = priority.applyToCurrentThread() {
                 logger.warning("\(name) keeps normal scheduling: \(problem)", metadata: metadata)
             }

@@ -39,7 +39,7 @@ public final class LedgerWriter: Sendable {
             ledger: ledger, retryDelay: retryDelay, maxAttempts: max(1, maxAttempts), onDelay: onDelay, onError: onError)
         self.core = core
         do throws(PosixThread.StartFailure) {
-            thread = try PosixThread(scheduling: .background) { core.run() }
+            thread = try PosixThread(name: "sw-ledger", scheduling: .background) { core.run() }
         } catch {
             throw .writerUnavailable(errno: error.code)
         }

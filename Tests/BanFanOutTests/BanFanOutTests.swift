@@ -2,6 +2,7 @@
 
 import BanFanOut
 import Dispatch
+import Foundation
 import Glibc
 import NetworkAddress
 import Synchronization
@@ -153,14 +154,19 @@ private func currentScheduling() -> (policy: Int32, nice: Int32) {
         let fanOut = try BanFanOut()
         defer { fanOut.stop() }
         let seen = Mutex<(policy: Int32, nice: Int32)?>(nil)
+        let threadName = Mutex("")
         let subscription = try fanOut.subscribe("probe", capacity: 4) { _ in
             seen.withLock { $0 = currentScheduling() }
+            let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+            threadName.withLock { $0 = comm.trimmingCharacters(in: .newlines) }
         }
         fanOut.publish(enforced(1))
         subscription.flush()
         let consumer = try #require(seen.withLock { $0 })
         #expect(consumer.policy == 3)
         #expect(consumer.nice == min(19, publisher.nice + 5))
+        // Named, so `top -H` and `perf` tell the consumers apart.
+        #expect(threadName.withLock { $0 } == "sw-fan-probe")
         // The publisher's own thread is untouched.
         #expect(currentScheduling().policy == publisher.policy)
         #expect(currentScheduling().nice == publisher.nice)
