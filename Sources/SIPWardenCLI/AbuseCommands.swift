@@ -10,7 +10,7 @@ struct AbuseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abuse",
         abstract: "Who to tell about an attacking address (docs/ABUSE.md).",
-        subcommands: [Contact.self]
+        subcommands: [Contact.self, AbuseIPDB.self]
     )
 
     struct Contact: ParsableCommand {

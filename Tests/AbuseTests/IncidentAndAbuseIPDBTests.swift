@@ -7,7 +7,7 @@ import WardenCore
 
 @testable import Abuse
 
-private let t0 = Timestamp(seconds: 1_764_748_800)  // 2025-12-03T08:00:00Z
+private let t0 = Timestamp(seconds: 1_764_748_800) // 2025-12-03T08:00:00Z
 private let attacker = IPAddress("198.18.7.9")!
 private let server = IPAddress("198.19.0.1")!
 
@@ -31,7 +31,7 @@ private func ban(_ network: String = "198.18.7.9", rule: BanRule = .failures, cr
         let incident = try IncidentBuilder.incident(caseID: id, ban: ban(), events: events)
         #expect(incident.caseID == id)
         #expect(incident.source == attacker)
-        #expect(incident.attempts == 4)  // the other source's event is not this incident's
+        #expect(incident.attempts == 4) // the other source's event is not this incident's
         #expect(incident.firstSeen == t0)
         #expect(incident.lastSeen == t0 + .milliseconds(750))
         #expect(incident.sourcePort == 5062)
@@ -42,7 +42,10 @@ private func ban(_ network: String = "198.18.7.9", rule: BanRule = .failures, cr
         let text = String(decoding: try #require(incident.evidence.first).bytes, as: UTF8.self)
         let lines = text.split(separator: "\n")
         #expect(lines.count == 4)
-        #expect(lines[0] == "2025-12-03T08:00:00.000000Z udp 198.18.7.9:5062 -> 198.19.0.1:5060 auth_failed user=\"100\" ua=\"friendly-scanner\" (log /var/log/kamailio.log:100)")
+        #expect(
+            lines[0]
+                == "2025-12-03T08:00:00.000000Z udp 198.18.7.9:5062 -> 198.19.0.1:5060 auth_failed user=\"100\" ua=\"friendly-scanner\" (log /var/log/kamailio.log:100)"
+        )
         #expect(lines[1].contains("user=\"101\"") && lines[1].hasPrefix("2025-12-03T08:00:00.250000Z"))
     }
 
@@ -89,13 +92,14 @@ private func ban(_ network: String = "198.18.7.9", rule: BanRule = .failures, cr
     }
 
     @Test func theReportIsRedactedAndFormEncoded() throws {
-        let report = AbuseIPDBReport(incident: try incident(), redaction: RedactionPolicy(ownNetworks: IPNetworkSet([IPNetwork("198.19.0.1/32")!]), accountNames: ["101"]))
+        let report = AbuseIPDBReport(
+            incident: try incident(), redaction: RedactionPolicy(ownNetworks: IPNetworkSet([IPNetwork("198.19.0.1/32")!]), accountNames: ["101"]))
         #expect(report.address == attacker)
         #expect(report.categories == [8, 18])
         #expect(report.comment.contains("12 failed attempts over SIP/UDP to port 5060, 2025-12-03T08:00:00Z to 2025-12-03T08:00:02Z."))
         #expect(report.comment.contains(#""100", "[redacted]", "102""#))
         #expect(!report.comment.contains("198.19.0.1"))
-        #expect(report.comment.contains(", …."))  // more than ten accounts
+        #expect(report.comment.contains(", ….")) // more than ten accounts
         let body = report.formBody
         // Twelve accounts, one try each: enumeration, in words a desk reads.
         #expect(body.hasPrefix("ip=198.18.7.9&categories=8%2C18&comment=SIP+extension+enumeration+%28requests+for+many"))
@@ -118,10 +122,17 @@ private func ban(_ network: String = "198.18.7.9", rule: BanRule = .failures, cr
         #expect(parse(200, #"{"data":{"ipAddress":"198.18.7.9","abuseConfidenceScore":52}}"#) == .accepted(score: 52))
         #expect(parse(200, "not json") == .accepted(score: nil))
         let limited = #"{"errors":[{"detail":"Daily rate limit of 1000 requests exceeded for this endpoint.","status":429}]}"#
-        #expect(parse(429, limited, retryAfter: "3600") == .retry(after: .seconds(3600), detail: "Daily rate limit of 1000 requests exceeded for this endpoint."))
-        #expect(parse(429, limited, retryAfter: "soon") == .retry(after: AbuseIPDBAnswer.defaultRetry, detail: "Daily rate limit of 1000 requests exceeded for this endpoint."))
-        #expect(parse(429, limited, retryAfter: "9999999") == .retry(after: .seconds(86_400), detail: "Daily rate limit of 1000 requests exceeded for this endpoint."))
-        let twice = #"{"errors":[{"detail":"You can only report the same IP address (`198.18.7.9`) once in 15 minutes.","status":429,"source":{"parameter":"ip"}}]}"#
+        #expect(
+            parse(429, limited, retryAfter: "3600")
+                == .retry(after: .seconds(3600), detail: "Daily rate limit of 1000 requests exceeded for this endpoint."))
+        #expect(
+            parse(429, limited, retryAfter: "soon")
+                == .retry(after: AbuseIPDBAnswer.defaultRetry, detail: "Daily rate limit of 1000 requests exceeded for this endpoint."))
+        #expect(
+            parse(429, limited, retryAfter: "9999999")
+                == .retry(after: .seconds(86_400), detail: "Daily rate limit of 1000 requests exceeded for this endpoint."))
+        let twice =
+            #"{"errors":[{"detail":"You can only report the same IP address (`198.18.7.9`) once in 15 minutes.","status":429,"source":{"parameter":"ip"}}]}"#
         #expect(parse(429, twice) == .alreadyReported(detail: "You can only report the same IP address (`198.18.7.9`) once in 15 minutes."))
         let badKey = #"{"errors":[{"detail":"Authentication failed. Your API key is either missing, incorrect, or revoked.","status":401}]}"#
         #expect(parse(401, badKey) == .rejected(status: 401, detail: "Authentication failed. Your API key is either missing, incorrect, or revoked."))
