@@ -36,14 +36,9 @@ enum IntelFeedsSection {
             YAMLNodeReader(file: file).fail(node, key, message)
         }
 
+        /// The mapping's entries; a duplicate key is refused (as everywhere in the file).
         func mapping(_ node: Node, _ key: String) throws(ConfigurationError) -> [(String, Node, Node)] {
-            guard case .mapping(let m) = node else { throw fail(node, key, "expected a mapping of keys to values") }
-            var out: [(String, Node, Node)] = []
-            for (k, v) in m {
-                guard let name = k.string else { throw fail(k, key, "keys must be plain strings") }
-                out.append((name, k, v))
-            }
-            return out
+            try YAMLNodeReader(file: file).mapping(node, key)
         }
 
         func string(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
@@ -52,19 +47,11 @@ enum IntelFeedsSection {
         }
 
         func int(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-            let s = try string(node, key)
-            guard let v = Int(s), range.contains(v) else {
-                throw fail(node, key, "expected an integer between \(range.lowerBound) and \(range.upperBound), got '\(s)'")
-            }
-            return v
+            try YAMLNodeReader(file: file).integer(node, key, range)
         }
 
         func bool(_ node: Node, _ key: String) throws(ConfigurationError) -> Bool {
-            switch try string(node, key).lowercased() {
-            case "true", "yes", "on": return true
-            case "false", "no", "off": return false
-            case let s: throw fail(node, key, "expected true or false, got '\(s)'")
-            }
+            try YAMLNodeReader(file: file).value(node, key)
         }
 
         func duration(_ node: Node, _ key: String) throws(ConfigurationError) -> Duration {

@@ -90,6 +90,10 @@ struct FeedIntegrationTests {
             ("intel:\n  shrink-ratio: 2\n", "intel.shrink-ratio"),
             ("intel:\n  refresh: 5s\n", "intel.refresh"),
             ("intel:\n  colour: red\n", "intel.colour"),
+            // A duplicate key is refused, with its line, as everywhere in the file.
+            ("intel:\n  refresh: 1h\n  refresh: 2h\n", "bad.yaml:2: duplicate key refresh"),
+            ("intel:\n  sources:\n    aws: { url: \"https://x/\" }\n    aws: { url: \"https://y/\" }\n", "bad.yaml:3: duplicate key aws"),
+            ("intel:\n  auto-update: maybe\n", "expected true or false, got 'maybe'"),
         ]
         for (yaml, expected) in cases {
             do {
