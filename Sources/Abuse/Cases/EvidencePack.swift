@@ -26,7 +26,10 @@ public import WardenCore
 public enum EvidencePack {
     /// A message of the case, as sent or received.
     public struct Message: Sendable, Hashable {
-        public enum Direction: String, Sendable, Hashable { case outgoing = "out", incoming = "in" }
+        public enum Direction: String, Sendable, Hashable {
+            case outgoing = "out"
+            case incoming = "in"
+        }
         public var direction: Direction
         public var time: Timestamp
         /// The counterpart: the recipient of an outgoing message, the sender of an answer.
