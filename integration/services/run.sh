@@ -9,7 +9,7 @@
 set -uo pipefail
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
 HERE=$(cd "$(dirname "$0")" && pwd)
-NS=svc-$$-pbx; CLI=svc-$$-cli
+P=${SVC_NETNS_PREFIX:-svc}; NS=$P-$$-pbx; CLI=$P-$$-cli   # SVC_NETNS_PREFIX: namespaces of your own
 DIR=$(mktemp -d /tmp/svc.XXXXXX)
 PIDS=()
 pass=0; fail=0
