@@ -27,8 +27,14 @@ public struct RangeBlockView: Codable, Sendable, Hashable {
     /// Intervals in the kernel after merging and carving out the allowlist.
     public var intervals: Int
     public var refreshed: String
+    /// Why it was made, when the origin alone does not say (the AS rule: its K and window).
+    public var reason: String?
 
-    public init(selector: String, scope: String, origin: String, created: String, expires: String?, intervals: Int, refreshed: String) {
+    public init(
+        selector: String, scope: String, origin: String, created: String, expires: String?, intervals: Int, refreshed: String,
+        reason: String? = nil
+    ) {
+        self.reason = reason
         self.selector = selector
         self.scope = scope
         self.origin = origin

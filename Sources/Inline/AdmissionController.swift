@@ -30,6 +30,9 @@ public import WardenCore
 public struct AdmissionController: Sendable {
     /// The rules in force (changed only by ``reconfigure(with:)``).
     public private(set) var policy: AdmissionPolicy
+    /// Lower max-retries of their own for some sources (changed only by
+    /// ``replaceSourceLimits(_:)``); nil = every source gets the policy's.
+    public private(set) var sourceLimits: (any AdmissionMaxRetryLookup)?
 
     /// Counters since start.
     public var statistics: AdmissionStatistics {
@@ -114,6 +117,26 @@ public struct AdmissionController: Sendable {
         // No clock here: rank as if now were the newest activity seen.
         let newest = slots.lazy.map(\.lastSeen).max() ?? 0
         while slots.count > p.maxSources { evictOne(now: newest) }
+        refreshMaxRetries()
+    }
+
+    /// Gives sources covered by a provider, AS or list rule a lower max-retry of their own
+    /// (nil: none). Tracked sources take their new value now: failures and requests in
+    /// flight stay and are judged against it at the next request, as a lower policy
+    /// max-retry is (``reconfigure(with:)``).
+    public mutating func replaceSourceLimits(_ limits: (any AdmissionMaxRetryLookup)?) {
+        sourceLimits = limits
+        refreshMaxRetries()
+    }
+
+    /// The max-retry a source prefix is judged with: the policy's, or a lower one of its own.
+    public func maxRetry(of key: IPAddress) -> Int {
+        guard let lowered = sourceLimits?.maxRetry(for: key) else { return policy.maxRetry }
+        return min(policy.maxRetry, max(lowered, 1))
+    }
+
+    private mutating func refreshMaxRetries() {
+        for i in slots.indices { slots[i].maxRetry = maxRetry(of: slots[i].key) }
     }
 
     /// `policy` with out-of-range values brought into range.
@@ -207,7 +230,7 @@ public struct AdmissionController: Sendable {
         request.expires = now &+ timeoutUS
         if request.credentialed {
             if slots[slot].credentialed.contains(where: { $0.hash == request.hash }) { return .admit(.retransmission) }
-            let budget = policy.maxRetry - slots[slot].failureTimes.count + slots[slot].credit
+            let budget = slots[slot].maxRetry - slots[slot].failureTimes.count + slots[slot].credit
             guard budget > 0, slots[slot].credentialed.count < budget else { return .drop(.budget) }
             slots[slot].credentialed.append(request)
             return .admit(.credentialed)
@@ -421,7 +444,7 @@ public struct AdmissionController: Sendable {
         )
         slots[slot].failureTimes.append(now)
         let failures = slots[slot].failureTimes.count
-        guard failures >= policy.maxRetry else { return [.failure(event)] }
+        guard failures >= slots[slot].maxRetry else { return [.failure(event)] }
         counters.exhaustions += 1
         let until = now &+ banTimeUS
         slots[slot].exhaustedUntil = until
@@ -459,7 +482,7 @@ public struct AdmissionController: Sendable {
     private mutating func slotFor(_ key: IPAddress, now: Int64) -> Int {
         if let slot = index[key] { return slot }
         if slots.count >= policy.maxSources { evictOne(now: now) }
-        slots.append(SourceEntry(key: key, lastSeen: now))
+        slots.append(SourceEntry(key: key, lastSeen: now, maxRetry: maxRetry(of: key)))
         index[key] = slots.count - 1
         return slots.count - 1
     }
@@ -622,6 +645,8 @@ private struct SourceEntry: Sendable {
     var key: IPAddress
     var lastSeen: Int64
     var exhaustedUntil: Int64 = .min
+    /// Its max-retry: the policy's, or a lower one of a provider, AS or list rule.
+    var maxRetry: Int
     /// Times of failures inside the window, oldest first (at most `maxRetry`).
     var failureTimes: [Int64] = []
     var credentialed: [Pending] = []
@@ -638,9 +663,10 @@ private struct SourceEntry: Sendable {
     var credit: Int { successfulUsers.count }
     var lastSuccess: Int64 = .min
 
-    init(key: IPAddress, lastSeen: Int64) {
+    init(key: IPAddress, lastSeen: Int64, maxRetry: Int) {
         self.key = key
         self.lastSeen = lastSeen
+        self.maxRetry = maxRetry
     }
 
     var heldCount: Int { heldCredentialed.count + heldUncredentialed.count }

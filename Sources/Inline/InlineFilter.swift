@@ -58,6 +58,12 @@ public struct InlineFilter: Sendable {
         controller.reconfigure(with: policy)
     }
 
+    /// Lower max-retries of their own for some sources (see
+    /// ``AdmissionController/replaceSourceLimits(_:)``).
+    public mutating func replaceSourceLimits(_ limits: (any AdmissionMaxRetryLookup)?) {
+        controller.replaceSourceLimits(limits)
+    }
+
     /// Judges one IP packet (starting at the IP header, as NFQUEUE delivers it) and
     /// appends any admission events to `events`. Never traps, whatever the bytes.
     ///

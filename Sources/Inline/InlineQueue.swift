@@ -205,6 +205,14 @@ public final class InlineQueue: Sendable {
         shared.policyPending.store(true, ordering: .releasing)
     }
 
+    /// Gives sources covered by provider, AS or list rules a lower max-retry of their own
+    /// (nil: none), from the next batch on, as ``replacePolicy(_:)`` does
+    /// (``AdmissionController/replaceSourceLimits(_:)``).
+    public func replaceSourceLimits(_ limits: (any AdmissionMaxRetryLookup)?) {
+        shared.pendingLimits.withLock { $0 = .some(limits) }
+        shared.policyPending.store(true, ordering: .releasing)
+    }
+
     /// Starts the verdict thread.
     public func start() throws(InlineQueueError) {
         let result: InlineQueueError? = handles.withLock { h in
@@ -284,7 +292,10 @@ private final class SharedCounters: Sendable {
     /// A policy handed over by ``InlineQueue/replacePolicy(_:)`` and not yet taken by the
     /// worker (`pending`), and the one in force once it is (`current`).
     let policy: Mutex<(current: AdmissionPolicy, pending: AdmissionPolicy?)>
-    /// Set with `policy.pending`: the worker's per-batch check is one atomic load.
+    /// Source limits handed over by ``InlineQueue/replaceSourceLimits(_:)`` and not yet
+    /// taken (the outer optional: none pending).
+    let pendingLimits = Mutex<(any AdmissionMaxRetryLookup)??>(nil)
+    /// Set with `policy.pending` or `pendingLimits`: the worker's per-batch check is one atomic load.
     let policyPending = Atomic<Bool>(false)
 
     init(policy: AdmissionPolicy) {
@@ -465,6 +476,12 @@ private final class Worker {
         }) {
             filter.reconfigure(with: next)
             logger.notice("inline: admission policy replaced", metadata: ["max_retry": "\(next.maxRetry)"])
+        }
+        if case .some(let limits) = shared.pendingLimits.withLock({ pending in
+            defer { pending = nil }
+            return pending
+        }) {
+            filter.replaceSourceLimits(limits)
         }
     }
 

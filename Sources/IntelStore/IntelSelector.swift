@@ -4,15 +4,17 @@ public import NetworkAddress
 
 /// Names a set of ranges: a provider (optionally one service of it), an AS, or a named list.
 public enum IntelSelector: Sendable, Hashable, CustomStringConvertible {
-    /// `aws`, `aws:EC2`, `hetzner` (service compared without regard to case).
-    case provider(String, service: String? = nil)
+    /// `aws`, `aws:EC2`, `aws:EC2:eu-west-1`, `digitalocean:*:US-TX`, `hetzner` (service and
+    /// region compared without regard to case; nil = any).
+    case provider(String, service: String? = nil, region: String? = nil)
     /// `AS14061`.
     case asn(UInt32)
     /// `list:NAME` (or a bare name that is no provider).
     case list(String)
 
-    /// Parses `AS14061`, `PROVIDER`, `PROVIDER:SERVICE` or `list:NAME`. A bare name is a
-    /// provider; `IntelStore.networks(matching:)` falls back to a list of that name.
+    /// Parses `AS14061`, `PROVIDER`, `PROVIDER:SERVICE`, `PROVIDER:SERVICE:REGION` (`*` for
+    /// any service) or `list:NAME`. A bare name is a provider;
+    /// `IntelStore.networks(matching:)` falls back to a list of that name.
     public init?(_ text: String) {
         guard !text.isEmpty, text.utf8.count <= 256 else { return nil }
         let lower = text.lowercased()
@@ -22,11 +24,12 @@ public enum IntelSelector: Sendable, Hashable, CustomStringConvertible {
             let name = String(text.dropFirst(5))
             guard !name.isEmpty else { return nil }
             self = .list(name)
-        } else if let colon = text.firstIndex(of: ":") {
-            let provider = String(text[..<colon])
-            let service = String(text[text.index(after: colon)...])
-            guard !provider.isEmpty, !service.isEmpty else { return nil }
-            self = .provider(provider, service: service)
+        } else if text.contains(":") {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count <= 3, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+            let service = parts[1] == "*" ? nil : parts[1]
+            guard service != nil || parts.count == 3 else { return nil }
+            self = .provider(parts[0], service: service, region: parts.count == 3 ? parts[2] : nil)
         } else {
             self = .provider(text, service: nil)
         }
@@ -34,8 +37,9 @@ public enum IntelSelector: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .provider(let p, nil): p
-        case .provider(let p, let s?): "\(p):\(s)"
+        case .provider(let p, nil, nil): p
+        case .provider(let p, let s?, nil): "\(p):\(s)"
+        case .provider(let p, let s, let r?): "\(p):\(s ?? "*"):\(r)"
         case .asn(let n): "AS\(n)"
         case .list(let name): "list:\(name)"
         }
@@ -51,13 +55,9 @@ extension IntelStore {
         var v4: [(UInt32, UInt32)] = []
         var v6: [(UInt128, UInt128)] = []
         switch selector {
-        case .provider(let name, let service):
-            let wanted = Set(
-                labels.indices.filter { i in
-                    labels[i].provider.lowercased() == name.lowercased()
-                        && (service == nil || labels[i].service?.lowercased() == service?.lowercased())
-                }.map(UInt32.init))
-            if wanted.isEmpty, service == nil, listNames.contains(name) { return networks(matching: .list(name)) }
+        case .provider(let name, let service, let region):
+            let wanted = Set(labelIndices(provider: name, service: service, region: region).map(UInt32.init))
+            if wanted.isEmpty, service == nil, region == nil, listNames.contains(name) { return networks(matching: .list(name)) }
             v4 = providerEntries4.filter { wanted.contains($0.label) }.map { ($0.start, $0.end) }
             v6 = providerEntries6.filter { wanted.contains($0.label) }.map { ($0.start, $0.end) }
         case .asn(let n):
@@ -80,6 +80,30 @@ extension IntelStore {
             }
         }
         return out
+    }
+
+    /// The regions the loaded publications give for a provider (and service): the names a
+    /// region selector may use, sorted, each once (compared without regard to case).
+    public func regions(provider: String, service: String? = nil) -> [String] {
+        var seen: Set<String> = []
+        var out: [String] = []
+        for i in labelIndices(provider: provider, service: service, region: nil) {
+            guard let region = labels[i].region, seen.insert(region.lowercased()).inserted else { continue }
+            out.append(region)
+        }
+        return out.sorted()
+    }
+
+    /// The labels of a provider, service (nil = any) and region (nil = any).
+    private func labelIndices(provider: String, service: String?, region: String?) -> [Int] {
+        let provider = provider.lowercased()
+        let service = service?.lowercased()
+        let region = region?.lowercased()
+        return labels.indices.filter { i in
+            labels[i].provider.lowercased() == provider
+                && (service == nil || labels[i].service?.lowercased() == service)
+                && (region == nil || labels[i].region?.lowercased() == region)
+        }
     }
 
     /// Sorted, with overlapping and adjacent ranges joined.

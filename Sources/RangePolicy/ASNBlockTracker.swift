@@ -43,6 +43,9 @@ public struct ASNBlockTracker: Sendable {
         recent[asn] = nil
     }
 
+    /// True when `asn` tripped the rule and has not been forgotten since.
+    public func isTriggered(asn: UInt32) -> Bool { triggered.contains(asn) }
+
     /// ASes currently counted.
     public var trackedCount: Int { recent.count }
 

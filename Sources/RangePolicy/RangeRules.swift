@@ -132,11 +132,15 @@ public struct RangeBlockRecord: Hashable, Sendable, Codable {
     public var intervals: Int
     /// When its ranges were last resolved and loaded.
     public var refreshed: Timestamp
+    /// Why it was made, when the origin alone does not say (the AS rule names its K and
+    /// window); nil in records written before it existed.
+    public var reason: String?
 
     public init(
         selector: RangeSelector, scope: RangeScope, origin: Origin, created: Timestamp, expires: Timestamp?,
-        intervals: Int = 0, refreshed: Timestamp
+        intervals: Int = 0, refreshed: Timestamp, reason: String? = nil
     ) {
+        self.reason = reason
         self.selector = selector
         self.scope = scope
         self.origin = origin

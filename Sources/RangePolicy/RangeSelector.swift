@@ -3,7 +3,8 @@
 /// What a range policy or block names: a cloud provider (and service, and region), an
 /// autonomous system, an operator's named list, or a file of CIDRs.
 ///
-/// Text forms: `aws:EC2`, `aws:EC2:eu-west-1`, `hetzner` (provider), `AS14061` (AS),
+/// Text forms: `aws:EC2`, `aws:EC2:eu-west-1`, `digitalocean:*:US-TX` (a region of any
+/// service: geofeeds name no service), `hetzner` (provider), `AS14061` (AS),
 /// `list:office-blocklist` (named list), `file:/etc/sipwarden/bad.txt` or an absolute path
 /// (CIDR file). A bare word is a named list when one of that name is configured, else a
 /// provider (`parse(_:namedLists:)`).
@@ -38,8 +39,12 @@ public enum RangeSelector: Hashable, Sendable {
         }
         if namedLists.contains(text) { return .list(text) }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count <= 3, parts.allSatisfy(isName) else { return nil }
-        return .provider(parts[0].lowercased(), service: parts.count > 1 ? parts[1] : nil, region: parts.count > 2 ? parts[2] : nil)
+        guard parts.count <= 3 else { return nil }
+        // `*` for the service: a region of any service (`digitalocean:*:US-TX`).
+        let anyService = parts.count == 3 && parts[1] == "*"
+        guard parts.enumerated().allSatisfy({ isName($0.element) || (anyService && $0.offset == 1) }) else { return nil }
+        return .provider(
+            parts[0].lowercased(), service: parts.count > 1 && !anyService ? parts[1] : nil, region: parts.count > 2 ? parts[2] : nil)
     }
 
     /// Names: 1–64 letters, digits, `-`, `_`, `.`.
@@ -56,8 +61,10 @@ extension RangeSelector: CustomStringConvertible {
     /// The canonical text form (parses back to the same selector).
     public var description: String {
         switch self {
-        case .provider(let provider, let service, let region):
-            [provider, service, region].compactMap { $0 }.joined(separator: ":")
+        case .provider(let provider, let service, nil):
+            [provider, service].compactMap { $0 }.joined(separator: ":")
+        case .provider(let provider, let service, let region?):
+            "\(provider):\(service ?? "*"):\(region)"
         case .asn(let number): "AS\(number)"
         case .list(let name): "list:\(name)"
         case .file(let path): "file:\(path)"

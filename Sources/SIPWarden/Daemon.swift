@@ -161,6 +161,9 @@ public final class Daemon: Sendable {
         let ranges = try RangeBlocksService(
             configuration: config, ownAddresses: ownAddresses.networks,
             source: NetworkKnowledge.rangeSource(holder: intel.holder, settings: config.ranges), logger: logger)
+        do throws(BanFanOutError) { try ranges.subscribeASNRule(to: consumers, ledger: ledger.ledger) } catch {
+            throw DaemonError("ranges: asn-block: \(error)")
+        }
 
         // The start order; the group stops them in reverse. A new service is one line here.
         let services: [any DaemonService] = [

@@ -27,6 +27,8 @@ public final class Pipeline: Sendable {
     let detector: Mutex<Detector>
     /// What a ban keeps of its network (the intelligence store's answer); nil without one.
     private let enrichment = Mutex<(@Sendable (IPAddress) -> IntelEnrichment)?>(nil)
+    /// The lower max-retries in force and who else applies them (inline admission).
+    private let thresholdObservers = Mutex<(current: (any SourceThresholdLookup)?, observers: [SourceThresholdObserver])>((nil, []))
     /// Merges reports of one attempt from several sensors before the detector counts it.
     private let merge: Mutex<SensorMerge>
     private let firewall: any Firewall
@@ -243,6 +245,19 @@ public final class Pipeline: Sendable {
             $0.announcedPrefixes = announced
             $0.sourceThresholds = thresholds
         }
+        thresholdObservers.withLock { state in
+            state.current = thresholds
+            for observer in state.observers { observer(thresholds) }
+        }
+    }
+
+    /// Calls `observer` with the lower max-retries in force now and again at every
+    /// `installNetworkKnowledge` (inline admission applies them to its budget).
+    public func observeSourceThresholds(_ observer: @escaping SourceThresholdObserver) {
+        thresholdObservers.withLock { state in
+            state.observers.append(observer)
+            observer(state.current)
+        }
     }
 
     /// Drops detector state that can no longer matter. Called periodically.
@@ -272,3 +287,6 @@ public struct PipelineCounters: Sendable, Hashable {
     /// Events decoded, by source kind and event kind (their sum is `events`).
     public var eventsBySource = EventTally()
 }
+
+/// Told the detector's lower max-retries whenever they are installed (nil: none).
+public typealias SourceThresholdObserver = @Sendable ((any SourceThresholdLookup)?) -> Void

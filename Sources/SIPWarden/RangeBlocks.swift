@@ -77,14 +77,14 @@ public final class RangeBlocks: Sendable {
     /// existing block of the same selector is replaced (its ranges refreshed, its scope and
     /// end updated).
     @discardableResult
-    public func block(_ selector: RangeSelector, scope: RangeScope, duration: Duration?, origin: RangeBlockRecord.Origin = .manual) throws(Failure)
-        -> RangeBlockRecord
-    {
+    public func block(
+        _ selector: RangeSelector, scope: RangeScope, duration: Duration?, origin: RangeBlockRecord.Origin = .manual, reason: String? = nil
+    ) throws(Failure) -> RangeBlockRecord {
         let now = clock()
         let ranges = try resolve(selector)
         var record = RangeBlockRecord(
             selector: selector, scope: scope, origin: origin, created: now,
-            expires: duration.map { now + $0 }, intervals: ranges.count, refreshed: now)
+            expires: duration.map { now + $0 }, intervals: ranges.count, refreshed: now, reason: reason)
         try state.withLock { (blocks: inout [RangeBlockRecord]) throws(Failure) in
             if let existing = blocks.first(where: { $0.selector == selector }) { record.created = existing.created }
             try load(record, ranges: ranges, now: now)
@@ -92,7 +92,11 @@ public final class RangeBlocks: Sendable {
             blocks.append(record)
             try write(blocks)
         }
-        logger.notice("range block", metadata: ["selector": "\(selector)", "scope": "\(scope.rawValue)", "intervals": "\(ranges.count)"])
+        var metadata: Logger.Metadata = [
+            "selector": "\(selector)", "scope": "\(scope.rawValue)", "intervals": "\(ranges.count)", "origin": "\(origin.rawValue)",
+        ]
+        if let reason { metadata["reason"] = "\(reason)" }
+        logger.notice("range block", metadata: metadata)
         return record
     }
 

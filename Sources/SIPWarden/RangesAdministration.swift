@@ -57,7 +57,7 @@ public struct DaemonRangeAdministration: RangeAdministration {
         RangeBlockView(
             selector: record.selector.description, scope: record.scope.rawValue, origin: record.origin.rawValue,
             created: RFC3339.format(record.created), expires: record.expires.map(RFC3339.format),
-            intervals: record.intervals, refreshed: RFC3339.format(record.refreshed))
+            intervals: record.intervals, refreshed: RFC3339.format(record.refreshed), reason: record.reason)
     }
 }
 
@@ -161,6 +161,10 @@ public struct RangesAdministration {
                 w.number(Int64(v.intervals))
                 w.key("refreshed")
                 w.string(v.refreshed)
+                if let reason = v.reason {
+                    w.key("reason")
+                    w.string(reason)
+                }
                 w.raw("}\n")
                 return String(decoding: w.bytes, as: UTF8.self)
             }.joined()
@@ -168,7 +172,7 @@ public struct RangesAdministration {
         guard !views.isEmpty else { return "no range blocks" }
         return views.map { v in
             "\(v.selector)  \(v.scope == "all" ? "everything" : "SIP ports")  \(v.intervals) intervals  \(v.origin)  since \(v.created)  "
-                + (v.expires.map { "until \($0)" } ?? "permanent")
+                + (v.expires.map { "until \($0)" } ?? "permanent") + (v.reason.map { "  (\($0))" } ?? "")
         }.joined(separator: "\n")
     }
 

@@ -40,6 +40,13 @@ public struct RangesSettings: Sendable, Hashable {
         return nil
     }
 
+    /// Everything a SIGHUP does not change: the section without `asn-block` (live).
+    var restartOnlyPart: RangesSettings {
+        var part = self
+        part.policy.asnRule = nil
+        return part
+    }
+
     /// The source for named lists and CIDR files (the intelligence store is chained in
     /// front of it once it exists: `ChainedRangeSource([store, fileSource])`).
     public var fileSource: CIDRFileRangeSource { CIDRFileRangeSource(namedLists: lists) }

@@ -3,6 +3,7 @@
 import Foundation
 import Inline
 import Logging
+import NetworkAddress
 import Synchronization
 import TestNamespaces
 import Testing
@@ -184,6 +185,33 @@ struct QueueTrafficTests {
         #expect(stats.receiveOverruns == 0)
     }
 
+    /// Runs the toy PBX while each client (the script's arguments: role, source, count) runs
+    /// in turn in the peer namespace; the PBX's counts per source and kind.
+    static func exchange(_ peer: String, _ script: String, clients: [[String]]) throws -> [String: Int] {
+        let pbx = try HelperProcess(["python3", "-u", script, "pbx", "30"])
+        usleep(300_000)
+        for client in clients {
+            let result = try shell(["ip", "netns", "exec", peer, "python3", script] + client, timeout: .seconds(20))
+            #expect(result.status == 0, "\(client): \(result.output)")
+        }
+        _ = try? shell(["python3", "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'STOP', ('\(Self.local)', 5060))"])
+        return try json(pbx.finish(timeout: .seconds(10)).output, as: [String: Int].self)
+    }
+
+    /// Queues SIP to port 5060 (the rules removed at `cleanup`) under `policy`, not started.
+    static func queue(policy: AdmissionPolicy) throws -> (queue: InlineQueue, cleanup: () -> Void) {
+        let queueNumber = UInt16.random(in: 1000...9000)
+        _ = try InlineRules.install(queue: queueNumber, ports: [5060...5060])
+        do {
+            let queue = try InlineQueue(
+                configuration: InlineQueueConfiguration(queue: queueNumber, policy: policy), logger: Logger(label: "inline-test"), onEvent: { _ in })
+            return (queue, { try? InlineRules.remove() })
+        } catch {
+            try? InlineRules.remove()
+            throw error
+        }
+    }
+
     /// A reload's policy reaches the verdict thread: after `replacePolicy` the same burst
     /// gets only the new max-retry guesses through, and an invalid policy changes nothing.
     @Test func aReplacedPolicyJudgesTheNextPackets() throws {
@@ -192,27 +220,41 @@ struct QueueTrafficTests {
         defer { peer.cleanup() }
         let script = try Self.writeScript()
         defer { unlink(script) }
-        let queueNumber = UInt16.random(in: 1000...9000)
-        _ = try InlineRules.install(queue: queueNumber, ports: [5060...5060])
-        defer { try? InlineRules.remove() }
-        let queue = try InlineQueue(
-            configuration: InlineQueueConfiguration(queue: queueNumber, policy: AdmissionPolicy(maxRetry: 5)),
-            logger: Logger(label: "inline-test"), onEvent: { _ in }
-        )
+        let (queue, cleanup) = try Self.queue(policy: AdmissionPolicy(maxRetry: 5))
+        defer { cleanup() }
         try queue.start()
         defer { queue.stop() }
         try queue.replacePolicy(AdmissionPolicy(maxRetry: 2))
         #expect(throws: InlineQueueError.self) { try queue.replacePolicy(AdmissionPolicy(maxRetry: 0)) }
         #expect(queue.policy.maxRetry == 2)
 
-        let pbx = try HelperProcess(["python3", "-u", script, "pbx", "30"])
-        usleep(300_000)
-        let attack = try shell(["ip", "netns", "exec", peer.name, "python3", script, "attack", "198.19.252.2", "100"], timeout: .seconds(20))
-        _ = try? shell(["python3", "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'STOP', ('\(Self.local)', 5060))"])
-        let pbxResult = pbx.finish(timeout: .seconds(10))
-        #expect(attack.status == 0, "\(attack.output)")
-        let counts = try Self.json(pbxResult.output, as: [String: Int].self)
+        let counts = try Self.exchange(peer.name, script, clients: [["attack", "198.19.252.2", "100"]])
         #expect(counts["198.19.252.2 cred"] == 2, "PBX saw \(counts)")
+        #expect(queue.statistics.admission.exhaustions == 1)
+    }
+
+    /// A provider rule's lower max-retry (`aws:EC2: { max-retry: 1 }`, handed over as the
+    /// daemon does on start and reload) reaches the verdict thread: the covered source's
+    /// burst gets one guess through; another source keeps the policy's budget.
+    @Test func aProviderRulesMaxRetryBoundsTheCoveredSourceInline() throws {
+        struct Covered: AdmissionMaxRetryLookup {
+            func maxRetry(for address: IPAddress) -> Int? { IPNetwork("198.19.252.2/32")!.contains(address) ? 1 : nil }
+        }
+        try KernelGate.check()
+        let peer = try Self.wirePeer()
+        defer { peer.cleanup() }
+        let script = try Self.writeScript()
+        defer { unlink(script) }
+        let (queue, cleanup) = try Self.queue(policy: AdmissionPolicy(maxRetry: 5))
+        defer { cleanup() }
+        queue.replaceSourceLimits(Covered())
+        try queue.start()
+        defer { queue.stop() }
+
+        let counts = try Self.exchange(
+            peer.name, script, clients: [["attack", "198.19.252.2", "100"], ["legit", "198.19.252.3", "0"]])
+        #expect(counts["198.19.252.2 cred"] == 1, "PBX saw \(counts)")
+        #expect(counts["198.19.252.3 nocred"] == 1 && counts["198.19.252.3 cred"] == 1, "PBX saw \(counts)")
         #expect(queue.statistics.admission.exhaustions == 1)
     }
 }

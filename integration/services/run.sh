@@ -3,12 +3,13 @@
 # network namespaces this script creates (svc-*): SIGHUP reloads every service (max-retry
 # changes for the log path and for inline admission alike; a restart-only change is
 # named), SIGTERM and SIGINT stop it gracefully (exit 0, state flushed, rules removed), a
-# service that cannot start stops the others and exits 1.
+# service that cannot start stops the others and exits 1; `intel update` from a local
+# mirror followed by SIGHUP changes what the running daemon's intelligence store answers.
 # Usage: integration/services/run.sh PATH/TO/sipwarden   Ends with "N passed, N failed".
 set -uo pipefail
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
 HERE=$(cd "$(dirname "$0")" && pwd)
-NS=svc-$$-pbx; CLI=svc-$$-cli
+P=${SVC_NETNS_PREFIX:-svc}; NS=$P-$$-pbx; CLI=$P-$$-cli   # SVC_NETNS_PREFIX: namespaces of your own
 DIR=$(mktemp -d /tmp/svc.XXXXXX)
 PIDS=()
 pass=0; fail=0
@@ -37,9 +38,9 @@ not_banned() { ! banned "$1"; }
 received() { # source: credentialed REGISTERs the PBX saw from it
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$DIR/counts.json" "$1"; }
 equals() { [ "$1" = "$2" ] || { echo "got '$1', expected '$2'" >&2; return 1; }; }
-fail_lines() { # count source
+fail_lines() { # count source [log file]
   local i; for i in $(seq "$1"); do
-    echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=$2 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\"" >> "$DIR/k.log"
+    echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=$2 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\"" >> "${3:-$DIR/k.log}"
   done; }
 config() { # max-retry inline-queue
   printf 'logs: ["kamailio:%s"]\nstate: %s\ninline:\n  queue: %s\ndetection:\n  max-retry: %s\n' "$DIR/k.log" "$DIR/state" "$2" "$1" > "$DIR/svc.yaml"
@@ -109,6 +110,43 @@ check "a sensor that cannot start: exit status 1" equals "$rc" 1
 check "a sensor that cannot start: names it" contains "cannot capture on nosuch0" "$DIR/f.out"
 check "a sensor that cannot start: never ready" bash -c "! grep -q 'sipwarden ready' '$DIR/f.out'"
 check "a sensor that cannot start: the pid file is removed" test ! -e "$DIR/s3/sipwarden.pid"
+
+# --- intel update → the running daemon's store --------------------------------------------
+# A local mirror (iptoasn's TSV format) in the namespace; the daemon's bans carry the AS the
+# store knew. After `intel update` fetched a changed table and SIGHUP, a new ban carries the
+# new AS and the earlier one keeps the AS it was banned with.
+mkdir -p "$DIR/www"
+ip2asn() { printf '198.18.0.0\t198.18.0.255\t%s\tZZ\t%s\n198.18.1.0\t198.18.1.255\t64499\tZZ\tOTHER-AS\n' "$1" "$2" > "$DIR/www/ip2asn.tsv"
+  touch -d "$3" "$DIR/www/ip2asn.tsv"; }   # Last-Modified: each copy newer than the last
+ip2asn 64500 FIRST-AS "2026-01-01 00:00:00"
+ip netns exec "$NS" python3 -m http.server 8731 --bind 127.0.0.1 --directory "$DIR/www" > "$DIR/http.out" 2>&1 &
+PIDS+=($!)
+: > "$DIR/k4.log"
+printf 'logs: ["kamailio:%s"]\nstate: %s\nfirewall: dry-run\nintel:\n  auto-update: false\n  sources:\n    ip2asn: { url: "http://127.0.0.1:8731/ip2asn.tsv" }\n    only: [ip2asn]\n' \
+  "$DIR/k4.log" "$DIR/s4" > "$DIR/i4.yaml"
+ban_asn() { # source: the AS its ban carries, through the running daemon's API
+  ip netns exec "$NS" "$BIN" bans list --json --config "$DIR/i4.yaml" > "$DIR/bans.json" || return 1
+  python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if any(sys.argv[2] + "/" in str(v) or str(v) == sys.argv[2] for v in o.values()): print(o.get("asn")); break' "$DIR/bans.json" "$1"; }
+ban_asn_is() { [ "$(ban_asn "$1")" = "$2" ] || { echo "ban of $1 carries AS '$(ban_asn "$1")', expected $2" >&2; cat "$DIR/bans.json" >&2; return 1; }; }
+check "intel update: fetches the mirror" wait_for ip netns exec "$NS" "$BIN" intel update --config "$DIR/i4.yaml"
+ip netns exec "$NS" "$BIN" run --config "$DIR/i4.yaml" > "$DIR/n.out" 2>&1 &
+D=$!; PIDS+=($D)
+check "intel daemon ready" wait_for grep -q "sipwarden ready" "$DIR/n.out"
+fail_lines 5 198.18.0.60 "$DIR/k4.log"
+check "intel: a ban carries the AS of the first table" wait_for ban_asn_is 198.18.0.60 64500
+ip2asn 64501 SECOND-AS "2026-02-01 00:00:00"
+check "intel update: the changed table is fetched" ip netns exec "$NS" "$BIN" intel update --config "$DIR/i4.yaml"
+check "intel update: the stored copy is the new one" grep -q SECOND-AS "$DIR/s4/intel/ip2asn.ip2asn"
+kill -HUP "$D"
+check "intel: SIGHUP reloaded" wait_for contains "SIGHUP: configuration reloaded" "$DIR/n.out"
+fail_lines 5 198.18.0.61 "$DIR/k4.log"
+check "intel: after update and SIGHUP a new ban carries the new AS" wait_for ban_asn_is 198.18.0.61 64501
+check "intel: the earlier ban keeps the AS it was banned with" ban_asn_is 198.18.0.60 64500
+check "intel: the ban line names the new AS" bash -c "grep -E 'ban 198\\.18\\.0\\.61' '$DIR/n.out' | grep -q 'asn=64501'"
+kill -TERM "$D"; wait "$D"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

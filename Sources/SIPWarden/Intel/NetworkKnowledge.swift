@@ -49,17 +49,29 @@ public struct IntelRangeSource: RangeSource {
         case .asn(let number):
             wanted = .asn(number)
         case .provider(let provider, let service, let region):
-            guard region == nil else {
-                throw RangeSourceError(.unknown, "\(selector): a region cannot be selected yet (select the provider or its service)")
-            }
-            wanted = .provider(provider, service: service)
+            wanted = .provider(provider, service: service, region: region)
         }
         guard !store.isEmpty else {
             throw RangeSourceError(.unknown, "\(selector): the intelligence store is empty (sipwarden intel update, or intel import FILE)")
         }
         let networks = store.networks(matching: wanted)
-        guard !networks.isEmpty else { throw RangeSourceError(.unknown, "\(selector): no ranges of it in the intelligence store") }
+        guard !networks.isEmpty else {
+            if case .provider(let provider, let service, _?) = selector {
+                throw RangeSourceError(.unknown, Self.unknownRegion(selector, known: store.regions(provider: provider, service: service)))
+            }
+            throw RangeSourceError(.unknown, "\(selector): no ranges of it in the intelligence store")
+        }
         return networks
+    }
+
+    /// The refusal of a region the store does not know, naming a few it does.
+    static func unknownRegion(_ selector: RangeSelector, known: [String]) -> String {
+        guard !known.isEmpty else {
+            return "\(selector): no such region (the loaded publications give no region for it)"
+        }
+        let shown = known.prefix(8).joined(separator: ", ")
+        let more = known.count > 8 ? ", … (\(known.count) in all)" : ""
+        return "\(selector): no such region; known: \(shown)\(more)"
     }
 }
 

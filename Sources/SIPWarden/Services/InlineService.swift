@@ -17,7 +17,10 @@ import WardenCore
 /// Reload rule: the admission policy live — it is derived from the detection section
 /// (`Configuration.admissionPolicy`) and handed to the verdict thread before its next batch,
 /// so a SIGHUP changes `max-retry` for inline admission and the detector alike; `inline`
-/// (queue, ports, fail mode, rules) restart-only.
+/// (queue, ports, fail mode, rules) restart-only. The lower max-retries of provider, AS
+/// and list rules (`ranges.rules`) follow the detector's: every time the intelligence
+/// service installs them (start, SIGHUP, an `intel update`), the verdict thread takes them
+/// before its next batch (`Pipeline.observeSourceThresholds`).
 public final class InlineService: DaemonService {
     public let name = "sensor:inline"
     private let settings: InlineSettings?
@@ -43,6 +46,11 @@ public final class InlineService: DaemonService {
             let queue = try InlineQueue(configuration: queueConfiguration, logger: logger) { event in
                 let e = event.securityEvent
                 pipeline.judge([e], received: e.time)
+            }
+            // Before the first batch: the same lower max-retries as the detector, and each
+            // new set the intelligence service installs.
+            pipeline.observeSourceThresholds { [weak queue] thresholds in
+                queue?.replaceSourceLimits(thresholds.map { InlineThresholds($0) })
             }
             try queue.start()
             running.withLock { $0.queue = queue }

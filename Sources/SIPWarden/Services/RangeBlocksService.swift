@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+import BanFanOut
 import ControlPlane
 import Firewall
 import Logging
 import NetworkAddress
 import RangePolicy
+import Storage
 
 /// `ranges`: the range blocks (docs/RANGES.md). Starts after the enforcer: makes the range
 /// table equal to `STATE/range-blocks.json` plus the configured blocks (`reconcile`), then
 /// on every tick lifts expired blocks and refreshes those due (one netlink transaction per
 /// block, a delta). Serves `/v1/ranges` through `administration`.
 ///
-/// Reload rule: the `ranges` section is restart-only (named in the log on SIGHUP); the
-/// allowlist is live (every block is reloaded with the new carve-outs).
+/// The opt-in AS rule (`ranges.asn-block`, `ASNRule`) is a fan-out consumer it subscribes
+/// (`subscribeASNRule`): detector bans in, blocks of an AS's ranges out.
+///
+/// Reload rule: the `ranges` section is restart-only (named in the log on SIGHUP) except
+/// `asn-block`, which is live; the allowlist is live (every block is reloaded with the new
+/// carve-outs, and the AS rule ignores bans of newly allowlisted addresses).
 final class RangeBlocksService: DaemonService {
     let name = "ranges"
     let blocks: RangeBlocks
+    /// The AS rule (off unless `ranges.asn-block` is configured; a reload may turn it on).
+    let asnRule: ASNRule
     private let firewall: RangeBlockFirewall?
     private let ownAddresses: [IPNetwork]
     private let logger: Logger
@@ -45,6 +53,24 @@ final class RangeBlocksService: DaemonService {
         } catch {
             throw DaemonError("ranges: \(error.description)")
         }
+        asnRule = ASNRule(rule: configuration.ranges.policy.asnRule, allowlist: neverBlocked, blocks: blocks, logger: logger)
+    }
+
+    /// Subscribes the AS rule to the enforced bans. It follows the ledger: bans its queue
+    /// loses are read back from it, so a burst of bans still counts.
+    func subscribeASNRule(to consumers: BanConsumers, ledger: Ledger) throws(BanFanOutError) {
+        let rule = asnRule
+        let log = logger
+        _ = try consumers.subscribeFollowingLedger(
+            "asn-block", capacity: 4_096, ledger: ledger,
+            failed: { error in log.warning("asn-block: cannot read the ledger to catch up", metadata: ["error": "\(error)"]) }
+        ) { delivery in
+            switch delivery {
+            case .live(let enforced): rule.observe(enforced.ban)
+            case .caughtUp(let record): rule.observe(record)
+            case .lift: break
+            }
+        }
     }
 
     /// For the control plane.
@@ -53,6 +79,7 @@ final class RangeBlocksService: DaemonService {
     var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
     func applyReload(_ next: Configuration, running: Configuration) throws(ReloadRefusal) {
+        asnRule.replace(rule: next.ranges.policy.asnRule, allowlist: next.detection.allowlist.networks + ownAddresses)
         guard next.detection.allowlist != running.detection.allowlist else { return }
         for note in blocks.replaceAllowlist(next.detection.allowlist.networks + ownAddresses) {
             logger.warning("range block not reloaded with the new allowlist", metadata: ["reason": "\(note)"])
