@@ -3,7 +3,7 @@
 //
 // libFuzzer target for the Netlink codec's readers: the message walk (NetlinkMessageReader),
 // NLMSG_ERROR decoding, nfgenmsg and the attribute reader, recursively into nested
-// attributes. Built by Fuzz/netlink-build.sh from Sources/Netlink/Codec (one module), run by
+// attributes, and the nf_tables set element dump decoder (NFTSetElementDump). Built by Fuzz/netlink-build.sh from Sources/Netlink/Codec (one module), run by
 // Fuzz/netlink-run.sh. Besides "never traps": every message and attribute lies inside the
 // input, messages are contiguous and 4-aligned, a datagram never yields more messages than
 // 16-byte headers fit, an acknowledgement's errno is never negative, and every attribute
@@ -34,6 +34,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
         if let (_, attributes) = try? message.nfnetlink() {
             check(attributes, depth: 0, end: size)
+            checkSetElements(message)
             roundTrip(UnsafeRawBufferPointer(rebasing: message.payload[NFGenHeader.size...]))
         }
     }
@@ -77,4 +78,15 @@ private func roundTrip(_ bytes: UnsafeRawBufferPointer) {
             precondition(a.payload.elementsEqual(b.payload), "payload changed")
         }
     }
+}
+
+/// The set element dump decoder on any nfnetlink message: every element it returns has a
+/// key of 1...64 bytes, and it decodes the same bytes the same way twice.
+private func checkSetElements(_ message: NetlinkMessage) {
+    guard let part = try? NFTSetElementDump.decode(message) else { return }
+    for element in part.elements {
+        precondition(!element.key.isEmpty && element.key.count <= NFTablesConstant.dataValueMaximumLength, "a key of \(element.key.count) bytes")
+    }
+    precondition(part.table.utf8.count <= NFTablesConstant.nameMaximumLength, "a table name past the limit")
+    precondition((try? NFTSetElementDump.decode(message)) == part, "decoding is not deterministic")
 }

@@ -91,7 +91,9 @@ enum NFTSyntax {
         text += "add counter inet \(t) \(counterV6)\n"
         for set in SetName.allCases {
             let flags = set.isInterval ? "interval, timeout" : "timeout"
-            text += "add set inet \(t) \(set.rawValue) { type \(set.typeName); flags \(flags); }\n"
+            // `counter`: every element gets packet and byte counters of its own when added
+            // (no change to the add message), read back by `SetCounterReader`.
+            text += "add set inet \(t) \(set.rawValue) { type \(set.typeName); flags \(flags); counter; }\n"
         }
         text +=
             "add chain inet \(t) \(chainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority); policy accept; }\n"

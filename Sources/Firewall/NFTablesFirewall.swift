@@ -139,11 +139,12 @@ public final class NFTablesFirewall: Firewall {
             do throws(FirewallError) {
                 _ = try state.command.run(commands)
             } catch {
-                // Something incompatible is in the way (a set of another type, say). Replace
-                // the whole table in one transaction; its elements are lost, and the caller
-                // reconciles with the ledger right after setUp anyway.
+                // Something incompatible is in the way (a set of another type, or a set of an
+                // older build without per-element counters). Replace the whole table in one
+                // transaction that re-adds the elements it held (see `rebuildCommands`); the
+                // caller reconciles with the ledger right after setUp anyway.
                 logger.warning("nftables table \(table) is incompatible, rebuilding it", metadata: ["error": "\(error.message)"])
-                _ = try state.command.run("add table inet \(table)\ndelete table inet \(table)\n" + commands)
+                try rebuild(commands, &state)
             }
             state.refreshesInPlace = probeRefreshInPlace(state)
             if state.netlink == nil { openNetlink(&state) }
@@ -539,6 +540,18 @@ public final class NFTablesFirewall: Firewall {
             state.netlink = nil
             state.netlinkRetryAt = ContinuousClock.now + Self.netlinkRetryDelay
             logger.debug("no nfnetlink socket, bans use libnftables", metadata: ["error": "\(error.message)"])
+        }
+    }
+
+    /// Rebuilds the table carrying its elements over (`rebuildCommands`); empty if they cannot be.
+    private func rebuild(_ setUp: String, _ state: inout State) throws(FirewallError) {
+        let current = try? listSets(state)
+        do throws(FirewallError) {
+            _ = try state.command.run(rebuildCommands(setUp, carrying: current))
+        } catch {
+            guard current != nil else { throw error }
+            logger.warning("could not carry the elements over, rebuilding the table empty", metadata: ["error": "\(error.message)"])
+            _ = try state.command.run(rebuildCommands(setUp, carrying: nil))
         }
     }
 
