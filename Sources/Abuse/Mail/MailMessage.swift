@@ -112,7 +112,9 @@ public struct MailMessage: Sendable {
         (headers("In-Reply-To") + headers("References")).flatMap(Self.messageIDs)
     }
 
-    static func messageIDs(_ text: String) -> [String] {
+    /// The `<…>` Message-IDs written in a field value, without brackets (at most 250
+    /// characters each).
+    public static func messageIDs(_ text: String) -> [String] {
         var ids: [String] = []
         var rest = Substring(text)
         while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
