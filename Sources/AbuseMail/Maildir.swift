@@ -127,11 +127,14 @@ public struct Maildir: Sendable, Hashable {
     /// Reads `new/NAME` whole, refusing one larger than `limit` (the size is returned).
     func read(_ name: String, limit: Int) throws(MaildirError) -> (bytes: [UInt8], size: Int) {
         let path = new + "/" + name
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // No symlink followed, no FIFO waited on.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { throw MaildirError("open", path: path, errno: errno) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw MaildirError("stat", path: path, errno: errno) }
+        // Not a regular file (a directory, a FIFO, a device): ENXIO, which the watcher quarantines.
+        guard st.st_mode & S_IFMT == S_IFREG else { throw MaildirError("open", path: path, errno: ENXIO) }
         let size = Int(st.st_size)
         guard size <= limit else { return ([], size) }
         var bytes = [UInt8](repeating: 0, count: size)

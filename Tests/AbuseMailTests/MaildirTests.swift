@@ -134,12 +134,15 @@ struct MaildirTests {
         defer { watcher.stop() }
         let bad = try watcher.maildir.deliver(bytes)
         let good = try watcher.maildir.deliver(answer)
-        #expect(eventually { dir.files(".Quarantine/cur") == [bad + ":2,"] && dir.files("cur") == [good + ":2,S"] })
+        #expect(
+            eventually {
+                dir.files(".Quarantine/cur") == [bad + ":2,"] && dir.files("cur") == [good + ":2,S"]
+                    && watcher.total == MaildirScan(recorded: 1, quarantined: 1, failed: 0)
+            })
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.path + "/.Quarantine/cur/" + bad + ":2,"))) == bytes)
         let log = try String(contentsOfFile: dir.path + "/.Quarantine/sipwarden-reasons.log", encoding: .utf8)
         #expect(log == "\(bad)\t\(reason)\n")
         #expect(handler.keys == ["ack-1@cloud.example"])
-        #expect(watcher.total == MaildirScan(recorded: 1, quarantined: 1, failed: 0))
     }
 
     @Test func aMessageWithoutMessageIDIsKeyedByItsHash() throws {
@@ -170,13 +173,16 @@ struct MaildirTests {
         return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
     }
 
-    @Test func aSymlinkInNewIsQuarantinedNotFollowed() throws {
+    @Test func aSymlinkAFIFOAndADirectoryInNewAreQuarantinedNotRead() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let handler = RecordingHandler()
         let watcher = try MaildirWatcher(maildir: Maildir(root: dir.path), handler: handler, logger: logger)
         #expect(symlink("/etc/passwd", dir.path + "/new/1.M1P1.host") == 0)
-        #expect(watcher.scan() == MaildirScan(recorded: 0, quarantined: 1, failed: 0))
+        #expect(mkfifo(dir.path + "/new/2.M1P1.host", 0o600) == 0)
+        #expect(mkdir(dir.path + "/new/3.M1P1.host", 0o700) == 0)
+        #expect(watcher.scan() == MaildirScan(recorded: 0, quarantined: 3, failed: 0))
+        #expect(dir.files(".Quarantine/cur").count == 3)
         #expect(handler.keys.isEmpty)
     }
 }
@@ -229,5 +235,29 @@ struct MailIngestTests {
         }
         #expect(status == 75)
         #expect(reason.contains(dir.path + "/Maildir"))
+    }
+}
+
+@Suite("The matching handler: a real bounce delivered into the Maildir reaches its case")
+struct MatchingHandlerTests {
+    @Test func aRealBounceIsMatchedThroughTheWatcher() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let caseID = UUID()
+        var index = InMemoryAnswerIndex()
+        // What the Gmail bounce of the corpus returns, as if it had been our report.
+        index.sent("<D992C2C3-F175-4C4D-97E2-53A90E4E5BF5@gmail.com>", for: caseID)
+        let frozen = index
+        let seen = Mutex<[MatchedAnswer]>([])
+        let handler = MatchingHandler(index: { frozen }, record: { _, matched in seen.withLock { $0.append(matched) } })
+        let watcher = try MaildirWatcher(maildir: Maildir(root: dir.path), handler: handler, logger: Logger(label: "test"))
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appending(path: "shared/corpus/mail/bounce-nondsn-gmail.eml")
+        try watcher.maildir.deliver([UInt8](try Data(contentsOf: corpus)))
+        #expect(watcher.scan() == MaildirScan(recorded: 1, quarantined: 0, failed: 0))
+        let matched = try #require(seen.withLock { $0.first })
+        #expect(matched.caseID == caseID)
+        #expect(matched.classification.kind == .bounce)
+        #expect(matched.failedRecipients == ["userunknown@example.jp"])
     }
 }
