@@ -171,6 +171,16 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        // Answers to abuse reports: the Maildir they arrive in (`cases ingest`, an MTA), its
+        // inotify watcher with quarantine; matching and classification are Abuse's (pure).
+        .target(
+            name: "AbuseMail",
+            dependencies: [
+                "Abuse", "DedicatedThreads", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
@@ -189,7 +199,8 @@ let package = Package(
         .executableTarget(
             name: "SIPWardenCLI",
             dependencies: [
-                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "RangePolicy", "IntelStore",
+                "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "AbuseMail", "RangePolicy",
+                "IntelStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -210,6 +221,9 @@ let package = Package(
             name: "RangePolicyTests", dependencies: ["RangePolicy", "AddressRanges", "NetworkAddress", "WardenCore"], swiftSettings: strictSwift6),
         .testTarget(name: "BanFanOutTests", dependencies: ["BanFanOut", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
         .testTarget(name: "AbuseTests", dependencies: ["Abuse", "WardenCore", "NetworkAddress"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "AbuseMailTests", dependencies: ["AbuseMail", "Abuse", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift6
+        ),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Netlink", "TestNamespaces"], swiftSettings: strictSwift6),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestNamespaces", "TestSupport"], swiftSettings: strictSwift6),

@@ -52,7 +52,7 @@ public enum AnswerClassifier {
             return bounce(fromDSN: status, reason: "delivery status notification (RFC 3464)", mail: mail)
         }
         if declaredDSN {
-            return bounce(text: mail.text, reason: "declared a delivery status report (no status part)")
+            return bounce(text: mail.text, reason: "declared a delivery status report (no status part)", mail: mail)
         }
         // 2. RFC 5965 feedback report.
         if mail.contentType == "multipart/report", mail.contentTypeParameter("report-type")?.lowercased() == "feedback-report" {
@@ -69,7 +69,8 @@ public enum AnswerClassifier {
                 "unzustellbar", "could not be delivered",
             ])
         if daemon && (bounceSubject || returnPath == "<>") || (returnPath == "<>" && bounceSubject) {
-            return bounce(text: mail.text, reason: "bounce from \(daemon ? "a mail system" : "the null sender") without a delivery status part")
+            return bounce(
+                text: mail.text, reason: "bounce from \(daemon ? "a mail system" : "the null sender") without a delivery status part", mail: mail)
         }
         // 4. Automatic messages.
         let text = subject + "\n" + mail.text
@@ -139,13 +140,17 @@ public enum AnswerClassifier {
             failedRecipient: recipient, reason: reason)
     }
 
-    static func bounce(text: String, reason: String) -> AnswerClassification {
+    static func bounce(text: String, reason: String, mail: MailMessage) -> AnswerClassification {
         // An enhanced status code in the text (5.1.1) or an SMTP reply code (550).
         let status = firstMatch(in: text, pattern: #"\b[245]\.[0-9]{1,3}\.[0-9]{1,3}\b"#)
         let smtp = firstMatch(in: text, pattern: #"\b5[0-9]{2}\b"#)
         let temporary = status?.hasPrefix("4") == true
         return AnswerClassification(
-            kind: .bounce, ticket: nil, deliveryStatus: status ?? smtp, permanent: !temporary, failedRecipient: nil, reason: reason)
+            kind: .bounce, ticket: nil, deliveryStatus: status ?? smtp, permanent: !temporary,
+            // Exim and Gmail name the failed recipient in a header of their own.
+            failedRecipient: mail.header("X-Failed-Recipients").flatMap { $0.split(separator: ",").first }.map {
+                $0.trimmingCharacters(in: CharacterSet(charactersIn: " \t<>"))
+            }, reason: reason)
     }
 
     /// The per-recipient field blocks of a delivery-status body (blank-line separated).
@@ -164,35 +169,48 @@ public enum AnswerClassifier {
 }
 
 /// Ticket IDs as abuse desks write them: `[Ticket#2026120212345]`, `Case 01234567`,
-/// `Incident: INC0012345`, `Your reference: ABUSE-2026-000123`, `[#123456]`, `SR 1-234567`.
+/// `Case ID: ABC-123456`, `Incident: INC0012345`, `Your reference: ABUSE-2026-000123`,
+/// `[#123456]`, `SR 1-234567`, Request Tracker's subject tag `[abuse #12345]` (kept whole,
+/// queue name and number), "has been assigned ticket number 7781234".
 public enum TicketID {
     static let patterns: [String] = [
         // A label, optional "id/number/no/#", a separator, then an ID with a digit.
         #"(?i)\b(?:ticket|case|incident|reference|ref|tracking|request|complaint|abuse report|report|sr)\s*(?:id|number|no\.?|nr\.?|#)?\s*[:#]?\s*\[?#?([A-Z0-9][A-Z0-9._-]{2,40})"#,
         #"\[#?([A-Z]{0,12}[#-]?[0-9]{4,20})\]"#,
         #"\b(INC[0-9]{6,12})\b"#,
+        // Request Tracker and OTRS-style subject tags: `[abuse #12345]`, `[rt.example.net #12345]`.
+        #"\[([A-Za-z][A-Za-z0-9._-]{0,40} #[0-9]{3,20})\]"#,
     ]
 
     /// The first ticket ID in `text` that contains a digit (a word like "number" is none).
-    public static func find(in text: String) -> String? {
+    public static func find(in text: String) -> String? { all(in: text).first }
+
+    /// Every ticket ID candidate in `text`, in the order written, each once (at most 64;
+    /// only the first 64 KiB of text are searched).
+    public static func all(in text: String) -> [String] {
+        let text = text.utf8.count > 65_536 ? String(decoding: text.utf8.prefix(65_536), as: UTF8.self) : text
         let range = NSRange(text.startIndex..., in: text)
-        var best: (location: Int, id: String)?
-        for pattern in patterns {
-            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
-            for match in regex.matches(in: text, range: range) where match.numberOfRanges > 1 {
+        var found: [(location: Int, id: String)] = []
+        for regex in compiled {
+            for match in regex.matches(in: text, range: range).prefix(64) where match.numberOfRanges > 1 {
                 guard let r = Range(match.range(at: 1), in: text) else { continue }
                 var id = String(text[r])
                 while let last = id.last, ".-_".contains(last) { id.removeLast() }
                 guard id.contains(where: \.isNumber), id.count >= 3, !Self.isDateOrUUIDPiece(id) else { continue }
-                if best == nil || match.range.location < best!.location { best = (match.range.location, id) }
+                found.append((match.range.location, id))
             }
         }
-        return best?.id
+        var seen = Set<String>()
+        return found.sorted { $0.location < $1.location }.map(\.id).filter { seen.insert($0).inserted }.prefix(64).map { $0 }
     }
+
+    static let compiled: [NSRegularExpression] = patterns.compactMap { try? NSRegularExpression(pattern: $0) }
 
     /// Parts of dates, times or our own report IDs are not tickets.
     static func isDateOrUUIDPiece(_ id: String) -> Bool {
-        id.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}"#, options: .regularExpression) != nil
+        // An address ("Report 198.51.100.7 received") is what was reported, not a ticket.
+        id.range(of: #"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"#, options: .regularExpression) != nil
+            || id.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}"#, options: .regularExpression) != nil
             || id.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-"#, options: [.regularExpression, .caseInsensitive]) != nil
     }
 }

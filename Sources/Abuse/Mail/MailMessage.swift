@@ -18,12 +18,15 @@ public struct MailMessage: Sendable {
     public static let maxBytes = 4 << 20
     static let maxDepth = 4
     static let maxParts = 64
+    /// Parts at all depths together (nested multiparts cannot multiply into millions).
+    static let maxTotalParts = 512
 
     public init(parsing bytes: some Collection<UInt8>) {
-        self.init(parsing: Array(bytes.prefix(Self.maxBytes)), depth: 0)
+        var budget = Self.maxTotalParts
+        self.init(parsing: Array(bytes.prefix(Self.maxBytes)), depth: 0, budget: &budget)
     }
 
-    init(parsing bytes: [UInt8], depth: Int) {
+    init(parsing bytes: [UInt8], depth: Int, budget: inout Int) {
         // Lines end in CRLF or LF; the header ends at the first empty line.
         var headers: [(String, String)] = []
         var i = 0
@@ -57,12 +60,17 @@ public struct MailMessage: Sendable {
         parts = []
         let type = MailMessage.parameterised(self.header("Content-Type") ?? "")
         if depth < Self.maxDepth, type.value.hasPrefix("multipart/"), let boundary = type.parameters["boundary"], !boundary.isEmpty {
-            parts = Self.split(body, boundary: boundary).prefix(Self.maxParts).map { MailMessage(parsing: $0, depth: depth + 1) }
-        } else if depth < Self.maxDepth,
+            for chunk in Self.split(body, boundary: boundary, limit: min(Self.maxParts, budget)) {
+                guard budget > 0 else { break }
+                budget -= 1
+                parts.append(MailMessage(parsing: chunk, depth: depth + 1, budget: &budget))
+            }
+        } else if depth < Self.maxDepth, budget > 0,
             type.value == "message/rfc822" || type.value == "message/delivery-status" || type.value == "message/feedback-report"
         {
             // These bodies are header blocks themselves: read as a message without a body.
-            parts = [MailMessage(parsing: body, depth: depth + 1)]
+            budget -= 1
+            parts = [MailMessage(parsing: body, depth: depth + 1, budget: &budget)]
         }
     }
 
@@ -112,7 +120,9 @@ public struct MailMessage: Sendable {
         (headers("In-Reply-To") + headers("References")).flatMap(Self.messageIDs)
     }
 
-    static func messageIDs(_ text: String) -> [String] {
+    /// The `<…>` Message-IDs written in a field value, without brackets (at most 250
+    /// characters each).
+    public static func messageIDs(_ text: String) -> [String] {
         var ids: [String] = []
         var rest = Substring(text)
         while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
@@ -150,8 +160,9 @@ public struct MailMessage: Sendable {
         return (pieces[0].trimmingCharacters(in: .whitespaces).lowercased(), parameters)
     }
 
-    /// The parts between `--boundary` lines, up to `--boundary--`.
-    static func split(_ body: [UInt8], boundary: String) -> [[UInt8]] {
+    /// The parts between `--boundary` lines, up to `--boundary--` (at most `limit`).
+    static func split(_ body: [UInt8], boundary: String, limit: Int) -> [[UInt8]] {
+        guard limit > 0 else { return [] }
         let delimiter = Array(("--" + boundary).utf8)
         var parts: [[UInt8]] = []
         var start: Int?
@@ -165,7 +176,7 @@ public struct MailMessage: Sendable {
             if line.starts(with: delimiter) {
                 let after = line.dropFirst(delimiter.count)
                 if let s = start { parts.append(Array(body[s..<max(s, i - 1)])) }
-                if after.starts(with: [0x2D, 0x2D]) { return parts }
+                if after.starts(with: [0x2D, 0x2D]) || parts.count >= limit { return parts }
                 start = min(end + 1, body.count)
             }
             i = end + 1
