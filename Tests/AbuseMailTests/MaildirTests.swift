@@ -145,6 +145,54 @@ struct MaildirTests {
         #expect(handler.keys == ["ack-1@cloud.example"])
     }
 
+    /// Blocks in its first call until released, then records like ``RecordingHandler``.
+    final class GateHandler: MaildirHandler {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let first = Atomic<Bool>(true)
+        let count = Atomic<Int>(0)
+
+        func record(_ mail: IncomingMail) throws {
+            if first.exchange(false, ordering: .relaxed) {
+                entered.signal()
+                release.wait()
+            }
+            count.add(1, ordering: .relaxed)
+        }
+    }
+
+    @Test func anInotifyQueueOverflowIsFollowedByAFullScan() throws {
+        // More files than the kernel queues events for (fs.inotify.max_queued_events, read only).
+        let text = (try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8)) ?? "16384"
+        let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 16384
+        try #require(limit <= 65_536, "max_queued_events \(limit): too many files to overflow it in a unit test")
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let handler = GateHandler()
+        let watcher = try MaildirWatcher(maildir: Maildir(root: dir.path), handler: handler, logger: logger)
+        try watcher.start()
+        defer { watcher.stop() }
+        try watcher.maildir.deliver(answer)
+        #expect(handler.entered.wait(timeout: .now() + 10) == .success)
+        // The watcher is busy: rename files into new/ (one IN_MOVED_TO each) past the queue's size.
+        let n = limit + 100
+        var moved = 0
+        for i in 0..<n {
+            let name = "\(i).M0P0Q\(i).test"
+            let bytes = Array("From: a@b.example\nMessage-ID: <\(i)@b.example>\n\n.\n".utf8)
+            let fd = open(dir.path + "/tmp/" + name, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard fd >= 0 else { break }
+            _ = write(fd, bytes, bytes.count)
+            close(fd)
+            if rename(dir.path + "/tmp/" + name, dir.path + "/new/" + name) == 0 { moved += 1 }
+        }
+        #expect(moved == n)
+        handler.release.signal()
+        #expect(eventually(120) { handler.count.load(ordering: .relaxed) == n + 1 })
+        #expect(dir.files("new").isEmpty)
+        #expect(dir.files("cur").count == n + 1)
+    }
+
     @Test func aMessageWithoutMessageIDIsKeyedByItsHash() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
