@@ -91,6 +91,8 @@ public struct SMTPTransport: ReportTransport {
         do {
             return try await session(entry, progress: progress, dotSent: dotSent)
         } catch let failure as SMTPFailure {
+            // A reply is an answer, also after the final dot; only silence there is unknown.
+            if case .reply = failure { return failure.outcome }
             return dotSent.isSet ? .interrupted("after the final dot: \(failure)") : failure.outcome
         } catch {
             let words = "\(configuration.host):\(configuration.port): \(error)"

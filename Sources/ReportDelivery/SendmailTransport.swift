@@ -78,7 +78,8 @@ public struct SendmailTransport: ReportTransport {
 
     /// A temporary file holding `contents`, unlinked at once, positioned at its start.
     static func anonymousFile(in directory: String, contents: [UInt8]) throws(SpawnError) -> Int32 {
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast()) + Array("sipwarden-outbox.XXXXXX".utf8CString)
+        var template =
+            Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast()) + Array("sipwarden-outbox.XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw .file(errno) }
         unlink(template)
@@ -119,11 +120,11 @@ public struct SendmailTransport: ReportTransport {
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
         let argv = ([path] + arguments).map { strdup($0) }
-        defer { argv.forEach { free($0) } }
+        defer { for p in argv { free(p) } }
         var argvNull = argv + [nil]
         // A minimal environment: no locale or other variable of ours reaches the MTA.
         let env: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin")]
-        defer { env.forEach { free($0) } }
+        defer { for p in env { free(p) } }
         var envNull = env + [nil]
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, nil, &argvNull, &envNull)

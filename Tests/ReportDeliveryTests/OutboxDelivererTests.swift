@@ -120,7 +120,8 @@ struct FixedCheck: HandoverCheck {
             try store.recordStage(id: id, .spawned, pid: 999_999)
             let transport = ScriptedTransport([])
             let deliverer = OutboxDeliverer(
-                store: store, transport: transport, policy: DeliveryPolicy(mode: .auto), check: FixedCheck(answer: evidence), clock: TestClock().source)
+                store: store, transport: transport, policy: DeliveryPolicy(mode: .auto), check: FixedCheck(answer: evidence),
+                clock: TestClock().source)
             let recovered = try await deliverer.recover()
             #expect(recovered.count == 1)
             _ = try await deliverer.deliverDue()
@@ -135,7 +136,8 @@ struct FixedCheck: HandoverCheck {
         let id = try #require(try store.dueEntries(at: t0).first?.id)
         _ = try store.beginHandover(id: id, transport: .smtp, at: t0)
         let transport = ScriptedTransport(kind: .smtp, [])
-        let deliverer = OutboxDeliverer(store: store, transport: transport, policy: DeliveryPolicy(mode: .auto), check: nil, clock: TestClock().source)
+        let deliverer = OutboxDeliverer(
+            store: store, transport: transport, policy: DeliveryPolicy(mode: .auto), check: nil, clock: TestClock().source)
         _ = try await deliverer.recover()
         #expect(try await deliverer.deliverDue().sent == 1)
         #expect(try store.outboxEntry(id: id)?.attempts == 2)

@@ -41,13 +41,14 @@ private func entry(_ recipient: String = "abuse@example.net", state: OutboxState
         let policy = DeliveryPolicy()
         let sent = OutboxSchedule.afterHandover(entry(state: .handingOver, attempts: 1), .accepted("250 ok"), at: t0, policy: policy)
         #expect(sent.state == .sent && sent.sentAt == t0 && sent.confirmation == "250 ok")
-        let failed = OutboxSchedule.afterHandover(entry(state: .handingOver, attempts: 1), .permanentFailure("550 no such user"), at: t0, policy: policy)
+        let failed = OutboxSchedule.afterHandover(
+            entry(state: .handingOver, attempts: 1), .permanentFailure("550 no such user"), at: t0, policy: policy)
         #expect(failed.state == .failed && failed.sentAt == nil && failed.lastError == "550 no such user")
     }
 
     @Test func thePerRecipientLimitDefersTheRestUntilTheWindowHasRoom() {
         let policy = DeliveryPolicy(perRecipientLimit: 3, recipientWindow: .seconds(3600))
-        let recent = ["ABUSE@example.net": [t0 - .seconds(3000), t0 - .seconds(4000)]]  // the second is outside the window
+        let recent = ["ABUSE@example.net": [t0 - .seconds(3000), t0 - .seconds(4000)]] // the second is outside the window
         let due = (0..<4).map { _ in entry("abuse@EXAMPLE.net") } + [entry("noc@example.com")]
         let plan = OutboxSchedule.plan(due: due, recent: recent, at: t0, policy: policy)
         #expect(plan.send.map(\.recipient) == ["abuse@EXAMPLE.net", "abuse@EXAMPLE.net", "noc@example.com"])

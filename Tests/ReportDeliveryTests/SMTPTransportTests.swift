@@ -35,7 +35,8 @@ private func entry() -> OutboxEntry {
 }
 
 private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTransport {
-    SMTPTransport(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, security: .none, heloName: "test.example", replyTimeout: replyTimeout))
+    SMTPTransport(
+        configuration: SMTPConfiguration(host: "127.0.0.1", port: port, security: .none, heloName: "test.example", replyTimeout: replyTimeout))
 }
 
 @Suite(.serialized) struct SMTPTransportTests {
@@ -45,7 +46,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let stages = StageLog()
         let outcome = await plain(port).handOver(entry()) { stage, pid in stages.add(stage, pid) }
         await server.stop()
-        guard case .accepted(let words) = outcome else { Issue.record("\(outcome)"); return }
+        guard case .accepted(let words) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(words.contains("250 2.0.0 Ok: queued as SCRIPTED"))
         let log = server.log.withLock { $0 }
         #expect(log.commands.prefix(5) == ["EHLO test.example", "MAIL FROM:<reports@example.org>", "RCPT TO:<abuse@example.net>", "DATA", "QUIT"])
@@ -85,7 +89,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let port = try await server.start()
         let outcome = await plain(port).handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .temporaryFailure = outcome else { Issue.record("\(outcome)"); return }
+        guard case .temporaryFailure = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(server.log.withLock { $0.commands }.contains { $0.hasPrefix("MAIL") } == false)
     }
 
@@ -95,7 +102,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let started = ContinuousClock.now
         let outcome = await plain(port, replyTimeout: .milliseconds(300)).handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .temporaryFailure(let words) = outcome else { Issue.record("\(outcome)"); return }
+        guard case .temporaryFailure(let words) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(words.contains("no reply to greeting"))
         #expect(ContinuousClock.now - started < .seconds(5))
     }
@@ -105,7 +115,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let port = try await server.start()
         let outcome = await plain(port).handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .interrupted = outcome else { Issue.record("\(outcome)"); return }
+        guard case .interrupted = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
     }
 
     @Test func aLostConnectionBeforeTheFinalDotIsTemporary() async throws {
@@ -113,7 +126,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let port = try await server.start()
         let outcome = await plain(port).handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .temporaryFailure = outcome else { Issue.record("\(outcome)"); return }
+        guard case .temporaryFailure = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
     }
 
     @Test(arguments: ["PLAIN LOGIN", "LOGIN"])
@@ -128,11 +144,15 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let port = try await server.start()
         let transport = SMTPTransport(
             configuration: SMTPConfiguration(
-                host: "127.0.0.1", port: port, security: .startTLS, credentials: .init(user: "reporter", password: "s3cret"), heloName: "test.example",
+                host: "127.0.0.1", port: port, security: .startTLS, credentials: .init(user: "reporter", password: "s3cret"),
+                heloName: "test.example",
                 serverName: "localhost", trustRootFiles: [certificate], replyTimeout: .seconds(10)))
         let outcome = await transport.handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .accepted = outcome else { Issue.record("\(outcome)"); return }
+        guard case .accepted = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         let log = server.log.withLock { $0 }
         #expect(log.tlsActive && log.authenticatedOverTLS == true)
         #expect(log.commands.filter { $0.hasPrefix("EHLO") }.count == 2, "EHLO again after STARTTLS")
@@ -155,11 +175,15 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
         let port = try await server.start()
         let transport = SMTPTransport(
             configuration: SMTPConfiguration(
-                host: "127.0.0.1", port: port, security: .startTLS, credentials: .init(user: "reporter", password: "s3cret"), heloName: "test.example",
+                host: "127.0.0.1", port: port, security: .startTLS, credentials: .init(user: "reporter", password: "s3cret"),
+                heloName: "test.example",
                 serverName: "localhost", replyTimeout: .seconds(10)))
         let outcome = await transport.handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .temporaryFailure = outcome else { Issue.record("\(outcome)"); return }
+        guard case .temporaryFailure = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         let log = server.log.withLock { $0 }
         #expect(log.credentials.isEmpty && log.messages.isEmpty)
     }
@@ -172,7 +196,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
                 host: "127.0.0.1", port: port, security: .startTLS, credentials: .init(user: "u", password: "p"), heloName: "test.example"))
         let outcome = await transport.handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .temporaryFailure(let words) = outcome else { Issue.record("\(outcome)"); return }
+        guard case .temporaryFailure(let words) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(words.contains("STARTTLS"))
         #expect(server.log.withLock { $0.commands } == ["EHLO test.example"], "no credentials, no MAIL FROM")
     }
@@ -185,7 +212,10 @@ private func plain(_ port: Int, replyTimeout: Duration = .seconds(10)) -> SMTPTr
                 host: "127.0.0.1", port: port, security: .none, credentials: .init(user: "u", password: "p"), heloName: "test.example"))
         let outcome = await transport.handOver(entry()) { _, _ in }
         await server.stop()
-        guard case .temporaryFailure = outcome else { Issue.record("\(outcome)"); return }
+        guard case .temporaryFailure = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
         #expect(server.log.withLock { $0.credentials }.isEmpty)
     }
 }

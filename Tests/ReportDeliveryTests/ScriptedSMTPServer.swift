@@ -13,7 +13,7 @@ import Synchronization
 final class ScriptedSMTPServer: Sendable {
     /// What the server does for a command (the upper-cased verb, e.g. "RCPT", "DATA-END").
     enum Action: Sendable {
-        case reply([String])  // full reply lines, e.g. ["250-first", "250 last"]
+        case reply([String]) // full reply lines, e.g. ["250-first", "250 last"]
         case silence
         case close
     }
@@ -33,7 +33,10 @@ final class ScriptedSMTPServer: Sendable {
     let tls: NIOSSLContext?
     private let channel: Mutex<(any Channel)?> = Mutex(nil)
 
-    init(offerSTARTTLS: Bool = false, authMechanisms: String? = nil, tls: NIOSSLContext? = nil, script: @escaping @Sendable (String) -> Action? = { _ in nil }) {
+    init(
+        offerSTARTTLS: Bool = false, authMechanisms: String? = nil, tls: NIOSSLContext? = nil,
+        script: @escaping @Sendable (String) -> Action? = { _ in nil }
+    ) {
         self.offerSTARTTLS = offerSTARTTLS
         self.authMechanisms = authMechanisms
         self.tls = tls
@@ -135,7 +138,9 @@ final class ScriptedSMTPServer: Sendable {
                     write(["334 VXNlcm5hbWU6"], context: context)
                 } else {
                     if parts.count >= 3 {
-                        server.log.withLock { $0.credentials.append(String(decoding: Data(base64Encoded: String(parts[2])) ?? Data(), as: UTF8.self)) }
+                        server.log.withLock {
+                            $0.credentials.append(String(decoding: Data(base64Encoded: String(parts[2])) ?? Data(), as: UTF8.self))
+                        }
                     }
                     run("AUTH", default: ["235 2.7.0 Authentication successful"], context: context)
                 }

@@ -8,12 +8,15 @@ import Testing
 import WardenCore
 
 /// A stand-in `sendmail` (a shell script): writes its arguments and stdin to files, says
-/// something on stderr, exits with the status it is told.
+/// something on stderr, exits with the status it is told. It is run once before use, until
+/// it starts: a script just written can be refused with ETXTBSY while a process forked
+/// elsewhere in the test run still holds the writing descriptor.
 private func fakeSendmail(exit status: Int32) throws -> (program: String, directory: String) {
     let directory = try temporaryState()
     let program = directory + "/sendmail"
     let script = """
         #!/bin/sh
+        [ "$1" = "--warm-up" ] && exit 0
         printf '%s\\n' "$@" > \(directory)/args
         cat > \(directory)/stdin
         echo "fake sendmail says $*" >&2
@@ -21,10 +24,20 @@ private func fakeSendmail(exit status: Int32) throws -> (program: String, direct
         """
     try script.write(toFile: program, atomically: true, encoding: .utf8)
     try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program)
+    for _ in 0..<200 {
+        let warmUp = Process()
+        warmUp.executableURL = URL(fileURLWithPath: program)
+        warmUp.arguments = ["--warm-up"]
+        if (try? warmUp.run()) != nil {
+            warmUp.waitUntilExit()
+            if warmUp.terminationStatus == 0 { break }
+        }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
     return (program, directory)
 }
 
-@Suite struct SendmailTransportTests {
+@Suite(.serialized) struct SendmailTransportTests {
     let entry = OutboxEntry(
         id: 1, caseID: UUID(), messageID: "<sipwarden.x.1@example.org>", sender: "reports@example.org", recipient: "abuse@example.net",
         message: Array("Subject: a\r\n\r\n.line with a dot\r\nend\r\n".utf8), state: .handingOver, nextAttemptAt: Timestamp(seconds: 0),
@@ -56,7 +69,10 @@ private func fakeSendmail(exit status: Int32) throws -> (program: String, direct
 
     @Test func aMissingProgramIsTemporaryAndAnOptionLikeAddressIsRefused() async throws {
         let missing = await SendmailTransport(path: "/nonexistent/sendmail").handOver(entry) { _, _ in }
-        guard case .temporaryFailure = missing else { Issue.record("\(missing)"); return }
+        guard case .temporaryFailure = missing else {
+            Issue.record("\(missing)")
+            return
+        }
         var bad = entry
         bad.recipient = "-oQ/tmp/x@example.net"
         guard case .permanentFailure = await SendmailTransport(path: "/bin/true").handOver(bad, progress: { _, _ in }) else {

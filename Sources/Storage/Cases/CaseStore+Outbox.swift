@@ -63,7 +63,8 @@ extension CaseStore {
     /// Queued entries whose time has come, oldest due first.
     public func dueEntries(at now: Timestamp, limit: Int = 100) throws(LedgerError) -> [OutboxEntry] {
         try ledger.read { db in
-            try Self.fetchEntries(db, where: "state = 'queued' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?", [now.microseconds, max(0, limit)])
+            try Self.fetchEntries(
+                db, where: "state = 'queued' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?", [now.microseconds, max(0, limit)])
         }
     }
 
@@ -143,7 +144,9 @@ extension CaseStore {
     /// still `handing-over` is changed; returns whether it was.
     @discardableResult
     public func finishHandover(_ entry: OutboxEntry) throws(LedgerError) -> Bool {
-        guard let id = entry.id, entry.state != .handingOver else { throw .invalidRecord("a finished hand-over needs a stored entry and a new state") }
+        guard let id = entry.id, entry.state != .handingOver else {
+            throw .invalidRecord("a finished hand-over needs a stored entry and a new state")
+        }
         return try durableWrite { db in
             try db.execute(
                 sql: """
