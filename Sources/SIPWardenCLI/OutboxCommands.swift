@@ -147,7 +147,9 @@ struct OutboxCommand: ParsableCommand {
             let outcome = OutboxCommand.blocking { () async throws(LedgerError) -> String in
                 var lines: [String] = []
                 for e in try await deliverer.recover() {
-                    lines.append("recovered \(e.messageID) → \(e.state.rawValue): \(e.confirmation ?? e.lastError ?? "")")
+                    // At once and unbuffered: this process may be killed before it ends.
+                    let line = "recovered \(e.messageID) → \(e.state.rawValue): \(e.confirmation ?? e.lastError ?? "")\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
                 }
                 var total = DeliveryTotals()
                 while true {
