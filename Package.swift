@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // HTTPS for RDAP, intelligence sources and blocklist feeds (already built for HummingbirdTesting).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // SMTP submission of abuse reports (STARTTLS): already built for hummingbird and async-http-client.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // MARK: C libraries (Debian packages)
@@ -110,7 +113,7 @@ let package = Package(
         ),
         .target(
             name: "Storage",
-            dependencies: ["Detection", "WardenCore", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Detection", "Abuse", "WardenCore", "NetworkAddress", "DedicatedThreads", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift6
         ),
 
@@ -181,6 +184,19 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
 
+        // Abuse report delivery: the outbox's pure scheduling core, sendmail and SMTP (STARTTLS, AUTH) transports,
+        // exactly-once hand-over across restarts (docs/ABUSE.md "Delivery").
+        .target(
+            name: "ReportDelivery",
+            dependencies: [
+                "Abuse", "Storage", "WardenCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+
         // MARK: The daemon and its command line
         .target(
             name: "SIPWarden",
@@ -200,7 +216,7 @@ let package = Package(
             name: "SIPWardenCLI",
             dependencies: [
                 "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "AbuseMail", "RangePolicy",
-                "IntelStore",
+                "IntelStore", "ReportDelivery", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -255,6 +271,16 @@ let package = Package(
             dependencies: [
                 "IntelUpdate", "Feeds", "NetworkAddress", "WardenCore", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "ReportDeliveryTests",
+            dependencies: [
+                "ReportDelivery", "Abuse", "Storage", "WardenCore", "NetworkAddress",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSwift6
         ),

@@ -8,7 +8,8 @@ set -euo pipefail
 # build + run (libnftables; libnetfilter-queue and iptables-nft for inline mode); network
 # namespaces for tests; the real PBX, the attacker and SIPp (the registration storm); the fail2ban baseline; python3 for the
 # lab's tools and clients; libsystemd for the journal source, and journald plus
-# journal-remote so the tests can write real journal files and run a private journald
+# journal-remote so the tests can write real journal files and run a private journald; postfix, the real
+# MTA the outbox delivers abuse reports through (integration/outbox: "Local only", started by the suite itself)
 PKGS=(
   pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev zlib1g-dev
   libnetfilter-queue-dev iptables linux-libc-dev
@@ -16,6 +17,7 @@ PKGS=(
   kamailio sipvicious sip-tester
   fail2ban python3-pyinotify tcpdump
   systemd systemd-journal-remote
+  postfix
 )
 
 POLICY=/usr/sbin/policy-rc.d
@@ -32,6 +34,8 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+  echo "postfix postfix/mailname string localhost" | debconf-set-selections
   apt-get -o DPkg::Lock::Timeout=600 update -q
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -30,7 +30,7 @@ public final class Ledger: Sendable {
 
     /// The database file, or ":memory:".
     public let path: String
-    private let database: any DatabaseWriter
+    let database: any DatabaseWriter
 
     /// Opens (creating if needed) the ledger in `directory`, creating the directory with
     /// mode 0700 when missing, and brings the schema up to date.
@@ -315,6 +315,7 @@ public final class Ledger: Sendable {
         }
         migrator.registerMigration("v2-ban-identity-and-destination", migrate: LedgerMigrations.banIdentityAndDestination)
         migrator.registerMigration("v3-ban-intel", migrate: LedgerMigrations.banIntel)
+        migrator.registerMigration("v4-abuse-cases-and-outbox", migrate: CaseStoreSchema.create)
         return migrator
     }
 
@@ -566,7 +567,7 @@ public final class Ledger: Sendable {
 
     // MARK: - Errors
 
-    private func write<T>(_ body: (Database) throws -> T) throws(LedgerError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
             return try database.write(body)
         } catch {
@@ -574,7 +575,7 @@ public final class Ledger: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(LedgerError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(LedgerError) -> T {
         do {
             return try database.read(body)
         } catch {
