@@ -48,8 +48,8 @@ struct PlannerTests {
         let text = NFTSyntax.setUpCommands(.init(tableName: "t", ports: [PortMatch(5060), try #require(PortMatch("5070-5080"))]))
         #expect(text.contains("meta l4proto { tcp, udp } th dport { 5060, 5070-5080 } ip saddr @host4 counter name dropped4 drop"))
         #expect(text.contains("hook prerouting priority -300"))
-        #expect(text.contains("add set inet t ban6 { type ipv6_addr; flags interval, timeout; }"))
-        #expect(text.contains("add set inet t host4 { type ipv4_addr; flags timeout; }"))
+        #expect(text.contains("add set inet t ban6 { type ipv6_addr; flags interval, timeout; counter; }"))
+        #expect(text.contains("add set inet t host4 { type ipv4_addr; flags timeout; counter; }"))
     }
 
     @Test func intervalsAndPrefixes() throws {
