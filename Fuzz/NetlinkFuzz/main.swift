@@ -87,6 +87,7 @@ private func checkSetElements(_ message: NetlinkMessage) {
     for element in part.elements {
         precondition(!element.key.isEmpty && element.key.count <= NFTablesConstant.dataValueMaximumLength, "a key of \(element.key.count) bytes")
     }
-    precondition(part.table.utf8.count <= NFTablesConstant.nameMaximumLength, "a table name past the limit")
+    // Invalid UTF-8 is replaced (one U+FFFD per bad sequence): scalars, not bytes, are bounded.
+    precondition(part.table.unicodeScalars.count <= NFTablesConstant.nameMaximumLength, "a table name past the limit")
     precondition((try? NFTSetElementDump.decode(message)) == part, "decoding is not deterministic")
 }
