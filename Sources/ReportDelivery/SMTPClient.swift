@@ -145,7 +145,12 @@ public struct SMTPTransport: ReportTransport {
                 return reply
             }
             func send(_ line: String) async throws {
-                try await outbound.write(ByteBuffer(string: line + "\r\n"))
+                do {
+                    try await outbound.write(ByteBuffer(string: line + "\r\n"))
+                } catch {
+                    // The reply timer closes the channel; a write after it is that timeout.
+                    throw timedOut.isSet ? SMTPFailure.timeout("the relay went silent (\(config.replyTimeout) per reply)") : error
+                }
             }
             func expect(_ step: String, _ codes: Set<Int>) async throws -> SMTPReply {
                 let reply = try await next(step)
