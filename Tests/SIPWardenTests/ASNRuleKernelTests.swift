@@ -20,9 +20,10 @@ import WardenCore
     "asn-block in the kernel (veth between two namespaces)", .serialized,
     .enabled(if: ThrowawayNamespace.enabled, "needs a throwaway network namespace: run via scripts/test-in-netns.sh"))
 struct ASNRuleKernelTests {
-    // Inside AS64500's 198.19.250.0/25 (`asnRuleTestStore`), apart from other suites' addresses.
-    static let local = "198.19.250.1"
-    static let peerAddress = "198.19.250.2"
+    // Inside AS64500's 198.19.247.0/25 (`asnRuleTestStore`), apart from other suites' addresses (its
+    // ranges must cover no other kernel suite's peers: they run side by side in one namespace).
+    static let local = "198.19.247.1"
+    static let peerAddress = "198.19.247.2"
 
     private func send(_ namespace: String, token: String) throws {
         let script = "for i in 1 2 3; do echo \(token) > /dev/udp/\(Self.local)/5060; done"
@@ -70,15 +71,15 @@ struct ASNRuleKernelTests {
             consumers.consumers.fanOut.publish(EnforcedBan(ban: ban, applied: true, latency: .zero, kernelLatency: .zero))
         }
         // K-1 addresses (other hosts of the AS): nothing in the range table yet.
-        try publish("198.19.250.5")
-        try publish("198.19.241.77")
+        try publish("198.19.247.5")
+        try publish("198.19.244.77")
         consumers.flush()
         #expect(service.blocks.list().isEmpty)
         try send(peer.namespace, token: "counted")
         #expect(Datagrams.count(sip, token: "counted", wait: .seconds(1)) == 3)
 
         // The Kth: the AS's ranges are blocked on the SIP ports.
-        try publish("2001:2:0:241::9")
+        try publish("2001:2:0:244::9")
         consumers.flush()
         let block = try #require(service.blocks.list().first)
         #expect(block.selector == .asn(64500))
@@ -86,8 +87,8 @@ struct ASNRuleKernelTests {
         let name = RangeBlocks.kernelName(.asn(64500))
         let v4 = try ThrowawayNamespace.run(["nft", "list", "set", "inet", config.ranges.kernel.tableName, "\(name)_4"]).output
         let v6 = try ThrowawayNamespace.run(["nft", "list", "set", "inet", config.ranges.kernel.tableName, "\(name)_6"]).output
-        #expect(v4.contains("198.19.241.0/24"), "\(v4)")
-        #expect(v6.contains("2001:2:0:241::/64"), "\(v6)")
+        #expect(v4.contains("198.19.244.0/24"), "\(v4)")
+        #expect(v6.contains("2001:2:0:244::/64"), "\(v6)")
         try send(peer.namespace, token: "blocked")
         #expect(Datagrams.count(sip, token: "blocked", wait: .milliseconds(700)) == 0, "the AS's block let SIP through")
     }

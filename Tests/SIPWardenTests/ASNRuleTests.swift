@@ -19,10 +19,10 @@ private func net(_ text: String) -> IPNetwork {
 /// (`start TAB end TAB asn TAB country TAB description`, inclusive ranges).
 func asnRuleTestStore() throws -> IntelStoreHolder {
     let tsv = """
-        198.19.241.0\t198.19.241.255\t64500\tZZ\tEXAMPLE-64500
-        198.19.250.0\t198.19.250.127\t64500\tZZ\tEXAMPLE-64500
+        198.19.244.0\t198.19.244.255\t64500\tZZ\tEXAMPLE-64500
+        198.19.247.0\t198.19.247.127\t64500\tZZ\tEXAMPLE-64500
         198.19.242.0\t198.19.242.255\t64501\tZZ\tEXAMPLE-64501
-        2001:2:0:241::\t2001:2:0:241:ffff:ffff:ffff:ffff\t64500\tZZ\tEXAMPLE-64500
+        2001:2:0:244::\t2001:2:0:244:ffff:ffff:ffff:ffff\t64500\tZZ\tEXAMPLE-64500
 
         """
     let dataset = try IntelParser.parse(bytes: Array(tsv.utf8), format: .ip2asn, name: "ip2asn")
@@ -56,16 +56,16 @@ struct ASNRuleTests {
         let clock = ManualClock()
         let (asn, blocks, directory) = try make(clock, rule: rule)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(asn.observe(hostBan("198.19.241.10", asn: 64500, at: clock.clock())) == .counted)
+        #expect(asn.observe(hostBan("198.19.244.10", asn: 64500, at: clock.clock())) == .counted)
         clock.advance(.seconds(60))
         // The same address again is not a second address.
-        #expect(asn.observe(hostBan("198.19.241.10", asn: 64500, at: clock.clock())) == .counted)
+        #expect(asn.observe(hostBan("198.19.244.10", asn: 64500, at: clock.clock())) == .counted)
         // Another AS counts apart.
         #expect(asn.observe(hostBan("198.19.242.10", asn: 64501, at: clock.clock())) == .counted)
-        #expect(asn.observe(hostBan("198.19.241.11", asn: 64500, at: clock.clock())) == .counted)
+        #expect(asn.observe(hostBan("198.19.244.11", asn: 64500, at: clock.clock())) == .counted)
         #expect(blocks.list().isEmpty, "K-1 addresses blocked the AS")
         clock.advance(.seconds(60))
-        #expect(asn.observe(hostBan("198.19.250.3", asn: 64500, at: clock.clock())) == .blocked(.asn(64500)))
+        #expect(asn.observe(hostBan("198.19.247.3", asn: 64500, at: clock.clock())) == .blocked(.asn(64500)))
         let made = blocks.list()
         #expect(made.count == 1)
         let block = try #require(made.first)
@@ -83,7 +83,7 @@ struct ASNRuleTests {
         let (asn, blocks, directory) = try make(clock, rule: rule)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for host in 1...6 {
-            #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: clock.clock())) == .counted)
+            #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: clock.clock())) == .counted)
             clock.advance(.seconds(301)) // two bans never share a 600 s window with a third
         }
         #expect(blocks.list().isEmpty)
@@ -91,20 +91,20 @@ struct ASNRuleTests {
 
     @Test func bansWithoutAnASNOfTheAllowlistOrNotTheDetectorsHostBansAreIgnored() throws {
         let clock = ManualClock()
-        let (asn, blocks, directory) = try make(clock, rule: rule, allowlist: [net("198.19.241.0/28")])
+        let (asn, blocks, directory) = try make(clock, rule: rule, allowlist: [net("198.19.244.0/28")])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let now = clock.clock()
         for host in 1...5 { #expect(asn.observe(hostBan("198.19.242.\(host)", asn: nil, at: now)) == .ignored) }
-        for host in 1...5 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: now)) == .ignored) }
-        for host in 20...25 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: now, origin: .manual, rule: .manual)) == .ignored) }
-        for host in 20...25 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: now, origin: .feed, rule: .feed)) == .ignored) }
+        for host in 1...5 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: now)) == .ignored) }
+        for host in 20...25 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: now, origin: .manual, rule: .manual)) == .ignored) }
+        for host in 20...25 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: now, origin: .feed, rule: .feed)) == .ignored) }
         for host in 20...25 {
-            #expect(asn.observe(hostBan("198.19.241.\(host * 8)/29", asn: 64500, at: now, rule: .aggregate)) == .ignored)
+            #expect(asn.observe(hostBan("198.19.244.\(host * 8)/29", asn: 64500, at: now, rule: .aggregate)) == .ignored)
         }
         #expect(blocks.list().isEmpty)
         // The detector's host bans of the same AS still count from zero.
-        for host in 30...31 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: now)) == .counted) }
-        #expect(asn.observe(hostBan("198.19.241.32", asn: 64500, at: now)) == .blocked(.asn(64500)))
+        for host in 30...31 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: now)) == .counted) }
+        #expect(asn.observe(hostBan("198.19.244.32", asn: 64500, at: now)) == .blocked(.asn(64500)))
         #expect(blocks.list().count == 1)
     }
 
@@ -112,18 +112,18 @@ struct ASNRuleTests {
         let clock = ManualClock()
         let (asn, blocks, directory) = try make(clock, rule: rule)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for host in 1...3 { _ = asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: clock.clock())) }
+        for host in 1...3 { _ = asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: clock.clock())) }
         let first = try #require(blocks.list().first)
         clock.advance(.seconds(120))
-        for host in 4...9 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: clock.clock())) == .alreadyBlocked) }
+        for host in 4...9 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: clock.clock())) == .alreadyBlocked) }
         #expect(blocks.list() == [first], "a second trip replaced or added a block")
         // Expired and lifted: the AS counts again from zero.
         clock.advance(.seconds(3_600))
         _ = blocks.tick()
         #expect(blocks.list().isEmpty)
-        #expect(asn.observe(hostBan("198.19.241.20", asn: 64500, at: clock.clock())) == .counted)
-        #expect(asn.observe(hostBan("198.19.241.21", asn: 64500, at: clock.clock())) == .counted)
-        #expect(asn.observe(hostBan("198.19.241.22", asn: 64500, at: clock.clock())) == .blocked(.asn(64500)))
+        #expect(asn.observe(hostBan("198.19.244.20", asn: 64500, at: clock.clock())) == .counted)
+        #expect(asn.observe(hostBan("198.19.244.21", asn: 64500, at: clock.clock())) == .counted)
+        #expect(asn.observe(hostBan("198.19.244.22", asn: 64500, at: clock.clock())) == .blocked(.asn(64500)))
         #expect(try #require(blocks.list().first).created == clock.clock())
     }
 
@@ -132,7 +132,7 @@ struct ASNRuleTests {
         let (asn, blocks, directory) = try make(clock, rule: rule)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let manual = try blocks.block(.asn(64500), scope: .all, duration: nil)
-        for host in 1...4 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: clock.clock())) == .alreadyBlocked) }
+        for host in 1...4 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: clock.clock())) == .alreadyBlocked) }
         #expect(blocks.list() == [manual])
     }
 
@@ -153,17 +153,17 @@ struct ASNRuleTests {
         let clock = ManualClock()
         let (asn, blocks, directory) = try make(clock, rule: nil)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for host in 1...5 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: clock.clock())) == .off) }
+        for host in 1...5 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: clock.clock())) == .off) }
         asn.replace(rule: rule, allowlist: [])
-        for host in 1...2 { #expect(asn.observe(hostBan("198.19.241.\(host)", asn: 64500, at: clock.clock())) == .counted) }
+        for host in 1...2 { #expect(asn.observe(hostBan("198.19.244.\(host)", asn: 64500, at: clock.clock())) == .counted) }
         // The same rule again keeps the counts; a changed one starts afresh.
         asn.replace(rule: rule, allowlist: [])
         var wider = rule
         wider.window = .seconds(1_200)
         asn.replace(rule: wider, allowlist: [])
-        #expect(asn.observe(hostBan("198.19.241.3", asn: 64500, at: clock.clock())) == .counted)
+        #expect(asn.observe(hostBan("198.19.244.3", asn: 64500, at: clock.clock())) == .counted)
         asn.replace(rule: nil, allowlist: [])
-        #expect(asn.observe(hostBan("198.19.241.4", asn: 64500, at: clock.clock())) == .off)
+        #expect(asn.observe(hostBan("198.19.244.4", asn: 64500, at: clock.clock())) == .off)
         #expect(blocks.list().isEmpty)
     }
 
