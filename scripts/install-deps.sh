@@ -9,7 +9,8 @@ set -euo pipefail
 # namespaces for tests; the real PBX, the attacker and SIPp (the registration storm); the fail2ban baseline; python3 for the
 # lab's tools and clients; libsystemd for the journal source, and journald plus
 # journal-remote so the tests can write real journal files and run a private journald; postfix, the real
-# MTA the outbox delivers abuse reports through (integration/outbox: "Local only", started by the suite itself)
+# MTA the outbox delivers abuse reports through (integration/outbox: "Local only", started by the suite itself);
+# openssl, which the SMTP STARTTLS tests use to make a throwaway certificate
 PKGS=(
   pkg-config libnftables-dev nftables libsqlite3-dev libsystemd-dev zlib1g-dev
   libnetfilter-queue-dev iptables linux-libc-dev
@@ -17,7 +18,7 @@ PKGS=(
   kamailio sipvicious sip-tester
   fail2ban python3-pyinotify tcpdump
   systemd systemd-journal-remote
-  postfix
+  postfix openssl
 )
 
 POLICY=/usr/sbin/policy-rc.d
