@@ -219,20 +219,16 @@ public struct AbuseIPDBChannel: Sendable {
 extension AbuseIPDBChannel {
     /// ``drain(limit:)`` for synchronous callers (the command line).
     public func drainWaiting(limit: Int = 100) throws(ChannelError) -> (outcomes: [Outcome], nextChance: Timestamp?) {
-        let result = Mutex<Result<([Outcome], Timestamp?), ChannelError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
         let channel = self
-        Task {
+        let result: Result<([Outcome], Timestamp?), ChannelError> = blockingAwait {
             do throws(ChannelError) {
                 let drained = try await channel.drain(limit: limit)
-                result.withLock { $0 = .success((drained.outcomes, drained.nextChance)) }
+                return .success((drained.outcomes, drained.nextChance))
             } catch {
-                result.withLock { $0 = .failure(error) }
+                return .failure(error)
             }
-            done.signal()
         }
-        done.wait()
-        let (outcomes, next) = try result.withLock { $0! }.get()
+        let (outcomes, next) = try result.get()
         return (outcomes, next)
     }
 }
