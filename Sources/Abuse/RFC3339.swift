@@ -6,13 +6,21 @@ extension Timestamp {
     /// The time in RFC 3339 UTC with seconds (`2026-12-02T23:41:52Z`), as XARF and mail
     /// headers' companions expect; fractions are dropped.
     public var rfc3339: String {
-        let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
+        let days = utcDay
+        let secondOfDay = epochSeconds - days * 86_400
         let (y, m, d) = Self.civil(fromDays: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let year = String(y).count < 4 ? String(repeating: "0", count: 4 - String(y).count) + String(y) : String(y)
         return "\(year)-\(two(m))-\(two(d))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+    }
+
+    /// Whole seconds since the epoch, rounded down.
+    var epochSeconds: Int64 { microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000 }
+
+    /// Days since 1970-01-01 in UTC, rounded down.
+    var utcDay: Int64 {
+        let seconds = epochSeconds
+        return seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     }
 
     /// Year, month, day of the proleptic Gregorian calendar for days since 1970-01-01

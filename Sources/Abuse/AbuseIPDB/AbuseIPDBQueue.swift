@@ -112,18 +112,13 @@ public struct AbuseIPDBQueue: Sendable, Hashable, Codable {
     }
 
     /// Requests made on `now`'s UTC day.
-    private func requests(on now: Timestamp) -> Int { Self.day(of: now) == quotaDay ? requestsToday : 0 }
+    private func requests(on now: Timestamp) -> Int { now.utcDay == quotaDay ? requestsToday : 0 }
 
     private mutating func rollQuota(_ now: Timestamp) {
-        let today = Self.day(of: now)
+        let today = now.utcDay
         if today != quotaDay {
             quotaDay = today
             requestsToday = 0
         }
-    }
-
-    static func day(of t: Timestamp) -> Int64 {
-        let seconds = t.microseconds / 1_000_000
-        return seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     }
 }
