@@ -31,7 +31,7 @@ trap '[ "$created_policy" = 1 ] && rm -f "$POLICY"; true' EXIT
 missing=()
 for p in "${PKGS[@]}"; do
   [[ $p == \#* ]] && continue
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = 'install ok installed' ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
@@ -53,7 +53,7 @@ fi
 # PyPI: schemathesis checks the control plane's OpenAPI document against a live daemon
 # (integration/api/run.sh); pinned, for the pyenv or system Python 3.11.
 SCHEMATHESIS=schemathesis==4.32.5
-if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: ${SCHEMATHESIS#*==}"; then
+if ! grep -qx "Version: ${SCHEMATHESIS#*==}" <<<"$(python3 -m pip show schemathesis 2>/dev/null)"; then
   python3 -m pip install -q --disable-pip-version-check "$SCHEMATHESIS" \
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$SCHEMATHESIS"
   missing+=("$SCHEMATHESIS")

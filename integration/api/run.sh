@@ -52,7 +52,7 @@ for network, origin, lifted in db.execute("SELECT network, origin, liftedAt FROM
     print(f"{network}|{origin}|{'lifted' if lifted else 'active'}")
 PY
 }
-ledger_has() { ledger_rows "$1" | grep -qx "$1|$2|$3"; }
+ledger_has() { grep -qx "$1|$2|$3" <<<"$(ledger_rows "$1")"; }
 ledger_empty_for() { [ -z "$(ledger_rows "$1")" ]; }
 
 # --- the daemon: real nftables in the namespace, the API on its socket and on loopback TCP --

@@ -102,7 +102,7 @@ LIVE="$DIR/live"; : > "$DIR/live.log"
 fail_lines() { local i; for i in 1 2 3 4 5; do
   echo "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=198.18.0.77 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\"" >> "$DIR/live.log"
 done; }
-in_set77() { ip netns exec "$NS" nft list set inet sipwarden host4 | grep -qF 198.18.0.77; }
+in_set77() { grep -qF 198.18.0.77 <<<"$(ip netns exec "$NS" nft list set inet sipwarden host4)"; }
 wait_for() { local i; for i in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 ip netns exec "$NS" "$BIN" run --log "kamailio:$DIR/live.log" --state "$LIVE" > "$DIR/live.out" 2>&1 &
 LIVE_PID=$!
@@ -217,7 +217,7 @@ if [ -x /lib/systemd/systemd-journald ] && command -v logger >/dev/null; then
     local i; for i in $(seq "$1"); do
       "$JSH" exec "$JD" logger -t kamailio "0(1) NOTICE: <script>: SIPWARDEN event=auth_failed ts=$(date +%s).000001 src=$2 sport=5060 proto=udp method=REGISTER user=\"10$i\" ua=\"x\""
     done; }
-  in_set() { ip netns exec "$NS" nft list set inet sipwarden host4 2>/dev/null | grep -qF "$1"; }
+  in_set() { grep -qF "$1" <<<"$(ip netns exec "$NS" nft list set inet sipwarden host4 2>/dev/null)"; }
   JS="$DIR/jstate"
   # Started directly (not through a shell function) so $! is the daemon: journal.sh, nsenter
   # and ip netns exec each exec the next.

@@ -101,10 +101,10 @@ CFG
     kpid=$!
     pids+=("$kpid")
     for ((i = 0; i < 50; i++)); do
-        if [ -f "$dir/ready" ] && nsx ss -lun | grep -qF "198.18.20.1:5060"; then break; fi
+        if [ -f "$dir/ready" ] && grep -qF "198.18.20.1:5060" <<<"$(nsx ss -lun)"; then break; fi
         sleep 0.1
     done
-    nsx ss -lun | grep -qF "198.18.20.1:5060" || { cat "$rundir/kamailio.log" >&2; exit 1; }
+    grep -qF "198.18.20.1:5060" <<<"$(nsx ss -lun)" || { cat "$rundir/kamailio.log" >&2; exit 1; }
     log "HEPv$version: kamailio pid $kpid up; sending REGISTER (IPv4) and OPTIONS (IPv6)"
     nsx timeout 5 "$PY" "$here/sip_client.py" REGISTER 198.18.20.66 5070 198.18.20.1 >&2
     nsx timeout 5 "$PY" "$here/sip_client.py" OPTIONS 2001:2::66 5070 2001:2::1 >&2

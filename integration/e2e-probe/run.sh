@@ -100,7 +100,7 @@ start_kamailio() {
   PIDS+=($!)
   local i
   for ((i = 0; i < 50; i++)); do
-    if ip netns exec "$NS" ss -lun 2>/dev/null | grep -qF "127.0.0.1:$port"; then ok "kamailio $name up on :$port"; return 0; fi
+    if grep -qF "127.0.0.1:$port" <<<"$(ip netns exec "$NS" ss -lun 2>/dev/null)"; then ok "kamailio $name up on :$port"; return 0; fi
     sleep 0.1
   done
   bad "kamailio $name did not come up" "$DIR/$name/log"; return 1

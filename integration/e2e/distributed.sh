@@ -15,9 +15,9 @@ DIST_CLI=198.18.1.100
 dist_addresses() {
     local i
     for i in $(seq 1 "$DIST_N"); do
-        ip -n $NS_ATT addr show dev eth0 | grep -qF " $DIST_NET.$i/" || ip -n $NS_ATT addr add "$DIST_NET.$i/24" dev eth0
+        grep -qF " $DIST_NET.$i/" <<<"$(ip -n $NS_ATT addr show dev eth0)" || ip -n $NS_ATT addr add "$DIST_NET.$i/24" dev eth0
     done
-    ip -n $NS_CLI addr show dev eth0 | grep -qF " $DIST_CLI/" || ip -n $NS_CLI addr add "$DIST_CLI/32" dev eth0
+    grep -qF " $DIST_CLI/" <<<"$(ip -n $NS_CLI addr show dev eth0)" || ip -n $NS_CLI addr add "$DIST_CLI/32" dev eth0
     ip -n $NS_PBX route replace "$DIST_NET.0/24" via "$ATT_IP" dev eth0
     ip -n $NS_PBX route replace "$DIST_CLI/32" via "$CLI_IP" dev eth0
 }
@@ -64,7 +64,9 @@ dist_run() {
     sleep 2
     local prefix=no client=no
     if [ "$def" = sipwarden ]; then
-        pbx_nft list set inet sipwarden ban4 2>/dev/null | grep -qF "$DIST_NET.0/24" && prefix=yes
+        # Captured first: nft writes its listing in many small writes, and under pipefail a
+        # `nft … | grep -q` fails when grep exits at the match before nft has written the rest.
+        grep -qF "$DIST_NET.0/24" <<<"$(pbx_nft list set inet sipwarden ban4 2>/dev/null)" && prefix=yes
         in_set "$cli" && client=yes
         pbx_nft list set inet sipwarden ban4 > "$rd/ban4.txt" 2>&1
         pbx_nft list set inet sipwarden host4 > "$rd/host4.txt" 2>&1

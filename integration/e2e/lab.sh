@@ -35,7 +35,7 @@ up() {
             || ip -n $NS_SW link add "$port" type veth peer name eth0 netns "$ns"
         ip -n $NS_SW link set "$port" master br0 up
         ip -n "$ns" link set eth0 up
-        ip -n "$ns" addr show dev eth0 | grep -qF " $addr/" || ip -n "$ns" addr add "$addr/24" dev eth0
+        grep -qF " $addr/" <<<"$(ip -n "$ns" addr show dev eth0)" || ip -n "$ns" addr add "$addr/24" dev eth0
     done
     ip netns exec $NS_ATT ping -c1 -W2 "$PBX_IP" >/dev/null || die "attacker cannot reach pbx"
     ip netns exec $NS_CLI ping -c1 -W2 "$PBX_IP" >/dev/null || die "client cannot reach pbx"

@@ -236,11 +236,13 @@ sw_stop() {
 SW_SETS4="host4 ban4"
 SW_SETS_ALL="host4 ban4 host6 ban6"
 in_set() {
-    local addr=$1 s
+    local addr=$1 s listing
     shift
     for s in ${@:-$SW_SETS4}; do
-        pbx_nft list set inet sipwarden "$s" 2>/dev/null \
-            | tr ',{}' '   ' | tr -s ' \t' '\n\n' | grep -qxF -e "$addr" -e "$addr/32" && return 0
+        # The listing is read to its end before grep looks: under pipefail, grep -q leaving
+        # at the match would make the writer fail with SIGPIPE, and the pipeline with it.
+        listing=$(pbx_nft list set inet sipwarden "$s" 2>/dev/null | tr ',{}' '   ' | tr -s ' \t' '\n\n')
+        grep -qxF -e "$addr" -e "$addr/32" <<<"$listing" && return 0
     done
     return 1
 }

@@ -75,7 +75,7 @@ check "log, max-retry 2: 2 failures ban" wait_for banned 198.18.0.51
 ip netns exec "$CLI" python3 "$HERE/sip.py" client 198.18.40.3 198.18.40.1 8 > "$DIR/c2" 2>&1
 check "inline, max-retry 2: the PBX sees 2 of 8 credentialed requests" equals "$(received 198.18.40.3)" 2
 check "inline, max-retry 2: the source is banned" wait_for banned 198.18.40.3
-check "the inline queue kept running on its restart-only setting" ip netns exec "$NS" iptables-nft -S SIPWARDEN_INLINE_IN | grep -q "queue-num 4713"
+check "the inline queue kept running on its restart-only setting" contains "queue-num 4713" <(ip netns exec "$NS" iptables-nft -S SIPWARDEN_INLINE_IN)
 
 # A file that does not load changes nothing.
 printf 'detection:\n  max-retry: [\n' > "$DIR/svc.yaml"

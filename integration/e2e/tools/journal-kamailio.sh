@@ -29,7 +29,7 @@ mkdir -p "$D/dbtext"; cp $WT/integration/e2e/conf/dbtext/* "$D/dbtext/"
 sed 's/^log_stderror=yes/log_stderror=no/' $WT/integration/e2e/conf/kamailio.cfg > "$D/kamailio.cfg"
 "$JSH" exec "$D/jd" ip netns exec $P kamailio -DD -f "$D/kamailio.cfg" -A "SWLAB_DB=\"text://$D/dbtext\"" -P "$D/kam.pid" -Y "$D" -m 64 -M 8 </dev/null >"$D/kam.out" 2>&1 &
 kpid=$!
-for i in $(seq 100); do ip netns exec $P ss -lun | grep -qF 198.18.0.1:5060 && break; sleep 0.05; done
+for i in $(seq 100); do grep -qF 198.18.0.1:5060 <<<"$(ip netns exec $P ss -lun)" && break; sleep 0.05; done
 "$JSH" exec "$D/jd" ip netns exec $P "$BIN" run --journal kamailio --state "$D/state" > "$D/sw.out" 2>&1 &
 spid=$!
 for i in $(seq 100); do grep -q "sipwarden ready" "$D/sw.out" && break; sleep 0.1; done
@@ -39,4 +39,4 @@ sleep 1
 echo "--- journal (identifier kamailio):"; "$JSH" exec "$D/jd" journalctl -q -t kamailio -o short-precise | grep SIPWARDEN | head -3
 echo "--- sipwarden:"; grep -E "ready|ban |reading" "$D/sw.out"
 echo "--- kernel set:"; ip netns exec $P nft list set inet sipwarden host4 | grep elements
-ip netns exec $P nft list set inet sipwarden host4 | grep -qF 198.18.0.3 && echo "journal-kamailio: ok (banned through the journal)" || { echo "journal-kamailio: FAIL"; cat "$D/sw.out"; exit 1; }
+grep -qF 198.18.0.3 <<<"$(ip netns exec $P nft list set inet sipwarden host4)" && echo "journal-kamailio: ok (banned through the journal)" || { echo "journal-kamailio: FAIL"; cat "$D/sw.out"; exit 1; }
