@@ -479,6 +479,9 @@ public struct Detector: Sendable {
         return out + "…"
     }
 
+    /// Event kinds in the order of their names (a ban's reason lists its kinds so).
+    private static let kindsByName = EventKind.allCases.sorted { $0.rawValue < $1.rawValue }
+
     private static func describe(rule: BanRule, count: Int, evidence: [SecurityEvent], offence: Int) -> String {
         let span: String
         if let first = evidence.first, let last = evidence.last {
@@ -490,7 +493,13 @@ public struct Detector: Sendable {
         let what: String
         switch rule {
         case .failures:
-            let kinds = Set(evidence.map(\.kind.rawValue)).sorted().joined(separator: "+")
+            var present: UInt32 = 0
+            for e in evidence { present |= 1 << UInt32(e.kind.index) }
+            var kinds = ""
+            for kind in Self.kindsByName where present & (1 << UInt32(kind.index)) != 0 {
+                if !kinds.isEmpty { kinds += "+" }
+                kinds += kind.rawValue
+            }
             what = "\(count) failures (\(kinds)) in \(span)"
         case .kind(let k):
             what = count == 1 ? "\(k.rawValue)" : "\(count) × \(k.rawValue) in \(span)"

@@ -31,6 +31,7 @@ public struct SensorMerge: Sendable {
     private var entries: [MergeEntry]
     private let bucketCount: Int
     private var sensors: [String: Int] = [:]
+    private var lastSensor: (kind: UInt8, name: String, index: Int)?
     private let windowMicroseconds: Int64
 
     /// - Parameters:
@@ -53,7 +54,7 @@ public struct SensorMerge: Sendable {
     /// Whether `event`, observed at `now`, is a new attempt to count (true) or another
     /// sensor's report of an attempt already counted (false).
     public mutating func admit(_ event: SecurityEvent, now: Timestamp) -> Bool {
-        let sensor = sensorIndex(Self.sensorIdentity(event.origin))
+        let sensor = sensorIndex(of: event.origin)
         let key = Self.key(event)
         let base = Int(key.multipliedFullWidth(by: UInt64(bucketCount)).high) * 8
         let t = now.microseconds
@@ -118,6 +119,22 @@ public struct SensorMerge: Sendable {
             }
             if s == before { return String(s) }
         }
+    }
+
+    /// The sensor slot of `origin`. The last origin's name and slot are remembered: a batch
+    /// of events comes from one file or sensor, and working out a rotated file's identity
+    /// (``unrotated(_:)``) for every event cost more than the rest of `admit`.
+    private mutating func sensorIndex(of origin: EventOrigin) -> Int {
+        let (kind, name): (UInt8, String)
+        switch origin {
+        case .logLine(let file, _): (kind, name) = (0, file)
+        case .frame(let file, _): (kind, name) = (1, file)
+        case .wire(let sensor): (kind, name) = (2, sensor)
+        }
+        if let last = lastSensor, last.kind == kind, last.name == name { return last.index }
+        let index = sensorIndex(Self.sensorIdentity(origin))
+        lastSensor = (kind, name, index)
+        return index
     }
 
     private mutating func sensorIndex(_ identity: String) -> Int {

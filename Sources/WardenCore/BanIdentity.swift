@@ -14,7 +14,7 @@ public struct BanID: Hashable, Sendable, Codable, CustomStringConvertible {
     public let uuid: UUID
 
     /// A fresh, random identity.
-    public init() { uuid = UUID() }
+    public init() { uuid = RandomUUIDPool.shared.next() }
 
     /// The identity `uuid`.
     public init(uuid: UUID) { self.uuid = uuid }

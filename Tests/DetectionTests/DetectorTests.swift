@@ -72,7 +72,11 @@ private func feed(_ detector: inout Detector, _ e: SecurityEvent) -> Verdict? {
         var d = Detector(policy: DetectionPolicy())
         let kinds: [EventKind] = [.authFailed, .unknownUser, .aclDenied, .unauthenticatedCall]
         for (i, k) in kinds.enumerated() { #expect(feed(&d, event("198.18.0.2", k, at: Double(i))) == nil) }
-        #expect(feed(&d, event("198.18.0.2", .authFailed, at: 5))?.rule == .failures)
+        let v = feed(&d, event("198.18.0.2", .authFailed, at: 5))
+        #expect(v?.rule == .failures)
+        // The reason names each kind once, in the order of their names.
+        let names = Set(kinds.map(\.rawValue)).sorted().joined(separator: "+")
+        #expect(v?.reason == "5 failures (\(names)) in 5000 ms")
     }
 }
 
