@@ -93,7 +93,8 @@ enum NFTSyntax {
             let flags = set.isInterval ? "interval, timeout" : "timeout"
             // `counter`: every element gets packet and byte counters of its own when added
             // (no change to the add message), read back by `SetCounterReader`.
-            text += "add set inet \(t) \(set.rawValue) { type \(set.typeName); flags \(flags); counter; }\n"
+            let counter = configuration.elementCounters ? " counter;" : ""
+            text += "add set inet \(t) \(set.rawValue) { type \(set.typeName); flags \(flags);\(counter) }\n"
         }
         text +=
             "add chain inet \(t) \(chainName) { type filter hook \(configuration.hook.rawValue) priority \(configuration.priority); policy accept; }\n"

@@ -75,6 +75,12 @@ public struct NFTablesConfiguration: Hashable, Sendable {
     /// One-shot commands (`sipwarden bans add`) turn it off so that they never reset the
     /// meters or exemptions of a daemon that is running.
     public var managesFloodGuard = true
+    /// Whether the ban sets give every element packet and byte counters of its own (read
+    /// by `SetCounterReader`: did a banned source keep sending?). They cost the kernel
+    /// call of each ban 10–25 µs (docs/BENCHMARKS.md, "Ban set counters"), so the daemon
+    /// turns them on only for what reads them. A table built the other way is rebuilt at
+    /// `setUp()` with its elements.
+    public var elementCounters = true
 
     /// Netfilter hooks that make sense for banning sources.
     public enum Hook: String, Hashable, Sendable {

@@ -139,8 +139,8 @@ public final class NFTablesFirewall: Firewall {
             do throws(FirewallError) {
                 _ = try state.command.run(commands)
             } catch {
-                // Something incompatible is in the way (a set of another type, or a set of an
-                // older build without per-element counters). Replace the whole table in one
+                // Something incompatible is in the way (a set of another type, or sets with
+                // per-element counters where none are wanted, or the other way round). Replace the whole table in one
                 // transaction that re-adds the elements it held (see `rebuildCommands`); the
                 // caller reconciles with the ledger right after setUp anyway.
                 logger.warning("nftables table \(table) is incompatible, rebuilding it", metadata: ["error": "\(error.message)"])

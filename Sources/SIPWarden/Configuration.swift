@@ -86,6 +86,10 @@ public struct Configuration: Sendable, Hashable {
     public var floodGuard: FloodGuard? = .standard
     /// False for one-shot commands: they leave the guard table as the daemon built it.
     public var managesFloodGuard = true
+    /// Whether the ban sets carry per-element packet counters: only when something in the
+    /// daemon reads them (the abuse cases' traffic watch), since they slow every ban's
+    /// kernel call (`NFTablesConfiguration.elementCounters`).
+    public var banSetCounters = false
     public var stateDirectory = "/var/lib/sipwarden"
     public var detection = DetectionPolicy()
     /// Read watched files from their beginning instead of their end.
@@ -114,6 +118,7 @@ public struct Configuration: Sendable, Hashable {
             max(detection.threshold.findTime, FloodGuard.suspectTimeoutRange.lowerBound), FloodGuard.suspectTimeoutRange.upperBound)
         var nft = NFTablesConfiguration(tableName: nftTable, ports: nftPorts, floodGuard: floodGuard)
         nft.managesFloodGuard = managesFloodGuard
+        nft.elementCounters = banSetCounters
         return nft
     }
 

@@ -50,6 +50,11 @@ struct PlannerTests {
         #expect(text.contains("hook prerouting priority -300"))
         #expect(text.contains("add set inet t ban6 { type ipv6_addr; flags interval, timeout; counter; }"))
         #expect(text.contains("add set inet t host4 { type ipv4_addr; flags timeout; counter; }"))
+        var plain = NFTablesConfiguration(tableName: "t")
+        plain.elementCounters = false
+        let without = NFTSyntax.setUpCommands(plain)
+        #expect(without.contains("add set inet t host4 { type ipv4_addr; flags timeout; }"))
+        #expect(!without.contains("counter; }"))
     }
 
     @Test func intervalsAndPrefixes() throws {

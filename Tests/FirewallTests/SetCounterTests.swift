@@ -116,6 +116,28 @@ struct SetCounterTests {
         #expect(try listed(firewall).keys.contains(network("198.18.5.6")))
     }
 
+    @Test func countersTurnedOffRebuildTheSetsWithTheirElements() throws {
+        try KernelGate.check()
+        let table = uniqueTableName("off")
+        let counting = NFTablesConfiguration(tableName: table)
+        let first = try NFTablesFirewall(configuration: counting)
+        try first.setUp()
+        defer { try? first.tearDown() }
+        try first.ban([BanElement(network: network("198.18.5.7"), timeout: .seconds(600)), BanElement(network: network("2001:2::/64"), timeout: nil)])
+        #expect(try SetCounterReader(configuration: counting).read().withoutCounter == 0)
+        var plain = counting
+        plain.elementCounters = false
+        let second = try NFTablesFirewall(configuration: plain)
+        try second.setUp()
+        let listing = try shell(["nft", "list", "set", "inet", table, "host4"])
+        #expect(!listing.output.contains("counter"), "\(listing.output)")
+        let kept = try listed(second)
+        #expect(kept.keys.contains(network("198.18.5.7")) && kept.keys.contains(network("2001:2::/64")))
+        try second.ban([BanElement(network: network("198.18.5.8"), timeout: .seconds(60))])
+        #expect(second.usesNetlinkFastPath)
+        #expect(try listed(second).keys.contains(network("198.18.5.8")))
+    }
+
     @Test func aMissingTableIsAKernelRefusal() throws {
         try KernelGate.check()
         let reader = try SetCounterReader(configuration: NFTablesConfiguration(tableName: uniqueTableName("none")))
