@@ -172,14 +172,14 @@ once() { # user: exactly one report arrived (waits up to 20 s; then 2 s for a du
 check "the first network's desk got its report exactly once" once swcases-a
 check "the second network's desk got its report exactly once" once swcases-b
 check "first case: sent" wait_state 198.19.250.10 sent 15
-redacted() { # the report names the source, and this host's address only as [redacted]
+redacted() { # the report names the source and its port (text and evidence), never this host's address
   local f; f=$(grep -l -r 'Message-ID' /home/swcases-b/Maildir/new | head -1)
   python3 - "$f" <<'PY'
 import email, re, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"))
 text = "".join(p.get_payload(decode=True).decode("utf-8", "replace") for p in m.walk() if not p.is_multipart())
 print(text[:600])
-assert "198.19.250.11:5062" in text and "[redacted]" in text, "source or placeholder missing"
+assert "198.19.250.11 (source port 5062)" in text and "198.19.250.11:5062" in text, "source or port missing"
 assert not re.search(r"198\.19\.250\.1(?![0-9])", text), "this host's address leaked"
 PY
 }
