@@ -201,45 +201,10 @@ private enum CaseTestFailure: Error { case notOpened }
     @Test func answersInTheMaildirAreMatchedRecordedOnceAndABounceMovesToTheNextContact() async throws {
         let bench = try Bench(mode: .auto)
         let (id, entry) = try await bench.openedAndSent("198.18.7.9")
-        let root = NSTemporaryDirectory() + "sipwarden-maildir-\(UUID().uuidString)"
-        let maildir = Maildir(root: root)
-        try maildir.create()
-        let engine = bench.engine
-        let store = bench.store
-        let watcher = try MaildirWatcher(
-            maildir: maildir, handler: MatchingHandler(index: { store }, record: { try engine.record($0, $1) }), logger: Logger(label: "test"))
+        let (maildir, watcher) = try answersWatcher(for: bench.engine)
+        let root = maildir.root
         let bare = entry.bareMessageID
-        let bounce = """
-            From: MAILER-DAEMON@mx.net-a.example\r
-            To: abuse-reports@op.example\r
-            Subject: Undelivered Mail Returned to Sender\r
-            Message-ID: <bounce-1@mx.net-a.example>\r
-            Auto-Submitted: auto-replied\r
-            MIME-Version: 1.0\r
-            Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r
-            \r
-            --B\r
-            Content-Type: text/plain\r
-            \r
-            The mail could not be delivered.\r
-            --B\r
-            Content-Type: message/delivery-status\r
-            \r
-            Reporting-MTA: dns; mx.net-a.example\r
-            \r
-            Original-Recipient: rfc822; abuse@net-a.example\r
-            Final-Recipient: rfc822; abuse@net-a.example\r
-            Action: failed\r
-            Status: 5.1.1\r
-            \r
-            --B\r
-            Content-Type: text/rfc822-headers\r
-            \r
-            Message-ID: <\(bare)>\r
-            Subject: abuse report\r
-            --B--\r
-
-            """
+        let bounce = bounceMail(returning: bare)
         _ = try maildir.deliver(Array(bounce.utf8))
         #expect(watcher.scan().recorded == 1)
         let afterBounce = try #require(try bench.store.abuseCase(id: id))
@@ -267,6 +232,75 @@ private enum CaseTestFailure: Error { case notOpened }
         _ = watcher.scan()
         #expect(try bench.store.messages(caseID: id).filter { $0.direction == .incoming }.count == 2)
     }
+
+    @Test func anAnswerThatOvertakesTheDeliveryPassStillCounts() async throws {
+        let bench = try Bench(mode: .review)
+        guard case .opened(let id) = try await bench.engine.take(try bench.ban("198.18.7.9")) else { throw CaseTestFailure.notOpened }
+        _ = try bench.engine.approve(id)
+        // The MTA took the report (the outbox says sent) but the pass has not fed it to the case yet.
+        let queued = try #require(try bench.store.outbox(caseID: id).first)
+        let row = try #require(queued.id)
+        var sent = try #require(try bench.store.beginHandover(id: row, transport: .sendmail, at: bench.clock.source()))
+        sent.state = .sent
+        sent.sentAt = bench.clock.source()
+        try bench.store.finishHandover(sent)
+        let (maildir, watcher) = try answersWatcher(for: bench.engine)
+        _ = try maildir.deliver(Array(bounceMail(returning: sent.bareMessageID).utf8))
+        #expect(watcher.scan().recorded == 1)
+        let c = try #require(try bench.store.abuseCase(id: id))
+        #expect(c.state == .sent)
+        #expect(c.bounces == 1 && c.currentContact == 1)
+        // The pass catches up: the report is not counted again.
+        try bench.engine.delivered([sent])
+        let after = try #require(try bench.store.abuseCase(id: id))
+        #expect(after.history.filter { $0.note == "report sent to abuse@net-a.example" }.count == 1)
+    }
+}
+
+/// A postfix-style DSN: abuse@net-a.example does not exist; the headers of our report
+/// (`<bare>`) come back with it.
+private func bounceMail(returning bare: String) -> String {
+    """
+    From: MAILER-DAEMON@mx.net-a.example\r
+    To: abuse-reports@op.example\r
+    Subject: Undelivered Mail Returned to Sender\r
+    Message-ID: <bounce-1@mx.net-a.example>\r
+    Auto-Submitted: auto-replied\r
+    MIME-Version: 1.0\r
+    Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r
+    \r
+    --B\r
+    Content-Type: text/plain\r
+    \r
+    The mail could not be delivered.\r
+    --B\r
+    Content-Type: message/delivery-status\r
+    \r
+    Reporting-MTA: dns; mx.net-a.example\r
+    \r
+    Original-Recipient: rfc822; abuse@net-a.example\r
+    Final-Recipient: rfc822; abuse@net-a.example\r
+    Action: failed\r
+    Status: 5.1.1\r
+    \r
+    --B\r
+    Content-Type: text/rfc822-headers\r
+    \r
+    Message-ID: <\(bare)>\r
+    Subject: abuse report\r
+    --B--\r
+
+    """
+}
+
+/// A `MaildirWatcher` over a fresh Maildir whose answers go to `engine`.
+private func answersWatcher(for engine: CaseEngine) throws -> (Maildir, MaildirWatcher) {
+    let maildir = Maildir(root: NSTemporaryDirectory() + "sipwarden-maildir-\(UUID().uuidString)")
+    try maildir.create()
+    let store = engine.store
+    let watcher = try MaildirWatcher(
+        maildir: maildir, handler: MatchingHandler(index: { store }, record: { try engine.record($0, $1) }), logger: Logger(label: "test"))
+    return (maildir, watcher)
 }
 
 @Suite struct AbuseSettingsTests {

@@ -21,7 +21,7 @@ DIR=$(mktemp -d /tmp/swcases.XXXXXX)
 STATE=$DIR/state
 LOG=$DIR/kamailio.log
 MAILLOG=/var/log/postfix-cases.log
-USERS=(swcases-a swcases-b)
+USERS=(swcases-a swcases-b swcases-c swcases-r)
 PORT=8444
 pass=0; fail=0; server=; daemon=; sender=
 stop_daemon() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; daemon=; }
@@ -49,14 +49,15 @@ ip netns add "$NS"; ip netns add "$PEER"
 ip -n "$NS" link set lo up; ip -n "$PEER" link set lo up
 ip link add cases-d$$ netns "$NS" type veth peer name cases-a$$ netns "$PEER"
 ip -n "$NS" addr add 198.19.250.1/24 dev cases-d$$; ip -n "$NS" addr add 2001:2:0:250::1/64 dev cases-d$$ nodad
-ip -n "$PEER" addr add 198.19.250.10/24 dev cases-a$$; ip -n "$PEER" addr add 198.19.250.11/24 dev cases-a$$
+for a in 10 11 12; do ip -n "$PEER" addr add 198.19.250.$a/24 dev cases-a$$; done
 ip -n "$NS" link set cases-d$$ up; ip -n "$PEER" link set cases-a$$ up
 in_ns() { ip netns exec "$NS" "$@"; }
 
-# postfix: local delivery for the two networks' abuse desks (net-a.test, net-b.test).
+# postfix: local delivery for three networks' abuse desks (net-a.test, net-b.test,
+# net-c.test) and for the reporter (swcases-r@op.test), whose Maildir is sipwarden's inbox.
 for u in "${USERS[@]}"; do id "$u" >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin "$u"; done
 postconf -e "inet_interfaces = loopback-only" "inet_protocols = ipv4" "myhostname = localhost" \
-  "mydestination = localhost, net-a.test, net-b.test, op.test" "home_mailbox = Maildir/" "maillog_file = $MAILLOG" \
+  "mydestination = localhost, net-a.test, net-b.test, net-c.test, op.test" "home_mailbox = Maildir/" "maillog_file = $MAILLOG" \
   "default_transport = error" "relay_transport = error" "smtpd_banner = \$myhostname ESMTP"
 : > "$MAILLOG"
 newaliases
@@ -76,6 +77,10 @@ for f in ("ipv4", "ipv6", "asn"):
 answer = open(f"{corpus}/ripe-ip-130.59.0.0-switch.json").read()
 for host, box in (("198.19.250.10", "swcases-a@net-a.test"), ("198.19.250.11", "swcases-b@net-b.test")):
     open(f"{www}/ripe/ip/{host}", "w").write(answer.replace("abuse@switch.ch", box))
+# The third network's abuse entity has two mailboxes: the `abuse`-typed one (tried first)
+# does not exist, the other does (the next contact after the bounce).
+first, rest = answer.split("abuse@switch.ch", 1)
+open(f"{www}/ripe/ip/198.19.250.12", "w").write(first + "swcases-c@net-c.test" + rest.replace("abuse@switch.ch", "nobody-here@net-c.test"))
 PY
 ip netns exec "$NS" python3 "$HERE/../abuse/rdap_server.py" "$W" "$PORT" 2>"$DIR/rdap.log" &
 server=$!
@@ -94,20 +99,22 @@ flood-guard: off
 detection: { max-retry: 3, find-time: 60s, ban-time: 10m }
 abuse:
   mode: review
-  reporter: abuse-reports@op.test
+  reporter: swcases-r@op.test
+  maildir: /home/swcases-r/Maildir
   organisation: sipwarden integration test
   rdap-bootstrap: http://127.0.0.1:$PORT/iana/
   transport: sendmail
   sendmail: $SLOW
   postfix-log: $MAILLOG
-  acknowledge-within: 25s
-  mitigate-within: 30s
-  quiet-time: 12s
+  acknowledge-within: 30s
+  mitigate-within: 40s
+  quiet-time: 15s
   counter-interval: 1s
   tick: 1s
   group-within: 1s
 YAML
 touch "$LOG"
+install -d -o swcases-r -m 0700 /home/swcases-r/Maildir /home/swcases-r/Maildir/new /home/swcases-r/Maildir/cur /home/swcases-r/Maildir/tmp
 start_daemon() {
   ip netns exec "$NS" "$BIN" run --config "$DIR/sipwarden.yaml" 2>> "$DIR/daemon.err" &
   daemon=$!
@@ -130,9 +137,12 @@ wait_state() { # address state seconds
 for u in 100 101 102; do fail_line 198.19.250.10 "$u"; done
 sleep 1.5
 for u in 100 101 102; do fail_line 198.19.250.11 "$u"; done
+sleep 1.5
+for u in 100 101 102; do fail_line 198.19.250.12 "$u"; done
 check "a case for the first source, held for review" wait_state 198.19.250.10 review 15
 check "a case of its own for the second" wait_state 198.19.250.11 review 15
-A=$(case_of 198.19.250.10); B=$(case_of 198.19.250.11)
+check "and for the third" wait_state 198.19.250.12 review 15
+A=$(case_of 198.19.250.10); B=$(case_of 198.19.250.11); C=$(case_of 198.19.250.12)
 contact_found() { cli cases show "$A" | grep -q 'swcases-a@net-a.test'; }
 check "the abuse contact came from the RDAP answer" contact_found
 xarf_ok() { cli report render "$A" --format xarf | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["source_identifier"]=="198.19.250.10" and d["source_port"]==5062, d'; }
@@ -156,6 +166,7 @@ sender=$!
 
 check "cases approve (first)" cli cases approve "$A"
 check "cases approve (second)" cli cases approve "$B"
+check "cases approve (third)" cli cases approve "$C"
 # SIGKILL in the middle of the hand-overs the approval started, then a restart.
 sleep 0.5
 kill -9 "$daemon"; wait "$daemon" 2>/dev/null; daemon=
@@ -172,6 +183,11 @@ once() { # user: exactly one report arrived (waits up to 20 s; then 2 s for a du
 check "the first network's desk got its report exactly once" once swcases-a
 check "the second network's desk got its report exactly once" once swcases-b
 check "first case: sent" wait_state 198.19.250.10 sent 15
+# The third network's first mailbox bounces (postfix's DSN goes to the reporter's Maildir):
+# the case moves to its next contact, whose report arrives exactly once.
+check "the third network's second mailbox got the report after the bounce, exactly once" once swcases-c
+bounced() { cli cases show "$C" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["bounces"]==1 and d["current_contact"]==1, d'; }
+check "the bounce is recorded with the third case; it moved to the next contact" bounced
 redacted() { # the report names the source and its port (text and evidence), never this host's address
   local f; f=$(grep -l -r 'Message-ID' /home/swcases-b/Maildir/new | head -1)
   python3 - "$f" <<'PY'
@@ -185,21 +201,21 @@ PY
 }
 check "the delivered report names the source and port; this host's address is redacted" redacted
 
-# An acknowledgement with a ticket, as an MTA pipe hands it to `cases ingest`.
+# An acknowledgement with a ticket, mailed to the reporter: postfix delivers it into the Maildir.
 MID=$(count_ids swcases-a | head -1 | sed 's/^[Mm]essage-[Ii][Dd]: *//')
-printf 'From: swcases-a@net-a.test\r\nTo: abuse-reports@op.test\r\nSubject: [Ticket#2026120312345] Re: abuse report\r\nMessage-ID: <ack-%s@net-a.test>\r\nIn-Reply-To: %s\r\nAuto-Submitted: auto-replied\r\n\r\nThank you. Your report has been assigned ticket number 2026120312345.\r\n' \
-  "$$" "$MID" | in_ns "$BIN" cases ingest --state "$STATE"
+printf 'From: swcases-a@net-a.test\nTo: swcases-r@op.test\nSubject: [Ticket#2026120312345] Re: abuse report\nMessage-ID: <ack-%s@net-a.test>\nIn-Reply-To: %s\nAuto-Submitted: auto-replied\n\nThank you. Your report has been assigned ticket number 2026120312345.\n' \
+  "$$" "$MID" | in_ns /usr/sbin/sendmail -i -f swcases-a@net-a.test -- swcases-r@op.test
 check "the answer is matched to its case: acknowledged" wait_state 198.19.250.10 acknowledged 10
 ticket() { cli cases show "$A" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ticket"]=="2026120312345", d["ticket"]'; }
 check "with its ticket" ticket
 check "the source that stopped: mitigated" wait_state 198.19.250.10 mitigated 20
-sending() { [ "$(state_of 198.19.250.11)" = sent ] && cli cases show "$B" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["last_traffic"] > d["reported"], d'; }
+sending() { case "$(state_of 198.19.250.11)" in sent|overdue) ;; *) return 1;; esac && cli cases show "$B" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["last_traffic"] > d["reported"], d'; }
 check "the source that keeps sending into its ban: not mitigated, traffic after the report" sending
 check "and overdue once its deadline passed" wait_state 198.19.250.11 overdue 40
 pack() { cli cases evidence "$B" --out "$DIR/pack" && (cd "$DIR/pack" && sha256sum -c --quiet SHA256SUMS); }
 check "cases evidence: a pack whose SHA256SUMS checks" pack
-providers() { cli providers --json | python3 -c 'import json,sys; rows=[json.loads(l) for l in sys.stdin]; assert sum(r["cases"] for r in rows)==2 and sum(r["acknowledged"] for r in rows)==1, rows'; }
-check "providers: two cases, one acknowledged" providers
+providers() { cli providers --json | python3 -c 'import json,sys; rows=[json.loads(l) for l in sys.stdin]; assert sum(r["cases"] for r in rows)==3 and sum(r["acknowledged"] for r in rows)==1 and sum(r["bounced"] for r in rows)==1, rows'; }
+check "providers: three cases, one acknowledged, one bounced" providers
 
 echo "     $(($(date +%s) - T0)) s"
 echo "$pass passed, $fail failed"

@@ -296,8 +296,22 @@ public final class CaseEngine: Sendable {
         for e in entries where e.state == .sent {
             guard let c = try store.abuseCase(id: e.caseID) else { continue }
             let index = c.contacts.firstIndex(of: e.recipient) ?? c.currentContact
-            try apply(.delivered(contactIndex: index), to: c.id, at: e.sentAt ?? clock())
+            let at = e.sentAt ?? clock()
+            // Already fed (an answer to it came first), or a report to a contact the case has left.
+            if c.state != .detected, c.state != .review, index != c.currentContact || (c.clockStart.map { $0 >= at } ?? false) { continue }
+            try apply(.delivered(contactIndex: index), to: c.id, at: at)
         }
+    }
+
+    /// An answer to a report proves it went out: a case not yet `sent` (the answer came
+    /// back before the delivery pass fed the hand-over to it) is made so first.
+    func deliveredBeforeAnswer(_ id: UUID) throws(LedgerError) {
+        guard let c = try store.abuseCase(id: id), c.state == .detected || c.state == .review else { return }
+        guard let e = try store.outbox(caseID: id, states: [.sent, .handingOver]).first else { return }
+        var entry = e
+        entry.state = .sent
+        entry.sentAt = e.sentAt ?? clock()
+        try delivered([entry])
     }
 
     /// The start's repair: cases not yet `sent` whose report was sent.
@@ -333,6 +347,7 @@ public final class CaseEngine: Sendable {
         }
         let key = mail.key
         if try store.hasIncoming(caseID: id, key: key) { return }
+        try deliveredBeforeAnswer(id)
         let now = clock()
         let message = CaseMessage(
             caseID: id, direction: .incoming, messageID: key, time: now, peer: mail.message.header("From"), raw: mail.bytes,
