@@ -195,7 +195,7 @@ public final class Daemon: Sendable {
                 configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
                 ranges: ranges.administration, logger: logger),
         ]
-        if let cases { services.append(cases) }
+        services.append(cases ?? CasesServiceOff() as any DaemonService)
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.
         DaemonMetricsSources(
             pipeline: pipeline, services: services, firewall: firewall,

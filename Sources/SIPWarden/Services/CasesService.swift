@@ -277,3 +277,11 @@ final class CasesService: DaemonService {
         try? Data("\(cursor)\n".utf8).write(to: url, options: .atomic)
     }
 }
+
+/// `cases` while `abuse:` is not configured: runs nothing, but owns the section's reload
+/// rule, so a SIGHUP that adds or changes `abuse:` is named as needing a restart instead of
+/// passing unnoticed.
+struct CasesServiceOff: DaemonService {
+    let name = ServiceName.cases
+    var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
+}
