@@ -149,6 +149,9 @@ xarf_ok() { cli report render "$A" --format xarf | python3 -c 'import json,sys; 
 check "report render --format xarf: the case's XARF report (source and port)" xarf_ok
 text_ok() { cli report render "$A" --format text | grep -q '198.19.250.10'; }
 check "report render --format text" text_ok
+mime_ok() { local m; m=$(cli report render "$A" --format mime) || return 1
+  grep -q "^Message-ID: <sipwarden.$A.1@op.test>" <<< "$m" && grep -q 'multipart/report; report-type="xarf"' <<< "$m"; }
+check "report render --format mime: the message as it will leave (its Message-ID)" mime_ok
 count_ids() { # user: Message-IDs in its Maildir, one a line
   find "/home/$1/Maildir/new" "/home/$1/Maildir/cur" -type f -exec grep -h -i -m1 '^Message-ID:' {} + 2>/dev/null | tr -d '\r' | sort
 }

@@ -164,7 +164,9 @@ public final class CaseEngine: Sendable {
             guard let c = try store.abuseCase(id: id) else { return }
             switch action {
             case .sendReport(let index):
-                try queueReports(c, contactIndex: index, approved: c.state != .review && !(policy.review && c.state == .detected))
+                // The lifecycle asks only when a report may leave: in auto mode, after the
+                // operator's approval, or for the next contact of a case already approved.
+                try queueReports(c, contactIndex: index, approved: true)
             case .requestApproval(let what):
                 logger.notice("waiting for approval: sipwarden cases approve \(Self.key(id))", metadata: ["what": "\(what)"])
             case .notifyOperator(let what):
