@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The case service end to end (issue 11): a real daemon in a throwaway namespace bans two
-# sources from Kamailio log lines; its `cases` service opens a case for each, finds the
-# abuse contact through a local RDAP stand-in serving the recorded RIPE answer of
-# ../shared/corpus/rdap (its mailbox pointed at a local one), holds the reports for review,
-# and after `cases approve` hands them to a real postfix that delivers them into local
-# Maildirs. The daemon is killed with SIGKILL right after the approval and restarted: each
-# report arrives exactly once. An acknowledgement dropped into sipwarden's Maildir is
+# The case service end to end (issue 11): a real daemon in a throwaway namespace bans four
+# sources (three IPv4, one IPv6) from Kamailio log lines; its `cases` service opens a case
+# for each, finds the abuse contact through a local RDAP stand-in serving the recorded RIPE
+# answer of ../shared/corpus/rdap (its mailboxes pointed at local ones), holds the reports
+# for review, and after `cases approve` hands them to a real postfix that delivers them
+# into local Maildirs. The daemon is killed with SIGKILL in the middle of a hand-over (a
+# slow sendmail) and restarted: each report arrives exactly once. One network's first
+# mailbox does not exist: postfix's DSN lands in the reporter's Maildir (sipwarden's inbox)
+# and the case moves to the next contact. An acknowledgement mailed through postfix is
 # matched to its case (ticket taken); the source that stops is `mitigated`, the one that
-# keeps sending into its ban (counted by the ban set's per-element counter) is not, and
-# goes `overdue`. Deadlines are seconds.
+# keeps sending into its ban (the ban set's per-element counter) is not, and goes
+# `overdue`. Deadlines are seconds; about a minute in all.
 # Usage: integration/cases/run.sh PATH/TO/sipwarden. Ends with "N passed, N failed".
 # Needs root, nftables and postfix (scripts/install-deps.sh); stops the postfix it started.
 set -uo pipefail
@@ -21,7 +23,7 @@ DIR=$(mktemp -d /tmp/swcases.XXXXXX)
 STATE=$DIR/state
 LOG=$DIR/kamailio.log
 MAILLOG=/var/log/postfix-cases.log
-USERS=(swcases-a swcases-b swcases-c swcases-r)
+USERS=(swcases-a swcases-b swcases-c swcases-d swcases-r)
 PORT=8444
 pass=0; fail=0; server=; daemon=; sender=
 stop_daemon() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; daemon=; }
@@ -57,7 +59,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 # net-c.test) and for the reporter (swcases-r@op.test), whose Maildir is sipwarden's inbox.
 for u in "${USERS[@]}"; do id "$u" >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin "$u"; done
 postconf -e "inet_interfaces = loopback-only" "inet_protocols = ipv4" "myhostname = localhost" \
-  "mydestination = localhost, net-a.test, net-b.test, net-c.test, op.test" "home_mailbox = Maildir/" "maillog_file = $MAILLOG" \
+  "mydestination = localhost, net-a.test, net-b.test, net-c.test, net-d.test, op.test" "home_mailbox = Maildir/" "maillog_file = $MAILLOG" \
   "default_transport = error" "relay_transport = error" "smtpd_banner = \$myhostname ESMTP"
 : > "$MAILLOG"
 newaliases
@@ -73,9 +75,11 @@ for f in ("ipv4", "ipv6", "asn"):
     d = json.load(open(f"{corpus}/iana-bootstrap-{f}.json"))
     if f == "ipv4":
         d["services"].append([["198.19.250.0/24"], [f"http://127.0.0.1:{port}/ripe/"]])
+    if f == "ipv6":
+        d["services"].append([["2001:2:0:250::/64"], [f"http://127.0.0.1:{port}/ripe/"]])
     json.dump(d, open(f"{www}/iana/{f}.json", "w"))
 answer = open(f"{corpus}/ripe-ip-130.59.0.0-switch.json").read()
-for host, box in (("198.19.250.10", "swcases-a@net-a.test"), ("198.19.250.11", "swcases-b@net-b.test")):
+for host, box in (("198.19.250.10", "swcases-a@net-a.test"), ("198.19.250.11", "swcases-b@net-b.test"), ("2001:2:0:250::10", "swcases-d@net-d.test")):
     open(f"{www}/ripe/ip/{host}", "w").write(answer.replace("abuse@switch.ch", box))
 # The third network's abuse entity has two mailboxes: the `abuse`-typed one (tried first)
 # does not exist, the other does (the next contact after the bounce).
@@ -139,10 +143,12 @@ sleep 1.5
 for u in 100 101 102; do fail_line 198.19.250.11 "$u"; done
 sleep 1.5
 for u in 100 101 102; do fail_line 198.19.250.12 "$u"; done
+for u in 100 101 102; do fail_line 2001:2:0:250::10 "$u"; done
 check "a case for the first source, held for review" wait_state 198.19.250.10 review 15
 check "a case of its own for the second" wait_state 198.19.250.11 review 15
 check "and for the third" wait_state 198.19.250.12 review 15
-A=$(case_of 198.19.250.10); B=$(case_of 198.19.250.11); C=$(case_of 198.19.250.12)
+check "and for an IPv6 source" wait_state 2001:2:0:250::10 review 15
+A=$(case_of 198.19.250.10); B=$(case_of 198.19.250.11); C=$(case_of 198.19.250.12); D=$(case_of 2001:2:0:250::10)
 contact_found() { cli cases show "$A" | grep -q 'swcases-a@net-a.test'; }
 check "the abuse contact came from the RDAP answer" contact_found
 xarf_ok() { cli report render "$A" --format xarf | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["source_identifier"]=="198.19.250.10" and d["source_port"]==5062, d'; }
@@ -170,6 +176,7 @@ sender=$!
 check "cases approve (first)" cli cases approve "$A"
 check "cases approve (second)" cli cases approve "$B"
 check "cases approve (third)" cli cases approve "$C"
+check "cases approve (IPv6)" cli cases approve "$D"
 # SIGKILL in the middle of the hand-overs the approval started, then a restart.
 sleep 0.5
 kill -9 "$daemon"; wait "$daemon" 2>/dev/null; daemon=
@@ -185,6 +192,7 @@ once() { # user: exactly one report arrived (waits up to 20 s; then 2 s for a du
 }
 check "the first network's desk got its report exactly once" once swcases-a
 check "the second network's desk got its report exactly once" once swcases-b
+check "the IPv6 source's network got its report exactly once" once swcases-d
 check "first case: sent" wait_state 198.19.250.10 sent 15
 # The third network's first mailbox bounces (postfix's DSN goes to the reporter's Maildir):
 # the case moves to its next contact, whose report arrives exactly once.
@@ -217,8 +225,8 @@ check "the source that keeps sending into its ban: not mitigated, traffic after 
 check "and overdue once its deadline passed" wait_state 198.19.250.11 overdue 40
 pack() { cli cases evidence "$B" --out "$DIR/pack" && (cd "$DIR/pack" && sha256sum -c --quiet SHA256SUMS); }
 check "cases evidence: a pack whose SHA256SUMS checks" pack
-providers() { cli providers --json | python3 -c 'import json,sys; rows=[json.loads(l) for l in sys.stdin]; assert sum(r["cases"] for r in rows)==3 and sum(r["acknowledged"] for r in rows)==1 and sum(r["bounced"] for r in rows)==1, rows'; }
-check "providers: three cases, one acknowledged, one bounced" providers
+providers() { cli providers --json | python3 -c 'import json,sys; rows=[json.loads(l) for l in sys.stdin]; assert sum(r["cases"] for r in rows)==4 and sum(r["acknowledged"] for r in rows)==1 and sum(r["bounced"] for r in rows)==1, rows'; }
+check "providers: four cases, one acknowledged, one bounced" providers
 
 echo "     $(($(date +%s) - T0)) s"
 echo "$pass passed, $fail failed"
