@@ -24,6 +24,8 @@ private let server = IPAddress("198.19.0.1")!
 /// The addresses the contact look-up was asked about.
 private final class Recorded: Sendable {
     let addresses = Mutex<[String]>([])
+    /// While set, the look-up fails (a registry that is down).
+    let down = Mutex(false)
 }
 
 /// A ledger with detector bans (and their events) of `sources`, the engine over it.
@@ -50,6 +52,7 @@ private struct Bench {
             stateDirectory: NSTemporaryDirectory() + "sipwarden-cases-\(UUID().uuidString)",
             lookup: { address in
                 lookups.addresses.withLock { $0.append(address.description) }
+                if lookups.down.withLock({ $0 }) { return .failure(.bootstrap(URL(string: "http://rdap.test/")!, "HTTP 503")) }
                 return .success(AbuseContact(email: contacts.first, alternatives: Array(contacts.dropFirst()), source: .networkAbuseRole, asn: 64500))
             }, clock: clock.source, logger: Logger(label: "test"))
     }
@@ -231,6 +234,32 @@ private enum CaseTestFailure: Error { case notOpened }
         _ = try maildir.deliver(Array(copy))
         _ = watcher.scan()
         #expect(try bench.store.messages(caseID: id).filter { $0.direction == .incoming }.count == 2)
+    }
+
+    @Test func aCaseOpenedWhileTheRegistryWasDownGetsItsContactLater() async throws {
+        let bench = try Bench(mode: .auto)
+        bench.lookups.down.withLock { $0 = true }
+        guard case .opened(let id) = try await bench.engine.take(try bench.ban("198.18.7.9")) else { throw CaseTestFailure.notOpened }
+        #expect(try bench.store.abuseCase(id: id)?.contacts == [])
+        #expect(try bench.store.outbox().isEmpty)
+        // Too soon: not asked again.
+        bench.lookups.down.withLock { $0 = false }
+        bench.clock.advance(.seconds(60))
+        #expect(try await bench.engine.retryContacts().isEmpty)
+        #expect(bench.lookups.addresses.withLock { $0.count } == 1)
+        // Ten minutes on, the registry answers: the report is made and queued.
+        bench.clock.advance(CaseEngine.contactRetryInterval)
+        #expect(try await bench.engine.retryContacts() == [id])
+        #expect(try bench.store.abuseCase(id: id)?.contacts.first == "abuse@net-a.example")
+        #expect(try bench.store.outbox(caseID: id).map(\.state) == [.queued])
+        // A day after it opened, a case is not asked about any more.
+        bench.lookups.down.withLock { $0 = true }
+        guard case .opened(let other) = try await bench.engine.take(try bench.ban("198.18.8.9")) else { throw CaseTestFailure.notOpened }
+        bench.clock.advance(CaseEngine.contactRetryFor)
+        let asked = bench.lookups.addresses.withLock { $0.count }
+        #expect(try await bench.engine.retryContacts().isEmpty)
+        #expect(bench.lookups.addresses.withLock { $0.count } == asked)
+        #expect(try bench.store.abuseCase(id: other)?.contacts == [])
     }
 
     @Test func anAnswerThatOvertakesTheDeliveryPassStillCounts() async throws {

@@ -139,6 +139,47 @@ public final class CaseEngine: Sendable {
 
     static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
 
+    /// How long after a failed contact look-up it is tried again, and for how long after
+    /// the case opened (a registry that was down when the ban came).
+    public static let contactRetryInterval: Duration = .seconds(600)
+    public static let contactRetryFor: Duration = .seconds(86_400)
+
+    /// Asks again for the abuse contact of cases that have none yet (not sent, opened less
+    /// than a day ago, the last try at least ten minutes ago). Returns the cases that now
+    /// have one: their reports are made (held in review mode, queued in auto mode).
+    @discardableResult
+    public func retryContacts() async throws(LedgerError) -> [UUID] {
+        let now = clock()
+        var found: [UUID] = []
+        for c in try store.cases(states: [.detected, .review], limit: 100_000) where c.contacts.isEmpty {
+            guard now - c.openedAt < Self.contactRetryFor, let last = c.history.last?.time, now - last >= Self.contactRetryInterval,
+                let source = c.sources.first
+            else { continue }
+            switch await lookup(source) {
+            case .failure(let error):
+                _ = try store.update(id: c.id, at: now) { $0.annotate("no abuse contact (again): \(error)", at: now) }
+            case .success(let contact):
+                var contacts = ([contact.email] + contact.alternatives.map(Optional.some)).compactMap { $0 }
+                contacts = contacts.reduce(into: []) { list, c in if !list.contains(c) { list.append(c) } }
+                let named = contacts
+                _ = try store.update(id: c.id, at: now) { c in
+                    c.contacts = named
+                    c.asn = c.asn ?? contact.asn
+                    c.organisation = c.organisation ?? contact.networkHandle
+                    c.annotate(named.isEmpty ? "no abuse mailbox (again)" : "abuse contact \(named[0]) (\(contact.source.rawValue))", at: now)
+                }
+                guard !named.isEmpty, let updated = try store.abuseCase(id: c.id) else { continue }
+                found.append(c.id)
+                if updated.state == .review {
+                    try queueReports(updated, contactIndex: 0, approved: false)
+                } else {
+                    try apply(.open, to: c.id)
+                }
+            }
+        }
+        return found
+    }
+
     // MARK: - The lifecycle
 
     /// Feeds `input` to case `id` (one transaction) and carries out what it asks.

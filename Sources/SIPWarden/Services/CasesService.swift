@@ -259,6 +259,7 @@ final class CasesService: DaemonService {
                 try engine.delivered(pass.handedOver)
                 if pass.handedOver.isEmpty { break }
             }
+            try await engine.retryContacts()
             for id in try engine.tick() { sampler?.withWatch { $0.unwatch(id) } }
         } catch {
             counts.withLock { $0.failures += 1 }
