@@ -38,9 +38,12 @@ public struct AbuseSettings: Sendable, Hashable {
     public var rdapBootstrap = URL(string: "https://data.iana.org/rdap/")!
     /// How reports leave.
     public enum Transport: String, Sendable, Hashable, CaseIterable {
+        /// The local MTA's `sendmail` interface.
         case sendmail
+        /// SMTP submission to `relay`.
         case smtp
     }
+    /// How reports leave (default: the local MTA).
     public var transport: Transport = .sendmail
     /// The `sendmail` program (transport `sendmail`).
     public var sendmail = "/usr/sbin/sendmail"
@@ -52,8 +55,9 @@ public struct AbuseSettings: Sendable, Hashable {
     public var relayWithoutTLS = false
     /// The postfix mail logs an interrupted `sendmail` hand-over is checked against.
     public var postfixLogs = ["/var/log/mail.log"]
-    /// The case deadlines.
+    /// An acknowledgement is expected within this time of the report.
     public var acknowledgeWithin: Duration = .seconds(24 * 3600)
+    /// The attack is expected to stop within this time of the report.
     public var mitigateWithin: Duration = .seconds(72 * 3600)
     /// Sources silent this long after the report are `mitigated`.
     public var quietTime: Duration = .seconds(6 * 3600)
@@ -70,6 +74,7 @@ public struct AbuseSettings: Sendable, Hashable {
     /// Bans of one network within this time of a case not yet sent join it.
     public var groupWithin: Duration = .seconds(3600)
 
+    /// The defaults (review mode; no reporter: set one).
     public init() {}
 
     /// The lifecycle's policy.

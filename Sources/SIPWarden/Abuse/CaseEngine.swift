@@ -20,10 +20,15 @@ public import WardenCore
 /// The clock and the contact look-up are injected; nothing here talks to the network or
 /// the MTA (the deliverer is the service's).
 public final class CaseEngine: Sendable {
+    /// The cases, their messages and the outbox.
     public let store: CaseStore
+    /// The bans and their events (what the reports tell).
     public let ledger: Ledger
+    /// The `abuse:` section.
     public let settings: AbuseSettings
+    /// What reports leave out (this host's addresses and the allowlist).
     public let redaction: RedactionPolicy
+    /// Which bans become which case.
     public let openerPolicy: CaseOpener.Policy
     /// The case's folder: `STATE/cases/ID` (evidence packs).
     public let casesDirectory: String
@@ -60,8 +65,11 @@ public final class CaseEngine: Sendable {
 
     /// What a ban did.
     public enum BanOutcome: Sendable, Hashable {
+        /// Not reported, and why.
         case ignored(String)
+        /// A new case.
         case opened(UUID)
+        /// The source joined this not-yet-sent case of its network.
         case joined(UUID)
         /// A source of an active case banned again: traffic for that case.
         case traffic(UUID, IPAddress)
