@@ -196,6 +196,7 @@ private enum CaseTestFailure: Error { case notOpened }
         let c = try #require(try bench.store.abuseCase(id: id))
         #expect(c.escalations == [.nextContact, .nationalCERT, .lawEnforcement])
         let pack = bench.engine.casesDirectory + "/\(id.uuidString.lowercased())/evidence-pack"
+        defer { try? FileManager.default.removeItem(atPath: (bench.engine.casesDirectory as NSString).deletingLastPathComponent) }
         let sums = try String(contentsOfFile: pack + "/SHA256SUMS", encoding: .utf8)
         #expect(sums.contains("README.txt"))
         #expect(c.history.contains { $0.note.contains("evidence pack for law enforcement") })
@@ -205,6 +206,10 @@ private enum CaseTestFailure: Error { case notOpened }
         let bench = try Bench(mode: .auto)
         let (id, entry) = try await bench.openedAndSent("198.18.7.9")
         let (maildir, watcher) = try answersWatcher(for: bench.engine)
+        defer {
+            watcher.stop()
+            try? FileManager.default.removeItem(atPath: maildir.root)
+        }
         let root = maildir.root
         let bare = entry.bareMessageID
         let bounce = bounceMail(returning: bare)
@@ -274,6 +279,10 @@ private enum CaseTestFailure: Error { case notOpened }
         sent.sentAt = bench.clock.source()
         try bench.store.finishHandover(sent)
         let (maildir, watcher) = try answersWatcher(for: bench.engine)
+        defer {
+            watcher.stop()
+            try? FileManager.default.removeItem(atPath: maildir.root)
+        }
         _ = try maildir.deliver(Array(bounceMail(returning: sent.bareMessageID).utf8))
         #expect(watcher.scan().recorded == 1)
         let c = try #require(try bench.store.abuseCase(id: id))
