@@ -203,7 +203,7 @@ let package = Package(
             dependencies: [
                 "WardenCore", "BanFanOut", "LogFormats", "Detection", "Firewall", "Sensors", "Storage", "NetworkAddress",
                 "SIPMessage", "PacketDecoding", "SIPCorrelation", "Inline", "Probe", "Telemetry", "ControlPlane", "Abuse",
-                "IntelStore", "IntelUpdate", "Feeds", "AddressRanges", "RangePolicy",
+                "IntelStore", "IntelUpdate", "Feeds", "AddressRanges", "RangePolicy", "ReportDelivery", "AbuseMail",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

@@ -63,7 +63,7 @@ stage "release build + end-to-end attack lab"
 if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-release.log 2>&1; then
   ok "release build"
   BIN="$(swift build -c release --show-bin-path)/sipwarden"
-  for suite in integration/cli/run.sh integration/answers/run.sh integration/services/run.sh integration/api/run.sh integration/log-oracle/run.sh integration/e2e-probe/run.sh integration/abuse/run.sh integration/abuseipdb/run.sh integration/outbox/run.sh integration/e2e/run.sh; do
+  for suite in integration/cli/run.sh integration/answers/run.sh integration/services/run.sh integration/api/run.sh integration/log-oracle/run.sh integration/e2e-probe/run.sh integration/abuse/run.sh integration/abuseipdb/run.sh integration/outbox/run.sh integration/cases/run.sh integration/e2e/run.sh; do
     [ -x "$suite" ] || continue
     stage "$suite"
     log="/tmp/sipwarden-$(echo "$suite" | tr '/' '-').log"

@@ -106,6 +106,8 @@ public struct Configuration: Sendable, Hashable {
     public var feeds: [FeedSpec] = []
     /// Provider, AS and named-list policy and range blocks (`ranges:`, RangesSettings.swift).
     public var ranges = RangesSettings()
+    /// Abuse reports and cases (`abuse:`, docs/ABUSE.md); nil: the case service is off.
+    public var abuse: AbuseSettings?
 
     public init() {}
 

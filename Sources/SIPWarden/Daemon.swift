@@ -164,9 +164,15 @@ public final class Daemon: Sendable {
         do throws(BanFanOutError) { try ranges.subscribeASNRule(to: consumers, ledger: ledger.ledger) } catch {
             throw DaemonError("ranges: asn-block: \(error)")
         }
+        // Abuse cases (off unless `abuse:` is configured).
+        let cases = try CasesService(
+            configuration: config, ledger: ledger.ledger, consumers: consumers, ownAddresses: ownAddresses.networks, logger: logger)
+        do throws(BanFanOutError) { try cases?.subscribe() } catch {
+            throw DaemonError("cases: \(error)")
+        }
 
         // The start order; the group stops them in reverse. A new service is one line here.
-        let services: [any DaemonService] = [
+        var services: [any DaemonService] = [
             ledger,
             BanConsumersService(consumers: consumers),
             EnforcerService(
@@ -189,6 +195,7 @@ public final class Daemon: Sendable {
                 configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
                 ranges: ranges.administration, logger: logger),
         ]
+        services.append(cases ?? CasesServiceOff() as any DaemonService)
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.
         DaemonMetricsSources(
             pipeline: pipeline, services: services, firewall: firewall,

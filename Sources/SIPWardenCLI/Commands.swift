@@ -22,7 +22,7 @@ struct SipWardenCommand: ParsableCommand {
         version: SIPWardenVersion.string,
         subcommands: [
             RunCommand.self, EventsCommand.self, ReplayCommand.self, BansCommand.self, RangesCommand.self, StatusCommand.self, ProbeCommand.self,
-            IntelCommand.self, AbuseCommand.self, CasesCommand.self, OutboxCommand.self,
+            IntelCommand.self, AbuseCommand.self, CasesCommand.self, OutboxCommand.self, ReportCommand.self, ProvidersCommand.self,
         ]
     )
 }

@@ -103,7 +103,7 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
             SensorService.hep(sensors, pipeline: pipeline, logger: logger),
             InlineService(settings: nil, policy: running.admissionPolicy, pipeline: pipeline, logger: logger),
             SensorService.floodReports(running, pipeline: pipeline, logger: logger),
-            NamedService(ServiceName.controlPlane),
+            NamedService(ServiceName.controlPlane), NamedService(ServiceName.cases),
             FeedService(configuration: running, pipeline: pipeline, restoredBans: [], logger: logger, clock: systemClock),
             IntelService(configuration: running, pipeline: pipeline, logger: logger),
             IntelUpdateService(settings: running.intel, stateDirectory: "/nonexistent", logger: logger, clock: systemClock),

@@ -25,6 +25,7 @@ public enum ServiceName {
     public static let intelUpdate = "intel-update"
     public static let ranges = "ranges"
     public static let intel = "intel"
+    public static let cases = "cases"
 }
 
 /// Every setting of the configuration, declared once. Adding a setting is one entry here
@@ -39,12 +40,21 @@ public enum ConfigurationSchema {
         sources + enforcement + [
             Setting(
                 "state", \.stateDirectory, type: "path", default: "/var/lib/sipwarden",
-                owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges, S.intel], reload: .restartOnly,
+                owners: [S.ledger, S.detection, S.journal, S.controlPlane, S.feeds, S.intelUpdate, S.ranges, S.intel, S.cases], reload: .restartOnly,
                 example: "/srv/sipwarden",
                 flag: "--state",
                 summary: "ledger.sqlite, the pid file, the journal cursor, api.sock and api.token",
                 shape: .scalar(String.self, check: { $0.isEmpty ? "state directory must not be empty" : nil }) { $0.stateDirectory = $1 })
-        ] + controlPlane + intelAndFeeds + detection
+        ] + controlPlane + intelAndFeeds + abuse + detection
+
+    static let abuse: [Setting] = [
+        Setting(
+            "abuse", \.abuse,
+            type: "{mode, reporter, rdap-bootstrap, transport, relay, credentials-file, acknowledge-within, mitigate-within, quiet-time, maildir, …}",
+            default: "off", owners: [S.cases], reload: .restartOnly, example: "{ reporter: abuse-reports@example.net }",
+            summary: "abuse reports and cases: who is told, how reports leave, the deadlines (docs/ABUSE.md); off unless configured",
+            shape: .custom { r, node, key, c throws(ConfigurationError) in c.abuse = try AbuseSettings.parse(node, key: key, file: r.file) })
+    ]
 
     static let intelAndFeeds: [Setting] = [
         Setting(
@@ -131,14 +141,14 @@ public enum ConfigurationSchema {
     static let enforcement: [Setting] = [
         Setting(
             "firewall", \.firewall, type: "nftables | dry-run", default: "nftables",
-            owners: [S.enforcer, S.capture, S.floodReports, S.controlPlane, S.ranges], reload: .restartOnly, example: "dry-run",
+            owners: [S.enforcer, S.capture, S.floodReports, S.controlPlane, S.ranges, S.cases], reload: .restartOnly, example: "dry-run",
             flag: "--firewall", summary: "the ban backend; dry-run logs what would be banned and touches nothing",
             shape: .scalar(FirewallKind.self) { $0.firewall = $1 }),
         Setting(
             "nftables", type: "section", default: "", owners: [], reload: nil, example: "{}", summary: "the ban table",
             shape: .section(), differs: { _, _ in false }, restore: { _, _ in }),
         Setting(
-            "nftables.table", \.nftTable, type: "name", default: "sipwarden", owners: [S.enforcer, S.controlPlane],
+            "nftables.table", \.nftTable, type: "name", default: "sipwarden", owners: [S.enforcer, S.controlPlane, S.cases],
             reload: .restartOnly, example: "sw_other", summary: "table inet NAME",
             shape: .scalar(String.self) { $0.nftTable = $1 }),
         Setting(

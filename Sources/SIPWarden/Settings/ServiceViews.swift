@@ -62,5 +62,9 @@ extension ConfigurationSchema {
                 ])
             }
         ),
+        (
+            ServiceName.cases,
+            { c in AnyHashable([AnyHashable(c.abuse), AnyHashable(c.stateDirectory), AnyHashable(c.firewall), AnyHashable(c.nftTable)]) }
+        ),
     ]
 }
