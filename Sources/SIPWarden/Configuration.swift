@@ -87,9 +87,9 @@ public struct Configuration: Sendable, Hashable {
     /// False for one-shot commands: they leave the guard table as the daemon built it.
     public var managesFloodGuard = true
     /// Whether the ban sets carry per-element packet counters: only when something in the
-    /// daemon reads them (the abuse cases' traffic watch), since they slow every ban's
-    /// kernel call (`NFTablesConfiguration.elementCounters`).
-    public var banSetCounters = false
+    /// daemon reads them — the abuse cases' traffic watch, on when `abuse:` is configured —
+    /// since they slow every ban's kernel call (`NFTablesConfiguration.elementCounters`).
+    public var banSetCounters: Bool { abuse != nil }
     public var stateDirectory = "/var/lib/sipwarden"
     public var detection = DetectionPolicy()
     /// Read watched files from their beginning instead of their end.

@@ -141,7 +141,9 @@ private let changingSettings = ConfigurationSchema.settings.filter { $0.example 
         let inline = InlineService(settings: nil, policy: Configuration().admissionPolicy, pipeline: pipeline, logger: logger)
         #expect(inline.restartOnly.map(\.name) == ["inline"])
         #expect(
-            ConfigurationSchema.restartOnly(owner: ServiceName.enforcer).map(\.name) == ["firewall", "nftables.table", "flood-guard.report-group"])
+            ConfigurationSchema.restartOnly(owner: ServiceName.enforcer).map(\.name) == [
+                "firewall", "nftables.table", "flood-guard.report-group", "abuse",
+            ])
         #expect(
             ConfigurationSchema.restartOnly(owner: ServiceName.controlPlane).map(\.name) == [
                 "firewall", "nftables.table", "flood-guard.report-group", "state", "control-plane",

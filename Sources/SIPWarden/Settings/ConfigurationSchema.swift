@@ -51,8 +51,9 @@ public enum ConfigurationSchema {
         Setting(
             "abuse", \.abuse,
             type: "{mode, reporter, rdap-bootstrap, transport, relay, credentials-file, acknowledge-within, mitigate-within, quiet-time, maildir, …}",
-            default: "off", owners: [S.cases], reload: .restartOnly, example: "{ reporter: abuse-reports@example.net }",
-            summary: "abuse reports and cases: who is told, how reports leave, the deadlines (docs/ABUSE.md); off unless configured",
+            default: "off", owners: [S.cases, S.enforcer], reload: .restartOnly, example: "{ reporter: abuse-reports@example.net }",
+            summary:
+                "abuse reports and cases: who is told, how reports leave, the deadlines (docs/ABUSE.md); off unless configured; on, the ban sets get per-element counters (the traffic watch)",
             shape: .custom { r, node, key, c throws(ConfigurationError) in c.abuse = try AbuseSettings.parse(node, key: key, file: r.file) })
     ]
 
