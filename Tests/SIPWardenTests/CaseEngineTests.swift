@@ -35,7 +35,10 @@ private struct Bench {
     let engine: CaseEngine
     let lookups: Recorded
 
-    init(mode: DeliveryMode, contacts: [String] = ["abuse@net-a.example", "noc@net-a.example"], approveEscalations: Bool = true) throws {
+    init(
+        mode: DeliveryMode, contacts: [String] = ["abuse@net-a.example", "noc@net-a.example"], approveEscalations: Bool = true,
+        certs: CERTDirectory? = nil
+    ) throws {
         ledger = try Ledger(inMemory: ())
         var settings = AbuseSettings()
         settings.mode = mode
@@ -44,6 +47,7 @@ private struct Bench {
         settings.mitigateWithin = .seconds(300)
         settings.quietTime = .seconds(30)
         settings.approveEscalations = approveEscalations
+        settings.certDirectory = certs
         let lookups = Recorded()
         self.lookups = lookups
         engine = CaseEngine(
@@ -58,7 +62,7 @@ private struct Bench {
     }
 
     /// Records a detector ban of `source` with five failures, returns its record.
-    func ban(_ source: String, origin: BanOrigin = .detector) throws -> BanRecord {
+    func ban(_ source: String, origin: BanOrigin = .detector, country: String? = nil) throws -> BanRecord {
         let address = IPAddress(source)!
         let now = clock.now.withLock { $0 }
         let events = (0..<5).map { n in
@@ -67,7 +71,8 @@ private struct Bench {
                 kind: .authFailed, user: "10\(n)", userAgent: "friendly-scanner", dialect: .kamailio,
                 origin: .logLine(file: "/var/log/k.log", line: n))
         }
-        let b = Ban(network: IPNetwork(host: address), rule: .failures, origin: origin, created: now, duration: .seconds(3600), reason: "5 failures")
+        var b = Ban(network: IPNetwork(host: address), rule: .failures, origin: origin, created: now, duration: .seconds(3600), reason: "5 failures")
+        if let country { b.enrichment = IntelEnrichment(asn: 64500, country: country) }
         let row = try ledger.recordBan(BanRecord(b), evidence: origin == .detector ? events : [])
         return try #require(try ledger.ban(id: row))
     }
@@ -75,8 +80,8 @@ private struct Bench {
     var store: CaseStore { engine.store }
 
     /// Bans `source`, opens its case and marks its first report sent (as a delivery pass would).
-    func openedAndSent(_ source: String) async throws -> (UUID, OutboxEntry) {
-        guard case .opened(let id) = try await engine.take(try ban(source)) else { throw CaseTestFailure.notOpened }
+    func openedAndSent(_ source: String, country: String? = nil) async throws -> (UUID, OutboxEntry) {
+        guard case .opened(let id) = try await engine.take(try ban(source, country: country)) else { throw CaseTestFailure.notOpened }
         var entry = try #require(try store.outbox(caseID: id).first)
         entry.state = .sent
         entry.sentAt = clock.source()
@@ -183,6 +188,38 @@ private enum CaseTestFailure: Error { case notOpened }
         bench.clock.advance(.seconds(5))
         bench.engine.traffic([.resumed(case: id, source: IPAddress("198.18.7.9")!, at: bench.clock.source(), evidence: .sensor)])
         #expect(try bench.store.abuseCase(id: id)?.state == .resumed)
+    }
+
+    @Test func theCERTStepReportsToTheCERTOfTheSourcesCountry() async throws {
+        let certs = try CERTDirectory(parsing: "DE cert@cert-de.example\nNL https://cert.example.nl/report\n")
+        let bench = try Bench(mode: .auto, contacts: ["abuse@net-a.example"], approveEscalations: false, certs: certs)
+        let (id, _) = try await bench.openedAndSent("198.18.7.9", country: "de")
+        for _ in 0..<2 {
+            bench.clock.advance(.seconds(301))
+            bench.engine.traffic([.traffic(case: id, source: IPAddress("198.18.7.9")!, at: bench.clock.source() - .seconds(1), evidence: .intoBan)])
+            try bench.engine.tick()
+        }
+        let c = try #require(try bench.store.abuseCase(id: id))
+        #expect(c.escalations == [.nextContact, .nationalCERT])
+        #expect(c.contacts == ["abuse@net-a.example", "cert@cert-de.example"])
+        #expect(c.currentContact == 1)
+        let toCERT = try bench.store.outbox(caseID: id).filter { $0.recipient == "cert@cert-de.example" }
+        #expect(toCERT.count == 1)
+        let report = String(decoding: toCERT.first?.message ?? [], as: UTF8.self)
+        #expect(report.contains("198.18.7.9"))
+        #expect(c.history.contains { $0.note.contains("national CERT (DE): report queued to cert@cert-de.example") })
+
+        // A country the directory has only a web form for: named, with the command for the text.
+        let nl = try Bench(mode: .auto, contacts: ["abuse@net-b.example"], approveEscalations: false, certs: certs)
+        let (nlID, _) = try await nl.openedAndSent("198.18.8.9", country: "NL")
+        for _ in 0..<2 {
+            nl.clock.advance(.seconds(301))
+            nl.engine.traffic([.traffic(case: nlID, source: IPAddress("198.18.8.9")!, at: nl.clock.source() - .seconds(1), evidence: .intoBan)])
+            try nl.engine.tick()
+        }
+        let nlCase = try #require(try nl.store.abuseCase(id: nlID))
+        #expect(nlCase.contacts == ["abuse@net-b.example"])
+        #expect(nlCase.history.contains { $0.note.contains("submit at https://cert.example.nl/report") && $0.note.contains("--format text") })
     }
 
     @Test func theThirdEscalationWritesAnEvidencePackWithChecksums() async throws {
@@ -385,6 +422,7 @@ private func answersWatcher(for engine: CaseEngine) throws -> (Maildir, MaildirW
         ("abuse: { reporter: a@b.example, quiet-time: soon }", "positive duration"),
         ("abuse: { reporter: a@b.example, colour: blue }", "unknown key"),
         ("abuse: { reporter: a@b.example, credentials-file: /etc/x }", "only with transport smtp"),
+        ("abuse: { reporter: a@b.example, cert-directory: /nonexistent/certs.txt }", "cannot read '/nonexistent/certs.txt'"),
     ])
     func mistakesAreNamed(yaml: String, message: String) throws {
         do {

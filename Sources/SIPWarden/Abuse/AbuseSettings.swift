@@ -26,6 +26,7 @@ import Yams
 ///   maildir: /var/lib/sipwarden/mail/Maildir
 ///   counter-interval: 10s
 ///   tick: 10s
+///   cert-directory: /etc/sipwarden/certs.txt   # national CERTs by country (CERTDirectory)
 /// ```
 public struct AbuseSettings: Sendable, Hashable {
     /// `review`: nothing leaves until `sipwarden cases approve ID`; `auto`: reports leave at once.
@@ -73,6 +74,9 @@ public struct AbuseSettings: Sendable, Hashable {
     public var tick: Duration = .seconds(10)
     /// Bans of one network within this time of a case not yet sent join it.
     public var groupWithin: Duration = .seconds(3600)
+    /// The operator's national CERTs by country (`cert-directory: PATH`, read and checked
+    /// with the configuration); nil: the CERT step only tells the operator.
+    public var certDirectory: CERTDirectory?
 
     /// The defaults (review mode; no reporter: set one).
     public init() {}
@@ -125,7 +129,7 @@ public struct AbuseSettings: Sendable, Hashable {
     static let keys = [
         "mode", "reporter", "organisation", "rdap-bootstrap", "transport", "sendmail", "relay", "credentials-file", "relay-tls",
         "postfix-log", "acknowledge-within", "mitigate-within", "escalate", "quiet-time", "close-after", "maildir", "counter-interval",
-        "tick", "group-within",
+        "tick", "group-within", "cert-directory",
     ]
 
     /// Parses the section (`key` is its path for messages).
@@ -193,6 +197,16 @@ public struct AbuseSettings: Sendable, Hashable {
             case "counter-interval": s.counterInterval = try duration(value, path)
             case "tick": s.tick = try duration(value, path)
             case "group-within": s.groupWithin = try duration(value, path)
+            case "cert-directory":
+                let file = try text(value, path)
+                guard let data = FileManager.default.contents(atPath: file), let content = String(data: data, encoding: .utf8) else {
+                    throw r.fail(value, path, "cannot read '\(file)' (a UTF-8 file of country codes and CERT contacts)")
+                }
+                do throws(CERTDirectoryError) {
+                    s.certDirectory = try CERTDirectory(parsing: content, name: file)
+                } catch {
+                    throw r.fail(value, path, "\(error)")
+                }
             default:
                 throw r.fail(keyNode, path, "unknown key; expected \(keys.joined(separator: ", "))")
             }

@@ -242,8 +242,7 @@ public final class CaseEngine: Sendable {
                 logger.warning("case escalation: no further contact known", metadata: ["case": "\(Self.key(c.id))"])
             }
         case .nationalCERT:
-            _ = try store.update(id: c.id, at: now) { $0.annotate("national CERT: no CERT directory configured; report it by hand", at: now) }
-            logger.warning("case escalation: tell the national CERT of the source's country", metadata: ["case": "\(Self.key(c.id))"])
+            try escalateToCERT(c, at: now)
         case .lawEnforcement:
             let folder = casesDirectory + "/\(Self.key(c.id))/evidence-pack"
             do {
@@ -256,6 +255,50 @@ public final class CaseEngine: Sendable {
                 _ = try store.update(id: c.id, at: now) { $0.annotate("evidence pack not written: \(error)", at: now) }
             }
         }
+    }
+
+    /// The national CERT step: the country of the case's sources (as the intelligence store
+    /// knew it when they were banned) is looked up in the operator's CERT directory; an
+    /// e-mail contact becomes the case's next contact and gets the report (approved as a
+    /// next contact's would be), a web form is named in the case's history with the command
+    /// that prints the text to paste.
+    private func escalateToCERT(_ c: AbuseCase, at now: Timestamp) throws(LedgerError) {
+        let key = Self.key(c.id)
+        var countries: [String] = []
+        for source in c.sources {
+            let length = if case .v4 = source { 32 } else { 128 }
+            guard let host = IPNetwork(address: source, prefixLength: length) else { continue }
+            for record in try ledger.bans(limit: 5, includeInactive: true, network: host) {
+                if let country = record.ban.enrichment?.country?.uppercased(), !countries.contains(country) { countries.append(country) }
+            }
+        }
+        func note(_ text: String) throws(LedgerError) {
+            _ = try store.update(id: c.id, at: now) { $0.annotate(text, at: now) }
+            logger.warning("case escalation: \(text)", metadata: ["case": "\(key)"])
+        }
+        guard let directory = settings.certDirectory else {
+            return try note("national CERT: no cert-directory configured; report to the CERT of \(countries.first ?? "the sources' country") by hand")
+        }
+        guard let country = countries.first else {
+            return try note("national CERT: the sources' country is not known (no intelligence data when they were banned); report by hand")
+        }
+        guard let entry = directory.entry(forCountry: country) else {
+            return try note("national CERT: the cert-directory lists no CERT for \(country); report by hand")
+        }
+        if let form = entry.webForm {
+            try note("national CERT (\(country)): submit at \(form.absoluteString); the text: sipwarden report render \(key) --format text")
+        }
+        guard let email = entry.email else { return }
+        guard !c.contacts.contains(email) else {
+            return try note("national CERT (\(country)): \(email) was already told")
+        }
+        let index = c.contacts.count
+        _ = try store.update(id: c.id, at: now) {
+            $0.contacts.append(email)
+            $0.currentContact = index
+        }
+        if let updated = try store.abuseCase(id: c.id) { try queueReports(updated, contactIndex: index, approved: !policy.review) }
+        try note("national CERT (\(country)): report queued to \(email)")
     }
 
     // MARK: - Reports
