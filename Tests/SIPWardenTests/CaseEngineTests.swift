@@ -79,6 +79,16 @@ private struct Bench {
 
     var store: CaseStore { engine.store }
 
+    /// `rounds` times: the mitigation deadline (300 s) passes while `source` keeps sending
+    /// into its ban, and the deadlines are checked (each round one escalation step).
+    func pastMitigationDeadline(_ rounds: Int, case id: UUID, source: String) throws {
+        for _ in 0..<rounds {
+            clock.advance(.seconds(301))
+            engine.traffic([.traffic(case: id, source: IPAddress(source)!, at: clock.source() - .seconds(1), evidence: .intoBan)])
+            try engine.tick()
+        }
+    }
+
     /// Bans `source`, opens its case and marks its first report sent (as a delivery pass would).
     func openedAndSent(_ source: String, country: String? = nil) async throws -> (UUID, OutboxEntry) {
         guard case .opened(let id) = try await engine.take(try ban(source, country: country)) else { throw CaseTestFailure.notOpened }
@@ -194,11 +204,7 @@ private enum CaseTestFailure: Error { case notOpened }
         let certs = try CERTDirectory(parsing: "DE cert@cert-de.example\nNL https://cert.example.nl/report\n")
         let bench = try Bench(mode: .auto, contacts: ["abuse@net-a.example"], approveEscalations: false, certs: certs)
         let (id, _) = try await bench.openedAndSent("198.18.7.9", country: "de")
-        for _ in 0..<2 {
-            bench.clock.advance(.seconds(301))
-            bench.engine.traffic([.traffic(case: id, source: IPAddress("198.18.7.9")!, at: bench.clock.source() - .seconds(1), evidence: .intoBan)])
-            try bench.engine.tick()
-        }
+        try bench.pastMitigationDeadline(2, case: id, source: "198.18.7.9")
         let c = try #require(try bench.store.abuseCase(id: id))
         #expect(c.escalations == [.nextContact, .nationalCERT])
         #expect(c.contacts == ["abuse@net-a.example", "cert@cert-de.example"])
@@ -212,11 +218,7 @@ private enum CaseTestFailure: Error { case notOpened }
         // A country the directory has only a web form for: named, with the command for the text.
         let nl = try Bench(mode: .auto, contacts: ["abuse@net-b.example"], approveEscalations: false, certs: certs)
         let (nlID, _) = try await nl.openedAndSent("198.18.8.9", country: "NL")
-        for _ in 0..<2 {
-            nl.clock.advance(.seconds(301))
-            nl.engine.traffic([.traffic(case: nlID, source: IPAddress("198.18.8.9")!, at: nl.clock.source() - .seconds(1), evidence: .intoBan)])
-            try nl.engine.tick()
-        }
+        try nl.pastMitigationDeadline(2, case: nlID, source: "198.18.8.9")
         let nlCase = try #require(try nl.store.abuseCase(id: nlID))
         #expect(nlCase.contacts == ["abuse@net-b.example"])
         #expect(nlCase.history.contains { $0.note.contains("submit at https://cert.example.nl/report") && $0.note.contains("--format text") })
@@ -225,11 +227,7 @@ private enum CaseTestFailure: Error { case notOpened }
     @Test func theThirdEscalationWritesAnEvidencePackWithChecksums() async throws {
         let bench = try Bench(mode: .auto, contacts: ["abuse@net-a.example"], approveEscalations: false)
         let (id, _) = try await bench.openedAndSent("198.18.7.9")
-        for _ in 0..<4 {
-            bench.clock.advance(.seconds(301))
-            bench.engine.traffic([.traffic(case: id, source: IPAddress("198.18.7.9")!, at: bench.clock.source() - .seconds(1), evidence: .intoBan)])
-            try bench.engine.tick()
-        }
+        try bench.pastMitigationDeadline(4, case: id, source: "198.18.7.9")
         let c = try #require(try bench.store.abuseCase(id: id))
         #expect(c.escalations == [.nextContact, .nationalCERT, .lawEnforcement])
         let pack = bench.engine.casesDirectory + "/\(id.uuidString.lowercased())/evidence-pack"

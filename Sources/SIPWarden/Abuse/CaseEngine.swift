@@ -266,9 +266,7 @@ public final class CaseEngine: Sendable {
         let key = Self.key(c.id)
         var countries: [String] = []
         for source in c.sources {
-            let length = if case .v4 = source { 32 } else { 128 }
-            guard let host = IPNetwork(address: source, prefixLength: length) else { continue }
-            for record in try ledger.bans(limit: 5, includeInactive: true, network: host) {
+            for record in try ledger.bans(limit: 5, includeInactive: true, network: IPNetwork(host: source)) {
                 if let country = record.ban.enrichment?.country?.uppercased(), !countries.contains(country) { countries.append(country) }
             }
         }
@@ -311,9 +309,7 @@ public final class CaseEngine: Sendable {
     /// The incident of one source of a case as it leaves the host (redacted); nil when the
     /// ledger has no ban with events for it.
     public func incident(of c: AbuseCase, source: IPAddress) throws(LedgerError) -> Result<AbuseIncident, IncidentBuilder.BuildError>? {
-        let length = if case .v4 = source { 32 } else { 128 }
-        guard let host = IPNetwork(address: source, prefixLength: length) else { return nil }
-        let bans = try ledger.bans(limit: 20, includeInactive: true, network: host)
+        let bans = try ledger.bans(limit: 20, includeInactive: true, network: IPNetwork(host: source))
         guard let record = bans.first(where: { $0.origin == .detector }) ?? bans.first, let row = record.id else { return nil }
         var ban = record.ban
         ban.evidence = []
