@@ -16,7 +16,7 @@ JOBS=${JOBS:-2}
 passed=0
 failed=0
 failures=()
-stage() { echo; echo "=== $*"; }
+stage() { echo; echo "=== $* (at ${SECONDS} s)"; }
 ok() { passed=$((passed + ${2:-1})); echo "--- ok: $1"; }
 ko() { failed=$((failed + ${2:-1})); failures+=("$1"); echo "--- FAILED: $1"; }
 

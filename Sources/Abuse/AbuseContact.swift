@@ -30,13 +30,16 @@ public struct AbuseContact: Sendable, Hashable, Codable {
     /// The network's handle and range as the registry gives them.
     public var networkHandle: String?
     public var network: String?
+    /// The network's name as the registry gives it (`SWITCH-LAN`, `MSFT`): what an operator
+    /// recognises, where RIPE's and APNIC's handles are the range itself.
+    public var networkName: String?
     public var asn: UInt32?
     /// The steps that led here, for `abuse contact` to show.
     public var trail: [String]
 
     public init(
         email: String?, alternatives: [String] = [], webForm: URL? = nil, source: AbuseContactSource, registry: Registry? = nil,
-        networkHandle: String? = nil, network: String? = nil, asn: UInt32? = nil, trail: [String] = []
+        networkHandle: String? = nil, network: String? = nil, networkName: String? = nil, asn: UInt32? = nil, trail: [String] = []
     ) {
         self.email = email
         self.alternatives = alternatives
@@ -45,6 +48,7 @@ public struct AbuseContact: Sendable, Hashable, Codable {
         self.registry = registry
         self.networkHandle = networkHandle
         self.network = network
+        self.networkName = networkName
         self.asn = asn
         self.trail = trail
     }
@@ -82,7 +86,7 @@ public enum AbuseContactFinder {
         }
         return AbuseContact(
             email: mailboxes[0], alternatives: Array(mailboxes.dropFirst()), source: found, registry: answer.registry,
-            networkHandle: answer.handle, network: answer.rangeDescription, asn: answer.originAS.first, trail: trail
+            networkHandle: answer.handle, network: answer.rangeDescription, networkName: answer.name, asn: answer.originAS.first, trail: trail
         )
     }
 

@@ -59,7 +59,9 @@ struct AbuseCommand: ParsableCommand {
             if !c.alternatives.isEmpty { lines.append("  also:     \(c.alternatives.joined(separator: ", "))") }
             if let form = c.webForm, c.email != nil { lines.append("  web form: \(form.absoluteString)") }
             lines.append("  source:   \(c.source.rawValue)\(c.registry.map { " (\($0.rawValue.uppercased()))" } ?? "")")
-            if let network = c.network { lines.append("  network:  \(network)\(c.networkHandle.map { " \($0)" } ?? "")") }
+            if let network = c.network {
+                lines.append("  network:  \(network)\(c.networkHandle.map { " \($0)" } ?? "")\(c.networkName.map { " (\($0))" } ?? "")")
+            }
             if let asn = c.asn { lines.append("  AS:       \(asn)") }
             for step in c.trail { lines.append("  how:      \(step)") }
             return lines.joined(separator: "\n")
@@ -74,6 +76,7 @@ struct AbuseCommand: ParsableCommand {
             object["registry"] = c.registry?.rawValue
             object["network"] = c.network
             object["network_handle"] = c.networkHandle
+            object["network_name"] = c.networkName
             object["asn"] = c.asn.map { Int($0) }
             return jsonLine(object)
         }

@@ -39,11 +39,12 @@ enum CaseCLI {
 
     static func find(_ store: CaseStore, _ text: String) throws -> AbuseCase {
         let lowered = text.lowercased()
+        guard lowered.count >= 4 else { throw RuntimeFailure("'\(text)' is not a case: give its id or at least 4 characters of it") }
         do {
             if let id = UUID(uuidString: text), let c = try store.abuseCase(id: id) { return c }
             // A unique prefix of the id is enough.
             let matches = try store.cases(limit: 100_000).filter { $0.id.uuidString.lowercased().hasPrefix(lowered) }
-            guard matches.count == 1, lowered.count >= 4 else {
+            guard matches.count == 1 else {
                 throw RuntimeFailure(matches.isEmpty ? "no case \(text)" : "\(text) names \(matches.count) cases: give more of the id")
             }
             return matches[0]

@@ -19,6 +19,7 @@ struct AbuseContactTests {
         #expect(c.source == .networkAbuseRole)
         #expect(c.registry == .arin)
         #expect(c.networkHandle == "NET6-2606-4700-1")
+        #expect(c.networkName == "CLOUDFLARENET")
         #expect(c.network == "2606:4700::/32")
         #expect(c.trail.first?.contains("ABUSE2916-ARIN") == true)
     }
@@ -44,6 +45,9 @@ struct AbuseContactTests {
         #expect(c.email == "abuse@switch.ch")
         #expect(c.alternatives.isEmpty)
         #expect(c.registry == .ripe)
+        // RIPE's handle is the range; the name is what an operator recognises.
+        #expect(c.networkHandle == "130.59.0.0 - 130.59.255.255")
+        #expect(c.networkName == "SWITCH-LAN")
     }
 
     @Test func ripeAbuseRoleWithSeveralMailboxesKeepsTheirOrder() throws {

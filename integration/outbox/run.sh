@@ -9,6 +9,7 @@
 # Usage: integration/outbox/run.sh PATH/TO/sipwarden. Ends with "N passed, N failed".
 # Needs root and postfix (scripts/install-deps.sh); stops the postfix it started.
 set -uo pipefail
+source "$(dirname "$0")/../lib/postfix.sh"
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
 NS=outbox-$$
 DIR=$(mktemp -d /tmp/swoutbox.XXXXXX)
@@ -18,9 +19,8 @@ USERS=(swoutbox-a swoutbox-b swoutbox-c)
 PER_USER=${PER_USER:-30}
 pass=0; fail=0
 cleanup() {
-  ip netns exec "$NS" postfix stop >/dev/null 2>&1
+  postfix_stop "$NS" "${USERS[@]}"
   ip netns del "$NS" 2>/dev/null || true
-  for u in "${USERS[@]}"; do userdel -r "$u" >/dev/null 2>&1; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -30,19 +30,11 @@ check() { # name, then a command that must succeed
   else fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/     | /' "$DIR/out" "$DIR/err" | head -20; fi
 }
 command -v postfix >/dev/null || { echo "FAIL postfix is not installed (scripts/install-deps.sh)"; echo "0 passed, 1 failed"; exit 1; }
-# A postfix left running (an aborted earlier run): stopped through its pid file.
-postfix status >/dev/null 2>&1 && postfix stop >/dev/null 2>&1
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
-for u in "${USERS[@]}"; do id "$u" >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin "$u"; done
-postconf -e "inet_interfaces = loopback-only" "inet_protocols = ipv4" "myhostname = localhost" \
-  "mydestination = localhost, localhost.localdomain" "home_mailbox = Maildir/" "maillog_file = $LOG" \
-  "default_transport = error" "relay_transport = error" "smtpd_banner = \$myhostname ESMTP"
-: > "$LOG"
-newaliases
-in_ns postfix start >/dev/null 2>&1
+postfix_start "$NS" "$LOG" "localhost localhost.localdomain" "${USERS[@]}"
 for _ in $(seq 50); do in_ns python3 -c "import socket; socket.create_connection(('127.0.0.1', 25), 0.2)" 2>/dev/null && break; sleep 0.1; done
 check "postfix runs in the namespace and answers on 127.0.0.1:25" in_ns python3 -c "import smtplib; smtplib.SMTP('127.0.0.1', 25, timeout=5).quit()"
 

@@ -22,6 +22,16 @@ public struct ProviderScore: Sendable, Hashable, Codable {
     public var neverActedShare: Double?
     /// Cases overdue or escalated now.
     public var overdueNow: Int
+
+    /// The JSON names (`providers --json`, `/v1/providers`): snake case, as the case views.
+    enum CodingKeys: String, CodingKey {
+        case asn, organisation, cases, reported, bounced, acknowledged
+        case medianSecondsToAcknowledge = "median_seconds_to_acknowledge"
+        case medianSecondsUntilStopped = "median_seconds_until_stopped"
+        case resumedShare = "resumed_share"
+        case neverActedShare = "never_acted_share"
+        case overdueNow = "overdue_now"
+    }
 }
 
 /// The provider scorecard: the answer, with data, to "should I bother to report, or block

@@ -115,7 +115,7 @@ public final class CaseEngine: Sendable {
                 contacts = ([contact.email] + contact.alternatives.map(Optional.some)).compactMap { $0 }
                 contacts = contacts.reduce(into: []) { list, c in if !list.contains(c) { list.append(c) } }
                 asn = asn ?? contact.asn
-                organisation = organisation ?? contact.networkHandle
+                organisation = organisation ?? contact.networkName ?? contact.networkHandle
                 if contacts.isEmpty, let form = contact.webForm {
                     lookupNote = "the network takes reports through a web form: \(form.absoluteString)"
                 }
@@ -173,7 +173,7 @@ public final class CaseEngine: Sendable {
                 _ = try store.update(id: c.id, at: now) { c in
                     c.contacts = named
                     c.asn = c.asn ?? contact.asn
-                    c.organisation = c.organisation ?? contact.networkHandle
+                    c.organisation = c.organisation ?? contact.networkName ?? contact.networkHandle
                     c.annotate(named.isEmpty ? "no abuse mailbox (again)" : "abuse contact \(named[0]) (\(contact.source.rawValue))", at: now)
                 }
                 guard !named.isEmpty, let updated = try store.abuseCase(id: c.id) else { continue }
