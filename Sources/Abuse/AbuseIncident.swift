@@ -28,6 +28,9 @@ public struct AbuseIncident: Sendable, Hashable {
     /// User-Agent strings seen (attacker-written).
     public var userAgents: [String]
     public var evidence: [EvidenceItem]
+    /// The names of ``usersTried`` the PBX knew (it answered a wrong password, not "no such
+    /// user"): real accounts, redacted by default (``RedactionPolicy``); emptied by it.
+    public var knownAccounts: [String] = []
 
     public init(
         caseID: UUID, source: IPAddress, sourcePort: UInt16?, destination: IPAddress?, destinationPort: UInt16?, transport: Transport,

@@ -49,7 +49,7 @@ public enum IncidentBuilder {
         let evidence = EvidenceItem(
             contentType: "text/plain", description: "sipwarden's record of the \(attempts.count) failed attempts (one line each)",
             bytes: Array(lines.joined(separator: "\n").utf8) + [0x0A])
-        return AbuseIncident(
+        var incident = AbuseIncident(
             caseID: caseID, source: source, sourcePort: mostCommon(attempts.compactMap(\.sourcePort)),
             destination: mostCommon(attempts.compactMap(\.destination)), destinationPort: mostCommon(attempts.compactMap(\.destinationPort)),
             transport: mostCommon(attempts.compactMap(\.transport)) ?? .udp,
@@ -57,6 +57,8 @@ public enum IncidentBuilder {
             attempts: attempts.count, pattern: pattern(rule: ban.rule, events: attempts),
             usersTried: distinct(attempts.compactMap(\.user)), userAgents: distinct(attempts.compactMap(\.userAgent)),
             evidence: [evidence])
+        incident.knownAccounts = distinct(attempts.filter { $0.kind == .authFailed }.compactMap(\.user))
+        return incident
     }
 
     /// The attack's shape: the rule that banned it first, then what the events say.

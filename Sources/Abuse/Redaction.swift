@@ -14,6 +14,9 @@ public struct RedactionPolicy: Sendable, Hashable {
     public var redactOwnAddresses: Bool
     public var redactHostNames: Bool
     public var redactAccountNames: Bool
+    /// Also redact the user names the PBX knew (``AbuseIncident/knownAccounts``: a wrong
+    /// password, not "no such user"): real accounts the operator need not list.
+    public var redactAccountsTheServerKnows: Bool
     /// Captures cannot be redacted byte by byte: they are left out while addresses are
     /// redacted, unless this is set.
     public var includeCapturesUnredacted: Bool
@@ -23,7 +26,7 @@ public struct RedactionPolicy: Sendable, Hashable {
     public init(
         ownNetworks: IPNetworkSet = IPNetworkSet(), ownHostNames: [String] = [], accountNames: Set<String> = [],
         redactOwnAddresses: Bool = true, redactHostNames: Bool = true, redactAccountNames: Bool = true,
-        includeCapturesUnredacted: Bool = false
+        redactAccountsTheServerKnows: Bool = true, includeCapturesUnredacted: Bool = false
     ) {
         self.ownNetworks = ownNetworks
         self.ownHostNames = ownHostNames
@@ -31,12 +34,20 @@ public struct RedactionPolicy: Sendable, Hashable {
         self.redactOwnAddresses = redactOwnAddresses
         self.redactHostNames = redactHostNames
         self.redactAccountNames = redactAccountNames
+        self.redactAccountsTheServerKnows = redactAccountsTheServerKnows
         self.includeCapturesUnredacted = includeCapturesUnredacted
     }
 
     /// `incident` as it may leave the host.
     public func apply(to incident: AbuseIncident) -> AbuseIncident {
+        var policy = self
+        if redactAccountNames, redactAccountsTheServerKnows { policy.accountNames.formUnion(incident.knownAccounts) }
+        return policy.applyAsIs(to: incident)
+    }
+
+    private func applyAsIs(to incident: AbuseIncident) -> AbuseIncident {
         var out = incident
+        out.knownAccounts = []
         // The destination is where the attack went: the operator's own server.
         if redactOwnAddresses { out.destination = nil }
         if redactAccountNames { out.usersTried = incident.usersTried.map { accountNames.contains($0) ? Self.placeholder : $0 } }

@@ -49,6 +49,21 @@ private func ban(_ network: String = "198.18.7.9", rule: BanRule = .failures, cr
         #expect(lines[1].contains("user=\"101\"") && lines[1].hasPrefix("2025-12-03T08:00:00.250000Z"))
     }
 
+    @Test func theAccountsThePBXKnewAreRedactedByDefault() throws {
+        // "100" failed with a wrong password (the PBX knows it); "admin" is no such user.
+        let events = [failure(0), failure(1, kind: .unknownUser, user: "admin"), failure(2), failure(3, user: "101")]
+        let incident = try IncidentBuilder.incident(caseID: UUID(), ban: ban(), events: events)
+        #expect(incident.knownAccounts == ["100", "101"])
+        let redacted = RedactionPolicy().apply(to: incident)
+        #expect(redacted.usersTried == ["[redacted]", "admin", "[redacted]"])
+        #expect(redacted.knownAccounts.isEmpty, "the list of real accounts never leaves")
+        let text = String(decoding: redacted.evidence[0].bytes, as: UTF8.self)
+        #expect(!text.contains("\"100\"") && !text.contains("\"101\"") && text.contains("user=\"admin\""))
+        #expect(text.contains("198.18.7.9:5062"), "an account name inside an address or port is not touched")
+        let kept = RedactionPolicy(redactAccountsTheServerKnows: false).apply(to: incident)
+        #expect(kept.usersTried == ["100", "admin", "101"])
+    }
+
     @Test func attackerWrittenFieldsCannotForgeALine() throws {
         let events = [failure(0, user: "x\"\n2025-12-03T00:00:00Z udp 203.0.113.1 auth_failed", ua: "ua\u{1B}[2J\u{202E}")]
         let incident = try IncidentBuilder.incident(caseID: UUID(), ban: ban(), events: events)
@@ -93,7 +108,9 @@ private func ban(_ network: String = "198.18.7.9", rule: BanRule = .failures, cr
 
     @Test func theReportIsRedactedAndFormEncoded() throws {
         let report = AbuseIPDBReport(
-            incident: try incident(), redaction: RedactionPolicy(ownNetworks: IPNetworkSet([IPNetwork("198.19.0.1/32")!]), accountNames: ["101"]))
+            incident: try incident(),
+            redaction: RedactionPolicy(
+                ownNetworks: IPNetworkSet([IPNetwork("198.19.0.1/32")!]), accountNames: ["101"], redactAccountsTheServerKnows: false))
         #expect(report.address == attacker)
         #expect(report.categories == [8, 18])
         #expect(report.comment.contains("12 failed attempts over SIP/UDP to port 5060, 2025-12-03T08:00:00Z to 2025-12-03T08:00:02Z."))

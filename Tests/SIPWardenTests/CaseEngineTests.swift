@@ -416,6 +416,25 @@ private func answersWatcher(for engine: CaseEngine) throws -> (Maildir, MaildirW
         #expect(a.counterInterval == .seconds(2))
     }
 
+    @Test func redactionIsOnByDefaultAndConfigurable() throws {
+        let own = [IPNetwork("198.19.0.1/32")!]
+        let defaults = try #require(try load("abuse: { reporter: a@b.example }\n").abuse).redact.policy(ownNetworks: own, hostName: "pbx1.op.example")
+        #expect(defaults.redactOwnAddresses && defaults.redactHostNames && defaults.redactAccountNames && defaults.redactAccountsTheServerKnows)
+        #expect(defaults.ownHostNames == ["pbx1.op.example", "pbx1"])
+        #expect(defaults.redact("REGISTER from pbx1.op.example to 198.19.0.1") == "REGISTER from [redacted] to [redacted]")
+        let c = try load(
+            """
+            abuse:
+              reporter: a@b.example
+              redact: { addresses: false, host-names: false, names: [sip.op.example], accounts: false, account-names: [alice] }
+            """)
+        let p = try #require(c.abuse).redact.policy(ownNetworks: own, hostName: "pbx1.op.example")
+        #expect(!p.redactOwnAddresses && !p.redactHostNames && !p.redactAccountsTheServerKnows)
+        #expect(p.ownHostNames == ["sip.op.example"], "this host's name is added only while host names are redacted")
+        #expect(p.accountNames == ["alice"])
+        #expect(p.redact("pbx1 198.19.0.1 user=\"alice\"") == "pbx1 198.19.0.1 user=\"alice\"", "account-names alone do not turn accounts back on")
+    }
+
     @Test(arguments: [
         ("abuse: { mode: auto }", "reporter"),
         ("abuse: { reporter: 'not an address' }", "reporter"),
@@ -425,6 +444,9 @@ private func answersWatcher(for engine: CaseEngine) throws -> (Maildir, MaildirW
         ("abuse: { reporter: a@b.example, colour: blue }", "unknown key"),
         ("abuse: { reporter: a@b.example, credentials-file: /etc/x }", "only with transport smtp"),
         ("abuse: { reporter: a@b.example, cert-directory: /nonexistent/certs.txt }", "cannot read '/nonexistent/certs.txt'"),
+        ("abuse: { reporter: a@b.example, redact: { accounts: maybe } }", "abuse.redact.accounts"),
+        ("abuse: { reporter: a@b.example, redact: { colour: blue } }", "abuse.redact.colour: unknown key"),
+        ("abuse: { reporter: a@b.example, redact: { names: ['a b'] } }", "without spaces"),
     ])
     func mistakesAreNamed(yaml: String, message: String) throws {
         do {

@@ -244,9 +244,10 @@ text = "".join(p.get_payload(decode=True).decode("utf-8", "replace") for p in m.
 print(text[:600])
 assert re.search(re.escape(sys.argv[2]) + r" \(source port [0-9]+\)", text), "source or port missing"
 assert not re.search(r"198\.19\.250\.1(?![0-9])", text), "this host's address leaked"
+assert '"100"' not in text and "[redacted]" in text, "the real account svcrack tried leaked"
 PY
 }
-check "the delivered report names the source and port; this host's address is redacted" redacted
+check "the delivered report names the source and port; this host's address and the real account tried are redacted" redacted
 history_has() { # case state: the case passed through the state
   cli cases show "$1" --json | python3 -c "import json,sys; d=json.load(sys.stdin); assert any(h['state']=='$2' for h in d['history']), d['history']"
 }

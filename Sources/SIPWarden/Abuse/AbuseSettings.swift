@@ -27,6 +27,7 @@ import Yams
 ///   counter-interval: 10s
 ///   tick: 10s
 ///   cert-directory: /etc/sipwarden/certs.txt   # national CERTs by country (CERTDirectory)
+///   redact: { addresses: true, host-names: true, accounts: true }   # RedactionSettings
 /// ```
 public struct AbuseSettings: Sendable, Hashable {
     /// `review`: nothing leaves until `sipwarden cases approve ID`; `auto`: reports leave at once.
@@ -77,6 +78,8 @@ public struct AbuseSettings: Sendable, Hashable {
     /// The operator's national CERTs by country (`cert-directory: PATH`, read and checked
     /// with the configuration); nil: the CERT step only tells the operator.
     public var certDirectory: CERTDirectory?
+    /// What the reports leave out about the operator (everything, by default).
+    public var redact = RedactionSettings()
 
     /// The defaults (review mode; no reporter: set one).
     public init() {}
@@ -129,7 +132,7 @@ public struct AbuseSettings: Sendable, Hashable {
     static let keys = [
         "mode", "reporter", "organisation", "rdap-bootstrap", "transport", "sendmail", "relay", "credentials-file", "relay-tls",
         "postfix-log", "acknowledge-within", "mitigate-within", "escalate", "quiet-time", "close-after", "maildir", "counter-interval",
-        "tick", "group-within", "cert-directory",
+        "tick", "group-within", "cert-directory", "redact",
     ]
 
     /// Parses the section (`key` is its path for messages).
@@ -207,6 +210,7 @@ public struct AbuseSettings: Sendable, Hashable {
                 } catch {
                     throw r.fail(value, path, "\(error)")
                 }
+            case "redact": s.redact = try RedactionSettings.parse(value, key: path, reader: r)
             default:
                 throw r.fail(keyNode, path, "unknown key; expected \(keys.joined(separator: ", "))")
             }

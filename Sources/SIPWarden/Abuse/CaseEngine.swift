@@ -525,7 +525,7 @@ extension CaseEngine {
         let ledger = try Ledger(directory: configuration.stateDirectory)
         return CaseEngine(
             store: CaseStore(ledger: ledger), ledger: ledger, settings: settings,
-            redaction: RedactionPolicy(ownNetworks: IPNetworkSet(LocalAddresses.current().networks + configuration.detection.allowlist.networks)),
+            redaction: settings.redact.policy(ownNetworks: LocalAddresses.current().networks + configuration.detection.allowlist.networks),
             stateDirectory: configuration.stateDirectory,
             lookup: { _ in .failure(.bootstrap(settings.rdapBootstrap, "not looked up by the command line")) },
             clock: systemClock, logger: logger)

@@ -64,7 +64,7 @@ final class CasesService: DaemonService {
         let state = configuration.stateDirectory
         let store = CaseStore(ledger: ledger)
         let lookup = AbuseContactLookup(bootstrapBase: settings.rdapBootstrap, stateDirectory: URL(fileURLWithPath: state))
-        let redaction = RedactionPolicy(ownNetworks: IPNetworkSet(ownAddresses + configuration.detection.allowlist.networks))
+        let redaction = settings.redact.policy(ownNetworks: ownAddresses + configuration.detection.allowlist.networks)
         engine = CaseEngine(
             store: store, ledger: ledger, settings: settings, redaction: redaction, stateDirectory: state,
             lookup: { address in
