@@ -166,7 +166,8 @@ public final class Daemon: Sendable {
         }
         // Abuse cases (off unless `abuse:` is configured).
         let cases = try CasesService(
-            configuration: config, ledger: ledger.ledger, consumers: consumers, ownAddresses: ownAddresses.networks, logger: logger)
+            configuration: config, ledger: ledger.ledger, consumers: consumers, ownAddresses: ownAddresses.networks,
+            sightings: pipeline.sightings, logger: logger)
         do throws(BanFanOutError) { try cases?.subscribe() } catch {
             throw DaemonError("cases: \(error)")
         }

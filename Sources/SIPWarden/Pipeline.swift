@@ -44,6 +44,8 @@ public final class Pipeline: Sendable {
     private let metrics: WardenMetrics?
     /// Sources listed by `suspect` feeds: their first failure bans (`FeedService` fills it).
     public let feedSuspects = FeedSuspects()
+    /// Failures of the sources of open abuse cases, for the case service (`CasesService`).
+    public let sightings = SourceSightings()
 
     /// - Parameter fanOut: where enforced bans go (nil: nowhere, for tests and dry runs).
     /// - Parameter bannedSources: when given, every host ban that reaches the kernel is
@@ -138,6 +140,7 @@ public final class Pipeline: Sendable {
         let success = event.kind == .authSucceeded
         if !success {
             guard merge.withLock({ $0.admit(event, now: now) }) else { return }
+            sightings.report(event.source, at: event.time)
         }
         let judgement = detector.withLock { $0.judge(event, now: now) }
         for blocked in judgement.blocked {

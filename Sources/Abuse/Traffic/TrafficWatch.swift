@@ -231,6 +231,9 @@ public struct TrafficWatch: Sendable {
         return events + tick(at: now)
     }
 
+    /// Every source of the cases watched now.
+    public var watchedSources: Set<IPAddress> { Set(cases.values.flatMap(\.sources)) }
+
     /// A sensor saw `source` again at `time` (a failure in a log or on the wire). Returns the
     /// events of the watched cases that hold it.
     public mutating func sighted(_ source: IPAddress, at time: Timestamp) -> [TrafficEvent] {

@@ -22,6 +22,7 @@ public final class TrafficSampler: Sendable {
     private struct State {
         var watch: TrafficWatch
         var lastReading: Reading?
+        var sightings: SourceSightings?
         var failures = 0
     }
 
@@ -74,9 +75,25 @@ public final class TrafficSampler: Sendable {
     }
 
     /// Changes the tracker (watch or unwatch a case, read its state) under the sampler's lock.
+    /// The detection path's sightings are kept to the watched cases' sources.
     public func withWatch<R: Sendable>(_ body: (inout TrafficWatch) -> R) -> R {
-        state.withLock { body(&$0.watch) }
+        let (result, sources) = state.withLock { s in
+            let result = body(&s.watch)
+            return (result, s.watch.watchedSources)
+        }
+        sightings?.watch(sources)
+        return result
     }
+
+    /// Feeds the detection path's failures of watched sources to the tracker (as
+    /// ``sighted(_:at:)``) from now on; `withWatch` keeps the watched set current.
+    public func follow(_ sightings: SourceSightings) {
+        state.withLock { $0.sightings = sightings }
+        sightings.connect { [weak self] source, time in self?.sighted(source, at: time) }
+        sightings.watch(state.withLock { $0.watch.watchedSources })
+    }
+
+    private var sightings: SourceSightings? { state.withLock { $0.sightings } }
 
     /// The last successful reading and the number of failed ones.
     public var status: (last: Reading?, failures: Int) {

@@ -35,6 +35,7 @@ final class CasesService: DaemonService {
     private let maildir: Maildir
     private let cursorFile: String
     private let counterReader: SetCounterReader?
+    private let sightings: SourceSightings?
     private let logger: Logger
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
@@ -55,9 +56,15 @@ final class CasesService: DaemonService {
     }
 
     /// The service of `configuration.abuse`; nil when the section is absent.
-    init?(configuration: Configuration, ledger: Ledger, consumers: BanConsumers, ownAddresses: [IPNetwork], logger: Logger) throws(DaemonError) {
+    /// - Parameter sightings: the detection path's failures of watched sources (the
+    ///   pipeline's); nil: only the ban sets' counters and new bans tell traffic.
+    init?(
+        configuration: Configuration, ledger: Ledger, consumers: BanConsumers, ownAddresses: [IPNetwork], sightings: SourceSightings? = nil,
+        logger: Logger
+    ) throws(DaemonError) {
         guard let settings = configuration.abuse else { return nil }
         self.settings = settings
+        self.sightings = sightings
         self.ledger = ledger
         self.consumers = consumers
         self.logger = logger
@@ -147,6 +154,7 @@ final class CasesService: DaemonService {
             let s = TrafficSampler(
                 reader: counterReader, watch: TrafficWatch(silence: settings.quietTime), interval: settings.counterInterval,
                 events: { events in engine.traffic(events) })
+            if let sightings { s.follow(sightings) }
             engine.whenReported { c in
                 if let at = c.reportedAt { s.withWatch { $0.watch(c.id, sources: c.sources, reportedAt: at) } }
             }
