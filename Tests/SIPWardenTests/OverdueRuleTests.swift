@@ -229,3 +229,39 @@ struct OverdueBlockSettingsTests {
         #expect(!setting.differs(onlyRule, running), "a changed overdue-block asked for a restart")
     }
 }
+
+@Suite("overdue-block: woken by the case service (as the daemon wires it; dry run)")
+struct OverdueRuleWiringTests {
+    @Test func aPassOfTheCaseServiceAppliesTheRule() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overdue-w-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var config = try ConfigurationFile.parse(
+            "abuse: { reporter: abuse-reports@example.net, tick: 1h }\nranges:\n  overdue-block: { threshold: 1 }\n", file: "t.yaml")
+        config.stateDirectory = directory
+        config.firewall = .dryRun
+        let logger = Logger(label: "test")
+        let ledger = try Ledger(inMemory: ())
+        let store = CaseStore(ledger: ledger)
+        let ranges = try RangeBlocksService(
+            configuration: config, ownAddresses: [], source: NetworkKnowledge.rangeSource(holder: try asnRuleTestStore(), settings: config.ranges),
+            cases: store, logger: logger)
+        let consumers = try LedgeredConsumers(ledger: ledger, logger: logger)
+        defer { consumers.stop() }
+        let cases = try #require(
+            try CasesService(configuration: config, ledger: ledger, consumers: consumers.consumers, ownAddresses: [], logger: logger))
+        cases.afterEachPass { ranges.evaluateOverdueRule() }
+        _ = try ranges.start()
+        // Overdue now (the lifecycle's own times), before the service starts: its first pass blocks.
+        try store.save(OverdueCases.overdue(64501, at: systemClock() - .seconds(120)), at: systemClock())
+        _ = try cases.start()
+        defer { cases.stop() }
+        var waited = 0
+        while ranges.blocks.list().isEmpty, waited < 100 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        let block = try #require(ranges.blocks.list().first, "no pass of the case service applied the rule")
+        #expect(block.selector == .asn(64501) && block.origin == .overdueRule)
+    }
+}
