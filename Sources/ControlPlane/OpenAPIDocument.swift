@@ -501,10 +501,11 @@ public enum OpenAPIDocument {
               properties:
                 selector: { type: string }
                 scope: { type: string, enum: [sip, all] }
-                origin: { type: string, enum: [manual, policy, asn-rule] }
+                origin: { type: string, enum: [manual, policy, asn-rule, overdue-rule] }
                 created: { type: string, format: date-time }
                 expires: { type: string, format: date-time, description: Absent for a permanent block. }
                 intervals: { type: integer, minimum: 0, description: Intervals in the kernel after merging and carving out the allowlist. }
                 refreshed: { type: string, format: date-time }
+                reason: { type: string, description: "Why it was made, when the origin alone does not say (the AS rules: their threshold; overdue-block: the overdue cases)." }
         """#
 }

@@ -19,7 +19,7 @@ public struct RangeBlockView: Codable, Sendable, Hashable {
     public var selector: String
     /// `sip` (the SIP ports only) or `all`.
     public var scope: String
-    /// `manual`, `policy` or `asn-rule`.
+    /// `manual`, `policy`, `asn-rule` or `overdue-rule`.
     public var origin: String
     public var created: String
     /// Absent for a permanent block.

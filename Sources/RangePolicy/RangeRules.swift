@@ -62,6 +62,8 @@ public struct RangePolicy: Hashable, Sendable {
     public var rules: [RangeRule]
     /// Off unless configured.
     public var asnRule: ASNBlockRule?
+    /// The overdue-cases rule (`overdue-block`); off unless configured.
+    public var overdueRule: OverdueBlockRule?
     /// Prefixes shorter than these are never blocked (dropped from a block and counted).
     public var minimumPrefixLengthV4: Int
     public var minimumPrefixLengthV6: Int
@@ -69,11 +71,12 @@ public struct RangePolicy: Hashable, Sendable {
     public var refreshInterval: Duration
 
     public init(
-        rules: [RangeRule] = [], asnRule: ASNBlockRule? = nil, minimumPrefixLengthV4: Int = 8,
+        rules: [RangeRule] = [], asnRule: ASNBlockRule? = nil, overdueRule: OverdueBlockRule? = nil, minimumPrefixLengthV4: Int = 8,
         minimumPrefixLengthV6: Int = 16, refreshInterval: Duration = .seconds(3_600)
     ) {
         self.rules = rules
         self.asnRule = asnRule
+        self.overdueRule = overdueRule
         self.minimumPrefixLengthV4 = minimumPrefixLengthV4
         self.minimumPrefixLengthV6 = minimumPrefixLengthV6
         self.refreshInterval = refreshInterval
@@ -93,6 +96,10 @@ public struct RangePolicy: Hashable, Sendable {
         if let asnRule {
             guard (2...100_000).contains(asnRule.threshold) else { throw RangePolicyError("asn-block: threshold must be 2...100000") }
             guard asnRule.window > .zero else { throw RangePolicyError("asn-block: window must be positive") }
+        }
+        if let overdueRule {
+            guard (1...100_000).contains(overdueRule.threshold) else { throw RangePolicyError("overdue-block: threshold must be 1...100000") }
+            if let duration = overdueRule.block.duration, duration <= .zero { throw RangePolicyError("overdue-block: block time must be positive") }
         }
         guard (0...32).contains(minimumPrefixLengthV4), (0...128).contains(minimumPrefixLengthV6) else {
             throw RangePolicyError("minimum prefix lengths must be 0...32 and 0...128")
@@ -120,6 +127,8 @@ public struct RangeBlockRecord: Hashable, Sendable, Codable {
         case policy
         /// The AS rule (≥ K banned addresses of one AS).
         case asnRule = "asn-rule"
+        /// The overdue-cases rule (≥ K abuse cases of one AS overdue or escalated).
+        case overdueRule = "overdue-rule"
     }
 
     public var selector: RangeSelector

@@ -160,6 +160,9 @@ public struct Configuration: Sendable, Hashable {
         if let problem = controlPlane.validationError() {
             throw ConfigurationError(location: "control-plane", message: problem)
         }
+        if ranges.policy.overdueRule != nil, abuse == nil {
+            throw ConfigurationError(location: "ranges.overdue-block", message: "counts abuse cases: it needs the abuse section (docs/ABUSE.md)")
+        }
     }
 }
 

@@ -160,7 +160,8 @@ public final class Daemon: Sendable {
         let intel = IntelService(configuration: config, pipeline: pipeline, logger: logger)
         let ranges = try RangeBlocksService(
             configuration: config, ownAddresses: ownAddresses.networks,
-            source: NetworkKnowledge.rangeSource(holder: intel.holder, settings: config.ranges), logger: logger)
+            source: NetworkKnowledge.rangeSource(holder: intel.holder, settings: config.ranges),
+            cases: config.abuse == nil ? nil : CaseStore(ledger: ledger.ledger), logger: logger)
         do throws(BanFanOutError) { try ranges.subscribeASNRule(to: consumers, ledger: ledger.ledger) } catch {
             throw DaemonError("ranges: asn-block: \(error)")
         }
@@ -171,6 +172,7 @@ public final class Daemon: Sendable {
         do throws(BanFanOutError) { try cases?.subscribe() } catch {
             throw DaemonError("cases: \(error)")
         }
+        cases?.afterEachPass { ranges.evaluateOverdueRule() }
 
         // The start order; the group stops them in reverse. A new service is one line here.
         var services: [any DaemonService] = [

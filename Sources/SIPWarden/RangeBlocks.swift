@@ -75,10 +75,11 @@ public final class RangeBlocks: Sendable {
 
     /// Blocks every range of `selector` in `scope` for `duration` (nil: permanent). An
     /// existing block of the same selector is replaced (its ranges refreshed, its scope and
-    /// end updated).
+    /// end updated) — unless `onlyIfAbsent`: then it is kept and this fails (`refused`).
     @discardableResult
     public func block(
-        _ selector: RangeSelector, scope: RangeScope, duration: Duration?, origin: RangeBlockRecord.Origin = .manual, reason: String? = nil
+        _ selector: RangeSelector, scope: RangeScope, duration: Duration?, origin: RangeBlockRecord.Origin = .manual, reason: String? = nil,
+        onlyIfAbsent: Bool = false
     ) throws(Failure) -> RangeBlockRecord {
         let now = clock()
         let ranges = try resolve(selector)
@@ -86,6 +87,9 @@ public final class RangeBlocks: Sendable {
             selector: selector, scope: scope, origin: origin, created: now,
             expires: duration.map { now + $0 }, intervals: ranges.count, refreshed: now, reason: reason)
         try state.withLock { (blocks: inout [RangeBlockRecord]) throws(Failure) in
+            if let existing = blocks.first(where: { $0.selector == selector && !$0.isExpired(at: now) }), onlyIfAbsent {
+                throw Failure(.refused, "\(selector): a block (\(existing.origin.rawValue)) is in force already")
+            }
             if let existing = blocks.first(where: { $0.selector == selector }) { record.created = existing.created }
             try load(record, ranges: ranges, now: now)
             blocks.removeAll { $0.selector == selector }
@@ -100,9 +104,11 @@ public final class RangeBlocks: Sendable {
         return record
     }
 
-    /// Lifts the block of `selector`; false when there was none.
-    public func unblock(_ selector: RangeSelector) throws(Failure) -> Bool {
+    /// Lifts the block of `selector`; false when there was none (or, with `onlyOrigin`, when
+    /// the block in force has another origin: it is kept).
+    public func unblock(_ selector: RangeSelector, onlyOrigin: RangeBlockRecord.Origin? = nil) throws(Failure) -> Bool {
         try state.withLock { (blocks: inout [RangeBlockRecord]) throws(Failure) -> Bool in
+            if let onlyOrigin, let existing = blocks.first(where: { $0.selector == selector }), existing.origin != onlyOrigin { return false }
             let existed = blocks.contains { $0.selector == selector }
             do throws(FirewallError) {
                 try firewall?.remove(block: Self.kernelName(selector))

@@ -14,6 +14,7 @@ import Yams
 ///     aws:EC2: { max-retry: 1 }
 ///     list:lab: { block: sip }                        # sip | all; block-time: 1d (else permanent)
 ///   asn-block: { threshold: 5, window: 1h, block: sip, block-time: 1d }
+///   overdue-block: { threshold: 3, block: sip }     # needs abuse:; block-time: 7d (else while overdue)
 ///   refresh: 1h
 ///   minimum-prefix-v4: 8
 ///   minimum-prefix-v6: 16
@@ -40,10 +41,12 @@ public struct RangesSettings: Sendable, Hashable {
         return nil
     }
 
-    /// Everything a SIGHUP does not change: the section without `asn-block` (live).
+    /// Everything a SIGHUP does not change: the section without `asn-block` and
+    /// `overdue-block` (live).
     var restartOnlyPart: RangesSettings {
         var part = self
         part.policy.asnRule = nil
+        part.policy.overdueRule = nil
         return part
     }
 
@@ -124,6 +127,7 @@ private struct RangesReader {
                 }
                 guard let threshold, let window else { throw fail(value, path, "threshold and window are required") }
                 settings.policy.asnRule = ASNBlockRule(threshold: threshold, window: window, block: action)
+            case "overdue-block": settings.policy.overdueRule = try overdueBlock(value, path)
             case "refresh":
                 settings.policy.refreshInterval = try positiveDuration(value, path)
             case "minimum-prefix-v4": settings.policy.minimumPrefixLengthV4 = try number(value, path, 0...32)
@@ -141,7 +145,8 @@ private struct RangesReader {
                 settings.kernel.sipPorts = ports
             default:
                 throw fail(
-                    keyNode, path, "unknown key; expected lists, rules, asn-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table or sip-ports")
+                    keyNode, path,
+                    "unknown key; expected lists, rules, asn-block, overdue-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table or sip-ports")
             }
         }
         // Rules last: a bare word naming a configured list is that list.
@@ -170,6 +175,24 @@ private struct RangesReader {
         }
         if let message = settings.validationError() { throw fail(node, key, message) }
         return settings
+    }
+
+    /// `overdue-block: { threshold: K, block: sip|all, block-time: D|permanent }`; the block
+    /// lasts while the AS has K overdue cases unless `block-time` bounds it.
+    func overdueBlock(_ value: Node, _ path: String) throws(ConfigurationError) -> OverdueBlockRule {
+        var threshold: Int?
+        var action = RangeBlockAction(scope: .sip, duration: nil)
+        for (field, fieldKey, v) in try pairs(value, path) {
+            let fieldPath = "\(path).\(field)"
+            switch field {
+            case "threshold": threshold = try number(v, fieldPath, 1...100_000)
+            case "block": action.scope = try scope(v, fieldPath)
+            case "block-time": action.duration = try blockTime(v, fieldPath)
+            default: throw fail(fieldKey, fieldPath, "unknown key; expected threshold, block or block-time")
+            }
+        }
+        guard let threshold else { throw fail(value, path, "threshold is required (abuse cases of one AS overdue at once)") }
+        return OverdueBlockRule(threshold: threshold, block: action)
     }
 
     /// `permanent` or a positive duration.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+public import Foundation
 public import WardenCore
 
 /// How one network (AS and organisation) has handled the reports sent to it.
@@ -52,10 +53,22 @@ public enum Scorecard {
                 medianSecondsToAcknowledge: median(acknowledged), medianSecondsUntilStopped: median(stopped),
                 resumedShare: mitigated.isEmpty ? nil : Double(mitigated.filter(\.everResumed).count) / Double(mitigated.count),
                 neverActedShare: due.isEmpty ? nil : Double(neverActed.count) / Double(due.count),
-                overdueNow: cases.filter { $0.state == .overdue || $0.state == .escalated }.count
+                overdueNow: cases.filter(\.isOverdueNow).count
             )
         }
         .sorted { ($0.neverActedShare ?? -1, $0.cases, $0.asn ?? 0) > ($1.neverActedShare ?? -1, $1.cases, $1.asn ?? 0) }
+    }
+
+    /// The ids of the cases overdue now (``ProviderScore/overdueNow``'s cases), per AS, in
+    /// the order given. Cases without an AS are not counted: a range rule has no AS to
+    /// block for them (`ranges.overdue-block`, docs/RANGES.md).
+    public static func overdueByAS(_ cases: [AbuseCase]) -> [UInt32: [UUID]] {
+        var result: [UInt32: [UUID]] = [:]
+        for c in cases where c.isOverdueNow {
+            guard let asn = c.asn else { continue }
+            result[asn, default: []].append(c.id)
+        }
+        return result
     }
 
     /// The median in whole seconds (the lower middle for an even count).
@@ -69,4 +82,10 @@ public enum Scorecard {
         var asn: UInt32?
         var organisation: String?
     }
+}
+
+extension AbuseCase {
+    /// A deadline passed and nothing has stopped the attack since: `overdue` or `escalated`
+    /// (the scorecard's `overdueNow`).
+    public var isOverdueNow: Bool { state == .overdue || state == .escalated }
 }

@@ -41,6 +41,7 @@ final class CasesService: DaemonService {
     private let wakes: AsyncStream<Void>
     private let running = Mutex<Running>(Running())
     private let counts = Mutex<Counts>(Counts())
+    private let afterPass = Mutex<(@Sendable () -> Void)?>(nil)
 
     private struct Running {
         var loop: Task<Void, Never>?
@@ -131,6 +132,10 @@ final class CasesService: DaemonService {
             if case .ban = change { wake.yield() }
         }
     }
+
+    /// Runs `body` after every pass, when the cases may have changed (the ranges service's
+    /// `overdue-block` rule re-reads them).
+    func afterEachPass(_ body: @escaping @Sendable () -> Void) { afterPass.withLock { $0 = body } }
 
     var restartOnly: [RestartOnlySetting] { ConfigurationSchema.restartOnly(owner: name) }
 
@@ -273,6 +278,7 @@ final class CasesService: DaemonService {
             counts.withLock { $0.failures += 1 }
             logger.warning("cases: pass failed (retried at the next tick)", metadata: ["error": "\(error)"])
         }
+        afterPass.withLock { $0 }?()
         return cursor
     }
 

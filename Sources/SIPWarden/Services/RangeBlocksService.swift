@@ -7,6 +7,7 @@ import Logging
 import NetworkAddress
 import RangePolicy
 import Storage
+import WardenCore
 
 /// `ranges`: the range blocks (docs/RANGES.md). Starts after the enforcer: makes the range
 /// table equal to `STATE/range-blocks.json` plus the configured blocks (`reconcile`), then
@@ -14,16 +15,20 @@ import Storage
 /// block, a delta). Serves `/v1/ranges` through `administration`.
 ///
 /// The opt-in AS rule (`ranges.asn-block`, `ASNRule`) is a fan-out consumer it subscribes
-/// (`subscribeASNRule`): detector bans in, blocks of an AS's ranges out.
+/// (`subscribeASNRule`): detector bans in, blocks of an AS's ranges out. The overdue-cases
+/// rule (`ranges.overdue-block`, `OverdueRule`) is evaluated at every tick and whenever the
+/// case service has been through its cases (`evaluateOverdueRule`).
 ///
 /// Reload rule: the `ranges` section is restart-only (named in the log on SIGHUP) except
-/// `asn-block`, which is live; the allowlist is live (every block is reloaded with the new
+/// `asn-block` and `overdue-block`, which are live; the allowlist is live (every block is reloaded with the new
 /// carve-outs, and the AS rule ignores bans of newly allowlisted addresses).
 final class RangeBlocksService: DaemonService {
     let name = "ranges"
     let blocks: RangeBlocks
     /// The AS rule (off unless `ranges.asn-block` is configured; a reload may turn it on).
     let asnRule: ASNRule
+    /// The overdue-cases rule (off unless `ranges.overdue-block` is configured).
+    let overdueRule: OverdueRule
     private let firewall: RangeBlockFirewall?
     private let ownAddresses: [IPNetwork]
     private let logger: Logger
@@ -32,7 +37,11 @@ final class RangeBlocksService: DaemonService {
     ///   - ownAddresses: the host's own addresses, never blocked (nor is the allowlist).
     ///   - source: where selectors' ranges come from (the intelligence store, then named
     ///     lists and files); by default named lists and files only.
-    init(configuration: Configuration, ownAddresses: [IPNetwork], source: (any RangeSource)? = nil, logger: Logger) throws(DaemonError) {
+    ///   - cases: the ledger's abuse cases, for `overdue-block` (nil when `abuse:` is off).
+    init(
+        configuration: Configuration, ownAddresses: [IPNetwork], source: (any RangeSource)? = nil, cases: CaseStore? = nil,
+        clock: @escaping TimeSource = systemClock, logger: Logger
+    ) throws(DaemonError) {
         self.logger = logger
         self.ownAddresses = ownAddresses
         let neverBlocked = configuration.detection.allowlist.networks + ownAddresses
@@ -49,12 +58,18 @@ final class RangeBlocksService: DaemonService {
             blocks = try RangeBlocks(
                 settings: configuration.ranges, stateDirectory: configuration.stateDirectory,
                 allowlist: neverBlocked, firewall: firewall, source: source ?? configuration.ranges.fileSource,
-                clock: systemClock, logger: logger)
+                clock: clock, logger: logger)
         } catch {
             throw DaemonError("ranges: \(error.description)")
         }
         asnRule = ASNRule(rule: configuration.ranges.policy.asnRule, allowlist: neverBlocked, blocks: blocks, logger: logger)
+        overdueRule = OverdueRule(
+            rule: configuration.ranges.policy.overdueRule, blocks: blocks, cases: cases, stateDirectory: configuration.stateDirectory,
+            clock: clock, logger: logger)
     }
+
+    /// Applies the overdue-cases rule now (the case service calls it after each pass).
+    func evaluateOverdueRule() { overdueRule.evaluate() }
 
     /// Subscribes the AS rule to the enforced bans. It follows the ledger: bans its queue
     /// loses are read back from it, so a burst of bans still counts.
@@ -80,6 +95,7 @@ final class RangeBlocksService: DaemonService {
 
     func applyReload(_ next: Configuration, running: Configuration) throws(ReloadRefusal) {
         asnRule.replace(rule: next.ranges.policy.asnRule, allowlist: next.detection.allowlist.networks + ownAddresses)
+        overdueRule.replace(rule: next.ranges.policy.overdueRule)
         guard next.detection.allowlist != running.detection.allowlist else { return }
         for note in blocks.replaceAllowlist(next.detection.allowlist.networks + ownAddresses) {
             logger.warning("range block not reloaded with the new allowlist", metadata: ["reason": "\(note)"])
@@ -101,6 +117,7 @@ final class RangeBlocksService: DaemonService {
 
     func tick() {
         for note in blocks.tick() { logger.warning("range block refresh", metadata: ["reason": "\(note)"]) }
+        overdueRule.evaluate()
     }
 
     var summary: Logger.Metadata { ["rangeBlocks": "\(blocks.list().count)"] }

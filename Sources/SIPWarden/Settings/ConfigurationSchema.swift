@@ -69,17 +69,19 @@ public enum ConfigurationSchema {
             summary: "blocklist feeds: `block` bans what they list, `suspect` bans it at its first failure (docs/FEEDS.md)",
             shape: .custom { r, node, _, c throws(ConfigurationError) in c.feeds = try IntelFeedsSection.feeds(node, file: r.file) }),
         Setting(
-            "ranges", type: "{lists, rules, asn-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table, sip-ports}",
+            "ranges", type: "{lists, rules, asn-block, overdue-block, refresh, minimum-prefix-v4, minimum-prefix-v6, table, sip-ports}",
             default: "no lists, no rules", owners: [S.ranges, S.intel], reload: .restartOnly, example: "{ refresh: 2h }",
             summary:
-                "provider, AS and named-list rules and range blocks in the kernel (docs/RANGES.md); restart-only except `asn-block`, which is live",
+                "provider, AS and named-list rules and range blocks in the kernel (docs/RANGES.md); restart-only except `asn-block` and `overdue-block` (needs `abuse`), which are live",
             shape: .custom { r, node, key, c throws(ConfigurationError) in c.ranges = try RangesSettings.parse(node, key: key, file: r.file) },
-            // `asn-block` (the opt-in AS rule) is live: the ranges service swaps it on SIGHUP.
+            // `asn-block` and `overdue-block` (the opt-in AS rules) are live: the ranges
+            // service swaps them on SIGHUP.
             differs: { $0.ranges.restartOnlyPart != $1.ranges.restartOnlyPart },
             restore: { next, running in
-                let asnRule = next.ranges.policy.asnRule
+                let (asnRule, overdueRule) = (next.ranges.policy.asnRule, next.ranges.policy.overdueRule)
                 next.ranges = running.ranges
                 next.ranges.policy.asnRule = asnRule
+                next.ranges.policy.overdueRule = overdueRule
             }),
     ]
 
