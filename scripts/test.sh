@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, nftables)" >&2; exit 1; }
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 JOBS=${JOBS:-2}
 passed=0
 failed=0
