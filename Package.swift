@@ -216,7 +216,7 @@ let package = Package(
             name: "SIPWardenCLI",
             dependencies: [
                 "SIPWarden", "NetworkAddress", "WardenCore", "LogFormats", "Probe", "Sensors", "Inline", "Abuse", "AbuseMail", "RangePolicy",
-                "IntelStore", "ReportDelivery", "Storage",
+                "IntelStore", "ReportDelivery", "Storage", "ControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

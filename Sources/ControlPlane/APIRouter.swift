@@ -24,12 +24,15 @@ public enum APIRouter {
     public static let maximumLimit = 100_000
 
     /// Builds the router.
-    /// - Parameter tokenForReads: require the token for every request (TCP), not only for
-    ///   those that change state.
+    /// - Parameters:
+    ///   - tokenForReads: require the token for every request (TCP), not only for those
+    ///     that change state.
+    ///   - ranges: `/v1/ranges`; nil = those routes answer 404.
+    ///   - cases: `/v1/cases` and `/v1/providers`; nil = those routes answer 404.
     public static func build(
         administration: any BanAdministration, snapshots: any DaemonSnapshots,
         token: APIToken, tokenForReads: Bool, metricsText: (@Sendable () -> String)?,
-        ranges: (any RangeAdministration)? = nil
+        ranges: (any RangeAdministration)? = nil, cases: (any CaseAdministration)? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: BearerTokenMiddleware(token: token, tokenForReads: tokenForReads))
@@ -84,6 +87,7 @@ public enum APIRouter {
             do throws(AdministrationError) { return json(.ok, try administration.lift(network)) } catch { return failure(error) }
         }
         addRangeRoutes(router, ranges: ranges)
+        CaseRoutes.add(to: router, cases: cases)
         router.get("/metrics") { _, _ in
             guard let metricsText else { return problem(.notFound, "metrics are not enabled in this daemon") }
             return text(.ok, metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")

@@ -19,6 +19,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var metricsText: (@Sendable () -> String)?
     /// Range blocks for `/v1/ranges`; nil = those routes answer 404.
     public var ranges: (any RangeAdministration)?
+    /// Abuse cases for `/v1/cases` and `/v1/providers`; nil = those routes answer 404.
+    public var cases: (any CaseAdministration)?
     public var logger: Logger
 
     public init(

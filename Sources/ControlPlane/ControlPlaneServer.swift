@@ -40,7 +40,7 @@ public struct ControlPlaneServer: Service {
         if let path = c.socketPath {
             let router = APIRouter.build(
                 administration: administration, snapshots: snapshots, token: c.token, tokenForReads: false,
-                metricsText: c.metricsText, ranges: c.ranges)
+                metricsText: c.metricsText, ranges: c.ranges, cases: c.cases)
             let announce = onListening
             applications.append(
                 Application(
@@ -55,7 +55,7 @@ public struct ControlPlaneServer: Service {
         if let tcp = c.tcp {
             let router = APIRouter.build(
                 administration: administration, snapshots: snapshots, token: c.token, tokenForReads: true,
-                metricsText: c.metricsText, ranges: c.ranges)
+                metricsText: c.metricsText, ranges: c.ranges, cases: c.cases)
             let announce = onListening
             applications.append(
                 Application(

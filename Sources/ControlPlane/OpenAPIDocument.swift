@@ -281,6 +281,129 @@ public enum OpenAPIDocument {
                 '401': { $ref: '#/components/responses/Unauthorized' }
                 '404': { $ref: '#/components/responses/RangesDisabled' }
                 '500': { $ref: '#/components/responses/Error' }
+          /v1/cases:
+            get:
+              operationId: listCases
+              summary: Abuse cases, most recently changed first (docs/ABUSE.md); closed ones only with all=true or state=closed.
+              parameters:
+                - name: state
+                  in: query
+                  required: false
+                  description: Only the cases in this state (then `all` does not matter).
+                  schema: { $ref: '#/components/schemas/CaseState' }
+                - name: all
+                  in: query
+                  required: false
+                  description: Closed cases too.
+                  schema: { type: boolean, default: false }
+                - name: limit
+                  in: query
+                  required: false
+                  schema: { type: integer, minimum: 1, maximum: 100000, default: 1000 }
+              responses:
+                '200':
+                  description: The cases (without history, messages and outbox).
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [cases]
+                        additionalProperties: false
+                        properties:
+                          cases:
+                            type: array
+                            items: { $ref: '#/components/schemas/Case' }
+                '400': { $ref: '#/components/responses/BadRequest' }
+                '401': { $ref: '#/components/responses/Unauthorized' }
+                '404': { $ref: '#/components/responses/CasesDisabled' }
+                '500': { $ref: '#/components/responses/Error' }
+          /v1/cases/{id}:
+            get:
+              operationId: showCase
+              summary: One case with its history, the messages in and out, and its outbox (what `sipwarden cases show --json` prints).
+              parameters:
+                - $ref: '#/components/parameters/CaseID'
+              responses:
+                '200':
+                  description: The case.
+                  content:
+                    application/json:
+                      schema: { $ref: '#/components/schemas/CaseDetail' }
+                '400': { $ref: '#/components/responses/BadRequest' }
+                '401': { $ref: '#/components/responses/Unauthorized' }
+                '404': { $ref: '#/components/responses/NoCase' }
+                '500': { $ref: '#/components/responses/Error' }
+          /v1/cases/{id}/approve:
+            post:
+              operationId: approveCase
+              summary: What `sipwarden cases approve` does - the case's reports held for review leave, or the escalation step waiting for approval is taken.
+              security:
+                - bearer: []
+              parameters:
+                - $ref: '#/components/parameters/CaseID'
+              responses:
+                '200':
+                  description: Approved (released = 0 and no escalation when nothing was waiting).
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [case, released]
+                        additionalProperties: false
+                        properties:
+                          case: { $ref: '#/components/schemas/CaseDetail' }
+                          released: { type: integer, minimum: 0, description: Reports released from review. }
+                          escalation: { type: string, enum: [next-contact, national-cert, law-enforcement], description: The escalation step taken. }
+                '400': { $ref: '#/components/responses/BadRequest' }
+                '401': { $ref: '#/components/responses/Unauthorized' }
+                '404': { $ref: '#/components/responses/NoCase' }
+                '500': { $ref: '#/components/responses/Error' }
+          /v1/cases/{id}/close:
+            post:
+              operationId: closeCase
+              summary: Close a case (nothing more is sent or escalated for it).
+              security:
+                - bearer: []
+              parameters:
+                - $ref: '#/components/parameters/CaseID'
+              requestBody:
+                required: false
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      properties:
+                        reason: { type: string, maxLength: 1000, description: 'Kept in its history; default "closed by the operator".' }
+              responses:
+                '200':
+                  description: Closed (closing a closed case changes nothing).
+                  content:
+                    application/json:
+                      schema: { $ref: '#/components/schemas/CaseDetail' }
+                '400': { $ref: '#/components/responses/BadRequest' }
+                '401': { $ref: '#/components/responses/Unauthorized' }
+                '404': { $ref: '#/components/responses/NoCase' }
+                '500': { $ref: '#/components/responses/Error' }
+          /v1/providers:
+            get:
+              operationId: providers
+              summary: The provider scorecard, one row per network (AS, or organisation without one), as `sipwarden providers --json`.
+              responses:
+                '200':
+                  description: The rows, least responsive first.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [providers]
+                        additionalProperties: false
+                        properties:
+                          providers:
+                            type: array
+                            items: { $ref: '#/components/schemas/ProviderScore' }
+                '401': { $ref: '#/components/responses/Unauthorized' }
+                '404': { $ref: '#/components/responses/CasesDisabled' }
+                '500': { $ref: '#/components/responses/Error' }
           /metrics:
             get:
               operationId: metrics
@@ -316,6 +439,12 @@ public enum OpenAPIDocument {
               required: false
               description: Also publish bans that came from subscribed feeds (left out by default, so two servers subscribed to each other do not loop).
               schema: { type: boolean, default: false }
+            CaseID:
+              name: id
+              in: path
+              required: true
+              description: The case's UUID (`sipwarden cases list` shows them).
+              schema: { type: string, format: uuid }
           securitySchemes:
             bearer:
               type: http
@@ -361,6 +490,16 @@ public enum OpenAPIDocument {
                   schema: { $ref: '#/components/schemas/Error' }
             Error:
               description: The kernel or the ledger failed.
+              content:
+                application/json:
+                  schema: { $ref: '#/components/schemas/Error' }
+            CasesDisabled:
+              description: This daemon runs without the case service (no abuse section in its configuration).
+              content:
+                application/json:
+                  schema: { $ref: '#/components/schemas/Error' }
+            NoCase:
+              description: No such case, or this daemon runs without the case service (the message says which).
               content:
                 application/json:
                   schema: { $ref: '#/components/schemas/Error' }
@@ -507,5 +646,84 @@ public enum OpenAPIDocument {
                 intervals: { type: integer, minimum: 0, description: Intervals in the kernel after merging and carving out the allowlist. }
                 refreshed: { type: string, format: date-time }
                 reason: { type: string, description: "Why it was made, when the origin alone does not say (the AS rules: their threshold; overdue-block: the overdue cases)." }
+            CaseState:
+              type: string
+              enum: [detected, review, sent, acknowledged, mitigated, resumed, overdue, escalated, closed]
+            Case:
+              type: object
+              required: [id, state, sources, contacts, current_contact, opened, escalations, bounces]
+              additionalProperties: false
+              properties:
+                id: { type: string, format: uuid }
+                state: { $ref: '#/components/schemas/CaseState' }
+                sources: { type: array, items: { type: string }, description: The banned addresses the case reports. }
+                contacts: { type: array, items: { type: string }, description: 'The abuse mailboxes, in the order they are tried.' }
+                current_contact: { type: integer, minimum: 0, description: Index into contacts of the one written to now. }
+                opened: { type: string, format: date-time }
+                escalations: { type: array, items: { type: string, enum: [next-contact, national-cert, law-enforcement] } }
+                bounces: { type: integer, minimum: 0 }
+                asn: { type: integer, minimum: 0 }
+                organisation: { type: string }
+                ticket: { type: string, description: 'The provider''s ticket number, from its acknowledgement.' }
+                reported: { type: string, format: date-time }
+                acknowledged: { type: string, format: date-time }
+                mitigated: { type: string, format: date-time }
+                last_traffic: { type: string, format: date-time, description: The sources' last packet seen. }
+                pending_escalation: { type: string, enum: [next-contact, national-cert, law-enforcement], description: The step waiting for approval. }
+                history:
+                  type: array
+                  items:
+                    type: object
+                    required: [time, state, note]
+                    additionalProperties: false
+                    properties:
+                      time: { type: string, format: date-time }
+                      state: { $ref: '#/components/schemas/CaseState' }
+                      note: { type: string }
+                messages:
+                  type: array
+                  items:
+                    type: object
+                    required: [direction, time]
+                    additionalProperties: false
+                    properties:
+                      direction: { type: string, enum: [in, out] }
+                      time: { type: string, format: date-time }
+                      message_id: { type: string }
+                      peer: { type: string, description: 'The other side''s address (attacker-influenced for answers).' }
+                      kind: { type: string, enum: [bounce, acknowledgement, out-of-office, feedback-report, human] }
+                      ticket: { type: string }
+                outbox:
+                  type: array
+                  items:
+                    type: object
+                    required: [message_id, recipient, state, attempts]
+                    additionalProperties: false
+                    properties:
+                      message_id: { type: string }
+                      recipient: { type: string }
+                      state: { type: string, enum: [pending-approval, queued, handing-over, sent, failed] }
+                      attempts: { type: integer, minimum: 0 }
+                      sent: { type: string, format: date-time }
+            CaseDetail:
+              allOf:
+                - $ref: '#/components/schemas/Case'
+                - required: [history, messages, outbox]
+            ProviderScore:
+              type: object
+              required: [cases, reported, bounced, acknowledged, overdue_now]
+              additionalProperties: false
+              properties:
+                asn: { type: integer, minimum: 0 }
+                organisation: { type: string }
+                cases: { type: integer, minimum: 1 }
+                reported: { type: integer, minimum: 0, description: Cases whose report went out. }
+                bounced: { type: integer, minimum: 0, description: Cases with at least one bounce. }
+                acknowledged: { type: integer, minimum: 0 }
+                median_seconds_to_acknowledge: { type: integer, minimum: 0 }
+                median_seconds_until_stopped: { type: integer, minimum: 0, description: 'From the report to the sources'' last packet, over mitigated cases.' }
+                resumed_share: { type: number, minimum: 0, maximum: 1, description: Share of mitigated cases whose sources came back. }
+                never_acted_share: { type: number, minimum: 0, maximum: 1, description: 'Share of reported cases past the mitigation deadline with neither an answer nor the attack stopping.' }
+                overdue_now: { type: integer, minimum: 0, description: Cases overdue or escalated now. }
         """#
 }

@@ -196,7 +196,8 @@ public final class Daemon: Sendable {
                 onUpdated: { _ in intel.reload() }),
             ControlPlaneService(
                 configuration: config, controlPlane: controlPlane, metricsText: { metrics.exposition() },
-                ranges: ranges.administration, logger: logger),
+                ranges: ranges.administration,
+                cases: cases.map { DaemonCases(engine: $0.engine, wake: $0.waker, logger: logger) }, logger: logger),
         ]
         services.append(cases ?? CasesServiceOff() as any DaemonService)
         // Metrics: read at scrape time from the pipeline's, the services' and the kernel's counters.

@@ -2,6 +2,7 @@
 
 import Abuse
 import ArgumentParser
+import ControlPlane
 import Foundation
 import Logging
 import SIPWarden
@@ -53,26 +54,6 @@ enum CaseCLI {
         }
     }
 
-    static func json(_ object: Any) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
-    }
-
-    static func summary(_ c: AbuseCase) -> [String: Any] {
-        var o: [String: Any] = [
-            "id": c.id.uuidString.lowercased(), "state": c.state.rawValue, "sources": c.sources.map(\.description), "contacts": c.contacts,
-            "current_contact": c.currentContact, "opened": c.openedAt.rfc3339, "escalations": c.escalations.map(\.rawValue), "bounces": c.bounces,
-        ]
-        o["asn"] = c.asn.map { Int($0) }
-        o["organisation"] = c.organisation
-        o["ticket"] = c.ticket
-        o["reported"] = c.reportedAt?.rfc3339
-        o["acknowledged"] = c.acknowledgedAt?.rfc3339
-        o["mitigated"] = c.mitigatedAt?.rfc3339
-        o["last_traffic"] = c.lastTrafficAt?.rfc3339
-        o["pending_escalation"] = c.pendingEscalation?.rawValue
-        return o
-    }
-
     /// Tells a running daemon to look now (it also looks every `abuse.tick`).
     static func nudgeDaemon(_ c: Configuration) {
         guard let text = try? String(contentsOfFile: c.stateDirectory + "/sipwarden.pid", encoding: .utf8),
@@ -94,7 +75,7 @@ extension CasesCommand {
             let cases = try store.cases(limit: 100_000).filter { all || $0.state != .closed }
             for c in cases {
                 if json {
-                    print(try CaseCLI.json(CaseCLI.summary(c)))
+                    print(CaseView.encodedLine(CaseView(c)))
                 } else {
                     let network = c.asn.map { "AS\($0)" } ?? c.organisation ?? "-"
                     print(
@@ -118,22 +99,8 @@ extension CasesCommand {
             let messages = try store.messages(caseID: c.id)
             let outbox = try store.outbox(caseID: c.id, limit: 10_000)
             if json {
-                var o = CaseCLI.summary(c)
-                o["history"] = c.history.map { ["time": $0.time.rfc3339, "state": $0.state.rawValue, "note": $0.note] }
-                o["messages"] = messages.map { m -> [String: Any] in
-                    var x: [String: Any] = ["direction": m.direction.rawValue, "time": m.time.rfc3339]
-                    x["message_id"] = m.messageID
-                    x["peer"] = m.peer
-                    x["kind"] = m.classification?.kind.rawValue
-                    x["ticket"] = m.classification?.ticket
-                    return x
-                }
-                o["outbox"] = outbox.map { e -> [String: Any] in
-                    var x: [String: Any] = ["message_id": e.messageID, "recipient": e.recipient, "state": e.state.rawValue, "attempts": e.attempts]
-                    x["sent"] = e.sentAt?.rfc3339
-                    return x
-                }
-                print(try CaseCLI.json(o))
+                // The same view as GET /v1/cases/{id}.
+                print(CaseView.encodedLine(CaseView(c, messages: messages, outbox: outbox)))
                 return
             }
             print("case \(c.id.uuidString.lowercased()): \(c.state.rawValue)")
@@ -301,15 +268,14 @@ struct ProvidersCommand: ParsableCommand {
     func run() throws {
         let (store, configuration) = try CaseCLI.store(options)
         let policy = configuration.abuse?.casePolicy ?? CasePolicy()
-        let scores = Scorecard.compute(try store.cases(limit: 1_000_000), now: systemClock(), policy: policy)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The same rows as GET /v1/providers.
+        let scores = try ProviderScoreView.scorecard(store, policy: policy, now: systemClock())
         if !json {
             print("NETWORK  CASES  REPORTED  BOUNCED  ACKED  MEDIAN-ACK  MEDIAN-STOP  RESUMED  NEVER-ACTED  OVERDUE")
         }
         for s in scores {
             if json {
-                print(String(decoding: try encoder.encode(s), as: UTF8.self))
+                print(CaseView.encodedLine(s))
             } else {
                 let network = s.asn.map { "AS\($0)" } ?? s.organisation ?? "-"
                 func secs(_ v: Int64?) -> String { v.map { "\($0)s" } ?? "-" }

@@ -13,12 +13,12 @@ struct APIRouterTests {
 
     func app(
         _ fake: FakeDaemon, tokenForReads: Bool = false, metrics: (@Sendable () -> String)? = nil,
-        ranges: (any RangeAdministration)? = FakeRanges()
+        ranges: (any RangeAdministration)? = FakeRanges(), cases: (any CaseAdministration)? = FakeCases()
     ) -> some ApplicationProtocol {
         Application(
             router: APIRouter.build(
                 administration: fake, snapshots: fake, token: token, tokenForReads: tokenForReads,
-                metricsText: metrics, ranges: ranges))
+                metricsText: metrics, ranges: ranges, cases: cases))
     }
 
     var auth: HTTPFields { [.authorization: "Bearer \(token.value)", .contentType: "application/json"] }
@@ -211,7 +211,7 @@ struct APIRouterTests {
     /// Every operation the document describes is routed (none answers "no such route").
     @Test func everyDocumentedOperationIsRouted() async throws {
         let operations = OpenAPIDocumentPaths.operations(OpenAPIDocument.yaml)
-        #expect(operations.count == 15)
+        #expect(operations.count == 20)
         try await app(FakeDaemon(), metrics: { "" }).test(.router) { client in
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 #expect(String(decoding: response.body.readableBytesView, as: UTF8.self) == OpenAPIDocument.yaml)
@@ -219,7 +219,8 @@ struct APIRouterTests {
             for (path, method) in operations {
                 let ranges = path == "/v1/ranges"
                 let query = ranges ? "?selector=list:lab" : "?network=198.18.0.1"
-                let uri = (method == "delete" ? path + query : path).replacingOccurrences(of: "{id}", with: "100")
+                let id = path.hasPrefix("/v1/cases/") ? FakeCases.knownID.uuidString : "100"
+                let uri = (method == "delete" ? path + query : path).replacingOccurrences(of: "{id}", with: id)
                 let body = method == "post" ? Self.body(ranges ? #"{"selector":"list:lab"}"# : #"{"network":"198.18.0.1"}"#) : nil
                 try await client.execute(uri: uri, method: HTTPRequest.Method(method.uppercased())!, headers: auth, body: body) { response in
                     #expect(response.status != .notFound && response.status != .methodNotAllowed, "\(method) \(path)")

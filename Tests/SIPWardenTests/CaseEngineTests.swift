@@ -13,7 +13,7 @@ import WardenCore
 @testable import SIPWarden
 
 /// A clock the test moves.
-private final class MovedClock: Sendable {
+final class MovedClock: Sendable {
     let now = Mutex(Timestamp(seconds: 1_764_748_800))
     func advance(_ d: Duration) { now.withLock { $0 = $0 + d } }
     var source: TimeSource { { self.now.withLock { $0 } } }
@@ -22,14 +22,14 @@ private final class MovedClock: Sendable {
 private let server = IPAddress("198.19.0.1")!
 
 /// The addresses the contact look-up was asked about.
-private final class Recorded: Sendable {
+final class Recorded: Sendable {
     let addresses = Mutex<[String]>([])
     /// While set, the look-up fails (a registry that is down).
     let down = Mutex(false)
 }
 
 /// A ledger with detector bans (and their events) of `sources`, the engine over it.
-private struct Bench {
+struct Bench {
     let clock = MovedClock()
     let ledger: Ledger
     let engine: CaseEngine
@@ -100,7 +100,7 @@ private struct Bench {
     }
 }
 
-private enum CaseTestFailure: Error { case notOpened }
+enum CaseTestFailure: Error { case notOpened }
 
 @Suite struct CaseEngineTests {
     @Test func autoModeOpensACaseAndQueuesOneReportPerSourceOnce() async throws {

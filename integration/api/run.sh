@@ -5,7 +5,10 @@
 # through the API reaching the kernel set and the ledger, refusals without the token that
 # change nothing, the command line going through the running daemon (and working alone
 # when none runs), TCP on the namespace's loopback, and schemathesis against the live API
-# with the document it serves. Usage: integration/api/run.sh PATH/TO/sipwarden
+# with the document it serves; then a second daemon with an `abuse:` section (review mode,
+# a local RDAP stand-in serving a recorded answer, a sendmail of this test's own that
+# writes each message to a file): its cases and provider scorecard through the API.
+# Usage: integration/api/run.sh PATH/TO/sipwarden
 # Ends with "N passed, N failed".
 set -uo pipefail
 BIN=$(readlink -f "${1:?usage: $0 PATH/TO/sipwarden}")
@@ -15,9 +18,10 @@ S="$DIR/state"
 SOCK="$S/api.sock"
 PORT=9480
 pass=0; fail=0
-DAEMON_PID=
+DAEMON_PID=; RDAP_PID=
 cleanup() {
   [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+  [ -n "$RDAP_PID" ] && kill "$RDAP_PID" 2>/dev/null && wait "$RDAP_PID" 2>/dev/null
   ip netns del "$NS" 2>/dev/null || true; rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -73,6 +77,11 @@ check "status" status_is 200 GET /v1/status
 check "status: the daemon's pid" contains "\"pid\":$DAEMON_PID" "$DIR/body"
 check "openapi.yaml served" status_is 200 GET /openapi.yaml
 check "openapi.yaml is OpenAPI 3.1" contains "openapi: 3.1.0" "$DIR/body"
+# Without an abuse: section there is no case service: the case routes say so (404).
+check "cases without abuse: 404" status_is 404 GET /v1/cases
+check "cases without abuse: the answer says why" contains "no abuse: section" "$DIR/body"
+check "providers without abuse: 404" status_is 404 GET /v1/providers
+check "case approve without abuse: 404" status_is 404 POST /v1/cases/7d7f1c2e-52a4-4c1e-9c55-0a8f3b1e2d44/approve "" "$TOKEN"
 
 # --- a change without the token: 401, JSON error, nothing changed ------------------------------
 check "ban without token: 401" status_is 401 POST /v1/bans '{"network":"198.18.7.0/24","ban_seconds":3600}'
@@ -243,6 +252,114 @@ check "cli bans remove without a daemon: gone from the kernel" not_in_set ban4 1
 check "cli bans remove without a daemon: lifted in the ledger" ledger_has 198.18.10.0/24 manual lifted
 check "cli status without a daemon" saved in_ns "$BIN" status --state "$S"
 check "cli status without a daemon: says so" contains "daemon:        not running" "$DIR/o"
+
+# --- a daemon with an abuse: section: its cases and scorecard on the control plane ------------
+# The RDAP stand-in (127.0.0.1:8446 in the namespace): IANA's recorded bootstrap with
+# 198.18.60.0/24 given to "RIPE" here, and RIPE's recorded answer for SWITCH as the answer
+# for the source, its abuse mailbox renamed. Review mode: nothing leaves before the
+# approval; then the test's sendmail writes the message to a file (no MTA).
+CORPUS=$(readlink -f "$ROOT/../shared/corpus/rdap")
+RDAP_PORT=8446; PORT2=9481
+W=$DIR/www; mkdir -p "$W/iana" "$W/ripe/ip" "$DIR/sent" "$DIR/bin"
+python3 - "$CORPUS" "$W" "$RDAP_PORT" <<'PY'
+import json, sys
+corpus, www, port = sys.argv[1:]
+for f in ("ipv4", "ipv6", "asn"):
+    d = json.load(open(f"{corpus}/iana-bootstrap-{f}.json"))
+    if f == "ipv4":
+        d["services"].append([["198.18.60.0/24"], [f"http://127.0.0.1:{port}/ripe/"]])
+    json.dump(d, open(f"{www}/iana/{f}.json", "w"))
+answer = open(f"{corpus}/ripe-ip-130.59.0.0-switch.json").read()
+open(f"{www}/ripe/ip/198.18.60.10", "w").write(answer.replace("abuse@switch.ch", "abuse@net-x.test"))
+PY
+in_ns python3 "$ROOT/integration/abuse/rdap_server.py" "$W" "$RDAP_PORT" 2>"$DIR/rdap.log" &
+RDAP_PID=$!
+printf '#!/bin/sh\n# sendmail -i -f SENDER -- RECIPIENT: the message into a file of its own\nf=%s/sent/$(date +%%s%%N).eml\n{ echo "X-Args: $*"; cat; } > "$f.tmp" && mv "$f.tmp" "$f"\n' "$DIR" > "$DIR/bin/sendmail"
+chmod 755 "$DIR/bin/sendmail"
+S2=$DIR/state2; LOG2=$DIR/cases.log; : > "$LOG2"
+# tick 60s: an approval that takes effect within seconds was woken by the API, not the tick.
+cat > "$DIR/cases.yaml" <<YAML
+state: $S2
+logs: [kamailio:$LOG2]
+firewall: nftables
+nftables: { table: cpcases }
+flood-guard: off
+detection: { max-retry: 3, find-time: 60s, ban-time: 10m }
+control-plane: { http: 127.0.0.1:$PORT2 }
+abuse:
+  mode: review
+  reporter: reports@op.test
+  organisation: sipwarden api test
+  rdap-bootstrap: http://127.0.0.1:$RDAP_PORT/iana/
+  transport: sendmail
+  sendmail: $DIR/bin/sendmail
+  tick: 60s
+  group-within: 1s
+YAML
+ip netns exec "$NS" "$BIN" run --config "$DIR/cases.yaml" > "$DIR/daemon2.out" 2>&1 &
+DAEMON_PID=$!
+SOCK=$S2/api.sock
+check "abuse daemon ready" wait_for grep -q "sipwarden ready" "$DIR/daemon2.out"
+TOKEN=$(cat "$S2/api.token")
+check "no case before any ban: empty list" status_is 200 GET /v1/cases
+check "no case before any ban: {\"cases\":[]}" contains '"cases":[]' "$DIR/body"
+for u in 100 101 102; do
+  printf 'x NOTICE: <script>: SIPWARDEN event=auth_failed ts=%s src=198.18.60.10 sport=5062 proto=udp method=REGISTER user="%s" ua="friendly-scanner"\n' "$(date +%s.%6N)" "$u" >> "$LOG2"
+done
+jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$DIR/body" "$1"; }
+case_listed() { status_is 200 GET /v1/cases && [ "$(jget "[c['state'] for c in d['cases'] if '198.18.60.10' in c['sources']]")" = "['review']" ]; }
+check "ban from log lines: its case listed, held for review" wait_for case_listed
+CASE=$(jget "d['cases'][0]['id']" 2>/dev/null)
+check "listed without history" test "$(jget "'history' in d['cases'][0]")" = False
+check "list state=review: the case" bash -c "[ \"\$(curl -s --unix-socket '$SOCK' 'http://localhost/v1/cases?state=review' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"cases\"]))')\" = 1 ]"
+check "list state=sent: none" bash -c "[ \"\$(curl -s --unix-socket '$SOCK' 'http://localhost/v1/cases?state=sent' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"cases\"]))')\" = 0 ]"
+check "list state=bogus: 400" status_is 400 GET "/v1/cases?state=bogus"
+check "list limit=0: 400" status_is 400 GET "/v1/cases?limit=0"
+check "show: 200" status_is 200 GET "/v1/cases/$CASE"
+check "show: the contact from the RDAP answer" test "$(jget "d['contacts'][0]")" = abuse@net-x.test
+check "show: one report held (pending-approval)" test "$(jget "[e['state'] for e in d['outbox']]")" = "['pending-approval']"
+check "show: its history" test "$(jget "len(d['history']) >= 1")" = True
+cp "$DIR/body" "$DIR/api-show.json"
+same_as_cli() { in_ns "$BIN" cases show "$CASE" --json --config "$DIR/cases.yaml" > "$DIR/cli-show.json" &&
+  python3 -c "import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); assert a==b, (a,b)" "$DIR/api-show.json" "$DIR/cli-show.json"; }
+check "show: the same JSON as sipwarden cases show --json" same_as_cli
+check "show: malformed id 400" status_is 400 GET /v1/cases/not-a-uuid
+check "show: unknown id 404" status_is 404 GET /v1/cases/7d7f1c2e-52a4-4c1e-9c55-0a8f3b1e2d44
+check "show: unknown id says so" contains "no case 7d7f1c2e-52a4-4c1e-9c55-0a8f3b1e2d44" "$DIR/body"
+check "approve without token: 401" status_is 401 POST "/v1/cases/$CASE/approve"
+sleep 1
+check "approve without token: nothing sent" test -z "$(ls "$DIR/sent")"
+check "approve unknown id: 404" status_is 404 POST /v1/cases/7d7f1c2e-52a4-4c1e-9c55-0a8f3b1e2d44/approve "" "$TOKEN"
+check "approve malformed id: 400" status_is 400 POST /v1/cases/1234/approve "" "$TOKEN"
+check "approve: 200" status_is 200 POST "/v1/cases/$CASE/approve" "" "$TOKEN"
+check "approve: one report released" test "$(jget "d['released']")" = 1
+check "approve: logged" contains "operator approved a case through the control plane" "$DIR/daemon2.out"
+sent_once() { [ "$(find "$DIR/sent" -name '*.eml' | wc -l)" = 1 ]; }
+check "the report left through sendmail at once (woken, not the 60 s tick), once" wait_for sent_once
+check "it went to the RDAP contact, with the case's Message-ID" bash -c "grep -q -- '-- abuse@net-x.test' $DIR/sent/*.eml && grep -qi '^Message-ID: <sipwarden.$CASE.1@' $DIR/sent/*.eml"
+case_sent() { status_is 200 GET "/v1/cases/$CASE" && [ "$(jget "d['state']")" = sent ] && [ "$(jget "[e['state'] for e in d['outbox']]")" = "['sent']" ]; }
+check "the case moved to sent, its outbox entry sent" wait_for case_sent
+check "providers: 200" status_is 200 GET /v1/providers
+check "providers: one network, one case, reported" test "$(jget "[(r['cases'], r['reported']) for r in d['providers']]")" = "[(1, 1)]"
+cli_providers() { in_ns "$BIN" providers --json --config "$DIR/cases.yaml" > "$DIR/cli-prov.json" &&
+  python3 -c "import json,sys; a=json.load(open(sys.argv[1]))['providers']; b=[json.loads(l) for l in open(sys.argv[2])]; assert a==b, (a,b)" "$DIR/body" "$DIR/cli-prov.json"; }
+check "providers: the same rows as sipwarden providers --json" cli_providers
+check "close: 200" status_is 200 POST "/v1/cases/$CASE/close" '{"reason":"api test done"}' "$TOKEN"
+check "close: closed, the reason in its history" test "$(jget "(d['state'], 'api test done' in d['history'][-1]['note'])")" = "('closed', True)"
+check "closed: not listed" bash -c "curl -s --unix-socket '$SOCK' http://localhost/v1/cases | grep -qF '\"cases\":[]'"
+check "closed: listed with all=true" bash -c "curl -s --unix-socket '$SOCK' 'http://localhost/v1/cases?all=true' | grep -qF '$CASE'"
+if command -v schemathesis >/dev/null || python3 -c "import schemathesis" 2>/dev/null; then
+  check "schemathesis on the case routes with the case service on: conforming, no server error" \
+    st run "http://127.0.0.1:$PORT2/openapi.yaml" \
+      --url "http://127.0.0.1:$PORT2" --header "Authorization: Bearer $TOKEN" --include-path-regex '^/v1/(cases|providers)' \
+      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+      --max-examples 40 --seed 1 --no-color
+  tail -25 "$DIR/out"
+fi
+check "still one report sent after schemathesis" sent_once
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+kill "$RDAP_PID" 2>/dev/null; wait "$RDAP_PID" 2>/dev/null; RDAP_PID=
+in_ns nft delete table inet cpcases 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -200,6 +200,12 @@ final class CasesService: DaemonService {
 
     func tick() { wake.yield() }
 
+    /// Wakes the loop (a change through the control plane: approve, close).
+    var waker: @Sendable () -> Void {
+        let wake = self.wake
+        return { wake.yield() }
+    }
+
     var summary: Logger.Metadata {
         let c = counts.withLock { $0 }
         return ["casesOpened": "\(c.opened)", "reportsSent": "\(c.sent)"]

@@ -16,15 +16,17 @@ final class ControlPlaneService: DaemonService {
     private let controlPlane: DaemonControlPlane
     private let metricsText: (@Sendable () -> String)?
     private let ranges: (any RangeAdministration)?
+    private let cases: (any CaseAdministration)?
     private let logger: Logger
     private let running = Mutex<RunningControlPlane?>(nil)
 
     init(
         configuration: Configuration, controlPlane: DaemonControlPlane, metricsText: (@Sendable () -> String)?,
-        ranges: (any RangeAdministration)? = nil, logger: Logger
+        ranges: (any RangeAdministration)? = nil, cases: (any CaseAdministration)? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.ranges = ranges
+        self.cases = cases
         self.controlPlane = controlPlane
         self.metricsText = metricsText
         self.logger = logger
@@ -43,7 +45,7 @@ final class ControlPlaneService: DaemonService {
             configuration: ControlPlaneConfiguration(
                 socketPath: settings.socket ? ControlPlaneConfiguration.socketPath(stateDirectory: configuration.stateDirectory) : nil,
                 tcp: settings.http, token: token, metricsText: metricsText, logger: logger
-            ).withRanges(ranges),
+            ).withRanges(ranges).withCases(cases),
             administration: controlPlane, snapshots: controlPlane)
         do {
             let started = try RunningControlPlane.start(server)
