@@ -13,7 +13,7 @@ struct CasesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cases",
         abstract: "Abuse cases: reports, answers, escalation (docs/ABUSE.md).",
-        subcommands: [List.self, Show.self, Approve.self, Close.self, Evidence.self, Ingest.self]
+        subcommands: [List.self, Show.self, Approve.self, Close.self, Contacts.self, Evidence.self, Ingest.self]
     )
 
     /// One answer from standard input into the answers' Maildir (a pipe in /etc/aliases).

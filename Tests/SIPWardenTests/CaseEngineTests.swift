@@ -276,6 +276,33 @@ enum CaseTestFailure: Error { case notOpened }
         #expect(try bench.store.messages(caseID: id).filter { $0.direction == .incoming }.count == 2)
     }
 
+    @Test(arguments: [DeliveryMode.review, .auto])
+    func theOperatorGivesAContactlessCaseItsContactAndTheReportIsMade(mode: DeliveryMode) async throws {
+        let bench = try Bench(mode: mode)
+        bench.lookups.down.withLock { $0 = true }
+        guard case .opened(let id) = try await bench.engine.take(try bench.ban("198.18.7.9")) else { throw CaseTestFailure.notOpened }
+        #expect(try bench.store.outbox().isEmpty)
+        let c = try bench.engine.setContacts(id, ["abuse@by-hand.example"], replace: true)
+        #expect(c.contacts == ["abuse@by-hand.example"] && c.currentContact == 0)
+        #expect(c.history.last?.note == "contacts set by the operator: abuse@by-hand.example")
+        let outbox = try bench.store.outbox(caseID: id)
+        #expect(outbox.map(\.recipient) == ["abuse@by-hand.example"])
+        #expect(outbox.map(\.state) == [mode == .review ? .pendingApproval : .queued])
+    }
+
+    @Test func addedContactsComeAfterTheCurrentOneAndAMadeReportKeepsItsRecipient() async throws {
+        let bench = try Bench(mode: .auto)
+        let (id, _) = try await bench.openedAndSent("198.18.7.9")
+        let c = try bench.engine.setContacts(id, ["upstream@transit.example", "noc@net-a.example"], replace: false)
+        #expect(c.contacts == ["abuse@net-a.example", "noc@net-a.example", "upstream@transit.example"], "appended once, in order")
+        #expect(c.currentContact == 0)
+        #expect(try bench.store.outbox(caseID: id).count == 1, "adding sends nothing by itself")
+        #expect(throws: CaseEngine.ContactsError.self) { try bench.engine.setContacts(id, ["other@net-a.example"], replace: true) }
+        #expect(throws: CaseEngine.ContactsError.self) { try bench.engine.setContacts(id, ["not a mailbox"], replace: false) }
+        #expect(throws: CaseEngine.ContactsError.self) { try bench.engine.setContacts(id, [], replace: false) }
+        #expect(try bench.store.abuseCase(id: id)?.contacts.count == 3, "a refused change changes nothing")
+    }
+
     @Test func aCaseOpenedWhileTheRegistryWasDownGetsItsContactLater() async throws {
         let bench = try Bench(mode: .auto)
         bench.lookups.down.withLock { $0 = true }

@@ -8,8 +8,9 @@
 #                                   `mitigated`, with the ticket.
 #   B (ARIN's Microsoft answer)     stays silent while its attacker keeps sending into the
 #                                   ban (the ban set's per-element counter): `overdue`, then
-#                                   `escalated` step by step (next contact, national CERT,
-#                                   law enforcement) with the evidence pack on disk.
+#                                   `escalated` step by step (next contact — an upstream the
+#                                   operator added by hand —, national CERT, law enforcement)
+#                                   with the evidence pack on disk.
 #   C (RIPE's BT answer)            its abuse mailbox does not exist: postfix's DSN lands in
 #                                   sipwarden's Maildir and the case moves to the next
 #                                   contact, which gets the report.
@@ -36,7 +37,7 @@ DIR=$(mktemp -d /tmp/swcases.XXXXXX)
 STATE=$DIR/state
 KLOG=$DIR/kamailio.log
 MAILLOG=/var/log/postfix-cases.log
-USERS=(swcases-a swcases-b swcases-c swcases-d swcases-r)
+USERS=(swcases-a swcases-b swcases-u swcases-c swcases-d swcases-r)
 PBX=198.19.250.1 PBX6=2001:2:0:250::1
 SRC_A=198.19.251.10 SRC_B=198.19.252.10 SRC_C=198.19.253.10 SRC_D=2001:2:0:250::10
 PORT=8444
@@ -81,8 +82,8 @@ kamailio=$!
 kamailio_up() { for _ in $(seq 100); do in_ns ss -lun | grep -qF "[$PBX6]:5060" && return 0; sleep 0.05; done; return 1; }
 check "Kamailio listens on $PBX and [$PBX6]" kamailio_up
 
-# postfix: local delivery for the networks' abuse desks (net-a … net-d.test) and for the
-# reporter (swcases-r@op.test), whose Maildir
+# postfix: local delivery for the networks' abuse desks (net-a … net-d.test; net-b's
+# upstream swcases-u) and for the reporter (swcases-r@op.test), whose Maildir
 # is sipwarden's inbox.
 postfix_start "$NS" "$MAILLOG" "localhost net-a.test net-b.test net-c.test net-d.test op.test" "${USERS[@]}"
 
@@ -224,6 +225,8 @@ check "A's abuse desk got its report" arrived swcases-a
 MID=$(maildir_message_ids swcases-a | head -1 | sed 's/^[Mm]essage-[Ii][Dd]: *//')
 printf 'From: swcases-a@net-a.test\nTo: swcases-r@op.test\nSubject: [Ticket#2026120312345] Re: abuse report\nMessage-ID: <ack-%s@net-a.test>\nIn-Reply-To: %s\nAuto-Submitted: auto-replied\n\nThank you. Your report has been assigned ticket number 2026120312345.\n' \
   "$$" "$MID" | in_ns /usr/sbin/sendmail -i -f swcases-a@net-a.test -- swcases-r@op.test
+# B's registry names no contact beyond its abuse desk: the operator adds its upstream by hand.
+check "cases contacts --add: B's upstream added by hand" cli cases contacts "$B" --add swcases-u@net-b.test
 once() { # user: exactly one report arrived (waits up to 20 s; then 2 s for a duplicate)
   arrived "$1"; sleep 2
   local ids; ids=$(maildir_message_ids "$1"); echo "$ids"
@@ -270,8 +273,10 @@ escalated_to() { # step seconds
 }
 check "B: overdue, then escalated to the next contact" escalated_to next-contact 30
 check "B: was overdue first" history_has "$B" overdue
-no_next() { cli cases show "$B" | grep -q "next contact: none known beyond swcases-b@net-b.test"; }
-check "B: no further contact in its registry's answer: the case says the registry's procedure is next" no_next
+nothing_to_u() { sleep 1; [ -z "$(maildir_message_ids swcases-u)" ]; }
+check "B: the escalation's report waits for approval (review mode)" nothing_to_u
+check "B: the escalation approved" cli cases approve "$B"
+check "B's upstream (the contact added by hand) got the report exactly once" once swcases-u
 check "B: still sending: escalated to the national CERT" escalated_to national-cert 30
 check "B: still sending: escalated to law enforcement" escalated_to law-enforcement 30
 pack_on_disk() {

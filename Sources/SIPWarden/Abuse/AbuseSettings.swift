@@ -115,7 +115,7 @@ public struct AbuseSettings: Sendable, Hashable {
     }
 
     /// `local@domain.tld`, no spaces, control characters or brackets.
-    static func isMailbox(_ text: String) -> Bool {
+    public static func isMailbox(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, text.utf8.count <= 254, !text.hasPrefix("-") else { return false }
         return !text.unicodeScalars.contains { $0.value <= 32 || $0.value == 127 || "<>()[],;:\\\"".unicodeScalars.contains($0) }
