@@ -93,9 +93,18 @@ public actor AbuseContactResolver {
 
     public func contact(for address: IPAddress) async throws(ResolveError) -> AbuseContact {
         let a = address.unmapped
-        if let hit = cache[a], hit.expires > now() { return hit.contact }
+        // The operator's word first, also over a contact cached before it was given.
         if let (entry, why) = overrides.match(a, asn: nil) {
             return AbuseContact(email: entry.email, webForm: entry.webForm, source: .override, trail: [why])
+        }
+        if let hit = cache[a], hit.expires > now() {
+            let c = hit.contact
+            if let asn = c.asn, let (entry, why) = overrides.match(a, asn: asn) {
+                return AbuseContact(
+                    email: entry.email, webForm: entry.webForm, source: .override, registry: c.registry, networkHandle: c.networkHandle,
+                    network: c.network, networkName: c.networkName, asn: asn, trail: [why])
+            }
+            return c
         }
         guard let base = bootstrap.services(for: a).first else { throw .noRegistry(a) }
         var trail: [String] = []
@@ -112,7 +121,8 @@ public actor AbuseContactResolver {
                     a,
                     AbuseContact(
                         email: entry.email, webForm: entry.webForm, source: .override, registry: answer.registry,
-                        networkHandle: answer.handle, network: answer.rangeDescription, asn: answer.originAS.first, trail: trail + [why]))
+                        networkHandle: answer.handle, network: answer.rangeDescription, networkName: answer.name, asn: answer.originAS.first,
+                        trail: trail + [why]))
             }
             if var found = AbuseContactFinder.contact(in: answer, as: source) {
                 found.trail = trail + found.trail

@@ -99,6 +99,20 @@ struct ResolverTests {
         #expect(world.log.withLock { $0.isEmpty })
     }
 
+    @Test func theOperatorsOverrideWinsOverAContactCachedBeforeIt() async throws {
+        let world = FakeWorld(["https://rdap.apnic.net/ip/1.1.1.1": "apnic-ip-1.1.1.1-apnic-labs-cloudflare.json"])
+        let cached = AbuseContact(email: "helpdesk@apnic.net", source: .networkAbuseRole, registry: .apnic, networkName: "APNIC-LABS", asn: 13335)
+        let byAS = try Self.resolver(world, overrides: AbuseContactOverrides(byAS: [13335: .init(email: "abuse-desk@cloudflare.example")]))
+        await byAS.seed(IPAddress("1.1.1.1")!, cached, expires: world.now() + .seconds(3600))
+        let c = try await byAS.contact(for: IPAddress("1.1.1.1")!)
+        #expect(c.source == .override && c.email == "abuse-desk@cloudflare.example" && c.asn == 13335 && c.networkName == "APNIC-LABS")
+        #expect(c.trail == ["operator override for AS13335"])
+        let none = try Self.resolver(world)
+        await none.seed(IPAddress("1.1.1.1")!, cached, expires: world.now() + .seconds(3600))
+        #expect(try await none.contact(for: IPAddress("1.1.1.1")!) == cached, "without an override the cache answers")
+        #expect(world.log.withLock { $0.isEmpty }, "neither asked the registry")
+    }
+
     @Test func cacheExpires() async throws {
         let world = FakeWorld(["https://rdap.apnic.net/ip/1.1.1.1": "apnic-ip-1.1.1.1-apnic-labs-cloudflare.json"])
         let r = try Self.resolver(world)

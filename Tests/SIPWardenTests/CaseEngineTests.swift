@@ -462,6 +462,24 @@ private func answersWatcher(for engine: CaseEngine) throws -> (Maildir, MaildirW
         #expect(p.redact("pbx1 198.19.0.1 user=\"alice\"") == "pbx1 198.19.0.1 user=\"alice\"", "account-names alone do not turn accounts back on")
     }
 
+    @Test func contactOverridesAreRead() throws {
+        let c = try load(
+            """
+            abuse:
+              reporter: a@b.example
+              contacts:
+                AS64500: abuse-desk@provider.example
+                as64501: https://provider.example/report-abuse
+                198.51.100.0/24: noc@customer.example
+                2001:2:0:9::/64: noc6@customer.example
+            """)
+        let o = try #require(c.abuse).contactOverrides
+        #expect(o.byAS[64500]?.email == "abuse-desk@provider.example")
+        #expect(o.byAS[64501]?.webForm?.absoluteString == "https://provider.example/report-abuse" && o.byAS[64501]?.email == nil)
+        #expect(o.byPrefix[IPNetwork("198.51.100.0/24")!]?.email == "noc@customer.example")
+        #expect(o.byPrefix[IPNetwork("2001:2:0:9::/64")!]?.email == "noc6@customer.example")
+    }
+
     @Test(arguments: [
         ("abuse: { mode: auto }", "reporter"),
         ("abuse: { reporter: 'not an address' }", "reporter"),
@@ -474,6 +492,9 @@ private func answersWatcher(for engine: CaseEngine) throws -> (Maildir, MaildirW
         ("abuse: { reporter: a@b.example, redact: { accounts: maybe } }", "abuse.redact.accounts"),
         ("abuse: { reporter: a@b.example, redact: { colour: blue } }", "abuse.redact.colour: unknown key"),
         ("abuse: { reporter: a@b.example, redact: { names: ['a b'] } }", "without spaces"),
+        ("abuse: { reporter: a@b.example, contacts: { AS1: 'http://form.example/' } }", "https:// web form"),
+        ("abuse: { reporter: a@b.example, contacts: { 198.51.100.7/24: a@b.example } }", "host bits set"),
+        ("abuse: { reporter: a@b.example, contacts: { provider-x: a@b.example } }", "expected an AS number"),
     ])
     func mistakesAreNamed(yaml: String, message: String) throws {
         do {

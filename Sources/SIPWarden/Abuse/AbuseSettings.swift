@@ -28,6 +28,7 @@ import Yams
 ///   tick: 10s
 ///   cert-directory: /etc/sipwarden/certs.txt   # national CERTs by country (CERTDirectory)
 ///   redact: { addresses: true, host-names: true, accounts: true }   # RedactionSettings
+///   contacts: { AS64500: abuse-desk@provider.example }   # overrides, tried before RDAP
 /// ```
 public struct AbuseSettings: Sendable, Hashable {
     /// `review`: nothing leaves until `sipwarden cases approve ID`; `auto`: reports leave at once.
@@ -80,6 +81,8 @@ public struct AbuseSettings: Sendable, Hashable {
     public var certDirectory: CERTDirectory?
     /// What the reports leave out about the operator (everything, by default).
     public var redact = RedactionSettings()
+    /// The operator's own contacts per prefix or AS, tried before RDAP (`contacts:`).
+    public var contactOverrides = AbuseContactOverrides()
 
     /// The defaults (review mode; no reporter: set one).
     public init() {}
@@ -132,7 +135,7 @@ public struct AbuseSettings: Sendable, Hashable {
     static let keys = [
         "mode", "reporter", "organisation", "rdap-bootstrap", "transport", "sendmail", "relay", "credentials-file", "relay-tls",
         "postfix-log", "acknowledge-within", "mitigate-within", "escalate", "quiet-time", "close-after", "maildir", "counter-interval",
-        "tick", "group-within", "cert-directory", "redact",
+        "tick", "group-within", "cert-directory", "redact", "contacts",
     ]
 
     /// Parses the section (`key` is its path for messages).
@@ -211,6 +214,7 @@ public struct AbuseSettings: Sendable, Hashable {
                     throw r.fail(value, path, "\(error)")
                 }
             case "redact": s.redact = try RedactionSettings.parse(value, key: path, reader: r)
+            case "contacts": s.contactOverrides = try AbuseContactOverrides.parse(value, key: path, reader: r)
             default:
                 throw r.fail(keyNode, path, "unknown key; expected \(keys.joined(separator: ", "))")
             }

@@ -71,7 +71,8 @@ final class CasesService: DaemonService {
         self.logger = logger
         let state = configuration.stateDirectory
         let store = CaseStore(ledger: ledger)
-        let lookup = AbuseContactLookup(bootstrapBase: settings.rdapBootstrap, stateDirectory: URL(fileURLWithPath: state))
+        let lookup = AbuseContactLookup(
+            bootstrapBase: settings.rdapBootstrap, stateDirectory: URL(fileURLWithPath: state), overrides: settings.contactOverrides)
         let redaction = settings.redact.policy(ownNetworks: ownAddresses + configuration.detection.allowlist.networks)
         engine = CaseEngine(
             store: store, ledger: ledger, settings: settings, redaction: redaction, stateDirectory: state,
