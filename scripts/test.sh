@@ -67,7 +67,10 @@ if swift build -c release -j "$JOBS" --product sipwarden > /tmp/sipwarden-releas
     [ -x "$suite" ] || continue
     stage "$suite"
     log="/tmp/sipwarden-$(echo "$suite" | tr '/' '-').log"
-    SIPWARDEN_BIN="$BIN" timeout 1200 "$suite" "$BIN" 2>&1 | tee "$log"
+    # Into a file, not a pipe: a process a suite left behind (holding its stdout) can
+    # never hold the whole run up waiting for the end of a pipe.
+    SIPWARDEN_BIN="$BIN" timeout 1200 "$suite" "$BIN" > "$log" 2>&1 < /dev/null
+    cat "$log"
     line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
     if [ -n "$line" ]; then
       passed=$((passed + $(echo "$line" | cut -d' ' -f1)))

@@ -272,7 +272,9 @@ for f in ("ipv4", "ipv6", "asn"):
 answer = open(f"{corpus}/ripe-ip-130.59.0.0-switch.json").read()
 open(f"{www}/ripe/ip/198.18.60.10", "w").write(answer.replace("abuse@switch.ch", "abuse@net-x.test"))
 PY
-in_ns python3 "$ROOT/integration/abuse/rdap_server.py" "$W" "$RDAP_PORT" 2>"$DIR/rdap.log" &
+# Started directly (not through the in_ns function), so $! is the server itself and the
+# cleanup stops it; its stdout is not the suite's (a leftover would hold test.sh's pipe open).
+ip netns exec "$NS" python3 "$ROOT/integration/abuse/rdap_server.py" "$W" "$RDAP_PORT" > /dev/null 2>"$DIR/rdap.log" &
 RDAP_PID=$!
 printf '#!/bin/sh\n# sendmail -i -f SENDER -- RECIPIENT: the message into a file of its own\nf=%s/sent/$(date +%%s%%N).eml\n{ echo "X-Args: $*"; cat; } > "$f.tmp" && mv "$f.tmp" "$f"\n' "$DIR" > "$DIR/bin/sendmail"
 chmod 755 "$DIR/bin/sendmail"
