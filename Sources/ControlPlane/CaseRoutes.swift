@@ -50,12 +50,7 @@ enum CaseRoutes {
             case .success(let value): id = value
             case .failure(let message): return APIRouter.problem(.badRequest, message.text)
             }
-            do throws(AdministrationError) {
-                guard let c = try cases.abuseCase(id: id) else { return noSuchCase(id) }
-                return APIRouter.json(.ok, c)
-            } catch {
-                return APIRouter.failure(error)
-            }
+            return answer(id) { () throws(AdministrationError) in try cases.abuseCase(id: id) }
         }
         router.post("/v1/cases/{id}/approve") { _, context in
             guard let cases else { return APIRouter.problem(.notFound, disabled) }
@@ -64,12 +59,7 @@ enum CaseRoutes {
             case .success(let value): id = value
             case .failure(let message): return APIRouter.problem(.badRequest, message.text)
             }
-            do throws(AdministrationError) {
-                guard let approval = try cases.approve(id: id) else { return noSuchCase(id) }
-                return APIRouter.json(.ok, approval)
-            } catch {
-                return APIRouter.failure(error)
-            }
+            return answer(id) { () throws(AdministrationError) in try cases.approve(id: id) }
         }
         router.post("/v1/cases/{id}/close") { request, context in
             guard let cases else { return APIRouter.problem(.notFound, disabled) }
@@ -91,12 +81,7 @@ enum CaseRoutes {
             guard reason.count <= APIRouter.maximumReasonLength else {
                 return APIRouter.problem(.badRequest, "reason: at most \(APIRouter.maximumReasonLength) characters")
             }
-            do throws(AdministrationError) {
-                guard let c = try cases.close(id: id, reason: reason) else { return noSuchCase(id) }
-                return APIRouter.json(.ok, c)
-            } catch {
-                return APIRouter.failure(error)
-            }
+            return answer(id) { () throws(AdministrationError) in try cases.close(id: id, reason: reason) }
         }
         router.get("/v1/providers") { _, _ in
             guard let cases else { return APIRouter.problem(.notFound, disabled) }
@@ -112,6 +97,17 @@ enum CaseRoutes {
             return .failure(APIRouter.Invalid(text: "id: expected a case's UUID (sipwarden cases list shows them)"))
         }
         return .success(id)
+    }
+
+    /// What one case's call gave: 200 with it, 404 when there is no such case, else the
+    /// error's status.
+    static func answer<T: Encodable>(_ id: UUID, _ call: () throws(AdministrationError) -> T?) -> Response {
+        do throws(AdministrationError) {
+            guard let value = try call() else { return noSuchCase(id) }
+            return APIRouter.json(.ok, value)
+        } catch {
+            return APIRouter.failure(error)
+        }
     }
 
     static func noSuchCase(_ id: UUID) -> Response {
